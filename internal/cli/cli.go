@@ -1,0 +1,85 @@
+// Package cli is runbook's command line: a fresh cobra tree per call, so the
+// entry point is re-entrant (tests call Main directly).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// exitError carries an exit code (2 host failed, 4 unreachable).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+type coder interface {
+	error
+	Code() int
+}
+
+// Main runs the command line and returns the process exit code: 0 all ok,
+// 1 bad input or internal error, 2 a host failed, 4 a host unreachable.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := app.root()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "ERROR:", err)
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	var c coder
+	if errors.As(err, &c) {
+		return c.Code()
+	}
+	return 1
+}
+
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "runbook",
+		Short: "An Ansible-like task runner with the PostgreSQL HA lab built in",
+		Long: `runbook runs playbooks (Ansible's language, Go templates) on hosts over SSH.
+Its own playbooks are embedded: "runbook list" shows them, "runbook play site.yaml"
+builds the PostgreSQL high-availability lab from nothing.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(a.playCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd())
+	return root
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{Use: "version", Short: "Print runbook's version", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.stdout, "runbook", Version)
+			return nil
+		}}
+}

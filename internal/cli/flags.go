@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/inventory"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/output"
+	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/runner"
+)
+
+// runFlags are the options shared by play and run.
+type runFlags struct {
+	inventory     string
+	limit         string
+	extra         []string
+	check, diff   bool
+	forks         int
+	askBecomePass bool
+	askPass       bool
+	verbose       int
+	outputFormat  string
+	acceptNew     bool
+	knownHosts    string
+}
+
+func (f *runFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.inventory, "inventory", "i", os.Getenv("RUNBOOK_INVENTORY"), "inventory file (YAML or INI); default $RUNBOOK_INVENTORY, else localhost only")
+	fl.StringVarP(&f.limit, "limit", "l", "", "limit to hosts matching this pattern (a:b, a:!b, a:&b, globs, @retryfile)")
+	fl.StringArrayVarP(&f.extra, "extra-vars", "e", nil, "extra variables: k=v ..., @file.yaml, or JSON/YAML text (repeatable)")
+	fl.BoolVarP(&f.check, "check", "C", false, "change nothing; report what would change")
+	fl.BoolVarP(&f.diff, "diff", "D", false, "show the differences of changed files and settings")
+	fl.IntVarP(&f.forks, "forks", "f", 10, "hosts worked on in parallel")
+	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask for the sudo password (once per run)")
+	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask for the SSH password")
+	fl.CountVarP(&f.verbose, "verbose", "v", "show command output (-v) and all result fields (-vv)")
+	fl.StringVar(&f.outputFormat, "output", "text", "output format: text or json")
+	fl.BoolVar(&f.acceptNew, "ssh-accept-new", false, "add unknown SSH host keys to known_hosts (changed keys are still refused)")
+	fl.StringVar(&f.knownHosts, "known-hosts", os.Getenv("RUNBOOK_KNOWN_HOSTS"), "known_hosts file (default ~/.ssh/known_hosts)")
+}
+
+func (f *runFlags) loadInventory() (*inventory.Inventory, error) {
+	if f.inventory == "" {
+		inv := inventory.New()
+		inv.AddHost("localhost", "", map[string]any{"ansible_connection": "local"})
+		return inv, nil
+	}
+	return inventory.Load(f.inventory)
+}
+
+// extraVars parses -e values: k=v words, @file, or a YAML/JSON mapping.
+func (f *runFlags) extraVars() (map[string]any, error) {
+	out := map[string]any{}
+	for _, e := range f.extra {
+		switch {
+		case strings.HasPrefix(e, "@"):
+			b, err := os.ReadFile(e[1:])
+			if err != nil {
+				return nil, fmt.Errorf("-e %s: %w", e, err)
+			}
+			vars, err := playbooks.LoadVarsFile(&diag.Source{Name: e[1:], Text: b})
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range vars {
+				out[k] = v
+			}
+		case strings.HasPrefix(strings.TrimSpace(e), "{"):
+			m := map[string]any{}
+			if err := yaml.Unmarshal([]byte(e), &m); err != nil {
+				return nil, fmt.Errorf("-e: not a valid mapping: %v", err)
+			}
+			for k, v := range m {
+				out[k] = v
+			}
+		default:
+			n := &yaml.Node{Kind: yaml.ScalarNode, Value: e, Line: 1, Column: 1}
+			kv, err := playbooks.ParseKV(n)
+			if err != nil {
+				return nil, fmt.Errorf("-e %q: %v", e, err)
+			}
+			m := map[string]any{}
+			if err := kv.Decode(&m); err != nil {
+				return nil, fmt.Errorf("-e %q: %v", e, err)
+			}
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+func (a *app) readSecret(prompt string) ([]byte, error) {
+	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(a.stderr, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.stderr)
+		return b, err
+	}
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return []byte(strings.TrimRight(line, "\r\n")), nil
+}
+
+func (f *runFlags) output(a *app) (runner.Output, error) {
+	switch f.outputFormat {
+	case "text", "":
+		color := false
+		if file, ok := a.stdout.(*os.File); ok {
+			color = output.UseColor(file)
+		}
+		return &output.Human{W: a.stdout, Color: color, Verbosity: f.verbose, Diff: f.diff}, nil
+	case "json":
+		return &output.JSON{W: a.stdout}, nil
+	}
+	return nil, fmt.Errorf("--output: expected text or json, got %q", f.outputFormat)
+}
+
+// options builds runner options after all input has been validated.
+func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, error) {
+	extra, err := f.extraVars()
+	if err != nil {
+		return runner.Options{}, err
+	}
+	out, err := f.output(a)
+	if err != nil {
+		return runner.Options{}, err
+	}
+	if f.forks < 1 {
+		return runner.Options{}, fmt.Errorf("--forks: expected at least 1, got %d", f.forks)
+	}
+	if f.limit != "" {
+		if _, err := inv.Select(f.limit); err != nil {
+			return runner.Options{}, fmt.Errorf("--limit: %w", err)
+		}
+	}
+	opt := runner.Options{Registry: modules.Default, Inventory: inv, Limit: f.limit, ExtraVars: extra,
+		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
+		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew}}
+	if f.askPass {
+		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
+			return opt, err
+		}
+	}
+	if f.askBecomePass {
+		if opt.BecomePassword, err = a.readSecret("BECOME password: "); err != nil {
+			return opt, err
+		}
+	}
+	return opt, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/runner"
+)
+
+func newLoader() *playbooks.Loader {
+	return &playbooks.Loader{Embedded: playbooks.Embedded, Catalog: runner.Catalog{Reg: modules.Default}}
+}
+
+func (a *app) playCmd() *cobra.Command {
+	var f runFlags
+	var tags, skipTags []string
+	var startAt string
+	var listTasks, listHosts, syntaxCheck, noHandlersOnFailure bool
+	cmd := &cobra.Command{
+		Use:   "play PLAYBOOK",
+		Short: "Run a playbook (a file, or the name of an embedded one: see runbook list)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pb, err := newLoader().Load(args[0])
+			if err != nil {
+				return err
+			}
+			if syntaxCheck {
+				fmt.Fprintf(a.stdout, "playbook: %s: syntax OK (%d plays)\n", args[0], len(pb.Plays))
+				return nil
+			}
+			if listTasks {
+				printTasks(a, pb, tags, skipTags)
+				return nil
+			}
+			inv, err := f.loadInventory()
+			if err != nil {
+				return err
+			}
+			if listHosts {
+				return printHosts(a, pb, inv, f.limit)
+			}
+			opt, err := f.options(a, inv)
+			if err != nil {
+				return err
+			}
+			opt.Tags, opt.SkipTags, opt.StartAt, opt.NoHandlersOnFailure = tags, skipTags, startAt, noHandlersOnFailure
+			stats, err := runner.Run(cmd.Context(), pb, opt)
+			if err != nil {
+				return err
+			}
+			if code := stats.ExitCode(); code != 0 {
+				writeRetry(a, args[0], stats)
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	fl := cmd.Flags()
+	fl.StringSliceVarP(&tags, "tags", "t", nil, "run only tasks with these tags")
+	fl.StringSliceVar(&skipTags, "skip-tags", nil, "skip tasks with these tags")
+	fl.StringVar(&startAt, "start-at-task", "", "start at the task with this name")
+	fl.BoolVar(&listTasks, "list-tasks", false, "list the tasks that would run, and stop")
+	fl.BoolVar(&listHosts, "list-hosts", false, "list the hosts each play would run on, and stop")
+	fl.BoolVar(&syntaxCheck, "syntax-check", false, "check the playbook and stop")
+	fl.BoolVar(&noHandlersOnFailure, "no-handlers-on-failure", false, "do not run notified handlers on hosts that failed later in the play")
+	return cmd
+}
+
+// writeRetry writes the failed and unreachable hosts, one per line, for -l @FILE.
+func writeRetry(a *app, playbook string, stats *runner.Stats) {
+	var failed []string
+	for _, h := range stats.Order {
+		if c := stats.Hosts[h]; c.Failed > 0 || c.Unreachable > 0 {
+			failed = append(failed, h)
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	name := strings.TrimSuffix(filepath.Base(playbook), filepath.Ext(playbook)) + ".retry"
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return
+	}
+	path := filepath.Join(dir, "runbook", name)
+	if os.MkdirAll(filepath.Dir(path), 0o700) != nil {
+		return
+	}
+	if os.WriteFile(path, []byte(strings.Join(failed, "\n")+"\n"), 0o600) == nil {
+		fmt.Fprintf(a.stderr, "to retry the failed hosts: -l @%s\n", path)
+	}
+}
+
+func printTasks(a *app, pb *playbooks.Playbook, tags, skip []string) {
+	fmt.Fprintf(a.stdout, "playbook: %s\n", pb.Name)
+	for _, p := range pb.Plays {
+		fmt.Fprintf(a.stdout, "\n  play: %s (hosts: %s)\n    tasks:\n", p.Name, p.Hosts)
+		var walk func([]*playbooks.Task, []string, string)
+		walk = func(ts []*playbooks.Task, inherited []string, indent string) {
+			for _, t := range ts {
+				all := append(append([]string(nil), inherited...), t.Tags...)
+				if t.IsBlock() {
+					walk(t.Block, all, indent)
+					walk(t.Rescue, all, indent)
+					walk(t.Always, all, indent)
+					continue
+				}
+				if runner.TagsSelected(all, tags, skip) {
+					fmt.Fprintf(a.stdout, "%s%s\tTAGS: [%s]\n", indent, t.Name, strings.Join(all, ", "))
+				}
+			}
+		}
+		walk(p.Tasks, p.Tags, "      ")
+	}
+}
+
+func printHosts(a *app, pb *playbooks.Playbook, inv interface {
+	Select(string) ([]string, error)
+}, limit string) error {
+	var lim map[string]bool
+	if limit != "" {
+		sel, err := inv.Select(limit)
+		if err != nil {
+			return err
+		}
+		lim = map[string]bool{}
+		for _, h := range sel {
+			lim[h] = true
+		}
+	}
+	for _, p := range pb.Plays {
+		hosts, err := inv.Select(p.Hosts)
+		if err != nil {
+			hosts = nil
+		}
+		var sel []string
+		for _, h := range hosts {
+			if lim == nil || lim[h] {
+				sel = append(sel, h)
+			}
+		}
+		fmt.Fprintf(a.stdout, "  play: %s (%d hosts)\n", p.Name, len(sel))
+		for _, h := range sel {
+			fmt.Fprintf(a.stdout, "    %s\n", h)
+		}
+	}
+	return nil
+}

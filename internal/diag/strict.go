@@ -1,0 +1,114 @@
+package diag
+
+import (
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DecodeStrict decodes a YAML mapping into the struct pointed to by out, field
+// by field, so that an unknown key or a value of the wrong type is reported at
+// its own line and column. yaml.v3's KnownFields does not reach into custom
+// decoders, and re-encoding would lose positions, hence this.
+// Scalars for which skip returns true (for example unrendered templates) are
+// not type-checked.
+func DecodeStrict(src *Source, n *yaml.Node, out any, what string, skip func(*yaml.Node) bool) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return Node(src, n, "%s: expected a mapping of arguments, got %s", what, KindName(n))
+	}
+	v := reflect.ValueOf(out).Elem()
+	fields := FieldsByTag(v.Type())
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		idx, ok := fields[k.Value]
+		if !ok {
+			return Node(src, k, "%s: unknown argument %q%s", what, k.Value, DidYouMean(k.Value, names))
+		}
+		if seen[k.Value] {
+			return Node(src, k, "%s: argument %q given twice", what, k.Value)
+		}
+		seen[k.Value] = true
+		if skip != nil && containsSkipped(val, skip) {
+			continue
+		}
+		f := v.FieldByIndex(idx)
+		if err := val.Decode(f.Addr().Interface()); err != nil {
+			return Node(src, val, "%s: argument %q: %s", what, k.Value, cleanTypeError(err))
+		}
+	}
+	return nil
+}
+
+func containsSkipped(n *yaml.Node, skip func(*yaml.Node) bool) bool {
+	if n.Kind == yaml.ScalarNode {
+		return skip(n)
+	}
+	for _, c := range n.Content {
+		if containsSkipped(c, skip) {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldsByTag maps yaml tag names of a struct type to field indexes.
+func FieldsByTag(t reflect.Type) map[string][]int {
+	out := map[string][]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		out[tag] = f.Index
+	}
+	return out
+}
+
+// KindName names a node's kind for messages.
+func KindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return "a scalar " + strings.TrimPrefix(n.Tag, "!!") + " " + quoteShort(n.Value)
+	}
+	return "something else"
+}
+
+func quoteShort(s string) string {
+	if len(s) > 30 {
+		s = s[:30] + "..."
+	}
+	return `"` + s + `"`
+}
+
+func cleanTypeError(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n")
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, ": "); strings.HasPrefix(s, "line ") && i > 0 {
+		s = s[i+2:]
+	}
+	return strings.ReplaceAll(s, "cannot unmarshal", "expected a different type: cannot decode")
+}

@@ -1,0 +1,235 @@
+package inventory
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+)
+
+var groupKeys = []string{"hosts", "children", "vars"}
+
+// parseYAML reads Ansible's YAML format: all: {hosts, children, vars}.
+func parseYAML(inv *Inventory, src *diag.Source) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src.Text, &doc); err != nil {
+		return diag.FromYAML(src, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return diag.Node(src, root, "inventory: expected a mapping of groups (all: ...), got %s", diag.KindName(root))
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if err := yamlGroup(inv, src, root.Content[i].Value, root.Content[i+1], 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func yamlGroup(inv *Inventory, src *diag.Source, name string, n *yaml.Node, depth int) error {
+	inv.group(name)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return diag.Node(src, n, "group %q: expected a mapping with hosts, children or vars, got %s", name, diag.KindName(n))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "hosts":
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				return diag.Node(src, v, "group %q: hosts: expected a mapping of host names, got %s", name, diag.KindName(v))
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				hn, hv := v.Content[j], v.Content[j+1]
+				vars := map[string]any{}
+				if !(hv.Kind == yaml.ScalarNode && hv.Tag == "!!null") {
+					if hv.Kind != yaml.MappingNode {
+						return diag.Node(src, hv, "host %q: expected a mapping of variables, got %s", hn.Value, diag.KindName(hv))
+					}
+					if err := hv.Decode(&vars); err != nil {
+						return diag.Node(src, hv, "host %q: %v", hn.Value, err)
+					}
+				}
+				if err := checkHostVars(src, hv, hn.Value); err != nil {
+					return err
+				}
+				target := name
+				if name == "all" {
+					target = ""
+				}
+				inv.AddHost(hn.Value, target, vars)
+			}
+		case "children":
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				return diag.Node(src, v, "group %q: children: expected a mapping of groups, got %s", name, diag.KindName(v))
+			}
+			if depth > 50 {
+				return diag.Node(src, v, "groups nested too deep")
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				inv.addChild(name, v.Content[j].Value)
+				if err := yamlGroup(inv, src, v.Content[j].Value, v.Content[j+1], depth+1); err != nil {
+					return err
+				}
+			}
+		case "vars":
+			vars := map[string]any{}
+			if err := v.Decode(&vars); err != nil {
+				return diag.Node(src, v, "group %q: vars: expected a mapping of variables", name)
+			}
+			g := inv.group(name)
+			for k2, x := range vars {
+				g.Vars[k2] = x
+			}
+		default:
+			return diag.Node(src, k, "group %q: unknown key %q%s (a group has hosts, children and vars)", name, k.Value, diag.DidYouMean(k.Value, groupKeys))
+		}
+	}
+	return nil
+}
+
+// connectionVars are the host variables runbook reads itself; a near miss
+// of one of them ("ansible_hots") is almost certainly a typo.
+var connectionVars = []string{"ansible_host", "ansible_port", "ansible_user", "ansible_ssh_private_key_file",
+	"ansible_connection", "ansible_become_password", "ansible_ssh_common_args", "ansible_password",
+	"ansible_become", "ansible_become_user", "ansible_python_interpreter", "jump"}
+
+func checkHostVars(src *diag.Source, n *yaml.Node, host string) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if strings.HasPrefix(k.Value, "ansible_") && !contains(connectionVars, k.Value) {
+			if s := diag.Suggest(k.Value, connectionVars); s != "" {
+				return diag.Node(src, k, "host %q: unknown connection variable %q (did you mean %q?)", host, k.Value, s)
+			}
+		}
+	}
+	return nil
+}
+
+// parseINI reads Ansible's INI format.
+func parseINI(inv *Inventory, src *diag.Source) error {
+	section, kind := "ungrouped", "hosts"
+	for i, raw := range strings.Split(string(src.Text), "\n") {
+		line := strings.TrimSpace(raw)
+		lineNo := i + 1
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
+			continue
+		}
+		if strings.HasPrefix(line, "[") {
+			if !strings.HasSuffix(line, "]") {
+				return diag.At(src, lineNo, 1, "expected a section header like [group], [group:vars] or [group:children]")
+			}
+			name := line[1 : len(line)-1]
+			section, kind = name, "hosts"
+			if g, suffix, ok := strings.Cut(name, ":"); ok {
+				if suffix != "vars" && suffix != "children" {
+					return diag.At(src, lineNo, len(g)+3, "unknown section kind %q%s (expected vars or children)", suffix, diag.DidYouMean(suffix, []string{"vars", "children"}))
+				}
+				section, kind = g, suffix
+			}
+			inv.group(section)
+			continue
+		}
+		col := strings.Index(raw, line) + 1
+		switch kind {
+		case "hosts":
+			words, err := splitINI(line)
+			if err != nil {
+				return diag.At(src, lineNo, col, "%v", err)
+			}
+			vars := map[string]any{}
+			for _, w := range words[1:] {
+				k, v, ok := strings.Cut(w, "=")
+				if !ok {
+					return diag.At(src, lineNo, col+strings.Index(line, w), "expected key=value after the host name, got %q", w)
+				}
+				if strings.HasPrefix(k, "ansible_") && !contains(connectionVars, k) {
+					if s := diag.Suggest(k, connectionVars); s != "" {
+						return diag.At(src, lineNo, col+strings.Index(line, w), "unknown connection variable %q (did you mean %q?)", k, s)
+					}
+				}
+				vars[k] = iniValue(v)
+			}
+			g := section
+			if g == "ungrouped" {
+				g = ""
+			}
+			inv.AddHost(words[0], g, vars)
+		case "vars":
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				return diag.At(src, lineNo, col, "expected key=value in [%s:vars]", section)
+			}
+			inv.group(section).Vars[strings.TrimSpace(k)] = iniValue(strings.TrimSpace(v))
+		case "children":
+			inv.addChild(section, line)
+		}
+	}
+	return nil
+}
+
+func splitINI(line string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == ' ' || r == '\t':
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if quote != 0 {
+		return nil, errUnterminated
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
+
+type strErr string
+
+func (e strErr) Error() string { return string(e) }
+
+const errUnterminated = strErr("unterminated quote")
+
+// iniValue types a value like YAML would (numbers, booleans), else a string.
+func iniValue(v string) any {
+	var x any
+	if err := yaml.Unmarshal([]byte(v), &x); err == nil {
+		switch x.(type) {
+		case int, float64, bool:
+			return x
+		}
+	}
+	return v
+}

@@ -1,0 +1,321 @@
+// Package inventory reads Ansible-format inventories (YAML and INI, with
+// host_vars/ and group_vars/ beside them) and selects hosts by pattern.
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+)
+
+// Inventory is the hosts and groups a run knows about.
+type Inventory struct {
+	hosts  map[string]*Host
+	order  []string // hosts in the order first seen
+	groups map[string]*Group
+}
+
+// Host is one machine and its own variables.
+type Host struct {
+	Name string
+	Vars map[string]any
+}
+
+// Group is a named set of hosts and child groups with shared variables.
+type Group struct {
+	Name     string
+	Hosts    []string
+	Children []string
+	Vars     map[string]any
+	parents  []string
+}
+
+// New returns an inventory with only the "all" group.
+func New() *Inventory {
+	inv := &Inventory{hosts: map[string]*Host{}, groups: map[string]*Group{}}
+	inv.group("all")
+	inv.group("ungrouped")
+	return inv
+}
+
+func (inv *Inventory) group(name string) *Group {
+	g, ok := inv.groups[name]
+	if !ok {
+		g = &Group{Name: name, Vars: map[string]any{}}
+		inv.groups[name] = g
+	}
+	return g
+}
+
+// AddHost adds (or updates) a host in a group, like Ansible's add_host.
+func (inv *Inventory) AddHost(name, group string, vars map[string]any) *Host {
+	h, ok := inv.hosts[name]
+	if !ok {
+		h = &Host{Name: name, Vars: map[string]any{}}
+		inv.hosts[name] = h
+		inv.order = append(inv.order, name)
+	}
+	for k, v := range vars {
+		h.Vars[k] = v
+	}
+	if group != "" && group != "all" {
+		g := inv.group(group)
+		if !contains(g.Hosts, name) {
+			g.Hosts = append(g.Hosts, name)
+		}
+	}
+	return h
+}
+
+func (inv *Inventory) addChild(parent, child string) {
+	p := inv.group(parent)
+	c := inv.group(child)
+	if !contains(p.Children, child) {
+		p.Children = append(p.Children, child)
+	}
+	if !contains(c.parents, parent) {
+		c.parents = append(c.parents, parent)
+	}
+}
+
+// Hosts lists all host names in inventory order.
+func (inv *Inventory) Hosts() []string { return append([]string(nil), inv.order...) }
+
+// Host returns a host by name.
+func (inv *Inventory) Host(name string) (*Host, bool) {
+	h, ok := inv.hosts[name]
+	return h, ok
+}
+
+// GroupNames lists the groups, sorted.
+func (inv *Inventory) GroupNames() []string {
+	out := make([]string, 0, len(inv.groups))
+	for n := range inv.groups {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Group returns a group by name.
+func (inv *Inventory) Group(name string) (*Group, bool) {
+	g, ok := inv.groups[name]
+	return g, ok
+}
+
+// GroupHosts lists the hosts of a group and its descendants, in inventory order.
+func (inv *Inventory) GroupHosts(name string) []string {
+	if name == "all" {
+		return inv.Hosts()
+	}
+	set := map[string]bool{}
+	var walk func(string, int)
+	walk = func(g string, depth int) {
+		grp, ok := inv.groups[g]
+		if !ok || depth > 50 {
+			return
+		}
+		for _, h := range grp.Hosts {
+			set[h] = true
+		}
+		for _, c := range grp.Children {
+			walk(c, depth+1)
+		}
+	}
+	walk(name, 0)
+	if name == "ungrouped" {
+		for _, h := range inv.order {
+			if len(inv.HostGroups(h)) == 0 {
+				set[h] = true
+			}
+		}
+	}
+	var out []string
+	for _, h := range inv.order {
+		if set[h] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// HostGroups lists the groups a host belongs to, directly or through
+// children, without "all".
+func (inv *Inventory) HostGroups(host string) []string {
+	var out []string
+	for _, n := range inv.GroupNames() {
+		if n == "all" || n == "ungrouped" {
+			continue
+		}
+		if contains(inv.GroupHosts(n), host) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// groupDepth is a group's distance from "all", so that child groups' vars
+// override their parents' (as in Ansible).
+func (inv *Inventory) groupDepth(name string, seen int) int {
+	g := inv.groups[name]
+	if g == nil || len(g.parents) == 0 || seen > 50 {
+		if name == "all" {
+			return 0
+		}
+		return 1
+	}
+	d := 0
+	for _, p := range g.parents {
+		d = max(d, inv.groupDepth(p, seen+1)+1)
+	}
+	return d
+}
+
+// HostVars merges a host's variables: all, then its groups from parent to
+// child (then by name), then the host's own.
+func (inv *Inventory) HostVars(host string) map[string]any {
+	out := map[string]any{}
+	for k, v := range inv.groups["all"].Vars {
+		out[k] = v
+	}
+	groups := inv.HostGroups(host)
+	sort.SliceStable(groups, func(i, j int) bool {
+		di, dj := inv.groupDepth(groups[i], 0), inv.groupDepth(groups[j], 0)
+		if di != dj {
+			return di < dj
+		}
+		return groups[i] < groups[j]
+	})
+	for _, g := range groups {
+		for k, v := range inv.groups[g].Vars {
+			out[k] = v
+		}
+	}
+	if h, ok := inv.hosts[host]; ok {
+		for k, v := range h.Vars {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// GroupsMap is the `groups` variable: group name to host names.
+func (inv *Inventory) GroupsMap() map[string]any {
+	out := map[string]any{}
+	for _, n := range inv.GroupNames() {
+		hs := inv.GroupHosts(n)
+		l := make([]any, len(hs))
+		for i, h := range hs {
+			l[i] = h
+		}
+		out[n] = l
+	}
+	return out
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Load reads an inventory file (YAML or INI, by content), plus host_vars/
+// and group_vars/ beside it.
+func Load(path string) (*Inventory, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	return Parse(&diag.Source{Name: path, Text: b}, filepath.Dir(path))
+}
+
+// Parse reads inventory text; dir (may be "") holds host_vars/ and group_vars/.
+func Parse(src *diag.Source, dir string) (*Inventory, error) {
+	inv := New()
+	var err error
+	if looksINI(src.Text) {
+		err = parseINI(inv, src)
+	} else {
+		err = parseYAML(inv, src)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		if err := inv.loadVarsDirs(dir); err != nil {
+			return nil, err
+		}
+	}
+	return inv, nil
+}
+
+func looksINI(b []byte) bool {
+	for _, line := range strings.Split(string(b), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") || t == "---" {
+			continue
+		}
+		return strings.HasPrefix(t, "[") || !strings.Contains(t, ":")
+	}
+	return false
+}
+
+// loadVarsDirs reads group_vars/NAME(.yaml|.yml) and host_vars/NAME(...).
+func (inv *Inventory) loadVarsDirs(dir string) error {
+	for _, kind := range []string{"group_vars", "host_vars"} {
+		entries, err := os.ReadDir(filepath.Join(dir, kind))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yml"), ".yaml")
+			p := filepath.Join(dir, kind, e.Name())
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			src := &diag.Source{Name: p, Text: b}
+			var doc yaml.Node
+			if err := yaml.Unmarshal(b, &doc); err != nil {
+				return diag.FromYAML(src, err)
+			}
+			vars := map[string]any{}
+			if len(doc.Content) > 0 {
+				if doc.Content[0].Kind != yaml.MappingNode {
+					return diag.Node(src, doc.Content[0], "expected a mapping of variables, got %s", diag.KindName(doc.Content[0]))
+				}
+				if err := doc.Content[0].Decode(&vars); err != nil {
+					return diag.Node(src, doc.Content[0], "%v", err)
+				}
+			}
+			if kind == "group_vars" {
+				g := inv.group(name)
+				for k, v := range vars {
+					g.Vars[k] = v
+				}
+			} else {
+				if _, ok := inv.hosts[name]; !ok {
+					return diag.At(src, 1, 1, "host_vars for %q, which is not in the inventory%s", name, diag.DidYouMean(name, inv.order))
+				}
+				inv.AddHost(name, "", vars)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// Command runs a program with arguments, without a shell: no pipes,
+// redirections or variables, so nothing in its arguments is interpreted.
+type Command struct {
+	Cmd     string     `yaml:"cmd" doc:"the command line, split into words like a shell would (quotes group), but not run by a shell"`
+	Argv    StringList `yaml:"argv" doc:"the program and its arguments as a list (instead of cmd)"`
+	Chdir   string     `yaml:"chdir" doc:"directory to run in"`
+	Creates string     `yaml:"creates" doc:"skip when this path exists"`
+	Removes string     `yaml:"removes" doc:"skip unless this path exists"`
+	Stdin   string     `yaml:"stdin" doc:"text given on standard input"`
+}
+
+func init() {
+	register(Info{ID: "command", Summary: "Run a program on the host (no shell); reports changed unless changed_when says otherwise.",
+		Example: "command: pg_lsclusters\nregister: clusters\nchanged_when: false", New: func() Module { return &Command{} }})
+}
+
+// FreeFormArg: `command: pg_ctl status` sets cmd.
+func (*Command) FreeFormArg() string { return "cmd" }
+
+// Validate needs exactly one of cmd and argv.
+func (c *Command) Validate() error {
+	if (c.Cmd == "") == (len(c.Argv) == 0) {
+		return errors.New("command: give exactly one of cmd and argv")
+	}
+	return nil
+}
+
+// Run runs the command.
+func (c *Command) Run(ctx context.Context, env *Env) (*Result, error) {
+	argv := []string(c.Argv)
+	if c.Cmd != "" {
+		words, err := SplitWords(c.Cmd)
+		if err != nil {
+			return nil, err
+		}
+		argv = words
+	}
+	return runScript(ctx, env, Join(argv...), c.Chdir, c.Creates, c.Removes, c.Stdin)
+}
+
+// Shell runs a command line through /bin/sh, with pipes and variables.
+type Shell struct {
+	Cmd     string `yaml:"cmd" doc:"the shell command line"`
+	Chdir   string `yaml:"chdir" doc:"directory to run in"`
+	Creates string `yaml:"creates" doc:"skip when this path exists"`
+	Removes string `yaml:"removes" doc:"skip unless this path exists"`
+	Stdin   string `yaml:"stdin" doc:"text given on standard input"`
+}
+
+func init() {
+	register(Info{ID: "shell", Summary: "Run a command line through /bin/sh on the host (pipes, redirections, variables).",
+		Example: "shell: df -h / | tail -1\nchanged_when: false", New: func() Module { return &Shell{} }})
+}
+
+// FreeFormArg: `shell: a | b` sets cmd.
+func (*Shell) FreeFormArg() string { return "cmd" }
+
+// Validate needs cmd.
+func (s *Shell) Validate() error {
+	if s.Cmd == "" {
+		return errors.New("shell: cmd is required")
+	}
+	return nil
+}
+
+// Run runs the command line.
+func (s *Shell) Run(ctx context.Context, env *Env) (*Result, error) {
+	return runScript(ctx, env, s.Cmd, s.Chdir, s.Creates, s.Removes, s.Stdin)
+}
+
+func runScript(ctx context.Context, env *Env, script, chdir, creates, removes, stdin string) (*Result, error) {
+	if creates != "" || removes != "" {
+		var checks []string
+		if creates != "" {
+			checks = append(checks, "[ -e "+Quote(creates)+" ] && echo creates")
+		}
+		if removes != "" {
+			checks = append(checks, "[ -e "+Quote(removes)+" ] || echo removes")
+		}
+		r, err := env.Host.Run(ctx, Cmd{Script: strings.Join(checks, "; ") + "; true"})
+		if err != nil {
+			return nil, err
+		}
+		if out := strings.TrimSpace(r.Stdout); out != "" {
+			return &Result{Msg: "skipped: " + map[string]string{"creates": creates + " exists", "removes": removes + " does not exist"}[strings.Fields(out)[0]],
+				Data: map[string]any{"rc": 0, "stdout": "", "stderr": "", "stdout_lines": []any{}, "stderr_lines": []any{}}}, nil
+		}
+	}
+	if env.Check {
+		return &Result{Skipped: true, Msg: "command not run in check mode"}, nil
+	}
+	if chdir != "" {
+		script = "cd " + Quote(chdir) + " || exit 1\n" + script
+	}
+	var in []byte
+	if stdin != "" {
+		in = []byte(stdin)
+	}
+	r, err := env.Host.Run(ctx, Cmd{Script: script, Stdin: in})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Changed: true, Data: CmdData(r)}
+	if r.RC != 0 {
+		res.Failed = true
+		res.Msg = "non-zero return code " + itoa(r.RC)
+		if e := strings.TrimSpace(r.Stderr); e != "" {
+			res.Msg += ": " + tail(e, 5)
+		}
+	}
+	return res, nil
+}
+
+// SplitWords splits a command line into words like a shell (quotes group,
+// backslash escapes), without expanding anything.
+func SplitWords(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	in, quote, esc := false, rune(0), false
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case r == '\\' && quote != '\'':
+			esc, in = true, true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, errors.New("unterminated quote in command")
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty command")
+	}
+	return out, nil
+}
+
+func itoa(i int) string {
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	var b [20]byte
+	n := len(b)
+	for {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+		if i == 0 {
+			break
+		}
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
+}
+
+var (
+	_ Validator = (*Command)(nil)
+	_ FreeForm  = (*Command)(nil)
+	_ Validator = (*Shell)(nil)
+	_ FreeForm  = (*Shell)(nil)
+)

@@ -1,0 +1,155 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runbook-lab/runbook/internal/cond"
+)
+
+// Debug prints a message or a variable.
+type Debug struct {
+	Msg any    `yaml:"msg" doc:"what to print (templated)"`
+	Var string `yaml:"var" doc:"name of a variable to print, dotted paths allowed"`
+}
+
+func init() {
+	register(Info{ID: "debug", Summary: "Print a message or a variable's value.",
+		Example: "debug:\n  msg: \"primary is {{ .primary }}\"", New: func() Module { return &Debug{} }})
+}
+
+// ControllerOnly: debug does not touch the host.
+func (*Debug) ControllerOnly() {}
+
+// Run prints.
+func (d *Debug) Run(_ context.Context, env *Env) (*Result, error) {
+	if d.Var != "" {
+		v, ok := Lookup(env.Vars, d.Var)
+		if !ok {
+			return Failf("variable %q is not defined", d.Var), nil
+		}
+		return &Result{Msg: fmt.Sprintf("%s = %v", d.Var, v), Data: map[string]any{d.Var: v}}, nil
+	}
+	msg := fmt.Sprint(d.Msg)
+	if d.Msg == nil {
+		msg = "Hello world!"
+	}
+	return &Result{Msg: msg, Data: map[string]any{"msg": d.Msg}}, nil
+}
+
+// Lookup finds a dotted path in vars.
+func Lookup(vars map[string]any, path string) (any, bool) {
+	var cur any = vars
+	for _, p := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// Assert fails when a condition does not hold.
+type Assert struct {
+	That       StringList `yaml:"that" doc:"expressions that must all be true"`
+	FailMsg    string     `yaml:"fail_msg" doc:"message when one is false"`
+	SuccessMsg string     `yaml:"success_msg" doc:"message when all are true"`
+	Quiet      bool       `yaml:"quiet" doc:"print nothing on success"`
+}
+
+func init() {
+	register(Info{ID: "assert", Summary: "Fail unless every expression is true.",
+		Example: "assert:\n  that:\n    - repl.sync_state == \"sync\"\n  fail_msg: postgres2 is not synchronous", New: func() Module { return &Assert{} }})
+}
+
+// ControllerOnly: assert does not touch the host.
+func (*Assert) ControllerOnly() {}
+
+// Validate checks the expressions' syntax.
+func (a *Assert) Validate() error {
+	if len(a.That) == 0 {
+		return errors.New("assert: that is required")
+	}
+	for _, e := range a.That {
+		if err := cond.Check(e); err != nil {
+			return fmt.Errorf("assert: bad expression %q: %v", e, err)
+		}
+	}
+	return nil
+}
+
+// Run evaluates.
+func (a *Assert) Run(_ context.Context, env *Env) (*Result, error) {
+	for _, e := range a.That {
+		ok, err := cond.Eval(e, env.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("assert %q: %w", e, err)
+		}
+		if !ok {
+			msg := a.FailMsg
+			if msg == "" {
+				msg = "assertion failed: " + e
+			}
+			return &Result{Failed: true, Msg: msg, Data: map[string]any{"assertion": e}}, nil
+		}
+	}
+	msg := a.SuccessMsg
+	if msg == "" && !a.Quiet {
+		msg = "all assertions passed"
+	}
+	return &Result{Msg: msg}, nil
+}
+
+// Fail fails the host with a message.
+type Fail struct {
+	Msg string `yaml:"msg" doc:"the message"`
+}
+
+func init() {
+	register(Info{ID: "fail", Summary: "Fail the host with a message (usually with when).",
+		Example: "fail:\n  msg: postgres1 is still primary\nwhen: role == \"primary\"", New: func() Module { return &Fail{Msg: "failed as requested"} }})
+}
+
+// ControllerOnly: fail does not touch the host.
+func (*Fail) ControllerOnly() {}
+
+// Run fails.
+func (f *Fail) Run(context.Context, *Env) (*Result, error) {
+	return &Result{Failed: true, Msg: f.Msg}, nil
+}
+
+// SetFact sets host variables for the rest of the run.
+type SetFact struct{ vars map[string]any }
+
+func init() {
+	register(Info{ID: "set_fact", Summary: "Set variables on the host for the rest of the run (any names).",
+		Example: "set_fact:\n  primary: postgres2", New: func() Module { return &SetFact{} }})
+}
+
+// ControllerOnly: set_fact does not touch the host.
+func (*SetFact) ControllerOnly() {}
+
+// SetRaw takes the rendered arguments.
+func (s *SetFact) SetRaw(args map[string]any) error {
+	if len(args) == 0 {
+		return errors.New("set_fact: give at least one name: value")
+	}
+	s.vars = args
+	return nil
+}
+
+// Run sets the facts.
+func (s *SetFact) Run(context.Context, *Env) (*Result, error) {
+	return &Result{Facts: s.vars, Data: map[string]any{"ansible_facts": s.vars}}, nil
+}
+
+var (
+	_ ControllerOnly = (*Debug)(nil)
+	_ Validator      = (*Assert)(nil)
+	_ RawArgs        = (*SetFact)(nil)
+)

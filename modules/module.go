@@ -1,0 +1,148 @@
+// Package modules holds runbook's modules: one file per module, each a type
+// that registers itself by ID in init() and reads its arguments strictly.
+// Modules reach a host only through the small Host interface defined here.
+package modules
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// Host is what a module needs from a machine: run a command, with optional
+// stdin, under a POSIX shell. Transports (local, SSH, become) implement it;
+// file transfer is built on top of it (see files.go).
+type Host interface {
+	Name() string
+	Run(ctx context.Context, cmd Cmd) (CmdResult, error)
+}
+
+// Cmd is one command for a host. Script is run by /bin/sh -c.
+type Cmd struct {
+	Script string
+	Stdin  []byte
+	// Secret marks Stdin as secret: never logged.
+	Secret bool
+}
+
+// CmdResult is what a command did. A non-zero RC is not an error: the error
+// return is for a host that could not be reached or a command that could not
+// be started.
+type CmdResult struct {
+	RC     int
+	Stdout string
+	Stderr string
+}
+
+// Env is what a module gets to run one task on one host.
+type Env struct {
+	Host  Host
+	Check bool // report what would change, change nothing
+	Diff  bool // fill Result.Diff
+	// Vars is the host's variables, read-only (for modules such as debug).
+	Vars map[string]any
+	// Warn records a warning shown under the task's result.
+	Warn func(format string, args ...any)
+}
+
+// Module is a configured task: its exported fields are its arguments.
+type Module interface {
+	Run(ctx context.Context, env *Env) (*Result, error)
+}
+
+// Validator is implemented by modules that check their arguments before any
+// host is contacted.
+type Validator interface {
+	Validate() error
+}
+
+// FreeForm is implemented by modules that accept `module: some string`; the
+// string goes to the named argument (e.g. command's cmd).
+type FreeForm interface {
+	FreeFormArg() string
+}
+
+// RawArgs is implemented by modules whose arguments are arbitrary names
+// (set_fact): they get the rendered mapping instead of struct decoding.
+type RawArgs interface {
+	SetRaw(args map[string]any) error
+}
+
+// ControllerOnly marks modules that never touch the host (debug, set_fact,
+// assert, fail): they run without opening a connection.
+type ControllerOnly interface {
+	ControllerOnly()
+}
+
+// Result is what a module did (or would do, in check mode).
+type Result struct {
+	Changed bool
+	Failed  bool
+	Skipped bool
+	Msg     string
+	Diffs   []Diff
+	// Data holds module-specific fields for register (rc, stdout, rows...).
+	Data map[string]any
+	// Facts are merged into the host's variables (set_fact, facts).
+	Facts map[string]any
+}
+
+// Diff is a before/after pair shown under --diff.
+type Diff struct {
+	Path   string
+	Before string
+	After  string
+}
+
+// Info describes a module for the registry and `runbook doc`.
+type Info struct {
+	ID      string
+	Summary string
+	Example string
+	New     func() Module
+}
+
+// Registry maps module IDs to their Info. Tests may build their own.
+type Registry struct {
+	byID map[string]Info
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{byID: map[string]Info{}} }
+
+// Default holds every module compiled into runbook.
+var Default = NewRegistry()
+
+// Register adds a module; it panics on an empty or duplicate ID (a programming error).
+func (r *Registry) Register(info Info) {
+	if info.ID == "" || info.New == nil {
+		panic("modules: Register with empty ID or nil New")
+	}
+	if _, dup := r.byID[info.ID]; dup {
+		panic("modules: duplicate module " + info.ID)
+	}
+	r.byID[info.ID] = info
+}
+
+// Lookup finds a module by ID.
+func (r *Registry) Lookup(id string) (Info, bool) {
+	i, ok := r.byID[id]
+	return i, ok
+}
+
+// IDs lists the registered module IDs, sorted.
+func (r *Registry) IDs() []string {
+	out := make([]string, 0, len(r.byID))
+	for id := range r.byID {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func register(info Info) { Default.Register(info) }
+
+// Failf is a failed result with a message.
+func Failf(format string, args ...any) *Result {
+	return &Result{Failed: true, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,115 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Mode is a file mode written as in Ansible: 0644, "0644" or "644" all mean
+// octal (a bare 644 read as decimal is Ansible's classic trap).
+type Mode struct {
+	Set  bool
+	Perm fs.FileMode
+}
+
+// UnmarshalYAML reads the scalar's text as octal.
+func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("mode: expected an octal number like 0644")
+	}
+	s := strings.TrimPrefix(strings.TrimPrefix(n.Value, "0o"), "0")
+	if s == "" {
+		s = "0"
+	}
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 0o7777 {
+		return fmt.Errorf("mode: expected an octal number like 0644, got %q", n.Value)
+	}
+	m.Set, m.Perm = true, fs.FileMode(v)
+	return nil
+}
+
+// StringList accepts one string or a list of strings.
+type StringList []string
+
+// UnmarshalYAML accepts "a" or [a, b].
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		if n.Tag == "!!null" {
+			*l = nil
+			return nil
+		}
+		*l = []string{n.Value}
+		return nil
+	}
+	var out []string
+	if err := n.Decode(&out); err != nil {
+		return fmt.Errorf("expected a string or a list of strings")
+	}
+	*l = out
+	return nil
+}
+
+// Secret is a string argument that is never printed.
+type Secret string
+
+// String hides the value.
+func (Secret) String() string { return "********" }
+
+// lines splits command output into lines, without a trailing empty one.
+func lines(s string) []any {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return []any{}
+	}
+	parts := strings.Split(s, "\n")
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out
+}
+
+// CmdData is the register data of a command result.
+func CmdData(r CmdResult) map[string]any {
+	return map[string]any{
+		"rc": r.RC, "stdout": strings.TrimRight(r.Stdout, "\n"), "stderr": strings.TrimRight(r.Stderr, "\n"),
+		"stdout_lines": lines(r.Stdout), "stderr_lines": lines(r.Stderr),
+	}
+}
+
+// Must runs a command and returns an error when it fails, naming what failed
+// and the last lines of its stderr.
+func Must(r CmdResult, err error, what string) (CmdResult, error) {
+	if err != nil {
+		return r, err
+	}
+	if r.RC != 0 {
+		msg := strings.TrimSpace(r.Stderr)
+		if msg == "" {
+			msg = strings.TrimSpace(r.Stdout)
+		}
+		return r, fmt.Errorf("%s failed (rc=%d): %s", what, r.RC, tail(msg, 8))
+	}
+	return r, nil
+}
+
+func tail(s string, n int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// RunOK runs a script on the host and returns an error naming what when it
+// exits non-zero.
+func RunOK(ctx context.Context, h Host, script, what string) (CmdResult, error) {
+	r, err := h.Run(ctx, Cmd{Script: script})
+	return Must(r, err, what)
+}

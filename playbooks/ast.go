@@ -1,0 +1,107 @@
+// Package playbooks is runbook's playbook language: it parses and validates
+// playbook files (on disk or embedded) into plays and tasks, keeping every
+// position, so that bad input is reported at file:line:column before any
+// host is contacted.
+package playbooks
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+)
+
+// Playbook is a loaded, validated playbook (import_playbook already expanded).
+type Playbook struct {
+	Name  string
+	Plays []*Play
+}
+
+// Play runs tasks on the hosts its pattern selects.
+type Play struct {
+	Name        string
+	Hosts       string
+	Vars        map[string]any
+	Become      *bool
+	BecomeUser  string
+	GatherFacts *bool
+	Serial      int
+	Tags        []string
+	Tasks       []*Task
+	Handlers    []*Task
+	At          Pos
+}
+
+// Task is one step: a module call, or a block of steps.
+type Task struct {
+	Name         string
+	Module       string
+	Args         *yaml.Node // raw, decoded by module ID at run time
+	When         []string
+	Loop         *yaml.Node
+	LoopVar      string
+	Register     string
+	Notify       []string
+	Listen       []string
+	ChangedWhen  []string
+	FailedWhen   []string
+	Until        []string
+	Retries      int
+	Delay        float64
+	IgnoreErrors bool
+	Tags         []string
+	Become       *bool
+	BecomeUser   string
+	DelegateTo   string
+	RunOnce      bool
+	NoLog        bool
+	Vars         map[string]any
+	Block        []*Task
+	Rescue       []*Task
+	Always       []*Task
+	At           Pos
+}
+
+// IsBlock reports whether the task is a block of tasks.
+func (t *Task) IsBlock() bool { return t.Block != nil }
+
+// Pos is where something was written.
+type Pos struct {
+	Src  *diag.Source
+	Line int
+	Col  int
+}
+
+// Errorf builds a positioned error at p.
+func (p Pos) Errorf(format string, args ...any) error {
+	return diag.At(p.Src, p.Line, p.Col, format, args...)
+}
+
+// String is file:line:col.
+func (p Pos) String() string {
+	if p.Src == nil {
+		return "?"
+	}
+	return p.Src.Name + ":" + itoa(p.Line) + ":" + itoa(p.Col)
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[n:])
+}
+
+// Catalog is what the loader needs to know about modules: which exist, and
+// whether a task's arguments are valid for one. The runner supplies it.
+type Catalog interface {
+	IDs() []string
+	Has(id string) bool
+	ValidateArgs(src *diag.Source, id string, args *yaml.Node) error
+}

@@ -1,0 +1,249 @@
+package playbooks
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/cond"
+	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/templates"
+)
+
+// decoder walks YAML nodes of one file.
+type decoder struct {
+	src *diag.Source
+}
+
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{Src: d.src, Line: n.Line, Col: n.Column} }
+
+func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
+	return diag.Node(d.src, n, format, args...)
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode {
+		return n.Alias
+	}
+	return n
+}
+
+// mapping iterates a mapping's pairs, rejecting duplicate keys.
+func (d *decoder) mapping(n *yaml.Node, what string, fn func(k, v *yaml.Node) error) error {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return d.errf(n, "%s: expected a mapping, got %s", what, diag.KindName(n))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if seen[k.Value] {
+			return d.errf(k, "%s: key %q given twice", what, k.Value)
+		}
+		seen[k.Value] = true
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *decoder) str(n *yaml.Node, key string) (string, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", d.errf(n, "%s: expected a string, got %s", key, diag.KindName(n))
+	}
+	return n.Value, nil
+}
+
+// template checks a string's template syntax now, so that a typo fails
+// before any host is contacted.
+func (d *decoder) template(n *yaml.Node, s string) error {
+	if !templates.Has(s) {
+		return nil
+	}
+	if _, err := templates.Parse("", s); err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, ": "); i > 0 && strings.HasPrefix(msg, "template:") {
+			msg = msg[strings.LastIndex(msg, ": ")+2:]
+		}
+		return d.errf(n, "bad template %q: %s", s, msg)
+	}
+	return nil
+}
+
+// templates checks every scalar under n.
+func (d *decoder) templates(n *yaml.Node) error {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		return d.template(n, n.Value)
+	}
+	for _, c := range n.Content {
+		if err := d.templates(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *decoder) boolean(n *yaml.Node, key string) (bool, error) {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		return false, d.errf(n, "%s: expected true or false, got %s", key, diag.KindName(n))
+	}
+	return b, nil
+}
+
+func (d *decoder) boolPtr(n *yaml.Node, key string) (*bool, error) {
+	b, err := d.boolean(n, key)
+	return &b, err
+}
+
+func (d *decoder) integer(n *yaml.Node, key string) (int, error) {
+	i, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return 0, d.errf(n, "%s: expected a whole number, got %s", key, diag.KindName(n))
+	}
+	return i, nil
+}
+
+func (d *decoder) number(n *yaml.Node, key string) (float64, error) {
+	f, err := strconv.ParseFloat(n.Value, 64)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return 0, d.errf(n, "%s: expected a number, got %s", key, diag.KindName(n))
+	}
+	return f, nil
+}
+
+// strList accepts "a" or [a, b].
+func (d *decoder) strList(n *yaml.Node, key string) ([]string, error) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return nil, nil
+		}
+		return []string{n.Value}, nil
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(n.Content))
+		for _, c := range n.Content {
+			c = resolve(c)
+			s, err := d.str(c, key)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, d.errf(n, "%s: expected a string or a list of strings, got %s", key, diag.KindName(n))
+}
+
+// conditions accepts one expression or a list (all must hold), and checks
+// their syntax now.
+func (d *decoder) conditions(n *yaml.Node, key string) ([]string, error) {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!bool" || n.Tag == "!!int") {
+		return []string{n.Value}, nil
+	}
+	list, err := d.strList(n, key)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range list {
+		if templates.Has(c) {
+			return nil, d.errf(n, "%s: conditions are expressions, not templates: write %s", key, strings.TrimSpace(strings.NewReplacer("{{", "", "}}", "", ".", "").Replace(c)))
+		}
+		if err := cond.Check(c); err != nil {
+			return nil, d.errf(n, "%s: bad expression %q: %v", key, c, err)
+		}
+	}
+	return list, nil
+}
+
+func (d *decoder) vars(n *yaml.Node, key string) (map[string]any, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return map[string]any{}, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, d.errf(n, "%s: expected a mapping of variables, got %s", key, diag.KindName(n))
+	}
+	if err := d.templates(n); err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if err := n.Decode(&out); err != nil {
+		return nil, d.errf(n, "%s: %v", key, err)
+	}
+	return out, nil
+}
+
+func unknownKey(d *decoder, k *yaml.Node, what string, known []string) error {
+	return d.errf(k, "%s: unknown key %q%s", what, k.Value, diag.DidYouMean(k.Value, known))
+}
+
+// ParseKV turns `a=1 b='two words'` into a mapping node positioned at n, for
+// the k=v form of module arguments. Values keep YAML's scalar typing.
+func ParseKV(n *yaml.Node) (*yaml.Node, error) {
+	words, err := splitWords(n.Value)
+	if err != nil {
+		return nil, err
+	}
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+	for _, w := range words {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("expected key=value, got %q", w)
+		}
+		m.Content = append(m.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k, Line: n.Line, Column: n.Column},
+			&yaml.Node{Kind: yaml.ScalarNode, Value: v, Line: n.Line, Column: n.Column})
+	}
+	for i := 1; i < len(m.Content); i += 2 {
+		m.Content[i].Tag = resolveTag(m.Content[i].Value)
+	}
+	return m, nil
+}
+
+func resolveTag(v string) string {
+	var n yaml.Node
+	if yaml.Unmarshal([]byte(v), &n) == nil && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Value == v {
+		return n.Content[0].Tag
+	}
+	return "!!str"
+}
+
+// splitWords splits like a shell: spaces separate, quotes group.
+func splitWords(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated quote in %q", s)
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}

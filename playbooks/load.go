@@ -1,0 +1,241 @@
+package playbooks
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+)
+
+// Loader reads playbooks from disk, or from the embedded set when no file
+// of that name exists, and validates them completely.
+type Loader struct {
+	Embedded fs.FS // embedded playbooks; may be nil
+	Catalog  Catalog
+}
+
+// file is a source file located on disk or in the embedded set.
+type file struct {
+	src      *diag.Source
+	embedded bool
+	dir      string
+}
+
+func (l *Loader) read(name string, rel *file) (*file, error) {
+	if rel != nil && !filepath.IsAbs(name) {
+		if rel.embedded {
+			name = path.Join(rel.dir, name)
+		} else {
+			name = filepath.Join(rel.dir, name)
+		}
+	}
+	if rel == nil || !rel.embedded {
+		if b, err := os.ReadFile(name); err == nil {
+			return &file{src: &diag.Source{Name: name, Text: b}, dir: filepath.Dir(name)}, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if l.Embedded != nil {
+		clean := path.Clean(strings.TrimPrefix(name, "./"))
+		if b, err := fs.ReadFile(l.Embedded, clean); err == nil {
+			return &file{src: &diag.Source{Name: "embedded:" + clean, Text: b}, embedded: true, dir: path.Dir(clean)}, nil
+		}
+	}
+	return nil, fs.ErrNotExist
+}
+
+func parseYAML(src *diag.Source) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src.Text, &doc); err != nil {
+		return nil, diag.FromYAML(src, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, diag.At(src, 1, 1, "empty file")
+	}
+	return doc.Content[0], nil
+}
+
+// Load reads and validates a playbook and everything it imports.
+func (l *Loader) Load(name string) (*Playbook, error) {
+	f, err := l.read(name, nil)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errors.New("no playbook " + name + ": not a file, nor an embedded playbook (see `runbook list`)")
+		}
+		return nil, err
+	}
+	pb := &Playbook{Name: name}
+	if err := l.loadInto(pb, f, 0); err != nil {
+		return nil, err
+	}
+	return pb, nil
+}
+
+var playKeys = []string{"name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks"}
+
+func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
+	root, err := parseYAML(f.src)
+	if err != nil {
+		return err
+	}
+	d := &decoder{src: f.src}
+	if root.Kind != yaml.SequenceNode {
+		return d.errf(root, "a playbook is a list of plays, got %s", diag.KindName(root))
+	}
+	for _, pn := range root.Content {
+		pn = resolve(pn)
+		if pn.Kind == yaml.MappingNode && len(pn.Content) >= 2 && pn.Content[0].Value == "import_playbook" {
+			if len(pn.Content) > 2 {
+				return d.errf(pn.Content[2], "import_playbook takes no other keys")
+			}
+			target, err := d.str(resolve(pn.Content[1]), "import_playbook")
+			if err != nil {
+				return err
+			}
+			if depth > 10 {
+				return d.errf(pn, "import_playbook nested too deep (a cycle?)")
+			}
+			sub, err := l.read(target, f)
+			if err != nil {
+				return d.errf(pn.Content[1], "import_playbook: cannot read %q: %v", target, err)
+			}
+			if err := l.loadInto(pb, sub, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		p, err := l.play(d, f, pn)
+		if err != nil {
+			return err
+		}
+		pb.Plays = append(pb.Plays, p)
+	}
+	return nil
+}
+
+func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
+	p := &Play{At: d.pos(n), Vars: map[string]any{}}
+	var pre, post []*Task
+	var hostsSet bool
+	err := d.mapping(n, "play", func(k, v *yaml.Node) error {
+		var err error
+		switch k.Value {
+		case "name":
+			p.Name, err = d.str(v, "name")
+		case "hosts":
+			hostsSet = true
+			var list []string
+			list, err = d.strList(v, "hosts")
+			p.Hosts = strings.Join(list, ":")
+		case "vars":
+			var vs map[string]any
+			vs, err = d.vars(v, "vars")
+			for k, x := range vs {
+				p.Vars[k] = x
+			}
+		case "vars_files":
+			var list []string
+			if list, err = d.strList(v, "vars_files"); err != nil {
+				return err
+			}
+			for _, name := range list {
+				vf, err := l.read(name, f)
+				if err != nil {
+					return d.errf(v, "vars_files: cannot read %q: %v", name, err)
+				}
+				vs, err := LoadVarsFile(vf.src)
+				if err != nil {
+					return err
+				}
+				for k, x := range vs {
+					p.Vars[k] = x
+				}
+			}
+		case "become":
+			p.Become, err = d.boolPtr(v, "become")
+		case "become_user":
+			p.BecomeUser, err = d.str(v, "become_user")
+		case "gather_facts":
+			p.GatherFacts, err = d.boolPtr(v, "gather_facts")
+		case "serial":
+			p.Serial, err = d.integer(v, "serial")
+		case "tags":
+			p.Tags, err = d.strList(v, "tags")
+		case "tasks":
+			p.Tasks, err = l.tasks(d, f, v, false)
+		case "pre_tasks":
+			pre, err = l.tasks(d, f, v, false)
+		case "post_tasks":
+			post, err = l.tasks(d, f, v, false)
+		case "handlers":
+			p.Handlers, err = l.tasks(d, f, v, true)
+		default:
+			return unknownKey(d, k, "play", playKeys)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !hostsSet {
+		return nil, d.errf(n, "play %q: missing key \"hosts\" (which hosts the play runs on)", p.Name)
+	}
+	p.Tasks = append(append(pre, p.Tasks...), post...)
+	return p, checkNotify(p)
+}
+
+// LoadVarsFile reads a YAML mapping of variables.
+func LoadVarsFile(src *diag.Source) (map[string]any, error) {
+	root, err := parseYAML(src)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{src: src}
+	return d.vars(root, "variables file")
+}
+
+// checkNotify makes sure every notify names a handler (or a listen topic).
+func checkNotify(p *Play) error {
+	names := map[string]bool{}
+	var all []string
+	for _, h := range p.Handlers {
+		for _, n := range append([]string{h.Name}, h.Listen...) {
+			names[n] = true
+			all = append(all, n)
+		}
+	}
+	var walk func([]*Task) error
+	walk = func(ts []*Task) error {
+		for _, t := range ts {
+			for _, n := range t.Notify {
+				if !names[n] {
+					return t.At.Errorf("notify: no handler named %q in this play%s", n, diag.DidYouMean(n, all))
+				}
+			}
+			for _, sub := range [][]*Task{t.Block, t.Rescue, t.Always} {
+				if err := walk(sub); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(p.Tasks)
+}
+
+// LoadText loads a playbook from text (the ad-hoc command's generated play).
+func (l *Loader) LoadText(name string, text []byte) (*Playbook, error) {
+	pb := &Playbook{Name: name}
+	f := &file{src: &diag.Source{Name: name, Text: text}, dir: "."}
+	if err := l.loadInto(pb, f, 0); err != nil {
+		return nil, err
+	}
+	return pb, nil
+}

@@ -1,0 +1,231 @@
+package playbooks
+
+import (
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+)
+
+// taskKeys are the keywords a task may have besides its one module key.
+var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
+	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
+	"delegate_to", "run_once", "no_log", "vars", "block", "rescue", "always", "include_tasks", "args"}
+
+func (l *Loader) tasks(d *decoder, f *file, n *yaml.Node, handlers bool) ([]*Task, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, d.errf(n, "expected a list of tasks, got %s", diag.KindName(n))
+	}
+	var out []*Task
+	for _, tn := range n.Content {
+		tn = resolve(tn)
+		t, err := l.task(d, f, tn, handlers)
+		if err != nil {
+			return nil, err
+		}
+		if t.Module == "include_tasks" {
+			// Static include: loaded now so that it is validated before any
+			// host is contacted.
+			out = append(out, t.Block...)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, d.errf(n, "a task is a mapping (name, module and keywords), got %s", diag.KindName(n))
+	}
+	t := &Task{At: d.pos(n)}
+	var moduleKey, argsKey *yaml.Node
+	var moduleVal, extraArgs *yaml.Node
+	err := d.mapping(n, "task", func(k, v *yaml.Node) error {
+		var err error
+		switch k.Value {
+		case "name":
+			t.Name, err = d.str(v, "name")
+			if err == nil {
+				err = d.template(v, t.Name)
+			}
+		case "when":
+			t.When, err = d.conditions(v, "when")
+		case "changed_when":
+			t.ChangedWhen, err = d.conditions(v, "changed_when")
+		case "failed_when":
+			t.FailedWhen, err = d.conditions(v, "failed_when")
+		case "until":
+			t.Until, err = d.conditions(v, "until")
+		case "loop":
+			t.Loop = v
+			err = d.templates(v)
+		case "loop_control":
+			err = d.mapping(v, "loop_control", func(k2, v2 *yaml.Node) error {
+				if k2.Value != "loop_var" {
+					return unknownKey(d, k2, "loop_control", []string{"loop_var"})
+				}
+				t.LoopVar, err = d.str(v2, "loop_var")
+				return err
+			})
+		case "register":
+			t.Register, err = d.str(v, "register")
+		case "notify":
+			t.Notify, err = d.strList(v, "notify")
+		case "listen":
+			if !handler {
+				return d.errf(k, "listen is only for handlers")
+			}
+			t.Listen, err = d.strList(v, "listen")
+		case "retries":
+			t.Retries, err = d.integer(v, "retries")
+		case "delay":
+			t.Delay, err = d.number(v, "delay")
+		case "ignore_errors":
+			t.IgnoreErrors, err = d.boolean(v, "ignore_errors")
+		case "tags":
+			t.Tags, err = d.strList(v, "tags")
+		case "become":
+			t.Become, err = d.boolPtr(v, "become")
+		case "become_user":
+			t.BecomeUser, err = d.str(v, "become_user")
+		case "delegate_to":
+			t.DelegateTo, err = d.str(v, "delegate_to")
+		case "run_once":
+			t.RunOnce, err = d.boolean(v, "run_once")
+		case "no_log":
+			t.NoLog, err = d.boolean(v, "no_log")
+		case "vars":
+			t.Vars, err = d.vars(v, "vars")
+		case "block":
+			t.Block, err = l.tasks(d, f, v, handler)
+			if err == nil && t.Block == nil {
+				t.Block = []*Task{}
+			}
+		case "rescue":
+			t.Rescue, err = l.tasks(d, f, v, handler)
+		case "always":
+			t.Always, err = l.tasks(d, f, v, handler)
+		case "include_tasks":
+			var name string
+			if name, err = d.str(v, "include_tasks"); err != nil {
+				return err
+			}
+			inc, rerr := l.read(name, f)
+			if rerr != nil {
+				return d.errf(v, "include_tasks: cannot read %q: %v", name, rerr)
+			}
+			root, perr := parseYAML(inc.src)
+			if perr != nil {
+				return perr
+			}
+			t.Module = "include_tasks"
+			t.Block, err = l.tasks(&decoder{src: inc.src}, inc, root, handler)
+		case "args":
+			extraArgs = v
+			argsKey = k
+		default:
+			if moduleKey != nil {
+				if l.Catalog.Has(k.Value) && l.Catalog.Has(moduleKey.Value) {
+					return d.errf(k, "task has two modules, %q and %q: one task runs one module", moduleKey.Value, k.Value)
+				}
+				bad := k
+				if !l.Catalog.Has(moduleKey.Value) {
+					bad = moduleKey
+				}
+				return d.errf(bad, "unknown key or module %q%s", bad.Value, diag.DidYouMean(bad.Value, append(l.Catalog.IDs(), taskKeys...)))
+			}
+			moduleKey, moduleVal = k, v
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t.Module == "include_tasks" {
+		if moduleKey != nil {
+			return nil, d.errf(moduleKey, "include_tasks cannot be combined with a module")
+		}
+		return t, nil
+	}
+	if t.Block != nil {
+		if moduleKey != nil {
+			return nil, d.errf(moduleKey, "a block cannot also run a module (%q)", moduleKey.Value)
+		}
+		return t, nil
+	}
+	if t.Rescue != nil || t.Always != nil {
+		return nil, d.errf(n, "rescue and always belong to a block")
+	}
+	if moduleKey == nil {
+		return nil, d.errf(n, "task %q has no module (see `runbook doc` for the list)", t.Name)
+	}
+	if !l.Catalog.Has(moduleKey.Value) {
+		return nil, d.errf(moduleKey, "unknown module %q%s", moduleKey.Value, diag.DidYouMean(moduleKey.Value, append(l.Catalog.IDs(), taskKeys...)))
+	}
+	t.Module = moduleKey.Value
+	args, err := argsNode(d, moduleKey.Value, moduleVal, extraArgs, argsKey, l.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.templates(args); err != nil {
+		return nil, err
+	}
+	if err := l.Catalog.ValidateArgs(d.src, t.Module, args); err != nil {
+		return nil, err
+	}
+	t.Args = args
+	if t.Name == "" {
+		t.Name = t.Module
+	}
+	return t, nil
+}
+
+// argsNode normalises a module's arguments to a mapping: a mapping as
+// written, a free-form string (command, shell), or k=v words; `args:` adds
+// more keys.
+func argsNode(d *decoder, module string, v, extra, extraKey *yaml.Node, cat Catalog) (*yaml.Node, error) {
+	var args *yaml.Node
+	switch {
+	case v.Kind == yaml.MappingNode:
+		args = v
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		args = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column}
+	case v.Kind == yaml.ScalarNode:
+		if ff, ok := cat.(interface{ FreeFormArg(string) string }); ok && ff.FreeFormArg(module) != "" {
+			args = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: ff.FreeFormArg(module), Line: v.Line, Column: v.Column},
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: v.Value, Line: v.Line, Column: v.Column, Style: v.Style},
+			}}
+			break
+		}
+		kv, err := ParseKV(v)
+		if err != nil {
+			return nil, d.errf(v, "%s: %v", module, err)
+		}
+		args = kv
+	default:
+		return nil, d.errf(v, "%s: arguments must be a mapping or key=value words, got %s", module, diag.KindName(v))
+	}
+	if extra != nil {
+		if extra.Kind != yaml.MappingNode {
+			return nil, d.errf(extra, "args: expected a mapping, got %s", diag.KindName(extra))
+		}
+		merged := *args
+		merged.Content = append(append([]*yaml.Node(nil), args.Content...), extra.Content...)
+		args = &merged
+	}
+	_ = extraKey
+	return args, nil
+}
+
+// TaskKeywords lists the task keywords, for docs.
+func TaskKeywords() []string {
+	out := append([]string(nil), taskKeys...)
+	sort.Strings(out)
+	return out
+}

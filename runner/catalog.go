@@ -1,0 +1,164 @@
+// Package runner plans and executes plays: it selects hosts, composes their
+// variables, renders task arguments, runs modules on connections with the
+// linear strategy, runs handlers, and reports events to an Output.
+package runner
+
+import (
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/templates"
+)
+
+// Catalog adapts a module registry to what the playbook loader needs.
+type Catalog struct{ Reg *modules.Registry }
+
+// IDs lists module IDs.
+func (c Catalog) IDs() []string { return c.Reg.IDs() }
+
+// Has reports whether a module exists.
+func (c Catalog) Has(id string) bool { _, ok := c.Reg.Lookup(id); return ok }
+
+// FreeFormArg names the argument a free-form string fills, or "".
+func (c Catalog) FreeFormArg(id string) string {
+	info, _ := c.Reg.Lookup(id)
+	if ff, ok := info.New().(modules.FreeForm); ok {
+		return ff.FreeFormArg()
+	}
+	return ""
+}
+
+// ValidateArgs decodes arguments strictly into the module's type; values
+// that are templates are checked at run time, after rendering. When no
+// argument is a template the module's own Validate runs too.
+func (c Catalog) ValidateArgs(src *diag.Source, id string, args *yaml.Node) error {
+	info, _ := c.Reg.Lookup(id)
+	m := info.New()
+	if _, raw := m.(modules.RawArgs); raw {
+		if args.Kind != yaml.MappingNode {
+			return diag.Node(src, args, "%s: expected a mapping", id)
+		}
+		return nil
+	}
+	templated := false
+	skip := func(n *yaml.Node) bool {
+		if templates.Has(n.Value) {
+			templated = true
+			return true
+		}
+		return false
+	}
+	if err := diag.DecodeStrict(src, args, m, id, skip); err != nil {
+		return err
+	}
+	if v, ok := m.(modules.Validator); ok && !templated {
+		if err := v.Validate(); err != nil {
+			return diag.Node(src, args, "%v", err)
+		}
+	}
+	return nil
+}
+
+var _ playbooks.Catalog = Catalog{}
+
+// buildModule renders a task's arguments for one host and decodes them into
+// a fresh module value.
+func buildModule(reg *modules.Registry, t *playbooks.Task, vars map[string]any) (modules.Module, map[string]any, error) {
+	info, ok := reg.Lookup(t.Module)
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown module %q", t.Module)
+	}
+	rendered, err := renderNode(t.Args, vars)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := info.New()
+	var plain map[string]any
+	if err := rendered.Decode(&plain); err != nil {
+		return nil, nil, err
+	}
+	if raw, ok := m.(modules.RawArgs); ok {
+		return m, plain, raw.SetRaw(plain)
+	}
+	if err := diag.DecodeStrict(t.At.Src, rendered, m, t.Module, nil); err != nil {
+		return nil, nil, err
+	}
+	if v, ok := m.(modules.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return m, plain, nil
+}
+
+// renderNode copies a node tree with every templated scalar rendered. A
+// scalar that is exactly one variable reference becomes that variable's
+// value (a list stays a list).
+func renderNode(n *yaml.Node, vars map[string]any) (*yaml.Node, error) {
+	if n == nil {
+		return nil, nil
+	}
+	if n.Kind == yaml.AliasNode {
+		return renderNode(n.Alias, vars)
+	}
+	out := *n
+	if n.Kind == yaml.ScalarNode {
+		if !templates.Has(n.Value) {
+			return &out, nil
+		}
+		if v, ok, err := templates.Native(n.Value, vars); ok {
+			if err != nil {
+				return nil, err
+			}
+			if _, isStr := v.(string); !isStr {
+				var enc yaml.Node
+				if err := enc.Encode(v); err != nil {
+					return nil, err
+				}
+				enc.Line, enc.Column = n.Line, n.Column
+				return &enc, nil
+			}
+		}
+		s, err := templates.Render("", n.Value, vars)
+		if err != nil {
+			return nil, err
+		}
+		out.Value = s
+		out.Tag, out.Style = "", 0
+		if out.Tag = resolvedTag(s); out.Tag == "" {
+			out.Tag = "!!str"
+		}
+		return &out, nil
+	}
+	out.Content = make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		r, err := renderNode(c, vars)
+		if err != nil {
+			return nil, err
+		}
+		out.Content[i] = r
+	}
+	return &out, nil
+}
+
+// resolvedTag types a rendered value as YAML would (so "5432" can fill an
+// int argument) but keeps anything multi-line or odd a string.
+func resolvedTag(s string) string {
+	var n yaml.Node
+	if len(s) > 64 || yaml.Unmarshal([]byte(s), &n) != nil || len(n.Content) != 1 {
+		return "!!str"
+	}
+	c := n.Content[0]
+	if c.Kind != yaml.ScalarNode || c.Value != s {
+		return "!!str"
+	}
+	switch c.Tag {
+	case "!!int", "!!float", "!!bool":
+		return c.Tag
+	}
+	return "!!str"
+}

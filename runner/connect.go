@@ -1,0 +1,159 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os/user"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/transport"
+)
+
+// Connector opens one connection per host for the whole run and hands out
+// modules.Host values (wrapped in sudo when a task becomes another user).
+type Connector struct {
+	KnownHosts string
+	AcceptNew  bool
+	Password   []byte // -k
+	// HostVars returns an inventory host's variables (for jump hosts and
+	// delegate_to); ok is false for a name not in the inventory.
+	HostVars func(name string) (map[string]any, bool)
+
+	mu    sync.Mutex
+	conns map[string]*connSlot
+}
+
+type connSlot struct {
+	once sync.Once
+	conn transport.Conn
+	err  error
+}
+
+// Connect returns the host's connection, dialling it on first use.
+func (c *Connector) Connect(ctx context.Context, name string, vars map[string]any) (transport.Conn, error) {
+	c.mu.Lock()
+	if c.conns == nil {
+		c.conns = map[string]*connSlot{}
+	}
+	slot, ok := c.conns[name]
+	if !ok {
+		slot = &connSlot{}
+		c.conns[name] = slot
+	}
+	c.mu.Unlock()
+	slot.once.Do(func() { slot.conn, slot.err = c.dial(ctx, name, vars) })
+	return slot.conn, slot.err
+}
+
+func (c *Connector) dial(ctx context.Context, name string, vars map[string]any) (transport.Conn, error) {
+	conn := str(vars["ansible_connection"])
+	if conn == "" && (name == "localhost" || name == "127.0.0.1") && vars["ansible_host"] == nil {
+		conn = "local"
+	}
+	switch conn {
+	case "local":
+		return &transport.Local{HostName: name}, nil
+	case "", "ssh":
+	default:
+		return nil, fmt.Errorf("%s: ansible_connection %q is not supported (local or ssh)", name, conn)
+	}
+	cfg, err := c.sshConfig(name, vars, 0)
+	if err != nil {
+		return nil, err
+	}
+	return transport.DialSSH(ctx, *cfg)
+}
+
+var jumpFlag = regexp.MustCompile(`(?:-J\s*|ProxyJump=)(\S+)`)
+
+func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*transport.SSHConfig, error) {
+	cfg := &transport.SSHConfig{Name: name, Addr: str(vars["ansible_host"]), User: str(vars["ansible_user"]),
+		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password}
+	if cfg.Addr == "" {
+		cfg.Addr = name
+	}
+	if p := str(vars["ansible_port"]); p != "" {
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: ansible_port %q is not a number", name, p)
+		}
+		cfg.Port = port
+	}
+	if cfg.User == "" {
+		if u, err := user.Current(); err == nil {
+			cfg.User = u.Username
+		}
+	}
+	if pw := str(vars["ansible_password"]); pw != "" {
+		cfg.Password = []byte(pw)
+	}
+	if k := str(vars["ansible_ssh_private_key_file"]); k != "" {
+		cfg.KeyFiles = []string{k}
+	}
+	jump := str(vars["jump"])
+	if m := jumpFlag.FindStringSubmatch(str(vars["ansible_ssh_common_args"])); m != nil && jump == "" {
+		jump = strings.Trim(m[1], `'"`)
+	}
+	if jump != "" {
+		if depth > 3 {
+			return nil, fmt.Errorf("%s: jump hosts nested too deep", name)
+		}
+		jc, err := c.jumpConfig(jump, depth)
+		if err != nil {
+			return nil, fmt.Errorf("%s: jump host: %w", name, err)
+		}
+		cfg.Jump = jc
+	}
+	return cfg, nil
+}
+
+// jumpConfig reads a jump spec: an inventory host name, or [user@]host[:port].
+func (c *Connector) jumpConfig(spec string, depth int) (*transport.SSHConfig, error) {
+	if c.HostVars != nil {
+		if vars, ok := c.HostVars(spec); ok {
+			return c.sshConfig(spec, vars, depth+1)
+		}
+	}
+	vars := map[string]any{}
+	hostPart := spec
+	if u, h, ok := strings.Cut(spec, "@"); ok {
+		vars["ansible_user"], hostPart = u, h
+	}
+	if h, p, ok := strings.Cut(hostPart, ":"); ok {
+		hostPart = h
+		vars["ansible_port"] = p
+	}
+	vars["ansible_host"] = hostPart
+	return c.sshConfig(spec, vars, depth+1)
+}
+
+// Close closes every connection.
+func (c *Connector) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.conns {
+		if s.conn != nil {
+			s.conn.Close()
+		}
+	}
+	c.conns = nil
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// withBecome wraps a host so commands run as user through sudo.
+func withBecome(h modules.Host, become bool, user string, password []byte) modules.Host {
+	if !become {
+		return h
+	}
+	return &transport.Become{Inner: h, User: user, Password: password}
+}

@@ -1,0 +1,414 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/runbook-lab/runbook/inventory"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/playbooks"
+)
+
+// Options configure a run.
+type Options struct {
+	Registry            *modules.Registry
+	Inventory           *inventory.Inventory
+	Limit               string
+	ExtraVars           map[string]any
+	Check, Diff         bool
+	Forks               int
+	Tags, SkipTags      []string
+	StartAt             string
+	NoHandlersOnFailure bool
+	BecomePassword      []byte
+	Output              Output
+	Connector           *Connector
+}
+
+// hostState is one host's state across the run.
+type hostState struct {
+	name        string
+	facts       map[string]any // gathered facts, set_fact, register
+	failed      bool
+	unreachable bool
+	notified    map[string]bool
+}
+
+type run struct {
+	opt       Options
+	hosts     map[string]*hostState
+	stats     *Stats
+	statsMu   sync.Mutex
+	factsMu   sync.RWMutex
+	redact    *redactor
+	started   bool // --start-at-task reached
+	taskTimes map[string]time.Duration
+	taskOrder []string
+}
+
+// Run executes a playbook and returns its recap. The error is for problems
+// that stop the whole run (bad limit pattern); host failures are in Stats.
+func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, error) {
+	if opt.Forks <= 0 {
+		opt.Forks = 10
+	}
+	if opt.Connector == nil {
+		opt.Connector = &Connector{}
+	}
+	inv := opt.Inventory
+	if opt.Connector.HostVars == nil {
+		opt.Connector.HostVars = func(name string) (map[string]any, bool) {
+			if _, ok := inv.Host(name); !ok {
+				return nil, false
+			}
+			return inv.HostVars(name), true
+		}
+	}
+	r := &run{opt: opt, hosts: map[string]*hostState{}, stats: &Stats{Hosts: map[string]*Counts{}},
+		redact: &redactor{}, started: opt.StartAt == "", taskTimes: map[string]time.Duration{}}
+	r.redact.add(string(opt.BecomePassword))
+	r.redact.add(string(opt.Connector.Password))
+	r.redact.collect(opt.ExtraVars)
+	for _, h := range inv.Hosts() {
+		hv := inv.HostVars(h)
+		r.redact.collect(hv)
+		r.redact.add(hv["ansible_become_password"])
+	}
+	var limit map[string]bool
+	if opt.Limit != "" {
+		sel, err := inv.Select(opt.Limit)
+		if err != nil {
+			return nil, fmt.Errorf("--limit: %w", err)
+		}
+		limit = map[string]bool{}
+		for _, h := range sel {
+			limit[h] = true
+		}
+	}
+	begin := time.Now()
+	defer opt.Connector.Close()
+	for _, p := range pb.Plays {
+		r.redact.collect(p.Vars)
+		hosts, err := inv.Select(p.Hosts)
+		if err != nil {
+			opt.Output.Warn("", fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, err))
+			continue
+		}
+		var selected []string
+		for _, h := range hosts {
+			if limit == nil || limit[h] {
+				selected = append(selected, h)
+			}
+		}
+		opt.Output.Play(p.Name, selected)
+		if len(selected) == 0 {
+			opt.Output.Warn("", "no hosts matched, skipping")
+			continue
+		}
+		for _, batch := range batches(selected, p.Serial) {
+			if ctx.Err() != nil {
+				break
+			}
+			r.play(ctx, p, batch)
+		}
+	}
+	r.stats.Elapsed = time.Since(begin)
+	r.stats.Slowest = r.slowest(3)
+	sort.Strings(r.stats.Order)
+	opt.Output.Recap(r.stats)
+	return r.stats, ctx.Err()
+}
+
+func batches(hosts []string, serial int) [][]string {
+	if serial <= 0 || serial >= len(hosts) {
+		return [][]string{hosts}
+	}
+	var out [][]string
+	for i := 0; i < len(hosts); i += serial {
+		out = append(out, hosts[i:min(i+serial, len(hosts))])
+	}
+	return out
+}
+
+func (r *run) host(name string) *hostState {
+	h, ok := r.hosts[name]
+	if !ok {
+		h = &hostState{name: name, facts: map[string]any{}, notified: map[string]bool{}}
+		r.hosts[name] = h
+		r.statsMu.Lock()
+		r.stats.Hosts[name] = &Counts{}
+		r.stats.Order = append(r.stats.Order, name)
+		r.statsMu.Unlock()
+	}
+	return h
+}
+
+// playCtx is what tasks of one play share.
+type playCtx struct {
+	play  *playbooks.Play
+	hosts []*hostState
+}
+
+// scope is what a block passes down to its tasks (Ansible's inheritance).
+type scope struct {
+	when         []string
+	tags         []string
+	vars         map[string]any
+	become       *bool
+	becomeUser   string
+	ignoreErrors bool
+	noLog        bool
+	delegateTo   string
+}
+
+func (s scope) child(t *playbooks.Task) scope {
+	c := s
+	c.when = append(append([]string(nil), s.when...), t.When...)
+	c.tags = append(append([]string(nil), s.tags...), t.Tags...)
+	if len(t.Vars) > 0 {
+		c.vars = maps.Clone(s.vars)
+		if c.vars == nil {
+			c.vars = map[string]any{}
+		}
+		maps.Copy(c.vars, t.Vars)
+	}
+	if t.Become != nil {
+		c.become = t.Become
+	}
+	if t.BecomeUser != "" {
+		c.becomeUser = t.BecomeUser
+	}
+	c.ignoreErrors = s.ignoreErrors || t.IgnoreErrors
+	c.noLog = s.noLog || t.NoLog
+	if t.DelegateTo != "" {
+		c.delegateTo = t.DelegateTo
+	}
+	return c
+}
+
+func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
+	pc := &playCtx{play: p}
+	for _, n := range names {
+		h := r.host(n)
+		h.notified = map[string]bool{}
+		pc.hosts = append(pc.hosts, h)
+	}
+	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser}
+	if p.GatherFacts == nil || *p.GatherFacts {
+		gather := &playbooks.Task{Name: "Gathering Facts", Module: "facts", At: p.At, Tags: []string{"always"},
+			Args: &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}}
+		r.tasks(ctx, pc, []*playbooks.Task{gather}, root, pc.hosts, false)
+	}
+	r.tasks(ctx, pc, p.Tasks, root, pc.hosts, false)
+	r.handlers(ctx, pc)
+}
+
+// active are the hosts still in the play.
+func active(hosts []*hostState) []*hostState {
+	var out []*hostState
+	for _, h := range hosts {
+		if !h.failed && !h.unreachable {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// tasks runs a list of tasks with the linear strategy: each task on every
+// active host (up to --forks at once), then the next.
+func (r *run) tasks(ctx context.Context, pc *playCtx, tasks []*playbooks.Task, sc scope, hosts []*hostState, handler bool) {
+	for _, t := range tasks {
+		if ctx.Err() != nil {
+			return
+		}
+		hs := active(hosts)
+		if len(hs) == 0 {
+			return
+		}
+		if t.IsBlock() {
+			r.block(ctx, pc, t, sc, hs)
+			continue
+		}
+		csc := sc.child(t)
+		if !r.selected(t, csc) {
+			continue
+		}
+		r.opt.Output.Task(t.Name, handler)
+		begin := time.Now()
+		if t.RunOnce {
+			r.runOnce(ctx, pc, t, csc, hs)
+		} else {
+			g, gctx := errgroup.WithContext(ctx)
+			g.SetLimit(r.opt.Forks)
+			for _, h := range hs {
+				g.Go(func() error {
+					r.hostTask(gctx, pc, t, csc, h)
+					return nil
+				})
+			}
+			_ = g.Wait()
+		}
+		r.timeTask(t.Name, time.Since(begin))
+	}
+}
+
+// block runs block, then rescue on the hosts that failed in it, then always
+// on every host that entered it.
+func (r *run) block(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, hs []*hostState) {
+	bsc := sc.child(t)
+	r.tasks(ctx, pc, t.Block, bsc, hs, false)
+	var failedIn []*hostState
+	for _, h := range hs {
+		if h.failed {
+			failedIn = append(failedIn, h)
+		}
+	}
+	if len(failedIn) > 0 && t.Rescue != nil {
+		for _, h := range failedIn {
+			h.failed = false
+		}
+		r.tasks(ctx, pc, t.Rescue, bsc, failedIn, false)
+		for _, h := range failedIn {
+			if !h.failed && !h.unreachable {
+				r.count(h.name, func(c *Counts) { c.Rescued++; c.Failed-- })
+			}
+		}
+	}
+	if t.Always != nil {
+		var still []*hostState
+		wasFailed := map[*hostState]bool{}
+		for _, h := range hs {
+			if !h.unreachable {
+				wasFailed[h] = h.failed
+				h.failed = false
+				still = append(still, h)
+			}
+		}
+		r.tasks(ctx, pc, t.Always, bsc, still, false)
+		for h, f := range wasFailed {
+			h.failed = h.failed || f
+		}
+	}
+}
+
+// handlers runs notified handlers in the order they are defined, on the
+// hosts that notified them. Hosts that failed later in the play still run
+// the handlers they notified before failing (unless --no-handlers-on-failure),
+// so a config change is never left without its restart.
+func (r *run) handlers(ctx context.Context, pc *playCtx) {
+	for _, hd := range pc.play.Handlers {
+		var hs []*hostState
+		for _, h := range pc.hosts {
+			if h.unreachable || (h.failed && r.opt.NoHandlersOnFailure) {
+				continue
+			}
+			if h.notified[hd.Name] || anyNotified(h, hd.Listen) {
+				hs = append(hs, h)
+			}
+		}
+		if len(hs) == 0 || ctx.Err() != nil {
+			continue
+		}
+		wasFailed := map[*hostState]bool{}
+		for _, h := range hs {
+			wasFailed[h] = h.failed
+			h.failed = false
+		}
+		r.tasks(ctx, pc, []*playbooks.Task{hd}, scope{tags: []string{"always"}, become: pc.play.Become, becomeUser: pc.play.BecomeUser}, hs, true)
+		for h, f := range wasFailed {
+			h.failed = h.failed || f
+		}
+	}
+}
+
+func anyNotified(h *hostState, names []string) bool {
+	for _, n := range names {
+		if h.notified[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// selected applies --tags, --skip-tags and --start-at-task.
+func (r *run) selected(t *playbooks.Task, sc scope) bool {
+	if !r.started {
+		if t.Name != r.opt.StartAt {
+			return false
+		}
+		r.started = true
+	}
+	return TagsSelected(sc.tags, r.opt.Tags, r.opt.SkipTags)
+}
+
+// TagsSelected is Ansible's tag logic: "always" runs unless skipped by name,
+// "never" runs only when asked for by name.
+func TagsSelected(taskTags, only, skip []string) bool {
+	has := func(list []string, s string) bool {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range skip {
+		if has(taskTags, s) || (s == "all") || (s == "tagged" && len(taskTags) > 0) || (s == "untagged" && len(taskTags) == 0) {
+			return false
+		}
+	}
+	if len(only) == 0 || has(only, "all") {
+		if has(taskTags, "never") {
+			for _, t := range taskTags {
+				if t != "never" && has(only, t) {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	}
+	if has(taskTags, "always") {
+		return true
+	}
+	for _, o := range only {
+		if has(taskTags, o) || (o == "tagged" && len(taskTags) > 0) || (o == "untagged" && len(taskTags) == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) count(host string, fn func(*Counts)) {
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	fn(r.stats.Hosts[host])
+}
+
+func (r *run) timeTask(name string, d time.Duration) {
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	if _, ok := r.taskTimes[name]; !ok {
+		r.taskOrder = append(r.taskOrder, name)
+	}
+	r.taskTimes[name] += d
+}
+
+func (r *run) slowest(n int) []TaskTime {
+	var out []TaskTime
+	for _, name := range r.taskOrder {
+		out = append(out, TaskTime{Task: name, Duration: r.taskTimes[name]})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Duration > out[j].Duration })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}

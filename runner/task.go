@@ -1,0 +1,424 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/cond"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/templates"
+	"github.com/runbook-lab/runbook/transport"
+)
+
+// outcome is a task's summary on one host.
+type outcome struct {
+	status   Status
+	register map[string]any
+	changed  bool
+}
+
+// hostVars composes the variables a task sees on a host.
+func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, error) {
+	inv := r.opt.Inventory
+	r.factsMu.RLock()
+	hostvars := map[string]any{}
+	for _, name := range inv.Hosts() {
+		hv := inv.HostVars(name)
+		if other, ok := r.hosts[name]; ok {
+			maps.Copy(hv, other.facts)
+		}
+		hostvars[name] = hv
+	}
+	facts := maps.Clone(h.facts)
+	r.factsMu.RUnlock()
+	playHosts := make([]any, len(pc.hosts))
+	for i, x := range pc.hosts {
+		playHosts[i] = x.name
+	}
+	magic := map[string]any{
+		"inventory_hostname": h.name, "groups": inv.GroupsMap(), "hostvars": hostvars,
+		"group_names": toAny(inv.HostGroups(h.name)), "play_hosts": playHosts, "ansible_play_hosts": playHosts,
+		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
+	}
+	return composeVars(magic, pc.play.Vars, inv.HostVars(h.name), facts, sc.vars, r.opt.ExtraVars)
+}
+
+func toAny(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+// hostTask runs a task on one host, records and reports the outcome.
+func (r *run) hostTask(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, h *hostState) {
+	defer func() {
+		// A bug in a module fails that host, not the whole run.
+		if p := recover(); p != nil {
+			r.emit(&HostResult{Host: h.name, Task: t.Name, Status: StatusFailed, Msg: fmt.Sprintf("internal error in module %s: %v", t.Module, p)})
+			r.apply(t, h, outcome{status: StatusFailed})
+		}
+	}()
+	o := r.execute(ctx, pc, t, sc, h, h.name)
+	r.apply(t, h, o)
+}
+
+// runOnce runs the task on the first host and gives every host its result.
+func (r *run) runOnce(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, hs []*hostState) {
+	o := r.execute(ctx, pc, t, sc, hs[0], hs[0].name)
+	for _, h := range hs {
+		r.apply(t, h, o)
+	}
+}
+
+// apply records an outcome on a host: register, notify, counts, failure.
+func (r *run) apply(t *playbooks.Task, h *hostState, o outcome) {
+	r.factsMu.Lock()
+	if t.Register != "" && o.register != nil {
+		h.facts[t.Register] = o.register
+	}
+	if o.changed {
+		for _, n := range t.Notify {
+			h.notified[n] = true
+		}
+	}
+	switch o.status {
+	case StatusFailed:
+		h.failed = true
+	case StatusUnreachable:
+		h.unreachable = true
+	}
+	r.factsMu.Unlock()
+	r.count(h.name, func(c *Counts) {
+		switch o.status {
+		case StatusOK:
+			c.OK++
+		case StatusChanged:
+			c.OK++
+			c.Changed++
+		case StatusFailed:
+			c.Failed++
+		case StatusSkipped:
+			c.Skipped++
+		case StatusUnreachable:
+			c.Unreachable++
+		case StatusIgnored:
+			c.OK++
+			c.Ignored++
+		}
+	})
+}
+
+// execute evaluates when and loop, runs the module per item, and reports.
+func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, h *hostState, name string) outcome {
+	begin := time.Now()
+	report := func(res *HostResult) {
+		res.Host, res.Task, res.Duration, res.NoLog = name, t.Name, time.Since(begin), sc.noLog
+		r.emit(res)
+	}
+	fail := func(err error) outcome {
+		report(&HostResult{Status: StatusFailed, Msg: fmt.Sprintf("%s (task at %s): %v", t.Name, t.At, err)})
+		return outcome{status: StatusFailed, register: map[string]any{"failed": true, "msg": err.Error()}}
+	}
+	vars, err := r.hostVars(pc, h, sc)
+	if err != nil {
+		return fail(err)
+	}
+	items, looped, err := loopItems(t, vars)
+	if err != nil {
+		return fail(fmt.Errorf("loop: %w", err))
+	}
+	loopVar := t.LoopVar
+	if loopVar == "" {
+		loopVar = "item"
+	}
+	if !looped {
+		items = []any{nil}
+	}
+	var results []any
+	agg := outcome{status: StatusSkipped}
+	for _, item := range items {
+		iv := vars
+		if looped {
+			iv = maps.Clone(vars)
+			iv[loopVar] = item
+		}
+		res, data := r.one(ctx, t, sc, h, iv)
+		if looped {
+			res.Item = item
+			data[loopVar] = item
+		}
+		report(res)
+		results = append(results, data)
+		agg.changed = agg.changed || res.Status == StatusChanged
+		agg.status = worse(agg.status, res.Status)
+		agg.register = data
+		if res.Status == StatusFailed || res.Status == StatusUnreachable {
+			break
+		}
+	}
+	if looped {
+		agg.register = map[string]any{"results": results, "changed": agg.changed, "failed": agg.status == StatusFailed,
+			"skipped": agg.status == StatusSkipped}
+	}
+	if looped && len(items) == 0 {
+		report(&HostResult{Status: StatusSkipped, Msg: "no items"})
+	}
+	return agg
+}
+
+// worse orders statuses so a loop reports its worst item.
+func worse(a, b Status) Status {
+	rank := map[Status]int{StatusSkipped: 0, StatusOK: 1, StatusChanged: 2, StatusIgnored: 3, StatusFailed: 4, StatusUnreachable: 5}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// one runs the module once (with until/retries) for one item.
+func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+	for _, c := range sc.when {
+		ok, err := cond.Eval(c, vars)
+		if err != nil {
+			return &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("when %q (task at %s): %v", c, t.At, err)}, map[string]any{"failed": true}
+		}
+		if !ok {
+			return &HostResult{Status: StatusSkipped, Msg: "condition false: " + c}, map[string]any{"skipped": true, "changed": false}
+		}
+	}
+	attempts := 1
+	if len(t.Until) > 0 {
+		attempts = t.Retries + 1
+		if t.Retries == 0 {
+			attempts = 4
+		}
+	}
+	delay := time.Duration(t.Delay * float64(time.Second))
+	if len(t.Until) > 0 && t.Delay == 0 {
+		delay = 5 * time.Second
+	}
+	var res *HostResult
+	var data map[string]any
+	for a := 1; a <= attempts; a++ {
+		res, data = r.attempt(ctx, t, sc, h, vars)
+		if len(t.Until) == 0 || res.Status == StatusUnreachable {
+			break
+		}
+		uv := maps.Clone(vars)
+		if t.Register != "" {
+			uv[t.Register] = data
+		}
+		done, err := allTrue(t.Until, uv)
+		if err != nil {
+			return &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("until: %v", err)}, data
+		}
+		data["attempts"] = a
+		if done {
+			break
+		}
+		if a == attempts {
+			res.Status, res.Msg = StatusFailed, fmt.Sprintf("still not true after %d attempts: %v (last: %s)", attempts, t.Until, res.Msg)
+			data["failed"] = true
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return &HostResult{Status: StatusFailed, Msg: "interrupted"}, data
+		case <-time.After(delay):
+		}
+	}
+	if res.Status == StatusFailed && sc.ignoreErrors {
+		res.Status = StatusIgnored
+	}
+	return res, data
+}
+
+func allTrue(conds []string, vars map[string]any) (bool, error) {
+	for _, c := range conds {
+		ok, err := cond.Eval(c, vars)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// attempt renders arguments, connects, runs the module and applies
+// changed_when / failed_when.
+func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+	failed := func(format string, args ...any) (*HostResult, map[string]any) {
+		msg := fmt.Sprintf(format, args...)
+		return &HostResult{Status: StatusFailed, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
+	}
+	m, _, err := buildModule(r.opt.Registry, t, vars)
+	if err != nil {
+		return failed("%s (task at %s): %v", t.Name, t.At, err)
+	}
+	if sc.noLog {
+		r.redact.collectArgs(t.Args, vars)
+	}
+	env := &modules.Env{Check: r.opt.Check, Diff: r.opt.Diff, Vars: vars}
+	var warnings []string
+	env.Warn = func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
+	delegate := ""
+	if _, local := m.(modules.ControllerOnly); !local {
+		target, tvars := h.name, vars
+		if sc.delegateTo != "" {
+			d, err := templates.Render("delegate_to", sc.delegateTo, vars)
+			if err != nil {
+				return failed("delegate_to: %v", err)
+			}
+			target, delegate = d, d
+			if _, ok := r.opt.Inventory.Host(d); ok {
+				tvars = r.opt.Inventory.HostVars(d)
+			} else {
+				tvars = map[string]any{}
+			}
+		}
+		conn, err := r.opt.Connector.Connect(ctx, target, tvars)
+		if err != nil {
+			return unreachable(err)
+		}
+		become := truthy(vars["ansible_become"])
+		if sc.become != nil {
+			become = *sc.become
+		}
+		user := str(vars["ansible_become_user"])
+		if sc.becomeUser != "" {
+			user = sc.becomeUser
+		}
+		pw := r.opt.BecomePassword
+		if p := str(vars["ansible_become_password"]); p != "" {
+			pw = []byte(p)
+		}
+		env.Host = withBecome(conn, become, user, pw)
+	}
+	res, err := m.Run(ctx, env)
+	if err != nil {
+		var ue *transport.UnreachableError
+		if errors.As(err, &ue) {
+			return unreachable(err)
+		}
+		return failed("%v", err)
+	}
+	data := map[string]any{}
+	maps.Copy(data, res.Data)
+	data["changed"], data["failed"] = res.Changed, res.Failed
+	if res.Msg != "" {
+		data["msg"] = res.Msg
+	}
+	if res.Skipped {
+		data["skipped"] = true
+	}
+	if res.Facts != nil {
+		r.factsMu.Lock()
+		maps.Copy(h.facts, res.Facts)
+		r.factsMu.Unlock()
+		r.redact.collect(res.Facts)
+	}
+	ev := maps.Clone(vars)
+	if t.Register != "" {
+		ev[t.Register] = data
+	}
+	if len(t.ChangedWhen) > 0 && !res.Skipped {
+		v, err := allTrue(t.ChangedWhen, ev)
+		if err != nil {
+			return failed("changed_when: %v", err)
+		}
+		res.Changed, data["changed"] = v, v
+	}
+	if len(t.FailedWhen) > 0 && !res.Skipped {
+		v, err := allTrue(t.FailedWhen, ev)
+		if err != nil {
+			return failed("failed_when: %v", err)
+		}
+		res.Failed, data["failed"] = v, v
+		if v && res.Msg == "" {
+			res.Msg = "failed_when: " + fmt.Sprint(t.FailedWhen)
+		}
+	}
+	out := &HostResult{Msg: res.Msg, Diffs: res.Diffs, Data: data, Warnings: warnings, Delegate: delegate, Check: r.opt.Check}
+	switch {
+	case res.Failed:
+		out.Status = StatusFailed
+	case res.Skipped:
+		out.Status = StatusSkipped
+	case res.Changed:
+		out.Status = StatusChanged
+	default:
+		out.Status = StatusOK
+	}
+	return out, data
+}
+
+func unreachable(err error) (*HostResult, map[string]any) {
+	return &HostResult{Status: StatusUnreachable, Msg: err.Error()}, map[string]any{"unreachable": true, "failed": true, "msg": err.Error()}
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return x == "true" || x == "yes" || x == "True" || x == "1"
+	case int:
+		return x != 0
+	}
+	return false
+}
+
+// emit masks secrets and hands a result to the output.
+func (r *run) emit(res *HostResult) {
+	res.Msg = r.redact.text(res.Msg)
+	if res.NoLog {
+		if res.Status != StatusFailed {
+			res.Msg = ""
+		} else {
+			res.Msg = "the output has been hidden (no_log: true)"
+		}
+		res.Data, res.Diffs = nil, nil
+	} else if res.Data != nil {
+		res.Data = r.redact.value(res.Data).(map[string]any)
+	}
+	for i, d := range res.Diffs {
+		res.Diffs[i].Before, res.Diffs[i].After = r.redact.text(d.Before), r.redact.text(d.After)
+	}
+	r.opt.Output.Result(res)
+}
+
+// loopItems evaluates a task's loop: a YAML list (items templated) or a
+// template naming a list.
+func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
+	if t.Loop == nil {
+		return nil, false, nil
+	}
+	n, err := renderNode(t.Loop, vars)
+	if err != nil {
+		return nil, true, err
+	}
+	var v any
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		if err := yaml.Unmarshal([]byte(n.Value), &v); err != nil {
+			return nil, true, fmt.Errorf("expected a list, got %q", n.Value)
+		}
+	} else if err := n.Decode(&v); err != nil {
+		return nil, true, err
+	}
+	switch x := v.(type) {
+	case []any:
+		return x, true, nil
+	case nil:
+		return nil, true, nil
+	case map[string]any:
+		return nil, true, fmt.Errorf("expected a list, got a mapping (use dict2items-style lists)")
+	}
+	return nil, true, fmt.Errorf("expected a list, got %v", v)
+}

@@ -1,0 +1,187 @@
+package runner
+
+import (
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/templates"
+)
+
+// composeVars builds a host's variables for a task, lowest precedence
+// first: magic variables, play vars, inventory (group, then host), facts
+// and registered results, block and task vars, extra vars. String values
+// that are templates are rendered against the result (twice, so a variable
+// may refer to one that refers to another).
+func composeVars(layers ...map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	for _, l := range layers {
+		maps.Copy(out, l)
+	}
+	for pass := 0; pass < 2; pass++ {
+		for k, v := range out {
+			if !containsTemplate(v) {
+				continue
+			}
+			r, err := renderValue(v, out)
+			if err != nil {
+				if pass == 0 {
+					continue
+				}
+				return nil, fmt.Errorf("variable %q: %w", k, err)
+			}
+			out[k] = r
+		}
+	}
+	return out, nil
+}
+
+func containsTemplate(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return templates.Has(x)
+	case []any:
+		for _, e := range x {
+			if containsTemplate(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if containsTemplate(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// renderValue renders every string in a value; a string that is exactly
+// one variable reference takes that variable's own value.
+func renderValue(v any, vars map[string]any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if nv, ok, err := templates.Native(x, vars); ok {
+			return nv, err
+		}
+		return templates.Render("", x, vars)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := renderValue(e, vars)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := renderValue(e, vars)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// secretName says whether a variable's name marks its value as a secret:
+// such values are masked in all output.
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"password", "passwd", "secret", "token", "private_key"} {
+		if strings.Contains(n, s) && !strings.HasSuffix(n, "_file") {
+			return true
+		}
+	}
+	return false
+}
+
+// redactor replaces secret values in text.
+type redactor struct {
+	mu     sync.RWMutex
+	values []string
+}
+
+func (r *redactor) add(v any) {
+	s, ok := v.(string)
+	if !ok || len(s) < 3 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.values {
+		if x == s {
+			return
+		}
+	}
+	r.values = append(r.values, s)
+}
+
+// collect adds the values of secret-named variables in vars.
+func (r *redactor) collect(vars map[string]any) {
+	for k, v := range vars {
+		if secretName(k) {
+			r.add(v)
+		}
+	}
+}
+
+func (r *redactor) text(s string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, v := range r.values {
+		s = strings.ReplaceAll(s, v, "********")
+	}
+	return s
+}
+
+func (r *redactor) value(v any) any {
+	switch x := v.(type) {
+	case string:
+		return r.text(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = r.value(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if secretName(k) {
+				out[k] = "********"
+				continue
+			}
+			out[k] = r.value(e)
+		}
+		return out
+	}
+	return v
+}
+
+// collectArgs adds every rendered argument value of a no_log task.
+func (r *redactor) collectArgs(n *yaml.Node, vars map[string]any) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode {
+		if v, err := templates.Render("", n.Value, vars); err == nil {
+			r.add(v)
+		}
+		return
+	}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			continue
+		}
+		r.collectArgs(c, vars)
+	}
+}

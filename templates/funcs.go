@@ -1,0 +1,102 @@
+// Package templates renders runbook's strings and config files: text/template
+// with sprig and a few functions of runbook's own, missing keys are errors.
+// Config templates the lab needs are embedded under files/.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+)
+
+//go:embed files
+var Files embed.FS
+
+var funcs = func() template.FuncMap {
+	m := sprig.TxtFuncMap()
+	// shq quotes for a POSIX shell.
+	m["shq"] = func(s any) string { return "'" + strings.ReplaceAll(fmt.Sprint(s), "'", `'"'"'`) + "'" }
+	// pgpass escapes a field of a .pgpass / .pcppass line.
+	m["pgpass"] = func(s any) string {
+		return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(fmt.Sprint(s))
+	}
+	// pgq quotes a PostgreSQL configuration string value.
+	m["pgq"] = func(s any) string { return "'" + strings.ReplaceAll(fmt.Sprint(s), "'", "''") + "'" }
+	return m
+}()
+
+// FuncMap returns the functions templates may call.
+func FuncMap() template.FuncMap { return funcs }
+
+// Parse parses a template with runbook's functions and missingkey=error.
+func Parse(name, text string) (*template.Template, error) {
+	return template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+}
+
+// Has reports whether s contains template actions.
+func Has(s string) bool { return strings.Contains(s, "{{") }
+
+// Render renders text against vars.
+func Render(name, text string, vars map[string]any) (string, error) {
+	if !Has(text) {
+		return text, nil
+	}
+	t, err := Parse(name, text)
+	if err != nil {
+		return "", err
+	}
+	return Execute(t, vars)
+}
+
+// Execute runs a parsed template; a missing variable is an error naming it.
+func Execute(t *template.Template, vars map[string]any) (string, error) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, vars); err != nil {
+		return "", cleanExecError(err)
+	}
+	return b.String(), nil
+}
+
+var mapKeyRE = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
+
+// cleanExecError says "undefined variable X" instead of text/template's wording.
+func cleanExecError(err error) error {
+	if m := mapKeyRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("undefined variable %q", m[1])
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i > 0 && strings.HasPrefix(s, "template:") {
+		s = s[i+2:]
+	}
+	return fmt.Errorf("%s", s)
+}
+
+var wholeRE = regexp.MustCompile(`^\s*\{\{-?\s*((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*-?\}\}\s*$`)
+
+// Native returns the variable's own value (a list, a map, a number) when
+// text is exactly one variable reference like "{{ .hosts }}", so that lists
+// and maps pass through templates unflattened.
+func Native(text string, vars map[string]any) (any, bool, error) {
+	m := wholeRE.FindStringSubmatch(text)
+	if m == nil {
+		return nil, false, nil
+	}
+	var cur any = vars
+	for _, part := range strings.Split(m[1][1:], ".") {
+		mp, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false, nil
+		}
+		v, ok := mp[part]
+		if !ok {
+			return nil, true, fmt.Errorf("undefined variable %q", part)
+		}
+		cur = v
+	}
+	return cur, true, nil
+}

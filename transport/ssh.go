@@ -1,0 +1,296 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// SSHConfig says how to reach one host.
+type SSHConfig struct {
+	Name     string // inventory name
+	Addr     string // host or IP
+	Port     int
+	User     string
+	KeyFiles []string
+	Password []byte // -k; nil when none
+	// KnownHosts is the known_hosts file checked for host keys.
+	KnownHosts string
+	// AcceptNew adds unknown host keys to KnownHosts (never changed ones).
+	AcceptNew bool
+	Jump      *SSHConfig // optional bastion, e.g. the hypervisor in the lab
+	Timeout   time.Duration
+}
+
+// UnreachableError means the host could not be connected to; the runner
+// marks such a host unreachable instead of failed.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string { return fmt.Sprintf("%s unreachable: %v", e.Host, e.Err) }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// SSH is one persistent SSH connection to a host; each command gets its own
+// session on it.
+type SSH struct {
+	cfg    SSHConfig
+	client *ssh.Client
+	jump   *ssh.Client
+}
+
+// hostKeyLock serialises known_hosts appends across hosts.
+var hostKeyLock sync.Mutex
+
+// DialSSH connects to the host (through the jump host when set).
+func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
+	s := &SSH{cfg: cfg}
+	var err error
+	if cfg.Jump != nil {
+		j, err := DialSSH(ctx, *cfg.Jump)
+		if err != nil {
+			return nil, &UnreachableError{Host: cfg.Name, Err: fmt.Errorf("jump host: %w", err)}
+		}
+		s.jump = j.client
+	}
+	s.client, err = s.dial(ctx)
+	if err != nil {
+		if s.jump != nil {
+			s.jump.Close()
+		}
+		var ue *UnreachableError
+		if errors.As(err, &ue) {
+			return nil, err
+		}
+		return nil, &UnreachableError{Host: cfg.Name, Err: err}
+	}
+	return s, nil
+}
+
+func (s *SSH) dial(ctx context.Context) (*ssh.Client, error) {
+	cfg := s.cfg
+	port := cfg.Port
+	if port == 0 {
+		port = 22
+	}
+	addr := net.JoinHostPort(cfg.Addr, strconv.Itoa(port))
+	auths, err := authMethods(cfg)
+	if err != nil {
+		return nil, err
+	}
+	hk, err := hostKeyCallback(cfg)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	ccfg := &ssh.ClientConfig{User: cfg.User, Auth: auths, HostKeyCallback: hk, Timeout: timeout}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var conn net.Conn
+	if s.jump != nil {
+		conn, err = s.jump.DialContext(dctx, "tcp", addr)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(dctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, ccfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {
+	var signers []ssh.Signer
+	for _, f := range cfg.KeyFiles {
+		b, err := os.ReadFile(expandHome(f))
+		if err != nil {
+			return nil, fmt.Errorf("private key: %w", err)
+		}
+		sg, err := ssh.ParsePrivateKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("private key %s: %w", f, err)
+		}
+		signers = append(signers, sg)
+	}
+	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
+		if c, err := net.Dial("unix", sock); err == nil {
+			if more, err := agent.NewClient(c).Signers(); err == nil {
+				signers = append(signers, more...)
+			}
+		}
+	}
+	if len(cfg.KeyFiles) == 0 {
+		for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+			if b, err := os.ReadFile(expandHome("~/.ssh/" + n)); err == nil {
+				if sg, err := ssh.ParsePrivateKey(b); err == nil {
+					signers = append(signers, sg)
+				}
+			}
+		}
+	}
+	var auths []ssh.AuthMethod
+	if len(signers) > 0 {
+		auths = append(auths, ssh.PublicKeys(signers...))
+	}
+	if cfg.Password != nil {
+		pw := string(cfg.Password)
+		auths = append(auths, ssh.Password(pw), ssh.KeyboardInteractive(
+			func(_, _ string, qs []string, _ []bool) ([]string, error) {
+				a := make([]string, len(qs))
+				for i := range a {
+					a[i] = pw
+				}
+				return a, nil
+			}))
+	}
+	if len(auths) == 0 {
+		return nil, errors.New("no SSH key, agent or password to authenticate with")
+	}
+	return auths, nil
+}
+
+// HostKeyMismatchError is a host key that differs from known_hosts.
+type HostKeyMismatchError struct {
+	Host, File string
+}
+
+func (e *HostKeyMismatchError) Error() string {
+	return fmt.Sprintf("host key for %s does not match %s: possible man-in-the-middle, or the host was rebuilt (remove its line with ssh-keygen -R)", e.Host, e.File)
+}
+
+func hostKeyCallback(cfg SSHConfig) (ssh.HostKeyCallback, error) {
+	file := expandHome(cfg.KnownHosts)
+	if file == "" {
+		file = expandHome("~/.ssh/known_hosts")
+	}
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if !cfg.AcceptNew {
+			return nil, fmt.Errorf("no known_hosts file %s: add the host key, or pass --ssh-accept-new", file)
+		}
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(file, nil, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	check, err := knownhosts.New(file)
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts %s: %w", file, err)
+	}
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		err := check(hostname, remote, key)
+		var ke *knownhosts.KeyError
+		if errors.As(err, &ke) {
+			if len(ke.Want) > 0 {
+				return &HostKeyMismatchError{Host: cfg.Name + " (" + hostname + ")", File: file}
+			}
+			if !cfg.AcceptNew {
+				return fmt.Errorf("host key for %s (%s) is not in %s (pass --ssh-accept-new to add it)", cfg.Name, hostname, file)
+			}
+			hostKeyLock.Lock()
+			defer hostKeyLock.Unlock()
+			f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0o600)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key))
+			return err
+		}
+		return err
+	}, nil
+}
+
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[2:])
+		}
+	}
+	return p
+}
+
+// Name returns the inventory name.
+func (s *SSH) Name() string { return s.cfg.Name }
+
+// Run runs the script in a new session on the persistent connection. A
+// cancelled context kills the remote command and closes the session.
+func (s *SSH) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, error) {
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return modules.CmdResult{}, &UnreachableError{Host: s.cfg.Name, Err: err}
+	}
+	defer sess.Close()
+	var out, errb bytes.Buffer
+	sess.Stdout, sess.Stderr = &out, &errb
+	if cmd.Stdin != nil {
+		sess.Stdin = bytes.NewReader(cmd.Stdin)
+	}
+	// exec sh so the session's process is the shell; its process group is
+	// killed by the remote sshd when the channel closes.
+	if err := sess.Start("exec /bin/sh -c " + modules.Quote(cmd.Script)); err != nil {
+		return modules.CmdResult{}, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = sess.Signal(ssh.SIGTERM)
+		_ = sess.Close()
+		return modules.CmdResult{RC: -1, Stdout: out.String(), Stderr: errb.String()}, ctx.Err()
+	}
+	res := modules.CmdResult{Stdout: out.String(), Stderr: errb.String()}
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.RC = exit.ExitStatus()
+	default:
+		var missing *ssh.ExitMissingError
+		if errors.As(err, &missing) {
+			return res, &UnreachableError{Host: s.cfg.Name, Err: errors.New("connection lost during command")}
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// DialUnix opens a unix socket on the remote host through the connection
+// (for libvirt's socket on a remote hypervisor).
+func (s *SSH) DialUnix(path string) (net.Conn, error) { return s.client.Dial("unix", path) }
+
+// Close closes the connection and the jump connection.
+func (s *SSH) Close() error {
+	err := s.client.Close()
+	if s.jump != nil {
+		s.jump.Close()
+	}
+	return err
+}
+
+var _ Conn = (*SSH)(nil)
