@@ -47,6 +47,12 @@ func UnifiedDiff(path, before, after string) string {
 				bLen++
 			}
 		}
+		if aLen == 0 {
+			aStart-- // unified diff numbers an empty range by the line before it
+		}
+		if bLen == 0 {
+			bStart--
+		}
 		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", aStart, aLen, bStart, bLen)
 		for _, o := range ops[start:end] {
 			out.WriteByte(o.kind)
@@ -106,12 +112,12 @@ func lcsOps(a, b []string) []op {
 			ops = append(ops, op{' ', a[i], i, j})
 			i++
 			j++
-		case j < m && (i == n || dp[i][j+1] >= dp[i+1][j]):
-			ops = append(ops, op{'+', b[j], i, j})
-			j++
-		default:
+		case i < n && (j == m || dp[i+1][j] >= dp[i][j+1]):
 			ops = append(ops, op{'-', a[i], i, j})
 			i++
+		default:
+			ops = append(ops, op{'+', b[j], i, j})
+			j++
 		}
 	}
 	return ops

@@ -71,4 +71,3 @@ func yamlArgs(s string) string {
 	b, _ := yaml.Marshal(s)
 	return string(b[:len(b)-1])
 }
-

@@ -1,0 +1,202 @@
+// Package sshtest starts a real OpenSSH sshd on loopback for integration
+// tests: a temporary config, fresh host and client keys, a free port, and
+// several loopback addresses (127.0.0.2, .3, ...) that stand for several
+// hosts. Tests skip, with the reason, when sshd cannot run here; under CI a
+// missing sshd is a failure.
+package sshtest
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Server is a running sshd.
+type Server struct {
+	Port       int
+	Addrs      []string // one loopback address per test host
+	KeyFile    string   // client private key
+	KnownHosts string   // known_hosts with the server's key for every address
+	User       string
+	Dir        string
+	HostKey    ssh.PublicKey
+}
+
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("cannot run sshd in CI: "+format, args...)
+	}
+	t.Skipf("skipping: "+format, args...)
+}
+
+// Start runs sshd for the test's lifetime, accepting the current user with
+// a fresh key on n loopback addresses.
+func Start(t testing.TB, n int) *Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping sshd test in -short mode")
+	}
+	sshd, err := exec.LookPath("sshd")
+	if err != nil {
+		if _, e := os.Stat("/usr/sbin/sshd"); e == nil {
+			sshd = "/usr/sbin/sshd"
+		} else {
+			skipOrFail(t, "no sshd (apt-get install openssh-server)")
+		}
+	}
+	u, _ := user.Current()
+	dir := t.TempDir()
+	// sshd refuses keys in group/world-writable directories.
+	os.Chmod(dir, 0o700)
+	s := &Server{Dir: dir, User: u.Username, KeyFile: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
+	writeKey(t, hostKey)
+	clientPub := writeKey(t, s.KeyFile)
+	hk, err := os.ReadFile(hostKey + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HostKey, _, _, _, err = ssh.ParseAuthorizedKey(hk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), clientPub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Port = freePort(t)
+	for i := 0; i < n; i++ {
+		s.Addrs = append(s.Addrs, fmt.Sprintf("127.0.0.%d", i+2))
+	}
+	var listen strings.Builder
+	for _, a := range s.Addrs {
+		fmt.Fprintf(&listen, "ListenAddress %s:%d\n", a, s.Port)
+	}
+	cfg := fmt.Sprintf(`%sHostKey %s
+AuthorizedKeysFile %s
+PidFile %s/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+MaxSessions 100
+MaxStartups 100:30:200
+LogLevel ERROR
+Subsystem sftp internal-sftp
+`, listen.String(), hostKey, filepath.Join(dir, "authorized_keys"), dir)
+	cfgFile := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll("/run/sshd", 0o755)
+	cmd := exec.Command(sshd, "-D", "-e", "-f", cfgFile)
+	logf, _ := os.Create(filepath.Join(dir, "sshd.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		skipOrFail(t, "sshd did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", s.Addrs[len(s.Addrs)-1], s.Port), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "sshd.log"))
+			skipOrFail(t, "sshd not listening: %s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var kh strings.Builder
+	for _, a := range s.Addrs {
+		fmt.Fprintf(&kh, "[%s]:%d %s", a, s.Port, hk)
+	}
+	if err := os.WriteFile(s.KnownHosts, []byte(kh.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Inventory writes an inventory naming the hosts host1..hostN and returns its path.
+func (s *Server) Inventory(t testing.TB, extra string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("all:\n  hosts:\n")
+	for i, a := range s.Addrs {
+		fmt.Fprintf(&b, "    host%d:\n      ansible_host: %s\n      ansible_port: %d\n      ansible_user: %s\n      ansible_ssh_private_key_file: %s\n",
+			i+1, a, s.Port, s.User, s.KeyFile)
+	}
+	b.WriteString(extra)
+	p := filepath.Join(t.TempDir(), "inventory.yaml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func writeKey(t testing.TB, path string) []byte {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := ssh.MarshalAuthorizedKey(sp)
+	if err := os.WriteFile(path+".pub", line, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ReadLog returns sshd's log, for failure messages.
+func (s *Server) ReadLog() string {
+	f, err := os.Open(filepath.Join(s.Dir, "sshd.log"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+	}
+	return b.String()
+}

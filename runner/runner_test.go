@@ -1,0 +1,83 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTagsSelected(t *testing.T) {
+	cases := []struct {
+		tags, only, skip []string
+		want             bool
+	}{
+		{nil, nil, nil, true},
+		{[]string{"a"}, []string{"a"}, nil, true},
+		{[]string{"a"}, []string{"b"}, nil, false},
+		{[]string{"always"}, []string{"b"}, nil, true},
+		{[]string{"always"}, nil, []string{"always"}, false},
+		{[]string{"never"}, nil, nil, false},
+		{[]string{"never", "debug"}, []string{"debug"}, nil, true},
+		{[]string{"a"}, nil, []string{"a"}, false},
+		{nil, []string{"untagged"}, nil, true},
+		{[]string{"x"}, []string{"tagged"}, nil, true},
+	}
+	for _, c := range cases {
+		if got := TagsSelected(c.tags, c.only, c.skip); got != c.want {
+			t.Errorf("TagsSelected(%v, %v, %v) = %v, want %v", c.tags, c.only, c.skip, got, c.want)
+		}
+	}
+}
+
+func TestComposeVarsPrecedence(t *testing.T) {
+	play := map[string]any{"a": "play", "b": "play", "c": "play", "ref": "{{ .a }}-{{ .chain }}", "chain": "{{ .b }}"}
+	host := map[string]any{"b": "host", "c": "host"}
+	extra := map[string]any{"c": "extra"}
+	v, err := composeVars(play, host, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v["a"] != "play" || v["b"] != "host" || v["c"] != "extra" {
+		t.Errorf("precedence: %v", v)
+	}
+	if v["ref"] != "play-host" {
+		t.Errorf("nested reference rendered to %v", v["ref"])
+	}
+	if _, err := composeVars(map[string]any{"x": "{{ .nope }}"}); err == nil || !strings.Contains(err.Error(), `variable "x"`) {
+		t.Errorf("undefined reference: %v", err)
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	before := "a\nb\nc\nd\ne\nf\ng\nh\n"
+	after := "a\nb\nc\nD\ne\nf\ng\nh\ni\n"
+	got := UnifiedDiff("f", before, after)
+	want := `--- f (before)
++++ f (after)
+@@ -1,8 +1,9 @@
+ a
+ b
+ c
+-d
++D
+ e
+ f
+ g
+ h
++i
+`
+	if got != want {
+		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	r := &redactor{}
+	r.collect(map[string]any{"db_password": "s3cret!", "other": "visible"})
+	if got := r.text("pw is s3cret! ok"); got != "pw is ******** ok" {
+		t.Errorf("text: %q", got)
+	}
+	m := r.value(map[string]any{"stdout": "x s3cret! y", "replication_password": "abc123"}).(map[string]any)
+	if strings.Contains(m["stdout"].(string), "s3cret") || m["replication_password"] != "********" {
+		t.Errorf("value: %v", m)
+	}
+}
