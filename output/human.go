@@ -83,7 +83,7 @@ func (h *Human) Result(r *runner.HostResult) {
 	}
 	line := fmt.Sprintf("%s: [%s]", r.Status, host)
 	if r.Status == runner.StatusFailed || r.Status == runner.StatusIgnored {
-		line = fmt.Sprintf("fatal: [%s]: %s", host, strings.ToUpper(string(r.Status)))
+		line = fmt.Sprintf("fatal: [%s]: FAILED!", host)
 	}
 	if r.Status == runner.StatusUnreachable {
 		line = fmt.Sprintf("fatal: [%s]: UNREACHABLE!", host)
@@ -101,6 +101,9 @@ func (h *Human) Result(r *runner.HostResult) {
 			msg = "\n    " + strings.ReplaceAll(msg, "\n", "\n    ")
 		}
 		line += sep + msg
+	}
+	if r.Status == runner.StatusIgnored {
+		line += " ...ignoring"
 	}
 	fmt.Fprintln(h.W, h.paint(color, line))
 	if h.Diff {

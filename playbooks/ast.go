@@ -54,6 +54,7 @@ type Task struct {
 	DelegateTo   string
 	RunOnce      bool
 	NoLog        bool
+	CheckMode    *bool // false: run even under --check (read-only commands)
 	Vars         map[string]any
 	Block        []*Task
 	Rescue       []*Task

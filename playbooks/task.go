@@ -11,7 +11,7 @@ import (
 // taskKeys are the keywords a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
-	"delegate_to", "run_once", "no_log", "vars", "block", "rescue", "always", "include_tasks", "args"}
+	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args"}
 
 func (l *Loader) tasks(d *decoder, f *file, n *yaml.Node, handlers bool) ([]*Task, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -97,6 +97,8 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.DelegateTo, err = d.str(v, "delegate_to")
 		case "run_once":
 			t.RunOnce, err = d.boolean(v, "run_once")
+		case "check_mode":
+			t.CheckMode, err = d.boolPtr(v, "check_mode")
 		case "no_log":
 			t.NoLog, err = d.boolean(v, "no_log")
 		case "vars":

@@ -166,6 +166,7 @@ type scope struct {
 	ignoreErrors bool
 	noLog        bool
 	delegateTo   string
+	checkMode    *bool
 }
 
 func (s scope) child(t *playbooks.Task) scope {
@@ -189,6 +190,9 @@ func (s scope) child(t *playbooks.Task) scope {
 	c.noLog = s.noLog || t.NoLog
 	if t.DelegateTo != "" {
 		c.delegateTo = t.DelegateTo
+	}
+	if t.CheckMode != nil {
+		c.checkMode = t.CheckMode
 	}
 	return c
 }

@@ -265,7 +265,11 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if sc.noLog {
 		r.redact.collectArgs(t.Args, vars)
 	}
-	env := &modules.Env{Check: r.opt.Check, Diff: r.opt.Diff, Vars: vars}
+	check := r.opt.Check
+	if sc.checkMode != nil {
+		check = *sc.checkMode
+	}
+	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars}
 	var warnings []string
 	env.Warn = func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
 	delegate := ""
