@@ -65,8 +65,11 @@ func WriteFile(ctx context.Context, h Host, path string, data []byte, mode fs.Fi
 	var b strings.Builder
 	b.WriteString("set -e\numask 077\n")
 	fmt.Fprintf(&b, "t=$(mktemp %s)\n", Quote(dir+".runbook.XXXXXX"))
-	b.WriteString("trap 'rm -f \"$t\"' EXIT INT TERM\n")
+	b.WriteString("trap 'rm -f \"$t\"' EXIT\ntrap 'rm -f \"$t\"; exit 1' INT TERM HUP PIPE\n")
 	b.WriteString("cat > \"$t\"\n")
+	// An interrupted transfer looks like a normal end of input to cat: only
+	// a file of the full size may replace the target.
+	fmt.Fprintf(&b, "n=$(wc -c < \"$t\"); [ \"$n\" -eq %d ] || { echo \"short write: $n of %d bytes\" >&2; exit 1; }\n", len(data), len(data))
 	fmt.Fprintf(&b, "chmod %o \"$t\"\n", mode.Perm())
 	if owner != "" || group != "" {
 		fmt.Fprintf(&b, "chown %s \"$t\"\n", Quote(owner+":"+group))

@@ -65,7 +65,11 @@ func (c *Connector) dial(ctx context.Context, name string, vars map[string]any) 
 	if err != nil {
 		return nil, err
 	}
-	return transport.DialSSH(ctx, *cfg)
+	conn2, err := transport.DialSSH(ctx, *cfg)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return conn2, nil
 }
 
 var jumpFlag = regexp.MustCompile(`(?:-J\s*|ProxyJump=)(\S+)`)

@@ -73,7 +73,16 @@ func Start(t testing.TB, n int) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), clientPub, 0o600); err != nil {
+	// sshd reads authorized_keys as the logged-in user, who may not be the
+	// test's user (become tests log in as runbook-test): a readable place.
+	pubDir, err := os.MkdirTemp("", "sshtest-pub-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pubDir) })
+	os.Chmod(pubDir, 0o755)
+	authKeys := filepath.Join(pubDir, "authorized_keys")
+	if err := os.WriteFile(authKeys, clientPub, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.Port = freePort(t)
@@ -96,7 +105,7 @@ MaxSessions 100
 MaxStartups 100:30:200
 LogLevel ERROR
 Subsystem sftp internal-sftp
-`, listen.String(), hostKey, filepath.Join(dir, "authorized_keys"), dir)
+`, listen.String(), hostKey, authKeys, dir)
 	cfgFile := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

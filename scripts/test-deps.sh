@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what the tests need on a fresh Debian/Ubuntu machine (as root),
+# and the unprivileged user the become tests log in as. Safe to re-run.
+set -eu
+need=""
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need="$need openssh-server"
+command -v ssh >/dev/null 2>&1 || need="$need openssh-client"
+command -v sudo >/dev/null 2>&1 || need="$need sudo"
+[ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
+command -v pgpool >/dev/null 2>&1 || [ -x /usr/sbin/pgpool ] || need="$need pgpool2"
+if [ -n "$need" ]; then
+  echo "installing:$need"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+# Debian's postgresql package starts a cluster; the tests start their own.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  pg_lsclusters -h 2>/dev/null | while read -r ver name _; do pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
+fi
+# The become tests log in as this user and sudo with its password.
+if ! id runbook-test >/dev/null 2>&1; then
+  useradd -m -s /bin/sh runbook-test
+fi
+echo 'runbook-test:runbook-test-pw' | chpasswd
+echo 'runbook-test ALL=(ALL) ALL' > /etc/sudoers.d/runbook-test
+chmod 0440 /etc/sudoers.d/runbook-test
+mkdir -p /run/sshd
