@@ -1,0 +1,32 @@
+# runbook: build, test, benchmark. `make test` is the test command CI runs.
+GO ?= go
+
+.PHONY: build test test-unit lint bench clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/runbook ./cmd/runbook
+
+# Installs what the tests need (sshd, sudo, PostgreSQL, pgpool-II; as root),
+# then runs every test tier that fits on one machine.
+test:
+	./scripts/test-deps.sh
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) test -count=1 -timeout 40m ./...
+
+# Pure-logic tests only (no sshd, no servers).
+test-unit:
+	$(GO) test -short ./...
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+
+# Side-by-side speed table: runbook, tuned Ansible and a bare SSH loop on
+# N loopback sshd hosts (bench/README.md).
+bench:
+	./scripts/test-deps.sh
+	./bench/run.sh
+
+clean:
+	rm -rf bin
