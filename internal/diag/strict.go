@@ -68,8 +68,15 @@ func FieldsByTag(t reflect.Type) map[string][]int {
 		if !f.IsExported() {
 			continue
 		}
-		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		parts := strings.Split(f.Tag.Get("yaml"), ",")
+		tag := parts[0]
 		if tag == "-" {
+			continue
+		}
+		if len(parts) > 1 && parts[1] == "inline" && f.Type.Kind() == reflect.Struct {
+			for k, idx := range FieldsByTag(f.Type) {
+				out[k] = append(append([]int(nil), f.Index...), idx...)
+			}
 			continue
 		}
 		if tag == "" {
