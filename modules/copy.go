@@ -76,6 +76,9 @@ func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
 		}
 	}
 	owner, group := spec.Owner, spec.Group
+	// Rewriting a file keeps its owner unless told otherwise (the new file
+	// would else belong to whoever runs the command).
+	keepOwner := st.Exists && owner == "" && group == ""
 	contentChanged := !st.Exists || !bytes.Equal(st.Content, spec.Data)
 	attrChanged := st.Exists && (mode != st.Mode || (owner != "" && owner != st.Owner) || (group != "" && group != st.Group))
 	res := &Result{Data: map[string]any{"path": spec.Path}}
@@ -99,6 +102,9 @@ func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
 	}
 	if env.Check {
 		return res, nil
+	}
+	if keepOwner {
+		owner, group = st.Owner, st.Group
 	}
 	if err := WriteFile(ctx, env.Host, spec.Path, spec.Data, mode, owner, group, spec.Secret); err != nil {
 		return nil, err

@@ -146,3 +146,4 @@ func register(info Info) { Default.Register(info) }
 func Failf(format string, args ...any) *Result {
 	return &Result{Failed: true, Msg: fmt.Sprintf(format, args...)}
 }
+
