@@ -1,0 +1,130 @@
+package modules_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-lab/runbook/internal/pgtest"
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// The lab's topology on real servers: a primary, a synchronous standby
+// cloned from it, a cascading async standby cloned from the standby.
+func TestReplicationTopologyOnRealServers(t *testing.T) {
+	pg := pgtest.New(t)
+	p1 := pg.Primary("postgres1")
+	ctx := context.Background()
+	e := env(t, false)
+	yes := true
+	const pw = "repl-'pw"
+	if _, err := (&modules.PostgresqlUser{PgConn: conn(p1), Name: "replicator", Password: pw, Replication: &yes, State: "present"}).Run(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&modules.PgConf{PgConn: conn(p1), Settings: map[string]string{"synchronous_standby_names": "ANY 1 (postgres2)"}}).Run(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	passfile := filepath.Join(pg.Dir, "pgpass")
+	pgtest.WriteFile(t, passfile, "*:*:*:replicator:"+pw+"\n", 0o600)
+	p2, p3 := pg.Server("postgres2"), pg.Server("postgres3")
+	clone := func(s, up *pgtest.Server) *modules.PgBasebackup {
+		return &modules.PgBasebackup{PgConn: conn(s), DataDir: s.DataDir, UpstreamHost: "127.0.0.1", UpstreamPort: up.Port,
+			User: "replicator", ApplicationName: s.Name, Passfile: passfile, Binary: "pg_basebackup"}
+	}
+	b2 := clone(p2, p1)
+	if r, err := b2.Run(ctx, env(t, true)); err != nil || !r.Changed {
+		t.Fatalf("check: %+v %v", r, err)
+	}
+	if _, err := os.Stat(p2.DataDir); err == nil {
+		t.Fatal("check mode created the data directory")
+	}
+	r, err := b2.Run(ctx, e)
+	if err != nil || r.Failed || !r.Changed {
+		t.Fatalf("clone postgres2: %+v %v", r, err)
+	}
+	auto, _ := os.ReadFile(filepath.Join(p2.DataDir, "postgresql.auto.conf"))
+	if strings.Contains(string(auto), "repl-") || !strings.Contains(string(auto), "passfile=") || !strings.Contains(string(auto), "application_name=postgres2") {
+		t.Errorf("primary_conninfo must carry application_name and passfile, never the password:\n%s", auto)
+	}
+	p2.Start()
+	b3 := clone(p3, p2)
+	if r, err := b3.Run(ctx, e); err != nil || r.Failed {
+		t.Fatalf("clone postgres3 from postgres2: %+v %v", r, err)
+	}
+	auto3, _ := os.ReadFile(filepath.Join(p3.DataDir, "postgresql.auto.conf"))
+	if n := strings.Count(string(auto3), "primary_conninfo"); n != 1 {
+		t.Errorf("%d primary_conninfo lines after cloning from a standby:\n%s", n, auto3)
+	}
+	p3.Start()
+	// the primary sees postgres2 as the synchronous standby
+	waitFor(t, func() bool {
+		return p1.SQL("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'postgres2'") == "quorum"
+	}, "postgres2 quorum-sync on postgres1")
+	waitFor(t, func() bool {
+		return p2.SQL("SELECT state || '/' || sync_state FROM pg_stat_replication WHERE application_name = 'postgres3'") == "streaming/async"
+	}, "postgres3 streaming async from postgres2")
+	facts, err := (&modules.PgReplication{PgConn: conn(p1)}).Run(ctx, e)
+	if err != nil || facts.Data["role"] != "primary" {
+		t.Fatalf("facts: %+v %v", facts, err)
+	}
+	if s := facts.Data["standby"].(map[string]any)["postgres2"].(map[string]any); s["sync_state"] != "quorum" {
+		t.Errorf("facts: %v", s)
+	}
+	f3, _ := (&modules.PgReplication{PgConn: conn(p3)}).Run(ctx, e)
+	if f3.Data["role"] != "standby" || f3.Data["upstream_port"] != fmt.Sprint(p2.Port) || f3.Data["upstream_application_name"] != "postgres3" {
+		t.Errorf("postgres3 facts: %v", f3.Data)
+	}
+	// a write on the primary reaches the cascade
+	p1.SQL("CREATE TABLE t AS SELECT 42 AS v")
+	waitFor(t, func() bool { return p3.SQL("SELECT count(*) FROM pg_tables WHERE tablename = 't'") == "1" }, "the write on postgres3")
+	// idempotent: already the right standby
+	if r, err := b2.Run(ctx, e); err != nil || r.Changed {
+		t.Errorf("second clone changed: %+v %v", r, err)
+	}
+	// force on the running primary is refused, and its data is intact
+	wipe := clone(p1, p2)
+	wipe.Force = true
+	r, err = wipe.Run(ctx, e)
+	if err != nil || !r.Failed || !strings.Contains(r.Msg, "refusing to wipe") || !strings.Contains(r.Msg, "running primary") {
+		t.Errorf("wiping the running primary: %+v %v", r, err)
+	}
+	if got := p1.SQL("SELECT v FROM t"); got != "42" {
+		t.Errorf("primary's data after the refused wipe: %q", got)
+	}
+	// promote postgres2 after the primary dies. Its postgresql.auto.conf
+	// came from postgres1 with synchronous_standby_names naming itself:
+	// left so, every commit after promotion would wait forever. Name its
+	// own standby instead (what the lab's failover does).
+	if _, err := (&modules.PgConf{PgConn: conn(p2), Settings: map[string]string{"synchronous_standby_names": "ANY 1 (postgres3)"}}).Run(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	p1.Kill()
+	pr := &modules.PgPromote{PgConn: conn(p2), Timeout: 30}
+	if r, err := pr.Run(ctx, e); err != nil || !r.Changed || r.Failed {
+		t.Fatalf("promote: %+v %v", r, err)
+	}
+	if got := p2.SQL("SELECT pg_is_in_recovery()"); got != "f" {
+		t.Errorf("still in recovery")
+	}
+	if r, _ := pr.Run(ctx, e); r.Changed {
+		t.Error("promoting a primary changed something")
+	}
+	// the cascade follows the new timeline
+	p2.SQL("INSERT INTO t VALUES (43)")
+	waitFor(t, func() bool { return p3.SQL("SELECT count(*) FROM t") == "2" }, "postgres3 following postgres2's promotion")
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
