@@ -146,4 +146,3 @@ func register(info Info) { Default.Register(info) }
 func Failf(format string, args ...any) *Result {
 	return &Result{Failed: true, Msg: fmt.Sprintf(format, args...)}
 }
-

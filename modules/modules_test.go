@@ -3,6 +3,8 @@ package modules_test
 import (
 	"context"
 	"os"
+	"os/exec"
+	"strconv"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -192,3 +194,13 @@ func TestWaitForLocally(t *testing.T) {
 		t.Errorf("path exists but: %+v", r)
 	}
 }
+
+func currentUser(t *testing.T) string {
+	out, err := exec.Command("id", "-un").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

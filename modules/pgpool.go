@@ -1,0 +1,227 @@
+package modules
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PgpoolPasswd manages pool_passwd entries. md5 entries are
+// "md5" + md5(password + username), computed here; text entries ("TEXT"
+// prefix, needed for scram-sha-256 backends without a pool key) keep the
+// password, so the file is always 0600 and never shown in a diff.
+type PgpoolPasswd struct {
+	Path   string            `yaml:"path" doc:"the pool_passwd file" default:"/etc/pgpool2/pool_passwd"`
+	Users  map[string]string `yaml:"users" doc:"user: password"`
+	Method string            `yaml:"method" doc:"md5 or text" default:"md5"`
+	Owner  string            `yaml:"owner" doc:"owner" default:"postgres"`
+	Group  string            `yaml:"group" doc:"group" default:"postgres"`
+	Mode   Mode              `yaml:"mode" doc:"mode" default:"0600"`
+}
+
+func init() {
+	register(Info{ID: "pgpool_passwd", Summary: "Manage pgpool-II's pool_passwd (md5 or TEXT entries), 0600, passwords never in arguments or output.",
+		Example: "pgpool_passwd:\n  users:\n    client1: \"{{ .client1_password }}\"\n  method: md5\nno_log: true",
+		New: func() Module {
+			return &PgpoolPasswd{Path: "/etc/pgpool2/pool_passwd", Method: "md5", Owner: "postgres", Group: "postgres", Mode: Mode{Set: true, Perm: 0o600}}
+		}})
+}
+
+// Validate checks the arguments.
+func (p *PgpoolPasswd) Validate() error {
+	if len(p.Users) == 0 {
+		return errors.New("pgpool_passwd: users is required")
+	}
+	if p.Method != "md5" && p.Method != "text" {
+		return fmt.Errorf("pgpool_passwd: method must be md5 or text, got %q (AES entries need pg_enc's key handling, not supported yet)", p.Method)
+	}
+	if p.Mode.Perm&0o007 != 0 {
+		return fmt.Errorf("pgpool_passwd: mode %04o lets others read password hashes; use 0600 or 0640", p.Mode.Perm)
+	}
+	return nil
+}
+
+// PoolPasswdLine is one entry.
+func PoolPasswdLine(method, user, password string) string {
+	if method == "text" {
+		return user + ":TEXT" + password
+	}
+	sum := md5.Sum([]byte(password + user))
+	return user + ":md5" + hex.EncodeToString(sum[:])
+}
+
+// Run writes the file: entries for the given users replaced, others kept.
+func (p *PgpoolPasswd) Run(ctx context.Context, env *Env) (*Result, error) {
+	st, err := Stat(ctx, env.Host, p.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	entries := map[string]string{}
+	var order []string
+	for _, l := range strings.Split(string(st.Content), "\n") {
+		if u, _, ok := strings.Cut(l, ":"); ok && u != "" {
+			if _, dup := entries[u]; !dup {
+				order = append(order, u)
+			}
+			entries[u] = l
+		}
+	}
+	names := make([]string, 0, len(p.Users))
+	for u := range p.Users {
+		names = append(names, u)
+	}
+	sort.Strings(names)
+	for _, u := range names {
+		if _, ok := entries[u]; !ok {
+			order = append(order, u)
+		}
+		entries[u] = PoolPasswdLine(p.Method, u, p.Users[u])
+	}
+	var b strings.Builder
+	for _, u := range order {
+		b.WriteString(entries[u] + "\n")
+	}
+	res, err := PutFile(ctx, env, FileSpec{Path: p.Path, Data: []byte(b.String()), Mode: p.Mode, Owner: p.Owner, Group: p.Group, Secret: true})
+	if res != nil {
+		res.Data["users"] = len(p.Users)
+	}
+	return res, err
+}
+
+// PcpNode reads or changes a backend's status in pgpool through pcp, with
+// the password from a .pcppass file. Success is judged by the node's status
+// afterwards, never by pcp's exit code (pcp_attach_node exits 0 for a node
+// the health check detaches again at once).
+type PcpNode struct {
+	NodeID  int    `yaml:"node_id" doc:"backend number"`
+	Action  string `yaml:"action" doc:"status, attach, detach or promote" default:"status"`
+	Host    string `yaml:"host" doc:"pcp host or socket directory" default:"localhost"`
+	Port    int    `yaml:"port" doc:"pcp port" default:"9898"`
+	User    string `yaml:"user" doc:"pcp user" default:"pgpool"`
+	Pcppass string `yaml:"pcppass" doc:".pcppass file with the pcp password (PCPPASSFILE)"`
+	Timeout int    `yaml:"timeout" doc:"seconds to wait for the wanted status" default:"20"`
+	BinDir  string `yaml:"bin_dir" doc:"where pcp_* commands are (default: PATH)"`
+}
+
+func init() {
+	register(Info{ID: "pcp_node", Summary: "pgpool-II backend status, attach, detach, promote through pcp (.pcppass); attach is a no-op for a node already up; verified by status.",
+		Example: "pcp_node:\n  node_id: 0\n  action: attach\n  pcppass: /root/.pcppass", New: func() Module {
+			return &PcpNode{Action: "status", Host: "localhost", Port: 9898, User: "pgpool", Timeout: 20}
+		}})
+}
+
+// Validate checks the action.
+func (p *PcpNode) Validate() error {
+	switch p.Action {
+	case "status", "attach", "detach", "promote":
+		return nil
+	}
+	return fmt.Errorf("pcp_node: action must be status, attach, detach or promote, got %q", p.Action)
+}
+
+func (p *PcpNode) cmd(name string, extra ...string) string {
+	bin := name
+	if p.BinDir != "" {
+		bin = strings.TrimSuffix(p.BinDir, "/") + "/" + name
+	}
+	args := append([]string{bin, "-h", p.Host, "-p", fmt.Sprint(p.Port), "-U", p.User, "-w"}, extra...)
+	env := ""
+	if p.Pcppass != "" {
+		env = "PCPPASSFILE=" + Quote(p.Pcppass) + " "
+	}
+	return env + Join(args...)
+}
+
+// NodeStatus is what pcp_node_info says of a backend.
+type NodeStatus struct {
+	Host, Port, Status, Role string
+}
+
+// Up says whether pgpool uses the node (status 1 "waiting" or 2 "up").
+func (n NodeStatus) Up() bool { return n.Status == "1" || n.Status == "2" }
+
+// ParseNodeInfo reads `pcp_node_info -v`-less output:
+// "host port status weight status_name role ...".
+func ParseNodeInfo(out string) (NodeStatus, error) {
+	f := strings.Fields(strings.TrimSpace(out))
+	if len(f) < 6 {
+		return NodeStatus{}, fmt.Errorf("unexpected pcp_node_info output %q", strings.TrimSpace(out))
+	}
+	return NodeStatus{Host: f[0], Port: f[1], Status: f[2], Role: f[5]}, nil
+}
+
+func (p *PcpNode) status(ctx context.Context, h Host) (NodeStatus, error) {
+	r, err := RunOK(ctx, h, p.cmd("pcp_node_info", "-n", fmt.Sprint(p.NodeID)), "pcp_node_info")
+	if err != nil {
+		return NodeStatus{}, err
+	}
+	return ParseNodeInfo(r.Stdout)
+}
+
+// Run performs the action.
+func (p *PcpNode) Run(ctx context.Context, env *Env) (*Result, error) {
+	st, err := p.status(ctx, env.Host)
+	if err != nil {
+		return nil, err
+	}
+	data := func(s NodeStatus) map[string]any {
+		return map[string]any{"node_id": p.NodeID, "host": s.Host, "port": s.Port, "status": s.Status, "up": s.Up(), "role": s.Role}
+	}
+	res := &Result{Data: data(st)}
+	var cmd string
+	var done func(NodeStatus) bool
+	switch p.Action {
+	case "status":
+		res.Msg = fmt.Sprintf("node %d %s:%s up=%v role=%s", p.NodeID, st.Host, st.Port, st.Up(), st.Role)
+		return res, nil
+	case "attach":
+		if st.Up() {
+			return res, nil
+		}
+		cmd, done = p.cmd("pcp_attach_node", "-n", fmt.Sprint(p.NodeID)), NodeStatus.Up
+	case "detach":
+		if !st.Up() {
+			return res, nil
+		}
+		cmd, done = p.cmd("pcp_detach_node", "-n", fmt.Sprint(p.NodeID)), func(s NodeStatus) bool { return !s.Up() }
+	case "promote":
+		if st.Role == "primary" {
+			return res, nil
+		}
+		cmd, done = p.cmd("pcp_promote_node", "-n", fmt.Sprint(p.NodeID)), func(s NodeStatus) bool { return s.Role == "primary" }
+	}
+	res.Changed = true
+	res.Msg = fmt.Sprintf("%s node %d", p.Action, p.NodeID)
+	if env.Check {
+		return res, nil
+	}
+	if _, err := RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
+	for {
+		st, err = p.status(ctx, env.Host)
+		if err == nil && done(st) {
+			res.Data = data(st)
+			return res, nil
+		}
+		if time.Now().After(deadline) {
+			return &Result{Failed: true, Data: data(st), Msg: fmt.Sprintf("pcp %s of node %d: pcp said yes, but the node's status is still %s (role %s) after %ds", p.Action, p.NodeID, st.Status, st.Role, p.Timeout)}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+var (
+	_ Validator = (*PgpoolPasswd)(nil)
+	_ Validator = (*PcpNode)(nil)
+)
