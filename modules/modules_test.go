@@ -4,9 +4,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"strconv"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,13 +30,20 @@ func TestEveryModuleIsDocumented(t *testing.T) {
 		if v.Elem().Kind() != reflect.Struct {
 			continue
 		}
-		ty := v.Elem().Type()
-		for i := 0; i < ty.NumField(); i++ {
-			f := ty.Field(i)
-			if f.IsExported() && f.Tag.Get("yaml") != "" && f.Tag.Get("doc") == "" {
-				t.Errorf("%s: argument %s has no doc tag", id, f.Tag.Get("yaml"))
+		var check func(reflect.Type)
+		check = func(ty reflect.Type) {
+			for i := 0; i < ty.NumField(); i++ {
+				f := ty.Field(i)
+				if strings.HasSuffix(f.Tag.Get("yaml"), ",inline") {
+					check(f.Type)
+					continue
+				}
+				if f.IsExported() && f.Tag.Get("yaml") != "" && f.Tag.Get("doc") == "" {
+					t.Errorf("%s: argument %s has no doc tag", id, f.Tag.Get("yaml"))
+				}
 			}
 		}
+		check(v.Elem().Type())
 	}
 }
 

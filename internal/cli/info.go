@@ -91,10 +91,17 @@ func ModuleArgs(info modules.Info) []ArgDoc {
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return nil
 	}
-	t := v.Elem().Type()
+	return structArgs(v.Elem().Type())
+}
+
+func structArgs(t reflect.Type) []ArgDoc {
 	var out []ArgDoc
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if strings.HasSuffix(f.Tag.Get("yaml"), ",inline") {
+			out = append(out, structArgs(f.Type)...)
+			continue
+		}
 		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
 		if !f.IsExported() || name == "" || name == "-" {
 			continue

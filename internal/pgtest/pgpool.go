@@ -113,4 +113,3 @@ func (p *Pgpool) Log() string {
 	b, _ := os.ReadFile(filepath.Join(filepath.Dir(p.Dir), "pgpool.log"))
 	return string(b)
 }
-
