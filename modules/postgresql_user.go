@@ -192,7 +192,10 @@ func (u *PostgresqlUser) apply(ctx context.Context, env *Env, stmts, changes []s
 	if env.Check {
 		return res, nil
 	}
-	if _, err := Query(ctx, env.Host, u.PgConn, strings.Join(stmts, ";\n"), p); err != nil {
+	// synchronous_commit = local: a role change must not hang when the
+	// synchronous standby is not there yet (or is down).
+	sql := "SET synchronous_commit = local;\n" + strings.Join(stmts, ";\n")
+	if _, err := Query(ctx, env.Host, u.PgConn, sql, p); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -19,6 +19,7 @@ type Connector struct {
 	KnownHosts string
 	AcceptNew  bool
 	Password   []byte // -k
+	NetNS      string // dial from this network namespace (--netns)
 	// HostVars returns an inventory host's variables (for jump hosts and
 	// delegate_to); ok is false for a name not in the inventory.
 	HostVars func(name string) (map[string]any, bool)
@@ -76,7 +77,7 @@ var jumpFlag = regexp.MustCompile(`(?:-J\s*|ProxyJump=)(\S+)`)
 
 func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*transport.SSHConfig, error) {
 	cfg := &transport.SSHConfig{Name: name, Addr: str(vars["ansible_host"]), User: str(vars["ansible_user"]),
-		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password}
+		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password, NetNS: c.NetNS}
 	if cfg.Addr == "" {
 		cfg.Addr = name
 	}

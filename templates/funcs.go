@@ -5,6 +5,8 @@ package templates
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 	"embed"
 	"fmt"
 	"regexp"
@@ -27,6 +29,11 @@ var funcs = func() template.FuncMap {
 	}
 	// pgq quotes a PostgreSQL configuration string value.
 	m["pgq"] = func(s any) string { return "'" + strings.ReplaceAll(fmt.Sprint(s), "'", "''") + "'" }
+	// md5 is for pgpool's pcp.conf, which stores md5(password).
+	m["md5"] = func(s any) string {
+		sum := md5.Sum([]byte(fmt.Sprint(s)))
+		return hex.EncodeToString(sum[:])
+	}
 	return m
 }()
 

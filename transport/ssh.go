@@ -33,7 +33,10 @@ type SSHConfig struct {
 	// AcceptNew adds unknown host keys to KnownHosts (never changed ones).
 	AcceptNew bool
 	Jump      *SSHConfig // optional bastion, e.g. the hypervisor in the lab
-	Timeout   time.Duration
+	// NetNS, when set, is a network namespace (in /run/netns) that the
+	// connection is made from: hosts on a lab bridge that exists only there.
+	NetNS   string
+	Timeout time.Duration
 }
 
 // UnreachableError means the host could not be connected to; the runner
@@ -107,6 +110,8 @@ func (s *SSH) dial(ctx context.Context) (*ssh.Client, error) {
 	var conn net.Conn
 	if s.jump != nil {
 		conn, err = s.jump.DialContext(dctx, "tcp", addr)
+	} else if cfg.NetNS != "" {
+		conn, err = DialIn(dctx, cfg.NetNS, "tcp", addr)
 	} else {
 		var d net.Dialer
 		conn, err = d.DialContext(dctx, "tcp", addr)

@@ -33,6 +33,7 @@ type runFlags struct {
 	outputFormat  string
 	acceptNew     bool
 	knownHosts    string
+	netns         string
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
@@ -49,6 +50,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.outputFormat, "output", "text", "output format: text or json")
 	fl.BoolVar(&f.acceptNew, "ssh-accept-new", false, "add unknown SSH host keys to known_hosts (changed keys are still refused)")
 	fl.StringVar(&f.knownHosts, "known-hosts", os.Getenv("RUNBOOK_KNOWN_HOSTS"), "known_hosts file (default ~/.ssh/known_hosts)")
+	fl.StringVar(&f.netns, "netns", os.Getenv("RUNBOOK_NETNS"), "open SSH connections from this network namespace (ip netns), for hosts on a namespaced lab network")
 }
 
 func (f *runFlags) loadInventory() (*inventory.Inventory, error) {
@@ -151,7 +153,7 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 	}
 	opt := runner.Options{Registry: modules.Default, Inventory: inv, Limit: f.limit, ExtraVars: extra,
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
-		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew}}
+		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns}}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err

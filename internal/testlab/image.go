@@ -1,0 +1,223 @@
+// Package testlab builds real hosts for tests on one machine: a cached
+// Debian base image (debootstrap from the machine's own apt mirror), a local
+// package repository, systemd-nspawn containers (systemd as PID 1, sshd)
+// each in its own network namespace joined to a bridge in a lab namespace
+// with DHCP, and teardown by PID. Nothing it creates lives in the machine's
+// root network namespace.
+package testlab
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// CacheDir holds base images and package repositories, keyed by recipe.
+var CacheDir = "/var/cache/runbook-testlab"
+
+// Packages the base image has: enough for systemd, sshd and runbook's
+// modules; PostgreSQL and pgpool-II are not in it, the playbooks install
+// them from the lab's repository.
+var imagePackages = []string{"systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "sudo",
+	"ca-certificates", "procps", "python3", "less", "netbase"}
+
+// RepoPackages are served by the lab's package repository (with their
+// dependencies): what the lab playbooks install, and one small package for
+// apt module tests.
+var RepoPackages = []string{"postgresql", "postgresql-contrib", "pgpool2", "postgresql-15-pgpool2", "hello"}
+
+// recipe is everything that changes the image; its hash names the cache.
+func recipe(mirror string) string {
+	return strings.Join([]string{"v3", "bookworm", mirror, strings.Join(imagePackages, ","), strings.Join(RepoPackages, ",")}, "|")
+}
+
+// Image is a built base image.
+type Image struct {
+	Rootfs  string
+	Repo    string // directory with .debs and Packages
+	KeyFile string // root's SSH private key
+}
+
+// Mirror reads the machine's configured Debian mirror (deb822 sources first,
+// then sources.list); it never guesses a host.
+func Mirror() (string, error) {
+	if f, err := os.Open("/etc/apt/sources.list.d/debian.sources"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "URIs:") {
+				for _, u := range strings.Fields(strings.TrimPrefix(l, "URIs:")) {
+					if !strings.Contains(u, "security") {
+						return u, nil
+					}
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/etc/apt/sources.list"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 3 && f[0] == "deb" && !strings.Contains(l, "security") {
+				if strings.HasPrefix(f[1], "[") {
+					f = append(f[:1], f[2:]...)
+				}
+				return f[1], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list")
+}
+
+func run(ctx context.Context, log *os.File, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C")
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w (log: %s)", name, strings.Join(args, " "), err, log.Name())
+	}
+	return nil
+}
+
+// BuildImage returns the cached image for the current recipe, building it
+// (about 2-3 minutes) when missing.
+func BuildImage(ctx context.Context) (*Image, error) {
+	mirror, err := Mirror()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(recipe(mirror)))
+	dir := filepath.Join(CacheDir, "image-"+hex.EncodeToString(sum[:6]))
+	img := &Image{Rootfs: filepath.Join(dir, "rootfs"), Repo: filepath.Join(dir, "repo"), KeyFile: filepath.Join(dir, "id_ed25519")}
+	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+		return img, nil
+	}
+	for _, tool := range []string{"debootstrap", "systemd-nspawn", "dnsmasq", "apt-ftparchive", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("%s missing (apt-get install debootstrap systemd-container dnsmasq-base apt-utils openssh-client)", tool)
+		}
+	}
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(dir, "build.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	steps := []func() error{
+		func() error {
+			return run(ctx, log, "debootstrap", "--variant=minbase", "--include="+strings.Join(imagePackages, ","), "bookworm", img.Rootfs, mirror)
+		},
+		func() error {
+			return run(ctx, log, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-testlab", "-f", img.KeyFile)
+		},
+		func() error { return configureRootfs(img) },
+		// The repository: the .debs the playbooks need, with their exact
+		// dependency closure for this image, downloaded in the image itself.
+		func() error {
+			return run(ctx, log, "chroot", img.Rootfs, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends",
+				"-o", "Debug::NoLocking=1", strings.Join(RepoPackages, " "))
+		},
+		func() error { return collectRepo(ctx, log, img) },
+		func() error { return run(ctx, log, "chroot", img.Rootfs, "apt-get", "clean") },
+		func() error { return os.WriteFile(filepath.Join(dir, "ready"), []byte(recipe(mirror)+"\n"), 0o644) },
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
+}
+
+func configureRootfs(img *Image) error {
+	pub, err := os.ReadFile(img.KeyFile + ".pub")
+	if err != nil {
+		return err
+	}
+	r := img.Rootfs
+	files := map[string]string{
+		"root/.ssh/authorized_keys":                  string(pub),
+		"etc/systemd/network/80-dhcp.network":        "[Match]\nName=en* eth* host0\n\n[Network]\nDHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n",
+		"etc/fstab":                                  "/dev/vda / ext4 defaults 0 1\n",
+		"etc/ssh/sshd_config.d/runbook-testlab.conf": "PermitRootLogin prohibit-password\nUseDNS no\nMaxSessions 100\n",
+		"etc/machine-id":                             "",
+		"etc/apt/apt.conf.d/99runbook-testlab":       "APT::Install-Recommends \"false\";\nAcquire::Retries \"3\";\n",
+	}
+	for p, c := range files {
+		full := filepath.Join(r, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			return err
+		}
+	}
+	os.Chmod(filepath.Join(r, "root/.ssh"), 0o700)
+	os.Chmod(filepath.Join(r, "root/.ssh/authorized_keys"), 0o600)
+	// each host makes its own host keys and machine-id at first boot
+	keys, _ := filepath.Glob(filepath.Join(r, "etc/ssh/ssh_host_*"))
+	for _, k := range keys {
+		os.Remove(k)
+	}
+	os.Remove(filepath.Join(r, "var/lib/dbus/machine-id"))
+	enable := [][2]string{
+		{"/lib/systemd/system/systemd-networkd.service", "etc/systemd/system/multi-user.target.wants/systemd-networkd.service"},
+		{"/lib/systemd/system/ssh.service", "etc/systemd/system/multi-user.target.wants/ssh.service"},
+		{"/lib/systemd/system/sshd-keygen.service", ""},
+	}
+	for _, e := range enable {
+		if e[1] == "" {
+			continue
+		}
+		link := filepath.Join(r, e[1])
+		os.MkdirAll(filepath.Dir(link), 0o755)
+		os.Remove(link)
+		if err := os.Symlink(e[0], link); err != nil {
+			return err
+		}
+	}
+	// sshd host keys: generated before sshd starts on each host's first boot
+	unit := "[Unit]\nDescription=Generate SSH host keys\nBefore=ssh.service\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n\n[Install]\nWantedBy=multi-user.target\n"
+	if err := os.WriteFile(filepath.Join(r, "etc/systemd/system/runbook-hostkeys.service"), []byte(unit), 0o644); err != nil {
+		return err
+	}
+	return os.Symlink("/etc/systemd/system/runbook-hostkeys.service", filepath.Join(r, "etc/systemd/system/multi-user.target.wants/runbook-hostkeys.service"))
+}
+
+func collectRepo(ctx context.Context, log *os.File, img *Image) error {
+	if err := os.MkdirAll(img.Repo, 0o755); err != nil {
+		return err
+	}
+	debs, _ := filepath.Glob(filepath.Join(img.Rootfs, "var/cache/apt/archives/*.deb"))
+	if len(debs) == 0 {
+		return fmt.Errorf("no packages were downloaded for the repository")
+	}
+	for _, d := range debs {
+		if err := os.Rename(d, filepath.Join(img.Repo, filepath.Base(d))); err != nil {
+			return err
+		}
+	}
+	cmd := exec.CommandContext(ctx, "apt-ftparchive", "packages", ".")
+	cmd.Dir = img.Repo
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("apt-ftparchive: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(img.Repo, "Packages"), out, 0o644); err != nil {
+		return err
+	}
+	rel := exec.CommandContext(ctx, "apt-ftparchive", "release", ".")
+	rel.Dir = img.Repo
+	if out, err = rel.Output(); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(img.Repo, "Release"), out, 0o644)
+}

@@ -1,0 +1,162 @@
+package testlab_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/runbook-lab/runbook/internal/cli"
+	"github.com/runbook-lab/runbook/internal/testlab"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testlab.Shutdown()
+	os.Exit(code)
+}
+
+func runbook(t *testing.T, lab *testlab.Lab, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	args = append(args, "-i", lab.InventoryFile, "--netns", lab.NS, "--known-hosts", lab.KnownHosts, "--ssh-accept-new")
+	code := cli.Main(args, strings.NewReader(""), &out, &out)
+	return code, out.String()
+}
+
+var changedRE = regexp.MustCompile(`(?m)^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)`)
+
+func recap(out string) map[string]string {
+	m := map[string]string{}
+	for _, r := range changedRE.FindAllStringSubmatch(out, -1) {
+		m[r[1]] = "changed=" + r[2] + " unreachable=" + r[3] + " failed=" + r[4]
+	}
+	return m
+}
+
+// Four hosts come up with systemd running, distinct machine-ids and
+// addresses, and reach each other.
+func TestLabHosts(t *testing.T) {
+	lab := testlab.Hosts(t, 4)
+	dir := t.TempDir()
+	pb := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pb, []byte(`- hosts: all
+  tasks:
+    - name: systemd is running
+      command: systemctl is-system-running --wait
+      register: sys
+      changed_when: false
+    - assert:
+        that: ['sys.stdout == "running" or sys.stdout == "degraded"']
+    - name: machine id
+      command: cat /etc/machine-id
+      register: mid
+      changed_when: false
+    - name: reach the next host's sshd
+      shell: "exec 3<>/dev/tcp/{{ index .hostvars (index .play_hosts 0) \"ansible_host\" }}/22"
+      args: {}
+      changed_when: false
+`), 0o644)
+	code, out := runbook(t, lab, "play", pb)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	ids := map[string]bool{}
+	for _, h := range lab.Hosts {
+		c, o := runbook(t, lab, "run", h.Name, "-a", "cat /etc/machine-id")
+		if c != 0 {
+			t.Fatalf("%s: %s", h.Name, o)
+		}
+		id := strings.TrimSpace(o[strings.Index(o, "stdout:")+7 : strings.Index(o, "PLAY RECAP")])
+		if ids[id] {
+			t.Errorf("machine-id %s shared", id)
+		}
+		ids[id] = true
+	}
+	if len(ids) != 4 {
+		t.Errorf("machine-ids: %v", ids)
+	}
+}
+
+// apt and systemd on real systemd hosts, installing from the lab's
+// repository: apply, re-run changed=0, remove.
+func TestAptAndSystemdOnLabHosts(t *testing.T) {
+	lab := testlab.Hosts(t, 4)
+	dir := t.TempDir()
+	pb := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pb, []byte(`- hosts: postgres1
+  gather_facts: false
+  vars:
+    state: present
+  tasks:
+    - name: package from the lab repository
+      apt:
+        name: hello
+        state: "{{ .state }}"
+        update_cache: true
+        cache_valid_time: 3600
+    - name: a unit
+      copy:
+        dest: /etc/systemd/system/rb-sleep.service
+        content: "[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n"
+      when: state == "present"
+    - name: running and enabled
+      systemd:
+        name: rb-sleep
+        state: "{{ if eq .state \"present\" }}started{{ else }}stopped{{ end }}"
+        enabled: "{{ eq .state \"present\" }}"
+        daemon_reload: false
+`), 0o644)
+	code, out := runbook(t, lab, "play", pb)
+	if code != 0 || recap(out)["postgres1"] != "changed=3 unreachable=0 failed=0" {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	if c, o := runbook(t, lab, "run", "postgres1", "-a", "hello"); c != 0 || !strings.Contains(o, "Hello, world!") {
+		t.Errorf("hello not installed: %s", o)
+	}
+	code, out = runbook(t, lab, "play", pb)
+	if code != 0 || recap(out)["postgres1"] != "changed=0 unreachable=0 failed=0" {
+		t.Errorf("second run: exit %d\n%s", code, out)
+	}
+	if c, o := runbook(t, lab, "run", "postgres1", "-a", "systemctl is-active rb-sleep"); c != 0 || !strings.Contains(o, "active") {
+		t.Errorf("unit not active: %s", o)
+	}
+	code, out = runbook(t, lab, "play", pb, "-e", "state=absent")
+	if code != 0 || recap(out)["postgres1"] != "changed=2 unreachable=0 failed=0" {
+		t.Errorf("removal: exit %d\n%s", code, out)
+	}
+	code, out = runbook(t, lab, "run", "postgres1", "-m", "apt", "-a", "name=no-such-package-xyz")
+	if code != 2 || !strings.Contains(out, `no package "no-such-package-xyz"`) {
+		t.Errorf("unknown package: exit %d\n%s", code, out)
+	}
+	code, out = runbook(t, lab, "run", "postgres1", "-m", "systemd", "-a", "name=rb-nonexistent state=started")
+	if code != 2 || !strings.Contains(out, "not found") {
+		t.Errorf("unknown unit: exit %d\n%s", code, out)
+	}
+}
+
+// Teardown leaves nothing: no namespace, mount or process of the lab.
+func TestLabTeardownLeavesNothing(t *testing.T) {
+	testlab.Hosts(t, 4)
+	if err := testlab.Down(); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(out), "rblab") {
+		t.Errorf("namespaces left: %s", out)
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if strings.Contains(string(mounts), "runbook-testlab") {
+		t.Errorf("mounts left")
+	}
+	if b, _ := exec.Command("pgrep", "-f", "systemd-nspawn -D /var/lib/runbook-testlab").Output(); len(b) > 0 {
+		t.Errorf("nspawn processes left: %s", b)
+	}
+	links, _ := exec.Command("ip", "link").Output()
+	if strings.Contains(string(links), "rbv") || strings.Contains(string(links), "br0") {
+		t.Errorf("links left in the root namespace: %s", links)
+	}
+}

@@ -1,0 +1,57 @@
+package testlab
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+)
+
+var shared struct {
+	once sync.Once
+	lab  *Lab
+	err  error
+}
+
+// Hosts returns the shared lab of this test process, started on first use
+// with n hosts (at least 4, named postgres1..3 and postgres-client). Call
+// Shutdown from TestMain. Where the lab cannot be built (not root, no
+// namespaces, -short) the test is skipped with the reason; under CI
+// (CI set) that is a failure instead.
+func Hosts(t testing.TB, n int) *Lab {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping lab test in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "the test lab needs root (namespaces, mounts, nspawn)")
+	}
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		skipOrFail(t, "no network namespaces here")
+	}
+	shared.once.Do(func() {
+		shared.lab, shared.err = Up(context.Background(), DefaultNames(max(n, 4)))
+	})
+	if shared.err != nil {
+		skipOrFail(t, "the lab could not be built: %v", shared.err)
+	}
+	if len(shared.lab.Hosts) < n {
+		t.Fatalf("the shared lab has %d hosts, %d asked", len(shared.lab.Hosts), n)
+	}
+	return shared.lab
+}
+
+// Shutdown tears the shared lab down (from TestMain).
+func Shutdown() {
+	if shared.lab != nil {
+		Down()
+	}
+}
+
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("lab tests cannot run in CI: "+format, args...)
+	}
+	t.Skipf("skipping: "+format, args...)
+}
