@@ -1,7 +1,7 @@
 # runbook: build, test, benchmark. `make test` is the test command CI runs.
 GO ?= go
 
-.PHONY: build test test-unit lint bench clean
+.PHONY: build test test-unit lint bench clean lab-image lab-up lab-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/runbook ./cmd/runbook
@@ -27,6 +27,19 @@ lint:
 bench:
 	./scripts/test-deps.sh
 	./bench/run.sh
+
+# The test lab for people: four systemd hosts (postgres1..3, postgres-client)
+# in network namespaces; run runbook against them with --netns rblab.
+lab-image:
+	./scripts/test-deps.sh
+	$(GO) run ./internal/testlab/cmd/testlab image
+
+lab-up:
+	./scripts/test-deps.sh
+	$(GO) run ./internal/testlab/cmd/testlab up 4
+
+lab-down:
+	$(GO) run ./internal/testlab/cmd/testlab down
 
 clean:
 	rm -rf bin

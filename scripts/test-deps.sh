@@ -8,6 +8,13 @@ command -v ssh >/dev/null 2>&1 || need="$need openssh-client"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 command -v pgpool >/dev/null 2>&1 || [ -x /usr/sbin/pgpool ] || need="$need pgpool2"
+# the test lab: debootstrap'd image, nspawn hosts, DHCP, repository index
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need="$need debootstrap"
+command -v systemd-nspawn >/dev/null 2>&1 || need="$need systemd-container"
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
+command -v apt-ftparchive >/dev/null 2>&1 || need="$need apt-utils"
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+[ -x /usr/bin/python3 ] || need="$need python3"
 if [ -n "$need" ]; then
   echo "installing:$need"
   export DEBIAN_FRONTEND=noninteractive

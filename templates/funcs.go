@@ -6,8 +6,8 @@ package templates
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/hex"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/runbook-lab/runbook/templates"
@@ -78,18 +79,20 @@ func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[s
 		"-F", filepath.Join(p.Dir, "pcp.conf"), "-a", filepath.Join(p.Dir, "pool_hba.conf"))
 	logf, _ := os.Create(filepath.Join(e.Dir, "pgpool.log"))
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	// its own process group: cleanup stops pgpool and every child it forked
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		p.cmd.Process.Signal(os.Interrupt)
+		exec.Command("runuser", "-u", "postgres", "--", bin, "-f", filepath.Join(p.Dir, "pgpool.conf"), "-m", "fast", "stop").Run()
 		done := make(chan struct{})
 		go func() { p.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			p.cmd.Process.Kill()
 		}
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		logf.Close()
 	})
 	deadline := time.Now().Add(20 * time.Second)

@@ -102,39 +102,49 @@ func BuildImage(ctx context.Context) (*Image, error) {
 			return nil, fmt.Errorf("%s missing (apt-get install debootstrap systemd-container dnsmasq-base apt-utils openssh-client)", tool)
 		}
 	}
-	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	log, err := os.Create(filepath.Join(dir, "build.log"))
+	log, err := os.OpenFile(filepath.Join(dir, "build.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
+	// Each step leaves a marker, so an interrupted build resumes after the
+	// last finished step instead of repeating debootstrap.
 	steps := []func() error{
 		func() error {
+			os.RemoveAll(img.Rootfs)
 			return run(ctx, log, "debootstrap", "--variant=minbase", "--include="+strings.Join(imagePackages, ","), "bookworm", img.Rootfs, mirror)
 		},
 		func() error {
+			os.Remove(img.KeyFile)
+			os.Remove(img.KeyFile + ".pub")
 			return run(ctx, log, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-testlab", "-f", img.KeyFile)
 		},
 		func() error { return configureRootfs(img) },
 		// The repository: the .debs the playbooks need, with their exact
 		// dependency closure for this image, downloaded in the image itself.
 		func() error {
-			return run(ctx, log, "chroot", img.Rootfs, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends",
-				"-o", "Debug::NoLocking=1", strings.Join(RepoPackages, " "))
+			args := append([]string{img.Rootfs, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends"}, RepoPackages...)
+			return run(ctx, log, "chroot", args...)
 		},
 		func() error { return collectRepo(ctx, log, img) },
 		func() error { return run(ctx, log, "chroot", img.Rootfs, "apt-get", "clean") },
-		func() error { return os.WriteFile(filepath.Join(dir, "ready"), []byte(recipe(mirror)+"\n"), 0o644) },
 	}
-	for _, s := range steps {
-		if err := s(); err != nil {
+	for i, step := range steps {
+		marker := filepath.Join(dir, fmt.Sprintf("step-%d.done", i))
+		if _, err := os.Stat(marker); err == nil {
+			continue
+		}
+		if err := step(); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
 			return nil, err
 		}
 	}
-	return img, nil
+	return img, os.WriteFile(filepath.Join(dir, "ready"), []byte(recipe(mirror)+"\n"), 0o644)
 }
 
 func configureRootfs(img *Image) error {
@@ -189,7 +199,9 @@ func configureRootfs(img *Image) error {
 	if err := os.WriteFile(filepath.Join(r, "etc/systemd/system/runbook-hostkeys.service"), []byte(unit), 0o644); err != nil {
 		return err
 	}
-	return os.Symlink("/etc/systemd/system/runbook-hostkeys.service", filepath.Join(r, "etc/systemd/system/multi-user.target.wants/runbook-hostkeys.service"))
+	link := filepath.Join(r, "etc/systemd/system/multi-user.target.wants/runbook-hostkeys.service")
+	os.Remove(link)
+	return os.Symlink("/etc/systemd/system/runbook-hostkeys.service", link)
 }
 
 func collectRepo(ctx context.Context, log *os.File, img *Image) error {
