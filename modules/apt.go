@@ -79,6 +79,11 @@ func (a *Apt) Run(ctx context.Context, env *Env) (*Result, error) {
 	res := &Result{Data: map[string]any{}}
 	env2 := "DEBIAN_FRONTEND=noninteractive "
 	lock := fmt.Sprintf("-o DPkg::Lock::Timeout=%d", a.LockTimeout)
+	update := func() error {
+		_, err := RunOK(ctx, env.Host, env2+"apt-get "+lock+" update -q", "apt-get update")
+		return err
+	}
+	skippedUpdate := false
 	if a.UpdateCache {
 		fresh := false
 		if a.CacheValidTime > 0 {
@@ -89,10 +94,11 @@ func (a *Apt) Run(ctx context.Context, env *Env) (*Result, error) {
 			fresh = r.RC == 0
 		}
 		if !fresh && !env.Check {
-			if _, err := RunOK(ctx, env.Host, env2+"apt-get "+lock+" update -q", "apt-get update"); err != nil {
+			if err := update(); err != nil {
 				return nil, err
 			}
 		}
+		skippedUpdate = fresh
 		res.Data["cache_updated"] = !fresh
 	}
 	if len(a.Name) == 0 {
@@ -110,6 +116,17 @@ func (a *Apt) Run(ctx context.Context, env *Env) (*Result, error) {
 	state, err := a.query(ctx, env.Host, names)
 	if err != nil {
 		return nil, err
+	}
+	// A package unknown to lists that cache_valid_time called fresh: the
+	// sources may have changed since; update once before giving up.
+	if skippedUpdate && !env.Check && a.State != "absent" && anyUnknown(state, names) {
+		if err := update(); err != nil {
+			return nil, err
+		}
+		res.Data["cache_updated"] = true
+		if state, err = a.query(ctx, env.Host, names); err != nil {
+			return nil, err
+		}
 	}
 	var todo []string
 	for i, p := range names {
@@ -175,3 +192,12 @@ func toAnyList(l []string) []any {
 }
 
 var _ Validator = (*Apt)(nil)
+
+func anyUnknown(state map[string]pkgState, names []string) bool {
+	for _, n := range names {
+		if c := state[n].candidate; c == "" || c == "(none)" {
+			return true
+		}
+	}
+	return false
+}

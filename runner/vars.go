@@ -167,21 +167,22 @@ func (r *redactor) value(v any) any {
 	return v
 }
 
-// collectArgs adds every rendered argument value of a no_log task.
+// collectArgs adds the rendered values of a no_log task's secret-named
+// arguments (password, ...) and file contents, so they stay masked should
+// another task print them. Other arguments (owner: postgres) are not
+// secrets and masking them would garble every message.
 func (r *redactor) collectArgs(n *yaml.Node, vars map[string]any) {
-	if n == nil {
+	if n == nil || n.Kind != yaml.MappingNode {
 		return
 	}
-	if n.Kind == yaml.ScalarNode {
-		if v, err := templates.Render("", n.Value, vars); err == nil {
-			r.add(v)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		if v.Kind == yaml.ScalarNode && (secretName(k) || k == "content") {
+			if s, err := templates.Render("", v.Value, vars); err == nil {
+				r.add(s)
+			}
+		} else {
+			r.collectArgs(v, vars)
 		}
-		return
-	}
-	for i, c := range n.Content {
-		if n.Kind == yaml.MappingNode && i%2 == 0 {
-			continue
-		}
-		r.collectArgs(c, vars)
 	}
 }

@@ -30,11 +30,22 @@ var imagePackages = []string{"systemd", "systemd-sysv", "dbus", "openssh-server"
 // RepoPackages are served by the lab's package repository (with their
 // dependencies): what the lab playbooks install, and one small package for
 // apt module tests.
-var RepoPackages = []string{"postgresql", "postgresql-contrib", "pgpool2", "postgresql-15-pgpool2", "hello"}
+var RepoPackages = []string{"postgresql", "postgresql-contrib", "postgresql-client", "pgpool2", "postgresql-15-pgpool2", "hello"}
 
 // recipe is everything that changes the image; its hash names the cache.
+// The repository has a recipe of its own, so adding a package does not
+// rebuild the root filesystem.
 func recipe(mirror string) string {
-	return strings.Join([]string{"v3", "bookworm", mirror, strings.Join(imagePackages, ","), strings.Join(RepoPackages, ",")}, "|")
+	return strings.Join([]string{"v3", "bookworm", mirror, strings.Join(imagePackages, ",")}, "|")
+}
+
+func repoRecipe(mirror string) string {
+	return strings.Join([]string{"repo-v1", recipe(mirror), strings.Join(RepoPackages, ",")}, "|")
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
 }
 
 // Image is a built base image.
@@ -91,10 +102,11 @@ func BuildImage(ctx context.Context) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(recipe(mirror)))
-	dir := filepath.Join(CacheDir, "image-"+hex.EncodeToString(sum[:6]))
-	img := &Image{Rootfs: filepath.Join(dir, "rootfs"), Repo: filepath.Join(dir, "repo"), KeyFile: filepath.Join(dir, "id_ed25519")}
-	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+	dir := filepath.Join(CacheDir, "image-"+shortHash(recipe(mirror)))
+	img := &Image{Rootfs: filepath.Join(dir, "rootfs"), Repo: filepath.Join(CacheDir, "repo-"+shortHash(repoRecipe(mirror))), KeyFile: filepath.Join(dir, "id_ed25519")}
+	_, errImg := os.Stat(filepath.Join(dir, "ready"))
+	_, errRepo := os.Stat(filepath.Join(img.Repo, "ready"))
+	if errImg == nil && errRepo == nil {
 		return img, nil
 	}
 	for _, tool := range []string{"debootstrap", "systemd-nspawn", "dnsmasq", "apt-ftparchive", "ssh-keygen"} {
@@ -123,14 +135,9 @@ func BuildImage(ctx context.Context) (*Image, error) {
 			return run(ctx, log, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-testlab", "-f", img.KeyFile)
 		},
 		func() error { return configureRootfs(img) },
-		// The repository: the .debs the playbooks need, with their exact
-		// dependency closure for this image, downloaded in the image itself.
-		func() error {
-			args := append([]string{img.Rootfs, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends"}, RepoPackages...)
-			return run(ctx, log, "chroot", args...)
-		},
-		func() error { return collectRepo(ctx, log, img) },
-		func() error { return run(ctx, log, "chroot", img.Rootfs, "apt-get", "clean") },
+		// hosts start with no package lists: their only source is the lab's
+		// repository, and the first apt update reads it
+		func() error { return run(ctx, log, "sh", "-c", "rm -rf "+img.Rootfs+"/var/lib/apt/lists/*") },
 	}
 	for i, step := range steps {
 		marker := filepath.Join(dir, fmt.Sprintf("step-%d.done", i))
@@ -144,7 +151,49 @@ func BuildImage(ctx context.Context) (*Image, error) {
 			return nil, err
 		}
 	}
-	return img, os.WriteFile(filepath.Join(dir, "ready"), []byte(recipe(mirror)+"\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "ready"), []byte(recipe(mirror)+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if errRepo != nil {
+		if err := buildRepo(ctx, log, img, mirror); err != nil {
+			return nil, err
+		}
+	}
+	// images and repositories of older recipes are no longer used
+	old, _ := filepath.Glob(filepath.Join(CacheDir, "*-*"))
+	for _, o := range old {
+		if o != dir && o != img.Repo {
+			os.RemoveAll(o)
+		}
+	}
+	return img, nil
+}
+
+// buildRepo downloads the .debs the playbooks need, with their exact
+// dependency closure for this image, inside the image (with the machine's
+// mirror, for this step only), and indexes them.
+func buildRepo(ctx context.Context, log *os.File, img *Image, mirror string) error {
+	os.RemoveAll(img.Repo)
+	sources := filepath.Join(img.Rootfs, "etc/apt/sources.list")
+	if err := os.WriteFile(sources, []byte("deb "+mirror+" bookworm main\n"), 0o644); err != nil {
+		return err
+	}
+	defer os.WriteFile(sources, nil, 0o644)
+	defer run(ctx, log, "sh", "-c", "rm -rf "+img.Rootfs+"/var/lib/apt/lists/* "+img.Rootfs+"/var/cache/apt/*.bin")
+	if err := run(ctx, log, "chroot", img.Rootfs, "apt-get", "update", "-q"); err != nil {
+		return err
+	}
+	args := append([]string{img.Rootfs, "apt-get", "install", "-y", "-q", "--download-only", "--no-install-recommends"}, RepoPackages...)
+	if err := run(ctx, log, "chroot", args...); err != nil {
+		return err
+	}
+	if err := collectRepo(ctx, log, img); err != nil {
+		return err
+	}
+	if err := run(ctx, log, "chroot", img.Rootfs, "apt-get", "clean"); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(img.Repo, "ready"), nil, 0o644)
 }
 
 func configureRootfs(img *Image) error {

@@ -136,4 +136,3 @@ func TestAptAndSystemdOnLabHosts(t *testing.T) {
 		t.Errorf("unknown unit: exit %d\n%s", code, out)
 	}
 }
-
