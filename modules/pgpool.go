@@ -155,12 +155,25 @@ func ParseNodeInfo(out string) (NodeStatus, error) {
 	return NodeStatus{Host: f[0], Port: f[1], Status: f[2], Role: f[5]}, nil
 }
 
+// status reads the node's status; a pgpool that has just started answers
+// pcp with nothing for a moment, so an empty answer is retried briefly.
 func (p *PcpNode) status(ctx context.Context, h Host) (NodeStatus, error) {
-	r, err := RunOK(ctx, h, p.cmd("pcp_node_info", "-n", fmt.Sprint(p.NodeID)), "pcp_node_info")
-	if err != nil {
-		return NodeStatus{}, err
+	deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
+	for {
+		r, err := RunOK(ctx, h, p.cmd("pcp_node_info", "-n", fmt.Sprint(p.NodeID)), "pcp_node_info")
+		if err != nil {
+			return NodeStatus{}, err
+		}
+		st, err := ParseNodeInfo(r.Stdout)
+		if err == nil || strings.TrimSpace(r.Stdout) != "" || time.Now().After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	return ParseNodeInfo(r.Stdout)
 }
 
 // Run performs the action.

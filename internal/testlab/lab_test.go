@@ -55,7 +55,9 @@ func TestLabHosts(t *testing.T) {
       register: mid
       changed_when: false
     - name: reach the next host's sshd
-      shell: "exec 3<>/dev/tcp/{{ index .hostvars (index .play_hosts 0) \"ansible_host\" }}/22"
+      command: bash -c 'exec 3<>/dev/tcp/{{ .first }}/22'
+      vars:
+        first: '{{ index .hostvars (index .play_hosts 0) "ansible_host" }}'
       args: {}
       changed_when: false
 `), 0o644)
