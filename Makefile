@@ -1,7 +1,7 @@
 # runbook: build, test, benchmark. `make test` is the test command CI runs.
 GO ?= go
 
-.PHONY: build test test-unit lint bench clean lab-image lab-up lab-down
+.PHONY: build test test-unit lint bench clean lab lab-image lab-up lab-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/runbook ./cmd/runbook
@@ -37,6 +37,13 @@ lab-image:
 lab-up:
 	./scripts/test-deps.sh
 	$(GO) run ./internal/testlab/cmd/testlab up 4
+
+# The main job on a machine without the hypervisor phase: the PostgreSQL HA
+# lab (primary, sync standby, cascading standby, pgpool-II) on four local
+# systemd hosts, built and verified by the embedded site.yaml.
+lab: build lab-up
+	./bin/runbook play site.yaml -i /var/lib/runbook-testlab/inventory.yaml --netns rblab \
+		--known-hosts /var/lib/runbook-testlab/known_hosts --ssh-accept-new
 
 lab-down:
 	$(GO) run ./internal/testlab/cmd/testlab down

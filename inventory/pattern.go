@@ -61,6 +61,9 @@ func (inv *Inventory) Select(pattern string) ([]string, error) {
 			out = append(out, h)
 		}
 	}
+	if set["localhost"] && !contains(inv.order, "localhost") {
+		out = append(out, "localhost")
+	}
 	return out, nil
 }
 
@@ -93,6 +96,12 @@ func (inv *Inventory) term(t string) ([]string, error) {
 		return out, nil
 	}
 	if _, ok := inv.hosts[t]; ok {
+		return []string{t}, nil
+	}
+	if t == "localhost" {
+		// Ansible's implicit localhost: this machine, over a local
+		// connection, named without being in the inventory (nor in "all").
+		inv.hosts[t] = &Host{Name: t, Vars: map[string]any{"ansible_connection": "local"}}
 		return []string{t}, nil
 	}
 	if _, ok := inv.groups[t]; ok {

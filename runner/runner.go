@@ -94,6 +94,7 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 	}
 	begin := time.Now()
 	defer opt.Connector.Close()
+plays:
 	for _, p := range pb.Plays {
 		r.redact.collect(p.Vars)
 		hosts, err := inv.Select(p.Hosts)
@@ -117,6 +118,12 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 				break
 			}
 			r.play(ctx, p, batch)
+			// As Ansible: when every host of a play failed, the run stops
+			// (later plays build on this one).
+			if len(active(r.states(batch))) == 0 {
+				opt.Output.Warn("", "NO MORE HOSTS LEFT: every host of this play failed; stopping the run")
+				break plays
+			}
 		}
 	}
 	r.stats.Elapsed = time.Since(begin)
@@ -133,6 +140,14 @@ func batches(hosts []string, serial int) [][]string {
 	var out [][]string
 	for i := 0; i < len(hosts); i += serial {
 		out = append(out, hosts[i:min(i+serial, len(hosts))])
+	}
+	return out
+}
+
+func (r *run) states(names []string) []*hostState {
+	out := make([]*hostState, len(names))
+	for i, n := range names {
+		out[i] = r.host(n)
 	}
 	return out
 }
