@@ -76,7 +76,11 @@ if [ ! -d "$d" ]; then echo absent; exit 0; fi
 if [ -z "$(ls -A "$d")" ]; then echo empty; exit 0; fi
 echo present
 [ -f "$d/standby.signal" ] && echo standby
-if [ -f "$d/postmaster.pid" ] && kill -0 "$(head -1 "$d/postmaster.pid")" 2>/dev/null; then echo running; fi
+# running: the postmaster of postmaster.pid is alive (a zombie is not)
+if [ -f "$d/postmaster.pid" ]; then
+  pid=$(head -1 "$d/postmaster.pid")
+  if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then echo running; fi
+fi
 echo ---
 cat "$d/postgresql.auto.conf" 2>/dev/null || true`
 	r, err := h.Run(ctx, Cmd{Script: AsUser(b.OSUserOr(), script)})

@@ -116,6 +116,28 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	// the cascade follows the new timeline
 	p2.SQL("INSERT INTO t VALUES (43)")
 	waitFor(t, func() bool { return p3.SQL("SELECT count(*) FROM t") == "2" }, "postgres3 following postgres2's promotion")
+
+	// the crashed old primary comes back as a standby of postgres2 by
+	// pg_rewind (CHECKPOINT on the new primary first), not a re-clone
+	p2.SQL("ALTER ROLE postgres PASSWORD 'pg-pw'")
+	p2.SQL("CHECKPOINT")
+	pgtest.WriteFile(t, passfile, "*:*:*:replicator:"+pw+"\n*:*:*:postgres:pg-pw\n", 0o600)
+	rw := &modules.PgRewind{DataDir: p1.DataDir, SourceHost: "127.0.0.1", SourcePort: p2.Port, SourceUser: "postgres",
+		Passfile: passfile, OSUser: "postgres", Binary: filepath.Join(pg.Bin, "pg_rewind"), RestoreTargetWAL: true}
+	if r, err := rw.Run(ctx, env(t, true)); err != nil || !r.Changed {
+		t.Fatalf("rewind check: %+v %v", r, err)
+	}
+	if r, err := rw.Run(ctx, e); err != nil || r.Failed || !r.Changed {
+		t.Fatalf("rewind: %+v %v", r, err)
+	}
+	p1.Start()
+	waitFor(t, func() bool { return p1.SQL("SELECT count(*) FROM t") == "2" }, "the rewound postgres1 replaying postgres2's writes")
+	if got := p1.SQL("SELECT pg_is_in_recovery()"); got != "t" {
+		t.Errorf("rewound postgres1 is not a standby")
+	}
+	if r, _ := rw.Run(ctx, e); !r.Failed || !strings.Contains(r.Msg, "stop it") {
+		t.Errorf("pg_rewind of a running server: %+v", r)
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool, what string) {

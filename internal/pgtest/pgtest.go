@@ -121,6 +121,7 @@ func (e *Env) Server(name string) *Server {
 // with a scram-authenticated replication rule for loopback.
 func (e *Env) Primary(name string) *Server {
 	s := e.Server(name)
+	AsPostgres(e.t, "mkdir", "-p", filepath.Join(s.Socket, "archive"))
 	AsPostgres(e.t, filepath.Join(e.Bin, "initdb"), "-D", s.DataDir, "-A", "peer", "--auth-host=scram-sha-256", "-U", "postgres", "--no-instructions")
 	conf := `listen_addresses = '127.0.0.1'
 wal_level = replica
@@ -130,6 +131,9 @@ hot_standby = on
 wal_log_hints = on
 fsync = off
 synchronous_commit = on
+archive_mode = on
+archive_command = 'test ! -f ` + filepath.Join(s.Socket, "archive") + `/%f && cp %p ` + filepath.Join(s.Socket, "archive") + `/%f'
+restore_command = 'cp ` + filepath.Join(s.Socket, "archive") + `/%f %p'
 `
 	f, err := os.OpenFile(filepath.Join(s.DataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -173,7 +177,21 @@ func (s *Server) Kill() {
 	if p, err := os.FindProcess(pid); err == nil {
 		p.Kill()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// pg_ctl's child is reparented to PID 1, which in some sandboxes never
+	// reaps it: a zombie postmaster looks alive to PostgreSQL's own lock
+	// check. A real crash leaves no such zombie, so remove the stale lock.
+	for i := 0; i < 50; i++ {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(st), "State:\tZ") {
+			os.Remove(filepath.Join(s.DataDir, "postmaster.pid"))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 }
 
 // SQL runs a query as postgres over the socket and returns its unaligned output.
