@@ -123,7 +123,8 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	p2.SQL("CHECKPOINT")
 	pgtest.WriteFile(t, passfile, "*:*:*:replicator:"+pw+"\n*:*:*:postgres:pg-pw\n", 0o600)
 	rw := &modules.PgRewind{DataDir: p1.DataDir, SourceHost: "127.0.0.1", SourcePort: p2.Port, SourceUser: "postgres",
-		Passfile: passfile, OSUser: "postgres", Binary: filepath.Join(pg.Bin, "pg_rewind"), RestoreTargetWAL: true}
+		Passfile: passfile, OSUser: "postgres", Binary: filepath.Join(pg.Bin, "pg_rewind"), RestoreTargetWAL: true,
+		PrimaryConninfo: fmt.Sprintf("host=127.0.0.1 port=%d user=replicator application_name=postgres1 passfile=%s", p2.Port, passfile)}
 	if r, err := rw.Run(ctx, env(t, true)); err != nil || !r.Changed {
 		t.Fatalf("rewind check: %+v %v", r, err)
 	}
@@ -135,6 +136,9 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	if got := p1.SQL("SELECT pg_is_in_recovery()"); got != "t" {
 		t.Errorf("rewound postgres1 is not a standby")
 	}
+	waitFor(t, func() bool {
+		return p2.SQL("SELECT usename FROM pg_stat_replication WHERE application_name = 'postgres1'") == "replicator"
+	}, "the rewound postgres1 streaming as replicator under its own name")
 	if r, _ := rw.Run(ctx, e); !r.Failed || !strings.Contains(r.Msg, "stop it") {
 		t.Errorf("pg_rewind of a running server: %+v", r)
 	}
@@ -142,7 +146,7 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

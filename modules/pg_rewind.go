@@ -23,6 +23,11 @@ type PgRewind struct {
 	Binary     string `yaml:"binary" doc:"pg_rewind to run (default: the one beside the server)"`
 	// WAL the target recycled since the divergence comes from its archive
 	RestoreTargetWAL bool `yaml:"restore_target_wal" doc:"fetch WAL the target no longer has with its restore_command (-c)"`
+	// pg_rewind -R writes the source connection (a superuser's) as
+	// primary_conninfo; the standby must stream as the replication role
+	// under its own application_name, and cannot be changed by ALTER
+	// SYSTEM before it accepts connections, so the line is written here.
+	PrimaryConninfo string `yaml:"primary_conninfo" doc:"primary_conninfo to write in place of the one pg_rewind -R writes"`
 }
 
 func init() {
@@ -91,7 +96,25 @@ func (p *PgRewind) Run(ctx context.Context, env *Env) (*Result, error) {
 	if r.RC != 0 {
 		return &Result{Failed: true, Data: res.Data, Msg: "pg_rewind failed: " + tail(out, 6)}, nil
 	}
+	if p.PrimaryConninfo != "" {
+		if err := SetPrimaryConninfo(ctx, env.Host, p.OSUser, p.DataDir, p.PrimaryConninfo); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// SetPrimaryConninfo rewrites postgresql.auto.conf of a stopped server
+// with exactly one primary_conninfo line.
+func SetPrimaryConninfo(ctx context.Context, h Host, osUser, dataDir, conninfo string) error {
+	line := "primary_conninfo = '" + strings.ReplaceAll(conninfo, "'", "''") + "'"
+	f := Quote(dataDir + "/postgresql.auto.conf")
+	script := "set -e\n" +
+		"grep -v '^primary_conninfo' " + f + " > " + f + ".tmp || true\n" +
+		"printf '%s\\n' " + Quote(line) + " >> " + f + ".tmp\n" +
+		"mv " + f + ".tmp " + f
+	_, err := RunOK(ctx, h, AsUser(osUser, script), "writing primary_conninfo")
+	return err
 }
 
 var _ Validator = (*PgRewind)(nil)

@@ -134,8 +134,8 @@ func TestLanguage(t *testing.T) {
 	if main.Vars["a"] != 1 || main.Vars["b"] != "two" || main.Vars["c"] != 3 {
 		t.Errorf("vars %v", main.Vars)
 	}
-	if got := main.Tasks[0].Name; got != "included" {
-		t.Errorf("include_tasks: first task %q", got)
+	if inc := main.Tasks[0]; !inc.IsBlock() || len(inc.Block) != 1 || inc.Block[0].Name != "included" {
+		t.Errorf("include_tasks: %+v", inc)
 	}
 	kv := main.Tasks[1]
 	if kv.Module != "copy" || len(kv.Args.Content) != 6 || kv.Args.Content[3].Value != "two words" {

@@ -27,12 +27,6 @@ func (l *Loader) tasks(d *decoder, f *file, n *yaml.Node, handlers bool) ([]*Tas
 		if err != nil {
 			return nil, err
 		}
-		if t.Module == "include_tasks" {
-			// Static include: loaded now so that it is validated before any
-			// host is contacted.
-			out = append(out, t.Block...)
-			continue
-		}
 		out = append(out, t)
 	}
 	return out, nil
@@ -44,6 +38,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	}
 	t := &Task{At: d.pos(n)}
 	var moduleKey, argsKey *yaml.Node
+	included := false
 	var moduleVal, extraArgs *yaml.Node
 	err := d.mapping(n, "task", func(k, v *yaml.Node) error {
 		var err error
@@ -125,8 +120,14 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if perr != nil {
 				return perr
 			}
-			t.Module = "include_tasks"
+			// A static include: loaded now so that it is validated before
+			// any host is contacted, and run as a block so the include's
+			// own keywords (when, vars, delegate_to, tags) apply to it.
+			included = true
 			t.Block, err = l.tasks(&decoder{src: inc.src}, inc, root, handler)
+			if err == nil && t.Block == nil {
+				t.Block = []*Task{}
+			}
 		case "args":
 			extraArgs = v
 			argsKey = k
@@ -148,9 +149,12 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	if err != nil {
 		return nil, err
 	}
-	if t.Module == "include_tasks" {
+	if included {
 		if moduleKey != nil {
 			return nil, d.errf(moduleKey, "include_tasks cannot be combined with a module")
+		}
+		if t.Name == "" {
+			t.Name = "include_tasks"
 		}
 		return t, nil
 	}

@@ -311,7 +311,9 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		if errors.As(err, &ue) {
 			return unreachable(err)
 		}
-		return failed("%v", err)
+		// a module error is a failed result: failed_when and
+		// ignore_errors still apply, as in Ansible
+		res = &modules.Result{Failed: true, Msg: err.Error()}
 	}
 	data := map[string]any{}
 	maps.Copy(data, res.Data)

@@ -67,7 +67,23 @@ func renderValue(v any, vars map[string]any) (any, error) {
 		if nv, ok, err := templates.Native(x, vars); ok {
 			return nv, err
 		}
-		return templates.Render("", x, vars)
+		s, err := templates.Render("", x, vars)
+		if err != nil || s == x {
+			return s, err
+		}
+		// a template that renders to true/false or a number is that value,
+		// so `when: switchover` works on '{{ eq .a .b }}'
+		switch resolvedTag(s) {
+		case "!!bool":
+			return s == "true", nil
+		case "!!int":
+			var n yaml.Node
+			var i int
+			if yaml.Unmarshal([]byte(s), &n) == nil && n.Content[0].Decode(&i) == nil {
+				return i, nil
+			}
+		}
+		return s, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/modules"
@@ -66,8 +66,10 @@ func (a *app) runCmd() *cobra.Command {
 	return cmd
 }
 
-// yamlArgs quotes -a text as one YAML scalar (k=v words or free form).
+// yamlArgs quotes -a text as one YAML scalar (k=v words or free form): a
+// JSON string is a valid YAML double-quoted scalar on one line, whatever it
+// holds (newlines, quotes, colons).
 func yamlArgs(s string) string {
-	b, _ := yaml.Marshal(s)
-	return string(b[:len(b)-1])
+	b, _ := json.Marshal(s)
+	return string(b)
 }
