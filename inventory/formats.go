@@ -6,6 +6,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/shellwords"
 )
 
 var groupKeys = []string{"hosts", "children", "vars"}
@@ -149,7 +150,7 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 		col := strings.Index(raw, line) + 1
 		switch kind {
 		case "hosts":
-			words, err := splitINI(line)
+			words, err := shellwords.Split(line)
 			if err != nil {
 				return diag.At(src, lineNo, col, "%v", err)
 			}
@@ -183,44 +184,6 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 	}
 	return nil
 }
-
-func splitINI(line string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	var quote rune
-	for _, r := range line {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '"' || r == '\'':
-			quote = r
-		case r == ' ' || r == '\t':
-			if cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-			}
-		default:
-			cur.WriteRune(r)
-		}
-	}
-	if quote != 0 {
-		return nil, errUnterminated
-	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
-	return out, nil
-}
-
-type strErr string
-
-func (e strErr) Error() string { return string(e) }
-
-const errUnterminated = strErr("unterminated quote")
 
 // iniValue types a value like YAML would (numbers, booleans), else a string.
 func iniValue(v string) any {

@@ -3,7 +3,10 @@ package modules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/runbook-lab/runbook/internal/shellwords"
 )
 
 // Command runs a program with arguments, without a shell: no pipes,
@@ -122,45 +125,14 @@ func runScript(ctx context.Context, env *Env, script, chdir, creates, removes, s
 // SplitWords splits a command line into words like a shell (quotes group,
 // backslash escapes), without expanding anything.
 func SplitWords(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	in, quote, esc := false, rune(0), false
-	for _, r := range s {
-		switch {
-		case esc:
-			cur.WriteRune(r)
-			esc = false
-		case r == '\\' && quote != '\'':
-			esc, in = true, true
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, in = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteRune(r)
-			in = true
-		}
+	words, err := shellwords.Split(s)
+	if err != nil {
+		return nil, fmt.Errorf("%v in command", err)
 	}
-	if quote != 0 {
-		return nil, errors.New("unterminated quote in command")
-	}
-	if in {
-		out = append(out, cur.String())
-	}
-	if len(out) == 0 {
+	if len(words) == 0 {
 		return nil, errors.New("empty command")
 	}
-	return out, nil
+	return words, nil
 }
 
 func itoa(i int) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/cond"
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/shellwords"
 	"github.com/runbook-lab/runbook/templates"
 )
 
@@ -184,7 +185,7 @@ func unknownKey(d *decoder, k *yaml.Node, what string, known []string) error {
 // ParseKV turns `a=1 b='two words'` into a mapping node positioned at n, for
 // the k=v form of module arguments. Values keep YAML's scalar typing.
 func ParseKV(n *yaml.Node) (*yaml.Node, error) {
-	words, err := splitWords(n.Value)
+	words, err := shellwords.Split(n.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -210,40 +211,4 @@ func resolveTag(v string) string {
 		return n.Content[0].Tag
 	}
 	return "!!str"
-}
-
-// splitWords splits like a shell: spaces separate, quotes group.
-func splitWords(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	for _, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if inWord {
-				out = append(out, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated quote in %q", s)
-	}
-	if inWord {
-		out = append(out, cur.String())
-	}
-	return out, nil
 }

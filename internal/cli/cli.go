@@ -72,7 +72,7 @@ builds the PostgreSQL high-availability lab from nothing.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(a.playCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd())
+	root.AddCommand(a.playCmd(), a.verifyCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd())
 	return root
 }
 

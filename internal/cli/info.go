@@ -30,6 +30,9 @@ func (a *app) showCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			name := args[0]
+			if name == "vars" {
+				name = "vars/lab.yaml" // the lab's documented variables
+			}
 			if name == "templates" {
 				entries, _ := fs.ReadDir(templates.Files, "files")
 				for _, e := range entries {

@@ -17,6 +17,17 @@ func newLoader() *playbooks.Loader {
 	return &playbooks.Loader{Embedded: playbooks.Embedded, Catalog: runner.Catalog{Reg: modules.Default}}
 }
 
+// verifyCmd is `runbook verify`: the embedded verify.yaml, with play's flags.
+func (a *app) verifyCmd() *cobra.Command {
+	cmd := a.playCmd()
+	cmd.Use = "verify"
+	cmd.Short = "Compare the live lab with the intended one (the embedded verify.yaml)"
+	cmd.Args = cobra.NoArgs
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return run(c, []string{"verify.yaml"}) }
+	return cmd
+}
+
 func (a *app) playCmd() *cobra.Command {
 	var f runFlags
 	var tags, skipTags []string

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"github.com/runbook-lab/runbook/internal/testenv"
 	"io/fs"
 	"net"
 	"os"
@@ -33,7 +34,7 @@ func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[s
 	t.Helper()
 	bin, err := exec.LookPath("pgpool")
 	if err != nil {
-		skipOrFail(t, "no pgpool (apt-get install pgpool2)")
+		testenv.SkipOrFail(t, "no pgpool (apt-get install pgpool2)")
 	}
 	p := &Pgpool{Port: FreePort(t), PCPPort: FreePort(t), Dir: filepath.Join(e.Dir, "pgpool")}
 	AsPostgres(t, "mkdir", "-p", p.Dir)

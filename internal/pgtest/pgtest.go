@@ -6,6 +6,7 @@ package pgtest
 
 import (
 	"fmt"
+	"github.com/runbook-lab/runbook/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -35,14 +36,6 @@ type Env struct {
 	t   testing.TB
 }
 
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("PostgreSQL tests cannot run in CI: "+format, args...)
-	}
-	t.Skipf("skipping: "+format, args...)
-}
-
 // BinDir finds the newest installed PostgreSQL's bin directory.
 func BinDir() (string, error) {
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
@@ -67,14 +60,14 @@ func New(t testing.TB) *Env {
 	}
 	bin, err := BinDir()
 	if err != nil {
-		skipOrFail(t, "%v", err)
+		testenv.SkipOrFail(t, "%v", err)
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "PostgreSQL tests run the servers as the postgres user and need root")
+		testenv.SkipOrFail(t, "PostgreSQL tests run the servers as the postgres user and need root")
 	}
 	pg, err := user.Lookup("postgres")
 	if err != nil {
-		skipOrFail(t, "no postgres user")
+		testenv.SkipOrFail(t, "no postgres user")
 	}
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
+	"github.com/runbook-lab/runbook/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -34,14 +35,6 @@ type Server struct {
 	HostKey    ssh.PublicKey
 }
 
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("cannot run sshd in CI: "+format, args...)
-	}
-	t.Skipf("skipping: "+format, args...)
-}
-
 // Start runs sshd for the test's lifetime, accepting the current user with
 // a fresh key on n loopback addresses.
 func Start(t testing.TB, n int) *Server {
@@ -54,7 +47,7 @@ func Start(t testing.TB, n int) *Server {
 		if _, e := os.Stat("/usr/sbin/sshd"); e == nil {
 			sshd = "/usr/sbin/sshd"
 		} else {
-			skipOrFail(t, "no sshd (apt-get install openssh-server)")
+			testenv.SkipOrFail(t, "no sshd (apt-get install openssh-server)")
 		}
 	}
 	u, _ := user.Current()
@@ -115,7 +108,7 @@ Subsystem sftp internal-sftp
 	logf, _ := os.Create(filepath.Join(dir, "sshd.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		skipOrFail(t, "sshd did not start: %v", err)
+		testenv.SkipOrFail(t, "sshd did not start: %v", err)
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -131,7 +124,7 @@ Subsystem sftp internal-sftp
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "sshd.log"))
-			skipOrFail(t, "sshd not listening: %s", log)
+			testenv.SkipOrFail(t, "sshd not listening: %s", log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package testlab
 
 import (
 	"context"
+	"github.com/runbook-lab/runbook/internal/testenv"
 	"os"
 	"sync"
 	"testing"
@@ -24,16 +25,16 @@ func Hosts(t testing.TB, n int) *Lab {
 		t.Skip("skipping lab test in -short mode")
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "the test lab needs root (namespaces, mounts, nspawn)")
+		testenv.SkipOrFail(t, "the test lab needs root (namespaces, mounts, nspawn)")
 	}
 	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
-		skipOrFail(t, "no network namespaces here")
+		testenv.SkipOrFail(t, "no network namespaces here")
 	}
 	shared.once.Do(func() {
 		shared.lab, shared.err = Up(context.Background(), DefaultNames(max(n, 4)))
 	})
 	if shared.err != nil {
-		skipOrFail(t, "the lab could not be built: %v", shared.err)
+		testenv.SkipOrFail(t, "the lab could not be built: %v", shared.err)
 	}
 	if len(shared.lab.Hosts) < n {
 		t.Fatalf("the shared lab has %d hosts, %d asked", len(shared.lab.Hosts), n)
@@ -46,12 +47,4 @@ func Shutdown() {
 	if shared.lab != nil {
 		Down()
 	}
-}
-
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("lab tests cannot run in CI: "+format, args...)
-	}
-	t.Skipf("skipping: "+format, args...)
 }
