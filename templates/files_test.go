@@ -29,7 +29,7 @@ func TestFailoverScriptArgumentsFollowTheSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{`failed_node_id="$1"`, `failed_host="$2"`, `old_main_id="$7"`, `old_primary_id="$8"`, `old_primary_host="$11"`, `old_primary_port="$12"`} {
+	for i, want := range []string{`failed_node_id="${1}"`, `failed_host="${2}"`, `old_main_id="${7}"`, `old_primary_id="${8}"`, `old_primary_host="${11}"`, `old_primary_port="${12}"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%d: %s missing from\n%s", i, want, out)
 		}
@@ -42,6 +42,13 @@ func TestFailoverScriptArgumentsFollowTheSetting(t *testing.T) {
 	os.WriteFile(p, []byte(out), 0o755)
 	if b, err := exec.Command("sh", "-n", p).CombinedOutput(); err != nil {
 		t.Errorf("sh -n: %v %s", err, b)
+	}
+	// and the shell really reads the 11th and 12th arguments ("$11" would be "${1}1")
+	args := []string{p, "1", "h1", "5432", "/d", "0", "h0", "0", "0", "5432", "/d", "oldprim", "6543"}
+	probe := strings.Replace(out, "LOG=/var/log/postgresql/pgpool-failover.log", "echo \"$old_primary_host:$old_primary_port\"; exit 0", 1)
+	os.WriteFile(p, []byte(probe), 0o755)
+	if b, err := exec.Command("sh", args...).Output(); err != nil || strings.TrimSpace(string(b)) != "oldprim:6543" {
+		t.Errorf("arguments 11 and 12 read as %q (%v)", b, err)
 	}
 	conf, _ := fs.ReadFile(Files, "files/pgpool.conf.tmpl")
 	pc, err := Render("pgpool.conf", string(conf), labVars())

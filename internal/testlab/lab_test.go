@@ -48,8 +48,8 @@ func TestLabHosts(t *testing.T) {
       command: systemctl is-system-running --wait
       register: sys
       changed_when: false
-    - assert:
-        that: ['sys.stdout == "running" or sys.stdout == "degraded"']
+      # exit 1 means degraded (a unit failed): reported, but the host is up
+      failed_when: sys.stdout not in ["running", "degraded"]
     - name: machine id
       command: cat /etc/machine-id
       register: mid
