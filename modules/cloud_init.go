@@ -1,0 +1,138 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// CloudInit writes a NoCloud seed: an ISO 9660 image labelled "cidata"
+// holding user-data, meta-data and optionally network-config, made with
+// genisoimage. Idempotent by content: the files in an existing image are
+// read back (isoinfo) and compared.
+type CloudInit struct {
+	Path              string     `yaml:"path" doc:"the seed image to write"`
+	Hostname          string     `yaml:"hostname" doc:"the VM's host name"`
+	InstanceID        string     `yaml:"instance_id" doc:"cloud-init instance id (default: the host name)"`
+	SSHAuthorizedKeys StringList `yaml:"ssh_authorized_keys" doc:"public keys for root and the default user"`
+	Packages          StringList `yaml:"packages" doc:"packages cloud-init installs at first boot"`
+	UserData          string     `yaml:"user_data" doc:"a complete user-data document instead of the generated one"`
+	NetworkConfig     string     `yaml:"network_config" doc:"network-config (version 2) document"`
+}
+
+func init() {
+	register(Info{ID: "cloud_init", Summary: "Write a cloud-init NoCloud seed ISO (cidata: user-data, meta-data, network-config) with hostname, SSH keys and packages; idempotent by content.",
+		Example: "cloud_init:\n  path: /var/lib/libvirt/images/postgres1-seed.iso\n  hostname: postgres1\n  ssh_authorized_keys: [\"{{ .lab_ssh_public_key }}\"]",
+		New:     func() Module { return &CloudInit{} }})
+}
+
+// Validate checks the arguments.
+func (c *CloudInit) Validate() error {
+	if c.Path == "" || c.Hostname == "" {
+		return errors.New("cloud_init: path and hostname are required")
+	}
+	return nil
+}
+
+// Files are the seed's documents (pure, table-tested).
+func (c *CloudInit) Files() (map[string]string, error) {
+	id := c.InstanceID
+	if id == "" {
+		id = c.Hostname
+	}
+	meta, err := yaml.Marshal(map[string]string{"instance-id": id, "local-hostname": c.Hostname})
+	if err != nil {
+		return nil, err
+	}
+	user := c.UserData
+	if user == "" {
+		doc := map[string]any{"hostname": c.Hostname, "manage_etc_hosts": true, "disable_root": false}
+		if len(c.SSHAuthorizedKeys) > 0 {
+			doc["ssh_authorized_keys"] = []string(c.SSHAuthorizedKeys)
+			doc["users"] = []any{"default", map[string]any{"name": "root", "ssh_authorized_keys": []string(c.SSHAuthorizedKeys)}}
+		}
+		if len(c.Packages) > 0 {
+			doc["packages"] = []string(c.Packages)
+		}
+		b, err := yaml.Marshal(doc)
+		if err != nil {
+			return nil, err
+		}
+		user = "#cloud-config\n" + string(b)
+	}
+	files := map[string]string{"meta-data": string(meta), "user-data": user}
+	if c.NetworkConfig != "" {
+		files["network-config"] = c.NetworkConfig
+	}
+	return files, nil
+}
+
+// Run writes the seed when its content differs.
+func (c *CloudInit) Run(ctx context.Context, env *Env) (*Result, error) {
+	files, err := c.Files()
+	if err != nil {
+		return nil, err
+	}
+	names := []string{"meta-data", "user-data", "network-config"}
+	var read strings.Builder
+	read.WriteString("p=" + Quote(c.Path) + "\n[ -e \"$p\" ] || { echo absent; exit 0; }\n")
+	for _, n := range names {
+		fmt.Fprintf(&read, "echo '--- %s'; isoinfo -R -i \"$p\" -x /%s 2>/dev/null\n", n, n)
+	}
+	r, err := RunOK(ctx, env.Host, read.String(), "reading the seed")
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]string{}
+	if strings.TrimSpace(r.Stdout) != "absent" {
+		for _, part := range strings.Split(r.Stdout, "--- ")[1:] {
+			name, body, _ := strings.Cut(part, "\n")
+			if body != "" {
+				current[name] = body
+			}
+		}
+	}
+	res := &Result{Data: map[string]any{"path": c.Path}}
+	same := len(current) == len(files)
+	for n, want := range files {
+		if current[n] != want {
+			same = false
+		}
+	}
+	if same {
+		return res, nil
+	}
+	res.Changed, res.Msg = true, "write seed "+c.Path
+	if env.Diff {
+		res.Diffs = []Diff{{Path: c.Path + ":user-data", Before: current["user-data"], After: files["user-data"]}}
+	}
+	if env.Check {
+		return res, nil
+	}
+	// build in a temporary directory beside the target, then rename
+	var b strings.Builder
+	b.WriteString("set -e\nd=$(mktemp -d)\ntrap 'rm -rf \"$d\"' EXIT\n")
+	stdin := ""
+	for _, n := range names {
+		body, ok := files[n]
+		if !ok {
+			continue
+		}
+		// the documents arrive one after another on stdin; dd reads exactly
+		// its byte count (head could read ahead into the next one)
+		fmt.Fprintf(&b, "dd bs=1 count=%d status=none > \"$d/%s\"\n", len(body), n)
+		stdin += body
+	}
+	args := []string{"genisoimage", "-quiet", "-output", c.Path + ".tmp", "-volid", "cidata", "-joliet", "-rock"}
+	b.WriteString(Join(args...) + " \"$d\"/*\nmv -f " + Quote(c.Path+".tmp") + " " + Quote(c.Path) + "\n")
+	r2, err := env.Host.Run(ctx, Cmd{Script: b.String(), Stdin: []byte(stdin)})
+	if _, err := Must(r2, err, "genisoimage"); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+var _ Validator = (*CloudInit)(nil)
