@@ -154,3 +154,28 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A wrong replication password is a clear error that names the failure,
+// and the password appears nowhere in it.
+func TestWrongPasswordIsAClearErrorWithoutTheSecret(t *testing.T) {
+	pg := pgtest.New(t)
+	p1 := pg.Primary("postgres1")
+	ctx := context.Background()
+	e := env(t, false)
+	yes := true
+	if _, err := (&modules.PostgresqlUser{PgConn: conn(p1), Name: "replicator", Password: "right-pw", Replication: &yes, State: "present"}).Run(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	const wrong = "wrong-secret-pw"
+	passfile := filepath.Join(pg.Dir, "pgpass")
+	pgtest.WriteFile(t, passfile, "*:*:*:replicator:"+wrong+"\n", 0o600)
+	s := pg.Server("postgres2")
+	_, err := (&modules.PgBasebackup{PgConn: conn(s), DataDir: s.DataDir, UpstreamHost: "127.0.0.1", UpstreamPort: p1.Port,
+		User: "replicator", ApplicationName: "postgres2", Passfile: passfile, Binary: "pg_basebackup"}).Run(ctx, e)
+	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		t.Fatalf("want a password error, got %v", err)
+	}
+	if strings.Contains(err.Error(), wrong) {
+		t.Errorf("the password is in the error: %v", err)
+	}
+}
