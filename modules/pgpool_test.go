@@ -13,10 +13,14 @@ import (
 
 func TestPoolPasswdLine(t *testing.T) {
 	// md5("secretclient1"), computed with Python's hashlib
-	if got := modules.PoolPasswdLine("md5", "client1", "secret"); got != "client1:md599d1f504414c5419e070ca04ebf347fb" {
+	if got := modules.PoolPasswdLine("md5", "client1", "secret", ""); got != "client1:md599d1f504414c5419e070ca04ebf347fb" {
 		t.Errorf("md5 entry %s", got)
 	}
-	if got := modules.PoolPasswdLine("text", "u", "p w"); got != "u:TEXTp w" {
+	// pgpool's own pg_enc -k (key "mykey") -u alice secret printed AESV7IMV7YNworqqZU1Z46Wgw==
+	if got := modules.PoolPasswdLine("aes", "alice", "secret", "mykey"); got != "alice:AESV7IMV7YNworqqZU1Z46Wgw==" {
+		t.Errorf("aes entry %s", got)
+	}
+	if got := modules.PoolPasswdLine("text", "u", "p w", ""); got != "u:TEXTp w" {
 		t.Errorf("text entry %q", got)
 	}
 }
@@ -38,7 +42,7 @@ func TestPgpoolPasswdFile(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(path)
-	want := "other:md5aaaa\n" + modules.PoolPasswdLine("md5", "client1", "s3cret") + "\n" + modules.PoolPasswdLine("md5", "client2", "two") + "\n"
+	want := "other:md5aaaa\n" + modules.PoolPasswdLine("md5", "client1", "s3cret", "") + "\n" + modules.PoolPasswdLine("md5", "client2", "two", "") + "\n"
 	if string(b) != want {
 		t.Errorf("file:\n%s\nwant:\n%s", b, want)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/templates"
 )
 
@@ -28,7 +29,7 @@ type Pgpool struct {
 // StartPgpool renders runbook's own pgpool.conf template for the backends
 // and runs pgpool-II as postgres. Every backend gets a role "pgpool"
 // (password "pgpool-pw") for health and streaming checks; users maps extra
-// client users to passwords for pool_passwd (TEXT entries).
+// client users to passwords for pool_passwd (AES entries).
 func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[string]string) *Pgpool {
 	t := e.t
 	t.Helper()
@@ -59,10 +60,13 @@ func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[s
 	for u, pass := range users {
 		all[u] = pass
 	}
+	// AES entries made by runbook's pgpool_passwd code, decrypted by
+	// pgpool with the pool key: pgpool must answer the backends' scram.
+	const poolKey = "pgtest-pool-key"
+	WriteFile(t, filepath.Join(p.Dir, ".pgpoolkey"), poolKey+"\n", 0o600)
 	var pw strings.Builder
 	for u, pass := range all {
-		// TEXT entries: pgpool must answer the backends' scram-sha-256
-		fmt.Fprintf(&pw, "%s:TEXT%s\n", u, pass)
+		pw.WriteString(modules.PoolPasswdLine("aes", u, pass, poolKey) + "\n")
 	}
 	WriteFile(t, filepath.Join(p.Dir, "pool_passwd"), pw.String(), 0o600)
 	WriteFile(t, filepath.Join(p.Dir, "pool_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 md5\n", 0o600)
@@ -76,7 +80,7 @@ func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[s
 			b.SQL("ALTER ROLE postgres PASSWORD 'postgres-pw'")
 		}
 	}
-	p.cmd = exec.Command("runuser", "-u", "postgres", "--", bin, "-n", "-f", filepath.Join(p.Dir, "pgpool.conf"),
+	p.cmd = exec.Command("runuser", "-u", "postgres", "--", bin, "-n", "-k", filepath.Join(p.Dir, ".pgpoolkey"), "-f", filepath.Join(p.Dir, "pgpool.conf"),
 		"-F", filepath.Join(p.Dir, "pcp.conf"), "-a", filepath.Join(p.Dir, "pool_hba.conf"))
 	logf, _ := os.Create(filepath.Join(e.Dir, "pgpool.log"))
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf

@@ -2,96 +2,10 @@ package modules
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
-
-// PgpoolPasswd manages pool_passwd entries. md5 entries are
-// "md5" + md5(password + username), computed here; text entries ("TEXT"
-// prefix, needed for scram-sha-256 backends without a pool key) keep the
-// password, so the file is always 0600 and never shown in a diff.
-type PgpoolPasswd struct {
-	Path   string            `yaml:"path" doc:"the pool_passwd file" default:"/etc/pgpool2/pool_passwd"`
-	Users  map[string]string `yaml:"users" doc:"user: password"`
-	Method string            `yaml:"method" doc:"md5 or text" default:"md5"`
-	Owner  string            `yaml:"owner" doc:"owner" default:"postgres"`
-	Group  string            `yaml:"group" doc:"group" default:"postgres"`
-	Mode   Mode              `yaml:"mode" doc:"mode" default:"0600"`
-}
-
-func init() {
-	register(Info{ID: "pgpool_passwd", Summary: "Manage pgpool-II's pool_passwd (md5 or TEXT entries), 0600, passwords never in arguments or output.",
-		Example: "pgpool_passwd:\n  users:\n    client1: \"{{ .client1_password }}\"\n  method: md5\nno_log: true",
-		New: func() Module {
-			return &PgpoolPasswd{Path: "/etc/pgpool2/pool_passwd", Method: "md5", Owner: "postgres", Group: "postgres", Mode: Mode{Set: true, Perm: 0o600}}
-		}})
-}
-
-// Validate checks the arguments.
-func (p *PgpoolPasswd) Validate() error {
-	if len(p.Users) == 0 {
-		return errors.New("pgpool_passwd: users is required")
-	}
-	if p.Method != "md5" && p.Method != "text" {
-		return fmt.Errorf("pgpool_passwd: method must be md5 or text, got %q (AES entries need pg_enc's key handling, not supported yet)", p.Method)
-	}
-	if p.Mode.Perm&0o007 != 0 {
-		return fmt.Errorf("pgpool_passwd: mode %04o lets others read password hashes; use 0600 or 0640", p.Mode.Perm)
-	}
-	return nil
-}
-
-// PoolPasswdLine is one entry.
-func PoolPasswdLine(method, user, password string) string {
-	if method == "text" {
-		return user + ":TEXT" + password
-	}
-	sum := md5.Sum([]byte(password + user))
-	return user + ":md5" + hex.EncodeToString(sum[:])
-}
-
-// Run writes the file: entries for the given users replaced, others kept.
-func (p *PgpoolPasswd) Run(ctx context.Context, env *Env) (*Result, error) {
-	st, err := Stat(ctx, env.Host, p.Path, true)
-	if err != nil {
-		return nil, err
-	}
-	entries := map[string]string{}
-	var order []string
-	for _, l := range strings.Split(string(st.Content), "\n") {
-		if u, _, ok := strings.Cut(l, ":"); ok && u != "" {
-			if _, dup := entries[u]; !dup {
-				order = append(order, u)
-			}
-			entries[u] = l
-		}
-	}
-	names := make([]string, 0, len(p.Users))
-	for u := range p.Users {
-		names = append(names, u)
-	}
-	sort.Strings(names)
-	for _, u := range names {
-		if _, ok := entries[u]; !ok {
-			order = append(order, u)
-		}
-		entries[u] = PoolPasswdLine(p.Method, u, p.Users[u])
-	}
-	var b strings.Builder
-	for _, u := range order {
-		b.WriteString(entries[u] + "\n")
-	}
-	res, err := PutFile(ctx, env, FileSpec{Path: p.Path, Data: []byte(b.String()), Mode: p.Mode, Owner: p.Owner, Group: p.Group, Secret: true})
-	if res != nil {
-		res.Data["users"] = len(p.Users)
-	}
-	return res, err
-}
 
 // PcpNode reads or changes a backend's status in pgpool through pcp, with
 // the password from a .pcppass file. Success is judged by the node's status
@@ -234,7 +148,4 @@ func (p *PcpNode) Run(ctx context.Context, env *Env) (*Result, error) {
 	}
 }
 
-var (
-	_ Validator = (*PgpoolPasswd)(nil)
-	_ Validator = (*PcpNode)(nil)
-)
+var _ Validator = (*PcpNode)(nil)
