@@ -47,6 +47,8 @@ type Lab struct {
 	Hosts         []*Host `json:"hosts"`
 	DnsmasqPID    int     `json:"dnsmasq_pid"`
 	RepoPID       int     `json:"repo_pid"`
+	LibvirtdPID   int     `json:"libvirtd_pid,omitempty"`
+	VirtlogdPID   int     `json:"virtlogd_pid,omitempty"`
 	KeyFile       string  `json:"key_file"`
 	InventoryFile string  `json:"inventory_file"`
 	KnownHosts    string  `json:"known_hosts"`
@@ -293,7 +295,8 @@ func Down() error {
 			exec.Command("ip", "netns", "del", h.NS).Run()
 		}
 	}
-	for _, pid := range []int{lab.DnsmasqPID, lab.RepoPID} {
+	// libvirtd first: it tears down the networks it made in the namespace
+	for _, pid := range []int{lab.LibvirtdPID, lab.VirtlogdPID, lab.DnsmasqPID, lab.RepoPID} {
 		if pid > 0 {
 			syscall.Kill(pid, syscall.SIGTERM)
 			waitGone(pid, 5*time.Second)

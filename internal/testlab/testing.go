@@ -48,3 +48,13 @@ func Shutdown() {
 		Down()
 	}
 }
+
+// Libvirtd returns the shared lab with libvirtd running in its namespace.
+func Libvirtd(t testing.TB) *Lab {
+	t.Helper()
+	lab := Hosts(t, 4)
+	if err := lab.StartLibvirtd(context.Background()); err != nil {
+		testenv.SkipOrFail(t, "libvirtd: %v", err)
+	}
+	return lab
+}

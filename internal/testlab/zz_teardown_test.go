@@ -25,6 +25,9 @@ func TestLabTeardownLeavesNothing(t *testing.T) {
 	if strings.Contains(string(mounts), "runbook-testlab") {
 		t.Errorf("mounts left")
 	}
+	if b, _ := exec.Command("pgrep", "-x", "libvirtd").Output(); len(b) > 0 {
+		t.Errorf("libvirtd left running: %s", b)
+	}
 	if b, _ := exec.Command("pgrep", "-f", "systemd-nspawn -D /var/lib/runbook-testlab").Output(); len(b) > 0 {
 		t.Errorf("nspawn processes left: %s", b)
 	}
