@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strings"
 
 	"github.com/runbook-lab/runbook/modules"
@@ -54,4 +56,16 @@ func BecomeScript(user string, withPassword bool, script string) string {
 			}
 			return ""
 		})() + `exec /bin/sh -c ` + inner + `; fi; exec sudo ` + flag + ` -H -u ` + modules.Quote(user) + ` -- /bin/sh -c ` + inner
+}
+
+// DialUnix passes socket access through to the inner connection (become
+// changes who runs commands, not where sockets are).
+func (b *Become) DialUnix(path string) (net.Conn, error) {
+	d, ok := b.Inner.(interface {
+		DialUnix(string) (net.Conn, error)
+	})
+	if !ok {
+		return nil, errors.New(b.Name() + ": this connection cannot reach a unix socket")
+	}
+	return d.DialUnix(path)
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os/exec"
 	"syscall"
 	"time"
@@ -67,3 +68,6 @@ type Conn interface {
 }
 
 var _ Conn = (*Local)(nil)
+
+// DialUnix opens a unix socket on this machine (libvirtd's).
+func (l *Local) DialUnix(path string) (net.Conn, error) { return net.Dial("unix", path) }

@@ -1,7 +1,10 @@
 package testlab_test
 
 import (
+	"context"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/digitalocean/go-libvirt"
@@ -9,6 +12,8 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/transport"
 )
 
 // libvirtd runs inside the lab namespace and go-libvirt (pure Go) reaches
@@ -56,5 +61,76 @@ func TestLibvirtdInTheLabNamespace(t *testing.T) {
 	sys := connect(libvirt.QEMUSystem)
 	if _, _, err := sys.ConnectListAllNetworks(1, 0); err != nil {
 		t.Errorf("qemu:///system: %v", err)
+	}
+}
+
+// virsh_net against libvirt's mock driver through the lab's real libvirtd:
+// define, start and autostart; a second run changes nothing; a changed DHCP
+// range is a diff and a restart warning; check mode changes nothing; absent
+// removes it.
+func TestVirshNetOnTheMockDriver(t *testing.T) {
+	testlab.Libvirtd(t)
+	ctx := context.Background()
+	// The mock driver keeps its state only while a connection to it is
+	// open; each module run opens its own, so hold one for the test.
+	anchor, err := net.Dial("unix", testlab.LibvirtSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := libvirt.NewWithDialer(dialers.NewAlreadyConnected(anchor))
+	if err := al.ConnectToURI(libvirt.TestDefault); err != nil {
+		t.Fatal(err)
+	}
+	defer al.Disconnect()
+	var warnings []string
+	env := func(check bool) *modules.Env {
+		return &modules.Env{Host: &transport.Local{HostName: "hypervisor"}, Check: check, Diff: true,
+			Warn: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
+	}
+	yes := true
+	n := &modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", Bridge: "virbr10",
+		Address: "192.168.100.1", Netmask: "255.255.255.0", DHCPStart: "192.168.100.100", DHCPEnd: "192.168.100.200",
+		Hosts:   []modules.DHCPHostArg{{MAC: "52:54:00:00:00:11", IP: "192.168.100.11", Name: "postgres1"}},
+		Forward: "none", Autostart: &yes, State: "active"}
+	defer (&modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}).Run(ctx, env(false))
+	if r, err := n.Run(ctx, env(true)); err != nil || !r.Changed {
+		t.Fatalf("check: %+v %v", r, err)
+	}
+	r, err := n.Run(ctx, env(false))
+	if err != nil || !r.Changed || r.Msg != "define, start, autostart true" {
+		t.Fatalf("first run: %+v %v", r, err)
+	}
+	if r, err := n.Run(ctx, env(false)); err != nil || r.Changed {
+		t.Fatalf("second run: %+v %v", r, err)
+	}
+	n.DHCPEnd = "192.168.100.150"
+	if r, err := n.Run(ctx, env(true)); err != nil || !r.Changed {
+		t.Fatalf("check of a change: %+v %v", r, err)
+	}
+	r, err = n.Run(ctx, env(false))
+	if err != nil || r.Msg != "redefine" || len(r.Diffs) != 1 || !strings.Contains(r.Diffs[0].After, "192.168.100.150") || r.Data["restart_required"] != true {
+		t.Fatalf("redefine: %+v %v", r, err)
+	}
+	if len(warnings) == 0 || !strings.Contains(warnings[0], "restarted") {
+		t.Errorf("no restart warning: %v", warnings)
+	}
+	// stop it, as the warning says; the module starts it with the new
+	// definition, and then has nothing left to do
+	ln, err := al.NetworkLookupByName("rb-internal-net")
+	if err != nil || al.NetworkDestroy(ln) != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if r, err := n.Run(ctx, env(false)); err != nil || !strings.HasSuffix(r.Msg, "start") {
+		t.Fatalf("start after the stop: %+v %v", r, err)
+	}
+	if r, err := n.Run(ctx, env(false)); err != nil || r.Changed {
+		t.Fatalf("after redefine and restart: %+v %v", r, err)
+	}
+	gone := &modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}
+	if r, err := gone.Run(ctx, env(false)); err != nil || !r.Changed {
+		t.Fatalf("absent: %+v %v", r, err)
+	}
+	if r, err := gone.Run(ctx, env(false)); err != nil || r.Changed {
+		t.Fatalf("absent again: %+v %v", r, err)
 	}
 }
