@@ -2,19 +2,28 @@ package cli
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/inventory"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/transport"
 )
 
 func (a *app) inventoryCmd() *cobra.Command {
 	var f runFlags
 	var graph, list bool
+	var fromLibvirt, libvirtURI, libvirtSocket string
 	cmd := &cobra.Command{Use: "inventory", Short: "Show the inventory as a graph of groups or as JSON with variables",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if fromLibvirt != "" {
+				return a.inventoryFromLibvirt(fromLibvirt, libvirtURI, libvirtSocket)
+			}
 			inv, err := f.loadInventory()
 			if err != nil {
 				return err
@@ -28,6 +37,9 @@ func (a *app) inventoryCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&f.inventory, "inventory", "i", "", "inventory file")
 	cmd.Flags().BoolVar(&graph, "graph", true, "print groups and hosts as a tree (default)")
 	cmd.Flags().BoolVar(&list, "list", false, "print groups, hosts and host variables as JSON")
+	cmd.Flags().StringVar(&fromLibvirt, "from-libvirt", "", "print an inventory of a libvirt network's hosts (DHCP reservations, else leases)")
+	cmd.Flags().StringVar(&libvirtURI, "libvirt-uri", "qemu:///system", "libvirt connection URI for --from-libvirt")
+	cmd.Flags().StringVar(&libvirtSocket, "libvirt-socket", "/run/libvirt/libvirt-sock", "libvirtd's socket for --from-libvirt")
 	return cmd
 }
 
@@ -99,4 +111,57 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 		out[n] = entry
 	}
 	return out
+}
+
+// inventoryFromLibvirt prints a YAML inventory of a libvirt network's hosts:
+// its DHCP reservations (names and fixed addresses), else its leases.
+func (a *app) inventoryFromLibvirt(network, uri, socket string) error {
+	l, err := modules.Connect(&transport.Local{HostName: "localhost"}, socket, uri)
+	if err != nil {
+		return err
+	}
+	defer l.Disconnect()
+	n, err := l.NetworkLookupByName(network)
+	if err != nil {
+		return fmt.Errorf("libvirt network %q: %w", network, err)
+	}
+	x, err := l.NetworkGetXMLDesc(n, 0)
+	if err != nil {
+		return err
+	}
+	var def libvirtxml.Network
+	if err := def.Unmarshal(x); err != nil {
+		return err
+	}
+	type host struct{ name, ip string }
+	var hosts []host
+	for _, ip := range def.IPs {
+		if ip.DHCP == nil {
+			continue
+		}
+		for _, h := range ip.DHCP.Hosts {
+			if h.Name != "" && h.IP != "" {
+				hosts = append(hosts, host{h.Name, h.IP})
+			}
+		}
+	}
+	source := "DHCP reservations"
+	if len(hosts) == 0 {
+		leases, _, err := l.NetworkGetDhcpLeases(n, nil, 1024, 0)
+		if err != nil {
+			return fmt.Errorf("leases of %q: %w", network, err)
+		}
+		for _, le := range leases {
+			if len(le.Hostname) > 0 && le.Hostname[0] != "" {
+				hosts = append(hosts, host{le.Hostname[0], le.Ipaddr})
+			}
+		}
+		source = "DHCP leases (a lease does not mean the guest is up)"
+	}
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].name < hosts[j].name })
+	fmt.Fprintf(a.stdout, "# hosts of libvirt network %s, from its %s\nall:\n  hosts:\n", network, source)
+	for _, h := range hosts {
+		fmt.Fprintf(a.stdout, "    %s:\n      ansible_host: %s\n", h.name, h.ip)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package testlab_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -11,7 +12,10 @@ import (
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/runbook-lab/runbook/internal/cli"
+	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/inventory"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/transport"
 )
@@ -132,5 +136,45 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 	}
 	if r, err := gone.Run(ctx, env(false)); err != nil || r.Changed {
 		t.Fatalf("absent again: %+v %v", r, err)
+	}
+}
+
+// runbook inventory --from-libvirt reads a network's DHCP reservations into
+// an inventory that runbook itself loads.
+func TestInventoryFromLibvirt(t *testing.T) {
+	testlab.Libvirtd(t)
+	anchor, err := net.Dial("unix", testlab.LibvirtSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := libvirt.NewWithDialer(dialers.NewAlreadyConnected(anchor))
+	if err := al.ConnectToURI(libvirt.TestDefault); err != nil {
+		t.Fatal(err)
+	}
+	defer al.Disconnect()
+	x, _ := (&libvirtxml.Network{Name: "rb-inv-net", IPs: []libvirtxml.NetworkIP{{Address: "192.168.100.1", Netmask: "255.255.255.0",
+		DHCP: &libvirtxml.NetworkDHCP{Hosts: []libvirtxml.NetworkDHCPHost{
+			{MAC: "52:54:00:00:00:12", IP: "192.168.100.12", Name: "postgres2"},
+			{MAC: "52:54:00:00:00:11", IP: "192.168.100.11", Name: "postgres1"}}}}}}).Marshal()
+	n, err := al.NetworkDefineXML(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer al.NetworkUndefine(n)
+	var out, errb bytes.Buffer
+	code := cli.Main([]string{"inventory", "--from-libvirt", "rb-inv-net", "--libvirt-uri", "test:///default", "--libvirt-socket", testlab.LibvirtSocket},
+		strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	inv, err := inventory.Parse(&diag.Source{Name: "from-libvirt", Text: out.Bytes()}, "")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got := inv.HostVars("postgres1")["ansible_host"]; got != "192.168.100.11" {
+		t.Errorf("postgres1: %v\n%s", got, out.String())
+	}
+	if hs := inv.Hosts(); len(hs) != 2 || hs[0] != "postgres1" {
+		t.Errorf("hosts %v", hs)
 	}
 }
