@@ -20,24 +20,29 @@ import (
 	"github.com/runbook-lab/runbook/transport"
 )
 
+// connect opens a go-libvirt connection to the lab's libvirtd, closed when
+// the test ends. The mock driver keeps its state only while a connection
+// to it is open, so tests of modules (which open their own) hold one.
+func connect(t *testing.T, uri libvirt.ConnectURI) *libvirt.Libvirt {
+	t.Helper()
+	c, err := net.Dial("unix", testlab.LibvirtSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := libvirt.NewWithDialer(dialers.NewAlreadyConnected(c))
+	if err := l.ConnectToURI(uri); err != nil {
+		t.Fatalf("connect %s: %v", uri, err)
+	}
+	t.Cleanup(func() { l.Disconnect() })
+	return l
+}
+
 // libvirtd runs inside the lab namespace and go-libvirt (pure Go) reaches
 // it over its socket: the mock driver for exact tests, qemu:///system for
 // real VMs.
 func TestLibvirtdInTheLabNamespace(t *testing.T) {
 	testlab.Libvirtd(t)
-	connect := func(uri libvirt.ConnectURI) *libvirt.Libvirt {
-		c, err := net.Dial("unix", testlab.LibvirtSocket)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := libvirt.NewWithDialer(dialers.NewAlreadyConnected(c))
-		if err := l.ConnectToURI(uri); err != nil {
-			t.Fatalf("connect %s: %v", uri, err)
-		}
-		t.Cleanup(func() { l.Disconnect() })
-		return l
-	}
-	mock := connect(libvirt.TestDefault)
+	mock := connect(t, libvirt.TestDefault)
 	netXML, err := (&libvirtxml.Network{Name: "internal-net", Bridge: &libvirtxml.NetworkBridge{Name: "virbr10"},
 		IPs: []libvirtxml.NetworkIP{{Address: "192.168.100.1", Netmask: "255.255.255.0",
 			DHCP: &libvirtxml.NetworkDHCP{Ranges: []libvirtxml.NetworkDHCPRange{{Start: "192.168.100.100", End: "192.168.100.200"}}}}}}).Marshal()
@@ -62,7 +67,7 @@ func TestLibvirtdInTheLabNamespace(t *testing.T) {
 	if active, err := mock.NetworkIsActive(n); err != nil || active != 1 {
 		t.Errorf("active = %d, %v", active, err)
 	}
-	sys := connect(libvirt.QEMUSystem)
+	sys := connect(t, libvirt.QEMUSystem)
 	if _, _, err := sys.ConnectListAllNetworks(1, 0); err != nil {
 		t.Errorf("qemu:///system: %v", err)
 	}
@@ -75,17 +80,7 @@ func TestLibvirtdInTheLabNamespace(t *testing.T) {
 func TestVirshNetOnTheMockDriver(t *testing.T) {
 	testlab.Libvirtd(t)
 	ctx := context.Background()
-	// The mock driver keeps its state only while a connection to it is
-	// open; each module run opens its own, so hold one for the test.
-	anchor, err := net.Dial("unix", testlab.LibvirtSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	al := libvirt.NewWithDialer(dialers.NewAlreadyConnected(anchor))
-	if err := al.ConnectToURI(libvirt.TestDefault); err != nil {
-		t.Fatal(err)
-	}
-	defer al.Disconnect()
+	al := connect(t, libvirt.TestDefault) // keeps the mock driver's state
 	var warnings []string
 	env := func(check bool) *modules.Env {
 		return &modules.Env{Host: &transport.Local{HostName: "hypervisor"}, Check: check, Diff: true,
@@ -143,15 +138,7 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 // an inventory that runbook itself loads.
 func TestInventoryFromLibvirt(t *testing.T) {
 	testlab.Libvirtd(t)
-	anchor, err := net.Dial("unix", testlab.LibvirtSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	al := libvirt.NewWithDialer(dialers.NewAlreadyConnected(anchor))
-	if err := al.ConnectToURI(libvirt.TestDefault); err != nil {
-		t.Fatal(err)
-	}
-	defer al.Disconnect()
+	al := connect(t, libvirt.TestDefault)
 	x, _ := (&libvirtxml.Network{Name: "rb-inv-net", IPs: []libvirtxml.NetworkIP{{Address: "192.168.100.1", Netmask: "255.255.255.0",
 		DHCP: &libvirtxml.NetworkDHCP{Hosts: []libvirtxml.NetworkDHCPHost{
 			{MAC: "52:54:00:00:00:12", IP: "192.168.100.12", Name: "postgres2"},
