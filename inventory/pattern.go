@@ -77,6 +77,10 @@ func splitPattern(p string) []string {
 	return out
 }
 
+// ImplicitHypervisor is a pattern that means this machine when the
+// inventory has no host or group of that name.
+const ImplicitHypervisor = "hypervisor"
+
 func (inv *Inventory) term(t string) ([]string, error) {
 	if t == "all" || t == "*" {
 		return inv.Hosts(), nil
@@ -106,6 +110,11 @@ func (inv *Inventory) term(t string) ([]string, error) {
 	}
 	if _, ok := inv.groups[t]; ok {
 		return inv.GroupHosts(t), nil
+	}
+	if t == ImplicitHypervisor {
+		// the lab playbooks' hypervisor: this machine unless the inventory
+		// names one (a host or group called "hypervisor")
+		return inv.term("localhost")
 	}
 	if strings.ContainsAny(t, "*?[") {
 		var out []string

@@ -21,6 +21,11 @@ type CloudInit struct {
 	Packages          StringList `yaml:"packages" doc:"packages cloud-init installs at first boot"`
 	UserData          string     `yaml:"user_data" doc:"a complete user-data document instead of the generated one"`
 	NetworkConfig     string     `yaml:"network_config" doc:"network-config (version 2) document"`
+	HostKeyFile       string     `yaml:"host_key_file" doc:"the guest's SSH host key (ed25519 private key file on the host, .pub beside it), so its fingerprint is known before first boot"`
+	AptProxy          string     `yaml:"apt_proxy" doc:"HTTP proxy apt in the guest uses (e.g. apt-cacher-ng on the hypervisor)"`
+	AptSources        string     `yaml:"apt_sources" doc:"the guest's sources.list, replacing the image's"`
+
+	hostKey, hostKeyPublic string // read from HostKeyFile, never from variables
 }
 
 func init() {
@@ -57,6 +62,21 @@ func (c *CloudInit) Files() (map[string]string, error) {
 		if len(c.Packages) > 0 {
 			doc["packages"] = []string(c.Packages)
 		}
+		if c.hostKey != "" {
+			doc["ssh_deletekeys"] = true
+			doc["ssh_keys"] = map[string]string{"ed25519_private": c.hostKey, "ed25519_public": strings.TrimSpace(c.hostKeyPublic)}
+		}
+		apt := map[string]any{}
+		if c.AptProxy != "" {
+			apt["proxy"] = c.AptProxy
+		}
+		if c.AptSources != "" {
+			apt["preserve_sources_list"] = false
+			apt["sources_list"] = c.AptSources
+		}
+		if len(apt) > 0 {
+			doc["apt"] = apt
+		}
 		b, err := yaml.Marshal(doc)
 		if err != nil {
 			return nil, err
@@ -72,6 +92,14 @@ func (c *CloudInit) Files() (map[string]string, error) {
 
 // Run writes the seed when its content differs.
 func (c *CloudInit) Run(ctx context.Context, env *Env) (*Result, error) {
+	if c.HostKeyFile != "" {
+		k, err := RunOK(ctx, env.Host, "cat "+Quote(c.HostKeyFile)+" && echo '--- pub' && cat "+Quote(c.HostKeyFile+".pub"), "reading the host key")
+		if err != nil {
+			return nil, err
+		}
+		priv, pub, _ := strings.Cut(k.Stdout, "--- pub\n")
+		c.hostKey, c.hostKeyPublic = priv, pub
+	}
 	files, err := c.Files()
 	if err != nil {
 		return nil, err
@@ -107,14 +135,15 @@ func (c *CloudInit) Run(ctx context.Context, env *Env) (*Result, error) {
 	}
 	res.Changed, res.Msg = true, "write seed "+c.Path
 	if env.Diff {
-		res.Diffs = []Diff{{Path: c.Path + ":user-data", Before: current["user-data"], After: files["user-data"]}}
+		res.Diffs = []Diff{{Path: c.Path + ":user-data", Before: c.hideKey(current["user-data"]), After: c.hideKey(files["user-data"])}}
 	}
 	if env.Check {
 		return res, nil
 	}
 	// build in a temporary directory beside the target, then rename
 	var b strings.Builder
-	b.WriteString("set -e\nd=$(mktemp -d)\ntrap 'rm -rf \"$d\"' EXIT\n")
+	// the seed may hold a private host key: readable by its owner only
+	b.WriteString("set -e\numask 077\nd=$(mktemp -d)\ntrap 'rm -rf \"$d\"' EXIT\n")
 	stdin := ""
 	for _, n := range names {
 		body, ok := files[n]
@@ -133,6 +162,28 @@ func (c *CloudInit) Run(ctx context.Context, env *Env) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// hideKey masks the private host key in what is shown (diffs).
+func (c *CloudInit) hideKey(doc string) string {
+	if c.hostKey == "" {
+		return doc
+	}
+	var out []string
+	skip := false
+	for _, l := range strings.Split(doc, "\n") {
+		if strings.Contains(l, "ed25519_private:") {
+			out = append(out, l[:strings.Index(l, "ed25519_private:")]+"ed25519_private: (hidden)")
+			skip = true
+			continue
+		}
+		if skip && (strings.HasPrefix(strings.TrimSpace(l), "-----") || strings.HasPrefix(l, "        ") || strings.TrimSpace(l) == "") && !strings.Contains(l, ":") {
+			continue
+		}
+		skip = false
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }
 
 var _ Validator = (*CloudInit)(nil)

@@ -58,6 +58,7 @@ func Lookup(vars map[string]any, path string) (any, bool) {
 type Assert struct {
 	That       StringList `yaml:"that" doc:"expressions that must all be true"`
 	FailMsg    string     `yaml:"fail_msg" doc:"message when one is false"`
+	Msg        string     `yaml:"msg" doc:"the same as fail_msg (Ansible's alias)"`
 	SuccessMsg string     `yaml:"success_msg" doc:"message when all are true"`
 	Quiet      bool       `yaml:"quiet" doc:"print nothing on success"`
 }
@@ -92,6 +93,9 @@ func (a *Assert) Run(_ context.Context, env *Env) (*Result, error) {
 		}
 		if !ok {
 			msg := a.FailMsg
+			if msg == "" {
+				msg = a.Msg
+			}
 			if msg == "" {
 				msg = "assertion failed: " + e
 			}
@@ -153,3 +157,48 @@ var (
 	_ Validator      = (*Assert)(nil)
 	_ RawArgs        = (*SetFact)(nil)
 )
+
+// AddHost puts a host into the running inventory (Ansible's add_host), so
+// later plays of the same run reach machines this run created.
+type AddHost struct {
+	Name        string         `yaml:"name" doc:"the host's inventory name"`
+	Groups      StringList     `yaml:"groups" doc:"groups to put it in"`
+	AnsibleHost string         `yaml:"ansible_host" doc:"address to connect to"`
+	AnsibleUser string         `yaml:"ansible_user" doc:"SSH user"`
+	KeyFile     string         `yaml:"ansible_ssh_private_key_file" doc:"SSH private key"`
+	Jump        string         `yaml:"jump" doc:"jump host (an inventory host or [user@]host[:port])"`
+	Vars        map[string]any `yaml:"vars" doc:"more host variables"`
+}
+
+func init() {
+	register(Info{ID: "add_host", Summary: "Add a host (and its groups and variables) to the running inventory for the following plays.",
+		Example: "add_host:\n  name: postgres1\n  groups: [lab]\n  ansible_host: 192.168.100.11", New: func() Module { return &AddHost{} }})
+}
+
+// ControllerOnly: add_host changes runbook's inventory, not the host.
+func (*AddHost) ControllerOnly() {}
+
+// Validate checks the arguments.
+func (a *AddHost) Validate() error {
+	if a.Name == "" {
+		return errors.New("add_host: name is required")
+	}
+	return nil
+}
+
+// Run returns the host for the runner to add once the task is done on
+// every host (in check mode too: it changes nothing outside runbook).
+func (a *AddHost) Run(_ context.Context, env *Env) (*Result, error) {
+	vars := map[string]any{}
+	for k, v := range a.Vars {
+		vars[k] = v
+	}
+	for k, v := range map[string]string{"ansible_host": a.AnsibleHost, "ansible_user": a.AnsibleUser,
+		"ansible_ssh_private_key_file": a.KeyFile, "jump": a.Jump} {
+		if v != "" {
+			vars[k] = v
+		}
+	}
+	h := NewHost{Name: a.Name, Groups: a.Groups, Vars: vars}
+	return &Result{AddHosts: []NewHost{h}, Data: map[string]any{"add_host": map[string]any{"host_name": a.Name, "groups": []string(a.Groups)}}}, nil
+}

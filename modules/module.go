@@ -43,6 +43,8 @@ type Env struct {
 	Vars map[string]any
 	// Warn records a warning shown under the task's result.
 	Warn func(format string, args ...any)
+	// Progress shows how a long step is going (a download); may be nil.
+	Progress func(msg string)
 }
 
 // Module is a configured task: its exported fields are its arguments.
@@ -85,6 +87,16 @@ type Result struct {
 	Data map[string]any
 	// Facts are merged into the host's variables (set_fact, facts).
 	Facts map[string]any
+	// AddHosts join the running inventory when the task has run on every
+	// host (add_host).
+	AddHosts []NewHost
+}
+
+// NewHost is a host added to the running inventory.
+type NewHost struct {
+	Name   string
+	Groups []string
+	Vars   map[string]any
 }
 
 // Diff is a before/after pair shown under --diff.

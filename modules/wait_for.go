@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // WaitFor waits, on the host, until a TCP port accepts (or refuses)
@@ -93,7 +95,7 @@ func (w *WaitFor) Run(ctx context.Context, env *Env) (*Result, error) {
 type Facts struct{}
 
 func init() {
-	register(Info{ID: "facts", Summary: "Gather host facts (OS id and version, hostname, IPv4 addresses, CPUs, memory); run automatically when gather_facts is on.",
+	register(Info{ID: "facts", Summary: "Gather host facts (OS id, version and codename, hostname, IPv4 addresses, CPUs, memory, /dev/kvm, the apt mirror); run automatically when gather_facts is on.",
 		Example: "facts: {}", New: func() Module { return &Facts{} }})
 }
 
@@ -103,7 +105,12 @@ echo "hostname=$(hostname)"; echo "kernel=$(uname -r)"; echo "arch=$(uname -m)";
 echo "cpus=$(nproc 2>/dev/null || echo 1)"
 echo "memory_mb=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)"
 echo "ipv4=$(ip -o -4 addr show scope global 2>/dev/null | awk '{split($4,a,"/"); printf "%s ", a[1]}')"
-echo "systemd=$([ -d /run/systemd/system ] && echo true || echo false)"`
+echo "systemd=$([ -d /run/systemd/system ] && echo true || echo false)"
+echo "kvm_device=$([ -c /dev/kvm ] && echo true || echo false)"
+# the configured package mirror (deb822 first): where debootstrap and guests' packages come from
+m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/{for(i=2;i<=NF;i++) if ($i !~ /security/) {print $i; exit}}')
+[ -n "$m" ] || m=$(awk '$1=="deb" && !/security/ {for(i=2;i<=NF;i++) if ($i ~ /^(https?|ftp|file):/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null | head -1)
+echo "apt_mirror=$m"`
 
 // Run gathers.
 func (*Facts) Run(ctx context.Context, env *Env) (*Result, error) {
@@ -111,7 +118,8 @@ func (*Facts) Run(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Facts: ParseFacts(r.Stdout)}, nil
+	f := ParseFacts(r.Stdout)
+	return &Result{Facts: f, Data: map[string]any{"facts": f["facts"]}}, nil
 }
 
 // ParseFacts turns the facts script's key=value lines into variables.
@@ -133,7 +141,7 @@ func ParseFacts(out string) map[string]any {
 				addrs = append(addrs, a)
 			}
 			f[k] = addrs
-		case "systemd":
+		case "systemd", "kvm_device":
 			f[k] = v == "true"
 		default:
 			f[k] = v
@@ -163,3 +171,43 @@ func (*Ping) Run(ctx context.Context, env *Env) (*Result, error) {
 }
 
 var _ Validator = (*WaitFor)(nil)
+
+// ConnectionWaiter is a module the runner connects for with retries (the
+// host may still be booting).
+type ConnectionWaiter interface {
+	ConnectTimeout() time.Duration
+}
+
+// WaitForConnection waits until the host accepts runbook's connection and
+// runs a command (Ansible's wait_for_connection), and, with cloud_init,
+// until cloud-init has finished its first boot.
+type WaitForConnection struct {
+	Timeout   int  `yaml:"timeout" doc:"seconds to keep trying" default:"600"`
+	CloudInit bool `yaml:"cloud_init" doc:"also wait for cloud-init to finish (cloud-init status --wait)"`
+}
+
+func init() {
+	register(Info{ID: "wait_for_connection", Summary: "Wait until the host accepts SSH and runs commands (a VM that is still booting), optionally until cloud-init is done.",
+		Example: "wait_for_connection:\n  timeout: 300\n  cloud_init: true", New: func() Module { return &WaitForConnection{Timeout: 600} }})
+}
+
+// ConnectTimeout is how long the runner keeps dialling.
+func (w *WaitForConnection) ConnectTimeout() time.Duration { return time.Duration(w.Timeout) * time.Second }
+
+// Run checks the host runs commands, and waits for cloud-init.
+func (w *WaitForConnection) Run(ctx context.Context, env *Env) (*Result, error) {
+	begin := time.Now()
+	script := "true"
+	if w.CloudInit {
+		// status 2 is "done with recoverable errors" (degraded), still done
+		script = "if command -v cloud-init >/dev/null; then timeout " + strconv.Itoa(w.Timeout) + " cloud-init status --wait >/dev/null; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 2 ] || { cloud-init status --long; exit $rc; }; fi"
+	}
+	r, err := env.Host.Run(ctx, Cmd{Script: script})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC != 0 {
+		return Failf("%s: cloud-init did not finish: %s", env.Host.Name(), strings.TrimSpace(r.Stdout+r.Stderr)), nil
+	}
+	return &Result{Data: map[string]any{"elapsed": time.Since(begin).Seconds()}}, nil
+}

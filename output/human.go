@@ -106,6 +106,13 @@ func (h *Human) Result(r *runner.HostResult) {
 		line += " ...ignoring"
 	}
 	fmt.Fprintln(h.W, h.paint(color, line))
+	if r.Status == runner.StatusFailed && h.Verbosity == 0 && !r.NoLog {
+		// a failed command shows why without -v: the end of its stderr
+		// (or of its stdout when stderr is empty)
+		if tail := failureTail(r.Data, 15); tail != "" {
+			fmt.Fprintln(h.W, h.paint(red, tail))
+		}
+	}
 	if h.Diff {
 		for _, d := range r.Diffs {
 			fmt.Fprint(h.W, h.colorDiff(runner.UnifiedDiff(d.Path, d.Before, d.After)))
@@ -198,3 +205,27 @@ func (h *Human) Recap(s *runner.Stats) {
 }
 
 var _ runner.Output = (*Human)(nil)
+
+// failureTail is the last lines of a failed command's stderr, else stdout.
+func failureTail(data map[string]any, n int) string {
+	for _, k := range []string{"stderr", "stdout"} {
+		s, _ := data[k].(string)
+		s = strings.TrimRight(s, "\n")
+		if s == "" {
+			continue
+		}
+		lines := strings.Split(s, "\n")
+		if len(lines) > n {
+			lines = append([]string{"    ..."}, lines[len(lines)-n:]...)
+		}
+		return "    " + k + ":\n    " + strings.Join(lines, "\n    ")
+	}
+	return ""
+}
+
+// Progress shows how a long step on a host is going.
+func (h *Human) Progress(host, msg string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fmt.Fprintf(h.W, "  [%s] %s\n", host, msg)
+}

@@ -2,12 +2,14 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/user"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/transport"
@@ -48,6 +50,30 @@ func (c *Connector) Connect(ctx context.Context, name string, vars map[string]an
 	c.mu.Unlock()
 	slot.once.Do(func() { slot.conn, slot.err = c.dial(ctx, name, vars) })
 	return slot.conn, slot.err
+}
+
+// ConnectWait is Connect for a host that may still be booting: it dials
+// again every two seconds until the timeout, and then reports the last error.
+func (c *Connector) ConnectWait(ctx context.Context, name string, vars map[string]any, timeout time.Duration) (transport.Conn, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := c.Connect(ctx, name, vars)
+		if err == nil {
+			return conn, nil
+		}
+		var mismatch *transport.HostKeyMismatchError
+		if errors.As(err, &mismatch) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s: no connection within %s: %w", name, timeout, err)
+		}
+		c.mu.Lock()
+		delete(c.conns, name) // forget the failure, dial again
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 func (c *Connector) dial(ctx context.Context, name string, vars map[string]any) (transport.Conn, error) {
@@ -95,6 +121,11 @@ func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*tra
 	}
 	if pw := str(vars["ansible_password"]); pw != "" {
 		cfg.Password = []byte(pw)
+	}
+	// hosts this run created carry their own known_hosts (host keys made
+	// before their first boot)
+	if kh := str(vars["ansible_ssh_known_hosts_file"]); kh != "" {
+		cfg.KnownHosts = kh
 	}
 	if k := str(vars["ansible_ssh_private_key_file"]); k != "" {
 		cfg.KeyFiles = []string{k}

@@ -69,6 +69,11 @@ type Output interface {
 	Recap(s *Stats)
 }
 
+// Progresser is an Output that shows progress of long steps (downloads).
+type Progresser interface {
+	Progress(host, msg string)
+}
+
 // ExitCode maps a recap to the process exit code (Ansible's): 2 if a host
 // failed, else 4 if a host was unreachable, else 0.
 func (s *Stats) ExitCode() int {

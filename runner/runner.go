@@ -51,6 +51,24 @@ type run struct {
 	started   bool // --start-at-task reached
 	taskTimes map[string]time.Duration
 	taskOrder []string
+
+	addHostsMu   sync.Mutex
+	pendingHosts []modules.NewHost // add_host results, applied between tasks
+}
+
+// addPendingHosts puts add_host's hosts into the inventory. It runs between
+// tasks, when no host reads the inventory.
+func (r *run) addPendingHosts() {
+	r.addHostsMu.Lock()
+	defer r.addHostsMu.Unlock()
+	for _, h := range r.pendingHosts {
+		r.redact.collect(h.Vars)
+		r.opt.Inventory.AddHost(h.Name, "", h.Vars)
+		for _, g := range h.Groups {
+			r.opt.Inventory.AddHost(h.Name, g, nil)
+		}
+	}
+	r.pendingHosts = nil
 }
 
 // Run executes a playbook and returns its recap. The error is for problems
@@ -274,6 +292,7 @@ func (r *run) tasks(ctx context.Context, pc *playCtx, tasks []*playbooks.Task, s
 			}
 			_ = g.Wait()
 		}
+		r.addPendingHosts()
 		r.timeTask(t.Name, time.Since(begin))
 	}
 }

@@ -272,6 +272,9 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars}
 	var warnings []string
 	env.Warn = func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
+	if p, ok := r.opt.Output.(Progresser); ok && !sc.noLog {
+		env.Progress = func(msg string) { p.Progress(h.name, msg) }
+	}
 	delegate := ""
 	if _, local := m.(modules.ControllerOnly); !local {
 		target, tvars := h.name, vars
@@ -287,7 +290,12 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 				tvars = map[string]any{}
 			}
 		}
-		conn, err := r.opt.Connector.Connect(ctx, target, tvars)
+		var conn transport.Conn
+		if w, ok := m.(modules.ConnectionWaiter); ok {
+			conn, err = r.opt.Connector.ConnectWait(ctx, target, tvars, w.ConnectTimeout())
+		} else {
+			conn, err = r.opt.Connector.Connect(ctx, target, tvars)
+		}
 		if err != nil {
 			return unreachable(err)
 		}
@@ -323,6 +331,11 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	}
 	if res.Skipped {
 		data["skipped"] = true
+	}
+	if len(res.AddHosts) > 0 {
+		r.addHostsMu.Lock()
+		r.pendingHosts = append(r.pendingHosts, res.AddHosts...)
+		r.addHostsMu.Unlock()
 	}
 	if res.Facts != nil {
 		r.factsMu.Lock()

@@ -58,6 +58,9 @@ func (l *Local) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, er
 	return res, err
 }
 
+// IsLocal tells modules they can use this machine's files directly.
+func (l *Local) IsLocal() bool { return true }
+
 // Close does nothing; it is there to satisfy Conn.
 func (l *Local) Close() error { return nil }
 

@@ -127,7 +127,8 @@ func Up(ctx context.Context, names []string) (*Lab, error) {
 		return nil, fmt.Errorf("dnsmasq: %w", err)
 	}
 	lab.DnsmasqPID = dnsmasq.Process.Pid
-	repo := exec.Command("ip", "netns", "exec", LabNS, "python3", "-m", "http.server", "--bind", gateway, "--directory", img.Repo, fmt.Sprint(repoPort))
+	repo := exec.Command("ip", "netns", "exec", LabNS, "python3", "-m", "http.server", "--bind", "0.0.0.0", // inside the lab namespace only: the lab bridge and libvirt's networks
+		"--directory", img.Repo, fmt.Sprint(repoPort))
 	repo.Stdout, repo.Stderr = nil, nil
 	if err := repo.Start(); err != nil {
 		return nil, fmt.Errorf("repository server: %w", err)
@@ -293,6 +294,23 @@ func Down() error {
 		}
 		if h.NS != "" {
 			exec.Command("ip", "netns", "del", h.NS).Run()
+		}
+	}
+	// guests and network dnsmasqs libvirtd started outlive it: stop them by
+	// the PIDs libvirt recorded (only when the lab started libvirtd)
+	if lab.LibvirtdPID > 0 {
+		pids, _ := filepath.Glob("/run/libvirt/qemu/*.pid")
+		more, _ := filepath.Glob("/run/libvirt/network/*.pid")
+		for _, f := range append(pids, more...) {
+			b, err := os.ReadFile(f)
+			var pid int
+			if err == nil {
+				fmt.Sscanf(strings.TrimSpace(string(b)), "%d", &pid)
+			}
+			if pid > 1 {
+				syscall.Kill(pid, syscall.SIGTERM)
+				waitGone(pid, 5*time.Second)
+			}
 		}
 	}
 	// libvirtd first: it tears down the networks it made in the namespace

@@ -17,7 +17,7 @@ import (
 func main() {
 	ctx := context.Background()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: testlab image | up [N] | down")
+		fmt.Fprintln(os.Stderr, "usage: testlab image | up [N] | libvirtd | down")
 		os.Exit(1)
 	}
 	var err error
@@ -40,6 +40,13 @@ func main() {
 		if err == nil {
 			fmt.Printf("%d hosts up in %s; inventory: %s\nrun commands inside the lab namespace:\n  ip netns exec %s runbook run all -i %s -m command -a 'systemctl is-system-running'\n",
 				n, time.Since(begin).Round(time.Millisecond), lab.InventoryFile, lab.NS, lab.InventoryFile)
+		}
+	case "libvirtd":
+		var lab *testlab.Lab
+		if lab, err = testlab.Load(); err == nil {
+			if err = lab.StartLibvirtd(ctx); err == nil {
+				fmt.Printf("libvirtd runs in %s (pid %d), socket %s\n", lab.NS, lab.LibvirtdPID, testlab.LibvirtSocket)
+			}
 		}
 	case "down":
 		begin := time.Now()
