@@ -169,4 +169,3 @@ func TestImageChecksumMismatchAndRefusal(t *testing.T) {
 		t.Fatalf("local re-run: %+v %v", r, err)
 	}
 }
-

@@ -192,7 +192,9 @@ func init() {
 }
 
 // ConnectTimeout is how long the runner keeps dialling.
-func (w *WaitForConnection) ConnectTimeout() time.Duration { return time.Duration(w.Timeout) * time.Second }
+func (w *WaitForConnection) ConnectTimeout() time.Duration {
+	return time.Duration(w.Timeout) * time.Second
+}
 
 // Run checks the host runs commands, and waits for cloud-init.
 func (w *WaitForConnection) Run(ctx context.Context, env *Env) (*Result, error) {
