@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -318,9 +319,17 @@ func (v *VirtInstall) Run(ctx context.Context, env *Env) (*Result, error) {
 				if env.Warn != nil {
 					env.Warn("%s died under KVM (%s); using software emulation (qemu/TCG): the lab will be several times slower", v.Name, died)
 				}
+				kvmBroken.Store(env.Host.Name()+" "+v.URI, true)
 				virtType = "qemu"
 				res.Data["virt_type"] = virtType
-				if dom, err = v.define(l, v.Desired(virtType)); err != nil {
+				again := v.Desired(virtType)
+				if x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive); err == nil {
+					var cur libvirtxml.Domain
+					if cur.Unmarshal(x) == nil {
+						again.UUID = cur.UUID // the same domain, redefined
+					}
+				}
+				if dom, err = v.define(l, again); err != nil {
 					return nil, err
 				}
 				if died, err = v.start(ctx, env, l, dom); err != nil {
@@ -388,9 +397,16 @@ func (v *VirtInstall) chooseVirtType(ctx context.Context, env *Env, cur *libvirt
 	if cur != nil && (cur.Type == "kvm" || cur.Type == "qemu") {
 		return cur.Type, ""
 	}
+	if _, broken := kvmBroken.Load(env.Host.Name() + " " + v.URI); broken {
+		return "qemu", ""
+	}
 	r, err := env.Host.Run(ctx, Cmd{Script: "test -c /dev/kvm && test -r /dev/kvm"})
 	return ChooseVirtType(err == nil && r.RC == 0)
 }
+
+// kvmBroken remembers, for the rest of the run, hypervisors where a guest
+// died under KVM, so the next VMs start under qemu without trying again.
+var kvmBroken sync.Map
 
 // ChooseVirtType is the auto choice before a guest has been tried.
 func ChooseVirtType(kvmDevice bool) (string, string) {
@@ -404,9 +420,13 @@ func ChooseVirtType(kvmDevice bool) (string, string) {
 // or "" when it was still running after the watch.
 func (v *VirtInstall) start(ctx context.Context, env *Env, l *libvirt.Libvirt, dom libvirt.Domain) (string, error) {
 	if err := l.DomainCreate(dom); err != nil {
-		return DeathReason(err.Error(), ""), nil
+		return DeathReason(err.Error(), err.Error()), nil
 	}
-	deadline := time.Now().Add(time.Duration(v.Watch) * time.Second)
+	watch := time.Duration(v.Watch) * time.Second
+	if x, err := l.DomainGetXMLDesc(dom, 0); err == nil && strings.Contains(x, "type='qemu'") {
+		watch = min(watch, 2*time.Second) // no KVM to fail under software emulation
+	}
+	deadline := time.Now().Add(watch)
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
@@ -433,8 +453,9 @@ func (v *VirtInstall) start(ctx context.Context, env *Env, l *libvirt.Libvirt, d
 
 // DeathReason names why a guest died, from libvirt's error and QEMU's log.
 func DeathReason(state, log string) string {
-	for _, l := range strings.Split(log, "\n") {
-		for _, key := range []string{"KVM internal error", "failed to set MSR", "kvm", "KVM", "error"} {
+	// the most telling line first
+	for _, key := range []string{"KVM internal error", "failed to set MSR", "failed to initialize kvm", "kvm", "KVM", "error"} {
+		for _, l := range strings.Split(log, "\n") {
 			if strings.Contains(l, key) {
 				return strings.TrimSpace(l)
 			}

@@ -89,7 +89,7 @@ func (h *Human) Result(r *runner.HostResult) {
 		line = fmt.Sprintf("fatal: [%s]: UNREACHABLE!", host)
 	}
 	if r.Item != nil {
-		line += fmt.Sprintf(" => (item=%v)", r.Item)
+		line += fmt.Sprintf(" => (item=%v)", itemLabel(r.Item))
 	}
 	if r.Msg != "" && (r.Status != runner.StatusSkipped || h.Verbosity > 0) {
 		sep := " => "
@@ -228,4 +228,20 @@ func (h *Human) Progress(host, msg string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	fmt.Fprintf(h.W, "  [%s] %s\n", host, msg)
+}
+
+// itemLabel is how a loop item is shown: a mapping by its name (or, for a
+// loop over registered results, by its own item's name), else as is.
+func itemLabel(item any) any {
+	m, ok := item.(map[string]any)
+	if !ok {
+		return item
+	}
+	if n, ok := m["name"]; ok {
+		return n
+	}
+	if inner, ok := m["item"]; ok {
+		return itemLabel(inner)
+	}
+	return item
 }

@@ -19,6 +19,9 @@ import (
 )
 
 // Lab addresses live only inside the lab namespace.
+// DataDiskSize is the size of each host's /var/lib/postgresql (a tmpfs).
+var DataDiskSize = "1536M"
+
 const (
 	LabNS     = "rblab"
 	bridge    = "br0"
@@ -188,7 +191,10 @@ func (lab *Lab) startHost(ctx context.Context, img *Image, h *Host, i int) error
 		}
 	}
 	cmd := exec.Command("systemd-nspawn", "-D", h.Merged, "-M", h.Name, "-b", "--register=no", "--keep-unit",
-		"--capability=CAP_NET_ADMIN", "--network-namespace-path=/run/netns/"+h.NS, "--console=passive")
+		"--capability=CAP_NET_ADMIN", "--network-namespace-path=/run/netns/"+h.NS, "--console=passive",
+		// PostgreSQL's disk is small and its own, as a VM's data disk: the
+		// disk-full drill fills it without touching the machine's disk
+		"--tmpfs=/var/lib/postgresql:mode=0755,size="+DataDiskSize)
 	logf, err := os.Create(filepath.Join(h.Dir, "console.log"))
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ func TestFailoverDrills(t *testing.T) {
 	dir := t.TempDir()
 	for _, d := range []struct{ mode, recover string }{
 		{"kill", "recover-primary.yaml"},
+		{"diskfull", "recover-primary.yaml"},
 		{"standby", "recover-replica.yaml"},
 		{"freeze", "recover-primary.yaml"},
 	} {

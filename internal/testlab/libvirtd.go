@@ -14,6 +14,26 @@ import (
 // libvirtd runs per machine at a time.
 const LibvirtSocket = "/run/libvirt/libvirt-sock"
 
+// reaper runs a daemon as its child and reaps every orphan below it. QEMU
+// daemonizes (its capability probes and its guests), so its processes are
+// re-parented to the nearest subreaper; this machine's PID 1 does not reap,
+// and libvirtd waits forever for a probe that stays a zombie. SIGTERM goes
+// to the daemon; the reaper ends when no child is left.
+const reaper = `import ctypes, os, signal, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+signal.signal(signal.SIGTERM, lambda s, f: os.kill(pid, signal.SIGTERM))
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+    except InterruptedError:
+        pass
+`
+
 // StartLibvirtd starts virtlogd and libvirtd inside the lab namespace (the
 // machine has no systemd to start them), so the networks, bridges, dnsmasq
 // and iptables rules libvirt creates exist only there. Both are stopped by
@@ -36,7 +56,7 @@ func (lab *Lab) StartLibvirtd(ctx context.Context) error {
 		return err
 	}
 	start := func(name string) (int, error) {
-		cmd := exec.Command("ip", "netns", "exec", lab.NS, name)
+		cmd := exec.Command("ip", "netns", "exec", lab.NS, "python3", "-c", reaper, name)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
