@@ -54,8 +54,8 @@ func TestVirtTypeChoice(t *testing.T) {
 	}
 	// what QEMU says when KVM is there but cannot run the guest
 	for log, want := range map[string]string{
-		"char device redirected\nerror: kvm run failed Bad address\nKVM internal error. Suberror: 1\n": "KVM internal error. Suberror: 1",
-		"qemu-system-x86_64: error: failed to set MSR 0x10a to 0x0\n":                                   "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x0",
+		"char device redirected\nerror: kvm run failed Bad address\nKVM internal error. Suberror: 1\n":                   "KVM internal error. Suberror: 1",
+		"qemu-system-x86_64: error: failed to set MSR 0x10a to 0x0\n":                                                    "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x0",
 		"Could not access KVM kernel module: Permission denied\n-accel kvm: failed to initialize kvm: Permission denied": "-accel kvm: failed to initialize kvm: Permission denied",
 		"": "state 5 reason 5",
 	} {
