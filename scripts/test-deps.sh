@@ -18,6 +18,8 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 # hypervisor modules: disks and NoCloud seeds
 command -v qemu-img >/dev/null 2>&1 || need="$need qemu-utils"
 command -v genisoimage >/dev/null 2>&1 || need="$need genisoimage"
+# real VMs (software emulation) for the VM tier and the hypervisor phase
+[ -x /usr/bin/qemu-system-x86_64 ] || need="$need qemu-system-x86"
 # libvirtd, started by the tests inside the lab namespace (never by systemd)
 [ -x /usr/sbin/libvirtd ] || need="$need libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients"
 if [ -n "$need" ]; then

@@ -134,6 +134,64 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 	}
 }
 
+// virt_install against the mock driver: define and start, a second run
+// changes nothing, a changed memory size is a diff and a restart warning
+// (not applied to the running guest), shutoff, absent. The address comes
+// from the network's reservation for the VM's MAC.
+func TestVirtInstallOnTheMockDriver(t *testing.T) {
+	testlab.Libvirtd(t)
+	ctx := context.Background()
+	connect(t, libvirt.TestDefault) // keeps the mock driver's state
+	var warnings []string
+	env := func(check bool) *modules.Env {
+		return &modules.Env{Host: &transport.Local{HostName: "hypervisor"}, Check: check, Diff: true,
+			Warn: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
+	}
+	yes := true
+	net := &modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-vm-net", Address: "192.168.100.1",
+		Netmask: "255.255.255.0", Hosts: []modules.DHCPHostArg{{MAC: "52:54:00:64:00:0b", IP: "192.168.100.11", Name: "postgres1"}},
+		Forward: "none", State: "active"}
+	if _, err := net.Run(ctx, env(false)); err != nil {
+		t.Fatal(err)
+	}
+	vm := &modules.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", Memory: "1G", VCPUs: 1,
+		Disk: "/var/lib/libvirt/images/rb-postgres1.qcow2", Network: "rb-vm-net", MAC: "52:54:00:64:00:0B", VirtType: "qemu",
+		TBCacheMB: 128, Kernel: "/img/vmlinuz", Initrd: "/img/initrd", Cmdline: "root=/dev/vda", Autostart: &yes, State: "running", Watch: 1}
+	if r, err := vm.Run(ctx, env(true)); err != nil || !r.Changed || len(r.Diffs) != 1 || !strings.Contains(r.Diffs[0].After, "memory: 1024 MiB") {
+		t.Fatalf("check: %+v %v", r, err)
+	}
+	r, err := vm.Run(ctx, env(false))
+	if err != nil || r.Msg != "define, start, autostart true" || r.Data["address"] != "192.168.100.11" || r.Data["virt_type"] != "qemu" {
+		t.Fatalf("first run: %+v %v", r, err)
+	}
+	if r, err := vm.Run(ctx, env(false)); err != nil || r.Changed {
+		t.Fatalf("second run: %+v %v", r, err)
+	}
+	vm.Memory = "2G"
+	r, err = vm.Run(ctx, env(false))
+	if err != nil || r.Msg != "redefine" || r.Data["restart_required"] != true || !strings.Contains(r.Diffs[0].Before, "memory: 1024 MiB") ||
+		!strings.Contains(r.Diffs[0].After, "memory: 2048 MiB") {
+		t.Fatalf("redefine: %+v %v", r, err)
+	}
+	if len(warnings) == 0 || !strings.Contains(warnings[len(warnings)-1], "shut down and started again") {
+		t.Errorf("no restart warning: %v", warnings)
+	}
+	if r, err := vm.Run(ctx, env(false)); err != nil || r.Changed {
+		t.Fatalf("after redefine: %+v %v", r, err)
+	}
+	vm.State = "shutoff"
+	if r, err := vm.Run(ctx, env(false)); err != nil || r.Msg != "shut down" {
+		t.Fatalf("shutoff: %+v %v", r, err)
+	}
+	gone := &modules.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", State: "absent"}
+	if r, err := gone.Run(ctx, env(false)); err != nil || !r.Changed {
+		t.Fatalf("absent: %+v %v", r, err)
+	}
+	if r, err := gone.Run(ctx, env(false)); err != nil || r.Changed {
+		t.Fatalf("absent again: %+v %v", r, err)
+	}
+}
+
 // runbook inventory --from-libvirt reads a network's DHCP reservations into
 // an inventory that runbook itself loads.
 func TestInventoryFromLibvirt(t *testing.T) {
