@@ -67,9 +67,12 @@ func (s *Systemd) show(ctx context.Context, h Host) (UnitState, error) {
 // Run brings the unit to the wanted state.
 func (s *Systemd) Run(ctx context.Context, env *Env) (*Result, error) {
 	var steps, changes []string
-	if s.DaemonReload {
-		steps = append(steps, "systemctl daemon-reload")
-		changes = append(changes, "daemon-reload")
+	// As Ansible: the reload runs first and is not a change of its own
+	// (what it makes systemd see is: a new unit to start, to enable...).
+	if s.DaemonReload && !env.Check {
+		if _, err := RunOK(ctx, env.Host, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Data: map[string]any{"name": s.Name}}
 	if s.Name == "" {
@@ -78,6 +81,10 @@ func (s *Systemd) Run(ctx context.Context, env *Env) (*Result, error) {
 	u, err := s.show(ctx, env.Host)
 	if err != nil {
 		return nil, err
+	}
+	if u.Load == "not-found" && env.Check && s.DaemonReload {
+		// a unit file written earlier in this (checked) run
+		return &Result{Changed: true, Msg: "would load " + s.Name + " after daemon-reload", Data: res.Data}, nil
 	}
 	if u.Load == "not-found" {
 		return Failf("unit %s not found on %s", s.Name, env.Host.Name()), nil

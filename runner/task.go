@@ -292,7 +292,14 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		}
 		var conn transport.Conn
 		if w, ok := m.(modules.ConnectionWaiter); ok {
-			conn, err = r.opt.Connector.ConnectWait(ctx, target, tvars, w.ConnectTimeout())
+			if check {
+				// a host this run would create does not exist in check mode
+				if conn, err = r.opt.Connector.Connect(ctx, target, tvars); err != nil {
+					return &HostResult{Status: StatusSkipped, Msg: "not reachable yet; a real run would wait for it"}, map[string]any{"skipped": true, "changed": false, "failed": false}
+				}
+			} else {
+				conn, err = r.opt.Connector.ConnectWait(ctx, target, tvars, w.ConnectTimeout())
+			}
 		} else {
 			conn, err = r.opt.Connector.Connect(ctx, target, tvars)
 		}
