@@ -28,6 +28,7 @@ type file struct {
 }
 
 func (l *Loader) read(name string, rel *file) (*file, error) {
+	asGiven := name
 	if rel != nil && !filepath.IsAbs(name) {
 		if rel.embedded {
 			name = path.Join(rel.dir, name)
@@ -46,6 +47,14 @@ func (l *Loader) read(name string, rel *file) (*file, error) {
 		clean := path.Clean(strings.TrimPrefix(name, "./"))
 		if b, err := fs.ReadFile(l.Embedded, clean); err == nil {
 			return &file{src: &diag.Source{Name: "embedded:" + clean, Text: b}, embedded: true, dir: path.Dir(clean)}, nil
+		}
+		// a user's playbook may import an embedded one by name
+		// (import_playbook: hypervisor.yaml) when no such file is beside it
+		if rel != nil && !rel.embedded && !filepath.IsAbs(asGiven) {
+			clean = path.Clean(strings.TrimPrefix(filepath.ToSlash(asGiven), "./"))
+			if b, err := fs.ReadFile(l.Embedded, clean); err == nil {
+				return &file{src: &diag.Source{Name: "embedded:" + clean, Text: b}, embedded: true, dir: path.Dir(clean)}, nil
+			}
 		}
 	}
 	return nil, fs.ErrNotExist
@@ -92,8 +101,15 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	for _, pn := range root.Content {
 		pn = resolve(pn)
 		if pn.Kind == yaml.MappingNode && len(pn.Content) >= 2 && pn.Content[0].Value == "import_playbook" {
-			if len(pn.Content) > 2 {
-				return d.errf(pn.Content[2], "import_playbook takes no other keys")
+			// import_playbook may carry vars, which every imported play gets
+			var importVars map[string]any
+			for i := 2; i+1 < len(pn.Content); i += 2 {
+				if pn.Content[i].Value != "vars" {
+					return d.errf(pn.Content[i], "import_playbook takes only vars besides the file name, got %q%s", pn.Content[i].Value, diag.DidYouMean(pn.Content[i].Value, []string{"vars"}))
+				}
+				if err := resolve(pn.Content[i+1]).Decode(&importVars); err != nil {
+					return d.errf(pn.Content[i+1], "import_playbook vars: expected a mapping: %v", err)
+				}
 			}
 			target, err := d.str(resolve(pn.Content[1]), "import_playbook")
 			if err != nil {
@@ -106,8 +122,14 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 			if err != nil {
 				return d.errf(pn.Content[1], "import_playbook: cannot read %q: %v", target, err)
 			}
+			first := len(pb.Plays)
 			if err := l.loadInto(pb, sub, depth+1); err != nil {
 				return err
+			}
+			for _, p := range pb.Plays[first:] {
+				for k, v := range importVars {
+					p.Vars[k] = v
+				}
 			}
 			continue
 		}

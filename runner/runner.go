@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-lab/runbook/inventory"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/templates"
 )
 
 // Options configure a run.
@@ -115,7 +116,12 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 plays:
 	for _, p := range pb.Plays {
 		r.redact.collect(p.Vars)
-		hosts, err := inv.Select(p.Hosts)
+		pattern, err := PlayHosts(p, opt.ExtraVars)
+		if err != nil {
+			opt.Output.Warn("", fmt.Sprintf("play %q (%s): hosts: %v; skipping the play", p.Name, p.At, err))
+			continue
+		}
+		hosts, err := inv.Select(pattern)
 		if err != nil {
 			opt.Output.Warn("", fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, err))
 			continue
@@ -149,6 +155,22 @@ plays:
 	sort.Strings(r.stats.Order)
 	opt.Output.Recap(r.stats)
 	return r.stats, ctx.Err()
+}
+
+// PlayHosts renders a templated hosts pattern (hosts: "{{ .target }}") with
+// the play's own plain variables and the extra vars, as Ansible does.
+func PlayHosts(p *playbooks.Play, extra map[string]any) (string, error) {
+	if !templates.Has(p.Hosts) {
+		return p.Hosts, nil
+	}
+	vars := map[string]any{}
+	for k, v := range p.Vars {
+		if s, ok := v.(string); !ok || !templates.Has(s) {
+			vars[k] = v
+		}
+	}
+	maps.Copy(vars, extra)
+	return templates.Render("hosts", p.Hosts, vars)
 }
 
 func batches(hosts []string, serial int) [][]string {

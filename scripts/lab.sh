@@ -12,7 +12,9 @@ fi
 # guests' packages from the lab's local repository (the namespace has no
 # uplink). The VMs and their network exist only in that namespace.
 ./scripts/test-deps.sh
-go run ./internal/testlab/cmd/testlab up 0
-go run ./internal/testlab/cmd/testlab libvirtd
+if [ ! -S /run/libvirt/libvirt-sock ]; then
+  go run ./internal/testlab/cmd/testlab up 0
+  go run ./internal/testlab/cmd/testlab libvirtd
+fi
 exec ./bin/runbook play site.yaml --netns rblab \
   -e 'guest_apt_sources=deb [trusted=yes] http://192.168.100.1:8080/ ./' "$@"

@@ -55,7 +55,11 @@ func (a *app) playCmd() *cobra.Command {
 				return err
 			}
 			if listHosts {
-				return printHosts(a, pb, inv, f.limit)
+				extra, err := f.extraVars()
+				if err != nil {
+					return err
+				}
+				return printHosts(a, pb, inv, f.limit, extra)
 			}
 			opt, err := f.options(a, inv)
 			if err != nil {
@@ -135,7 +139,7 @@ func printTasks(a *app, pb *playbooks.Playbook, tags, skip []string) {
 
 func printHosts(a *app, pb *playbooks.Playbook, inv interface {
 	Select(string) ([]string, error)
-}, limit string) error {
+}, limit string, extra map[string]any) error {
 	var lim map[string]bool
 	if limit != "" {
 		sel, err := inv.Select(limit)
@@ -148,8 +152,9 @@ func printHosts(a *app, pb *playbooks.Playbook, inv interface {
 		}
 	}
 	for _, p := range pb.Plays {
-		hosts, err := inv.Select(p.Hosts)
-		if err != nil {
+		pattern, err := runner.PlayHosts(p, extra)
+		hosts, err2 := inv.Select(pattern)
+		if err != nil || err2 != nil {
 			hosts = nil
 		}
 		var sel []string

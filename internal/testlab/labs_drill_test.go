@@ -22,7 +22,7 @@ func TestFailoverDrills(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for _, d := range []struct{ mode, recover string }{
-		{"kill", "recover-primary.yaml"},
+		{"kill", "failback-drill.yaml"}, // recover-primary.yaml under the write probe
 		{"diskfull", "recover-primary.yaml"},
 		{"standby", "recover-replica.yaml"},
 		{"freeze", "recover-primary.yaml"},
@@ -39,12 +39,26 @@ func TestFailoverDrills(t *testing.T) {
 		if svg, err := os.ReadFile(filepath.Join(dir, "failover-drill-"+d.mode+".svg")); err != nil || !strings.HasPrefix(string(svg), "<svg") {
 			t.Errorf("drill %s: no timeline picture: %v", d.mode, err)
 		}
-		args := []string{"play", d.recover}
+		args := []string{"play", d.recover, "-e", "report_dir=" + dir}
 		if d.recover == "recover-primary.yaml" {
 			args = append(args, "-l", "postgres1")
 		}
-		if code, out := runbook(t, lab, args...); code != 0 {
+		code, out = runbook(t, lab, args...)
+		if code != 0 {
 			t.Fatalf("%s after the %s drill: exit %d\n%s", d.recover, d.mode, code, out)
+		}
+		if d.recover == "failback-drill.yaml" {
+			m := drillRE.FindStringSubmatch(out)
+			if m == nil || m[1] != "failback" {
+				t.Fatalf("no fail-back figures:\n%s", out)
+			}
+			t.Logf("drill failback (after %s): %s", d.mode, m[0])
+			if m[4] != "0" {
+				t.Errorf("the fail-back lost %s acknowledged rows", m[4])
+			}
+			if _, err := os.Stat(filepath.Join(dir, "failback-drill.svg")); err != nil {
+				t.Errorf("fail-back: no timeline picture: %v", err)
+			}
 		}
 		if code, out := runbook(t, lab, "play", "verify.yaml"); code != 0 {
 			t.Fatalf("verify after the %s drill: exit %d\n%s", d.mode, code, out)

@@ -93,12 +93,8 @@ guest_apt_sources: "deb [trusted=yes] http://192.168.100.1:8080/ ./"
 		return runbookNoInventory(t, lab, append(args, "-e", "@"+vars)...)
 	}
 	t.Cleanup(func() {
-		code, out := play("play", "destroy.yaml")
-		if code != 0 {
+		if code, out := play("play", "destroy.yaml"); code != 0 {
 			t.Errorf("destroy.yaml: exit %d\n%s", code, out)
-		}
-		if strings.Contains(out, "postgres1") && !strings.Contains(out, "remove") {
-			t.Errorf("destroy.yaml removed nothing\n%s", out)
 		}
 	})
 	begin := time.Now()
