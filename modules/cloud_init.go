@@ -94,6 +94,10 @@ func (c *CloudInit) Files() (map[string]string, error) {
 func (c *CloudInit) Run(ctx context.Context, env *Env) (*Result, error) {
 	if c.HostKeyFile != "" {
 		k, err := RunOK(ctx, env.Host, "cat "+Quote(c.HostKeyFile)+" && echo '--- pub' && cat "+Quote(c.HostKeyFile+".pub"), "reading the host key")
+		if err != nil && env.Check {
+			// made by an earlier task that check mode did not run
+			return &Result{Changed: true, Msg: "write seed " + c.Path + " (its host key does not exist yet)"}, nil
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -64,8 +64,12 @@ func TestFailoverDrills(t *testing.T) {
 			t.Fatalf("verify after the %s drill: exit %d\n%s", d.mode, code, out)
 		}
 	}
-	if os.Getenv("RUNBOOK_DRILL_SVG") != "" {
-		b, _ := os.ReadFile(filepath.Join(dir, "failover-drill-kill.svg"))
-		os.WriteFile(os.Getenv("RUNBOOK_DRILL_SVG"), b, 0o644)
+	// RUNBOOK_DRILL_SVG_DIR=docs keeps the timelines (as in docs/)
+	if keep := os.Getenv("RUNBOOK_DRILL_SVG_DIR"); keep != "" {
+		svgs, _ := filepath.Glob(filepath.Join(dir, "*.svg"))
+		for _, f := range svgs {
+			b, _ := os.ReadFile(f)
+			os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o644)
+		}
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -222,4 +225,32 @@ func TestInventoryFromLibvirt(t *testing.T) {
 	if hs := inv.Hosts(); len(hs) != 2 || hs[0] != "postgres1" {
 		t.Errorf("hosts %v", hs)
 	}
+}
+
+// An explicit virt_type kvm where KVM cannot run a guest (these machines)
+// fails with QEMU's reason and a hint, not a dead domain reported as
+// started.
+func TestVirtTypeKVMFailsClearly(t *testing.T) {
+	testlab.Libvirtd(t)
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		t.Skip("no /dev/kvm here: nothing to fail")
+	}
+	ctx := context.Background()
+	disk := filepath.Join(t.TempDir(), "kvm-probe.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", disk, "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v %s", err, out)
+	}
+	os.Chmod(filepath.Dir(disk), 0o755)
+	env := &modules.Env{Host: &transport.Local{HostName: "hypervisor"}}
+	vm := &modules.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", Memory: "128M", VCPUs: 1,
+		Disk: disk, VirtType: "kvm", State: "running", Watch: 3}
+	defer (&modules.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", State: "absent"}).Run(ctx, env)
+	r, err := vm.Run(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Failed || !strings.Contains(r.Msg, "died at start") || !strings.Contains(r.Msg, "try virt_type qemu") {
+		t.Fatalf("kvm on a host where it cannot work: %+v", r)
+	}
+	t.Logf("%s", r.Msg)
 }
