@@ -196,6 +196,13 @@ func (h *Human) Recap(s *runner.Stats) {
 		fmt.Fprintf(h.W, "%s : ok=%-4d changed=%-4d unreachable=%-4d failed=%-4d skipped=%-4d rescued=%-4d ignored=%d\n",
 			h.paint(color, fmt.Sprintf("%-*s", width, n)), c.OK, c.Changed, c.Unreachable, c.Failed, c.Skipped, c.Rescued, c.Ignored)
 	}
+	if len(s.Plays) > 2 && s.Elapsed > 10*time.Second {
+		// a long run of several plays: where the time went, phase by phase
+		fmt.Fprintf(h.W, "\nplays:\n")
+		for _, p := range s.Plays {
+			fmt.Fprintf(h.W, "  %8s  %s\n", p.Duration.Round(time.Second/10), p.Task)
+		}
+	}
 	if len(s.Slowest) > 1 {
 		fmt.Fprintf(h.W, "\nslowest tasks (of %s in all):\n", s.Elapsed.Round(time.Millisecond))
 		for _, t := range s.Slowest {

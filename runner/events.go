@@ -51,6 +51,7 @@ type Stats struct {
 	Hosts   map[string]*Counts `json:"hosts"`
 	Order   []string           `json:"-"`
 	Slowest []TaskTime         `json:"slowest"`
+	Plays   []TaskTime         `json:"plays"` // each play's wall time, in order
 	Elapsed time.Duration      `json:"elapsed_ns"`
 }
 

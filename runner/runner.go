@@ -137,6 +137,7 @@ plays:
 			opt.Output.Warn("", "no hosts matched, skipping")
 			continue
 		}
+		playBegin := time.Now()
 		for _, batch := range batches(selected, p.Serial) {
 			if ctx.Err() != nil {
 				break
@@ -146,9 +147,11 @@ plays:
 			// (later plays build on this one).
 			if len(active(r.states(batch))) == 0 {
 				opt.Output.Warn("", "NO MORE HOSTS LEFT: every host of this play failed; stopping the run")
+				r.stats.Plays = append(r.stats.Plays, TaskTime{Task: p.Name, Duration: time.Since(playBegin)})
 				break plays
 			}
 		}
+		r.stats.Plays = append(r.stats.Plays, TaskTime{Task: p.Name, Duration: time.Since(playBegin)})
 	}
 	r.stats.Elapsed = time.Since(begin)
 	r.stats.Slowest = r.slowest(3)
