@@ -17,4 +17,4 @@ if [ ! -S /run/libvirt/libvirt-sock ]; then
   go run ./internal/testlab/cmd/testlab libvirtd
 fi
 exec ./bin/runbook play site.yaml --netns rblab \
-  -e 'guest_apt_sources=deb [trusted=yes] http://192.168.100.1:8080/ ./' "$@"
+  -e '{"guest_apt_sources": "deb [trusted=yes] http://192.168.100.1:8080/ ./"}' "$@"
