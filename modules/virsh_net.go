@@ -240,24 +240,37 @@ func (v *VirshNet) Run(ctx context.Context, env *Env) (*Result, error) {
 	}
 	// (in check mode a network that does not exist yet has no autostart to read)
 	if v.Autostart != nil && (exists || !env.Check) {
-		cur, err := l.NetworkGetAutostart(net)
+		change, err := autostart(*v.Autostart, env.Check,
+			func() (int32, error) { return l.NetworkGetAutostart(net) },
+			func(on int32) error { return l.NetworkSetAutostart(net, on) })
 		if err != nil {
 			return nil, err
 		}
-		want := int32(0)
-		if *v.Autostart {
-			want = 1
-		}
-		if cur != want {
-			changes = append(changes, fmt.Sprintf("autostart %v", *v.Autostart))
-			if !env.Check {
-				if err := l.NetworkSetAutostart(net, want); err != nil {
-					return nil, err
-				}
-			}
-		}
+		changes = append(changes, change...)
 	}
 	return finish(res, changes), nil
+}
+
+// autostart reads a libvirt object's autostart flag and sets it when it
+// differs (not in check mode); it returns the change, if any.
+func autostart(want, check bool, get func() (int32, error), set func(int32) error) ([]string, error) {
+	cur, err := get()
+	if err != nil {
+		return nil, err
+	}
+	on := int32(0)
+	if want {
+		on = 1
+	}
+	if cur == on {
+		return nil, nil
+	}
+	if !check {
+		if err := set(on); err != nil {
+			return nil, err
+		}
+	}
+	return []string{fmt.Sprintf("autostart %v", want)}, nil
 }
 
 func finish(res *Result, changes []string) *Result {

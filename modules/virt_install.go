@@ -352,23 +352,15 @@ func (v *VirtInstall) Run(ctx context.Context, env *Env) (*Result, error) {
 			}
 		}
 	}
+	// (in check mode a domain that does not exist yet has no autostart to read)
 	if v.Autostart != nil && (exists || !env.Check) {
-		cur, err := l.DomainGetAutostart(dom)
+		change, err := autostart(*v.Autostart, env.Check,
+			func() (int32, error) { return l.DomainGetAutostart(dom) },
+			func(on int32) error { return l.DomainSetAutostart(dom, on) })
 		if err != nil {
 			return nil, err
 		}
-		want := int32(0)
-		if *v.Autostart {
-			want = 1
-		}
-		if cur != want {
-			changes = append(changes, fmt.Sprintf("autostart %v", *v.Autostart))
-			if !env.Check {
-				if err := l.DomainSetAutostart(dom, want); err != nil {
-					return nil, err
-				}
-			}
-		}
+		changes = append(changes, change...)
 	}
 	if v.Network != "" && v.MAC != "" {
 		if ip, source := GuestAddress(l, v.Network, v.MAC); ip != "" {

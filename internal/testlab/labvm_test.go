@@ -22,22 +22,7 @@ func TestSiteOnVMs(t *testing.T) {
 		t.Skip("real-VM tier: run with make test-vm (RUNBOOK_VM_TESTS=1)")
 	}
 	lab := testlab.Libvirtd(t)
-	// The cloud image is asked for through a proxy on a closed loopback
-	// port (the network rule): refused, as on a host without internet.
-	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
-	// The lab namespace has no uplink: the guests install from the lab's
-	// package repository, reachable on the hypervisor's address there.
-	vars := filepath.Join(t.TempDir(), "vars.yaml")
-	os.WriteFile(vars, []byte("guest_apt_sources: \"deb [trusted=yes] http://192.168.100.1:8080/ ./\"\n"), 0o644)
-	play := func(args ...string) (int, string) {
-		return runbookNoInventory(t, lab, append(args, "-e", "@"+vars)...)
-	}
-	t.Cleanup(func() {
-		if code, out := play("play", "destroy.yaml"); code != 0 {
-			t.Errorf("destroy.yaml: exit %d\n%s", code, out)
-		}
-	})
+	play := vmPlayer(t, lab, "")
 	begin := time.Now()
 	code, out := play("play", "site.yaml")
 	if code != 0 {
@@ -70,15 +55,10 @@ func TestSiteOnVMs(t *testing.T) {
 // changes nothing; destroy.yaml removes it all.
 func TestHypervisorPhaseOneVM(t *testing.T) {
 	lab := testlab.Libvirtd(t)
-	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
-	dir := t.TempDir()
-	vars := filepath.Join(dir, "vars.yaml")
-	os.WriteFile(vars, []byte(`lab_vms:
+	play := vmPlayer(t, lab, `lab_vms:
   - {name: postgres1, mac: "52:54:00:64:00:0b", ip: 192.168.100.11}
-guest_apt_sources: "deb [trusted=yes] http://192.168.100.1:8080/ ./"
-`), 0o644)
-	pb := filepath.Join(dir, "one.yaml")
+`)
+	pb := filepath.Join(t.TempDir(), "one.yaml")
 	os.WriteFile(pb, []byte(`- import_playbook: hypervisor.yaml
 - hosts: postgres1
   gather_facts: false
@@ -89,14 +69,6 @@ guest_apt_sources: "deb [trusted=yes] http://192.168.100.1:8080/ ./"
       changed_when: false
       failed_when: hn.stdout != "postgres1"
 `), 0o644)
-	play := func(args ...string) (int, string) {
-		return runbookNoInventory(t, lab, append(args, "-e", "@"+vars)...)
-	}
-	t.Cleanup(func() {
-		if code, out := play("play", "destroy.yaml"); code != 0 {
-			t.Errorf("destroy.yaml: exit %d\n%s", code, out)
-		}
-	})
 	begin := time.Now()
 	code, out := play("play", pb)
 	if code != 0 {
@@ -119,6 +91,29 @@ guest_apt_sources: "deb [trusted=yes] http://192.168.100.1:8080/ ./"
 	}
 }
 
+// vmPlayer runs runbook for a VM test: no inventory (this machine is the
+// hypervisor), the cloud image asked for through a proxy on a closed
+// loopback port (refused, as on a host without internet, and the network
+// rule holds), the guests' packages from the lab's repository (the lab
+// namespace has no uplink), plus the given variables; destroy.yaml runs when
+// the test ends.
+func vmPlayer(t *testing.T, lab *testlab.Lab, moreVars string) func(args ...string) (int, string) {
+	t.Helper()
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
+	vars := filepath.Join(t.TempDir(), "vars.yaml")
+	os.WriteFile(vars, []byte("guest_apt_sources: \"deb [trusted=yes] http://192.168.100.1:8080/ ./\"\n"+moreVars), 0o644)
+	play := func(args ...string) (int, string) {
+		return runbookNoInventory(t, lab, append(args, "-e", "@"+vars)...)
+	}
+	t.Cleanup(func() {
+		if code, out := play("play", "destroy.yaml"); code != 0 {
+			t.Errorf("destroy.yaml: exit %d\n%s", code, out)
+		}
+	})
+	return play
+}
+
 // runbookNoInventory runs the CLI as a user would, without -i (the
 // hypervisor is this machine), dialling SSH from the lab namespace.
 func runbookNoInventory(t *testing.T, lab *testlab.Lab, args ...string) (int, string) {
@@ -128,7 +123,11 @@ func runbookNoInventory(t *testing.T, lab *testlab.Lab, args ...string) (int, st
 	return code, out.String()
 }
 
+// slowest is the end of a recap: each play's time, the slowest tasks.
 func slowest(out string) string {
+	if i := strings.Index(out, "\nplays:"); i >= 0 {
+		return out[i:]
+	}
 	if i := strings.Index(out, "slowest tasks"); i >= 0 {
 		return out[i:]
 	}
