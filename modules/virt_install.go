@@ -338,8 +338,8 @@ func (v *VirtInstall) Run(ctx context.Context, env *Env) (*Result, error) {
 			}
 			if died != "" {
 				hint := ""
-				if virtType == "kvm" {
-					hint = "; KVM may be unusable on this host: try virt_type qemu (software emulation)"
+				if virtType == "kvm" && strings.Contains(strings.ToLower(died), "kvm") {
+					hint = "; KVM is unusable on this host: use virt_type qemu (software emulation) or auto"
 				}
 				return Failf("%s died at start: %s%s", v.Name, died, hint), nil
 			}

@@ -7,6 +7,7 @@ package sshtest
 
 import (
 	"bufio"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -22,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/runbook-lab/runbook/transport"
 )
 
 // Server is a running sshd.
@@ -38,6 +41,17 @@ type Server struct {
 // Start runs sshd for the test's lifetime, accepting the current user with
 // a fresh key on n loopback addresses.
 func Start(t testing.TB, n int) *Server {
+	t.Helper()
+	var addrs []string
+	for i := 0; i < n; i++ {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.%d", i+2))
+	}
+	return StartIn(t, "", addrs)
+}
+
+// StartIn runs sshd inside a network namespace the test created (netns ""
+// is this one), listening on the given addresses of that namespace.
+func StartIn(t testing.TB, netns string, addrs []string) *Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping sshd test in -short mode")
@@ -79,9 +93,7 @@ func Start(t testing.TB, n int) *Server {
 		t.Fatal(err)
 	}
 	s.Port = freePort(t)
-	for i := 0; i < n; i++ {
-		s.Addrs = append(s.Addrs, fmt.Sprintf("127.0.0.%d", i+2))
-	}
+	s.Addrs = addrs
 	var listen strings.Builder
 	for _, a := range s.Addrs {
 		fmt.Fprintf(&listen, "ListenAddress %s:%d\n", a, s.Port)
@@ -105,6 +117,9 @@ Subsystem sftp internal-sftp
 	}
 	_ = os.MkdirAll("/run/sshd", 0o755)
 	cmd := exec.Command(sshd, "-D", "-e", "-f", cfgFile)
+	if netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", netns, sshd, "-D", "-e", "-f", cfgFile)
+	}
 	logf, _ := os.Create(filepath.Join(dir, "sshd.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -117,7 +132,7 @@ Subsystem sftp internal-sftp
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", s.Addrs[len(s.Addrs)-1], s.Port), time.Second)
+		c, err := dialIn(netns, fmt.Sprintf("%s:%d", s.Addrs[len(s.Addrs)-1], s.Port))
 		if err == nil {
 			c.Close()
 			break
@@ -201,4 +216,13 @@ func (s *Server) ReadLog() string {
 		b.WriteString(sc.Text() + "\n")
 	}
 	return b.String()
+}
+
+func dialIn(netns, addr string) (net.Conn, error) {
+	if netns == "" {
+		return net.DialTimeout("tcp", addr, time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return transport.DialIn(ctx, netns, "tcp", addr)
 }

@@ -19,6 +19,9 @@ import (
 )
 
 // Lab addresses live only inside the lab namespace.
+// Gateway is the lab namespace's own address on the hosts' bridge.
+const Gateway = gateway
+
 // DataDiskSize is the size of each host's /var/lib/postgresql (a tmpfs).
 var DataDiskSize = "1536M"
 

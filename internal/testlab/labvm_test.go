@@ -1,6 +1,7 @@
 package testlab_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runbook-lab/runbook/internal/cli"
+	"github.com/runbook-lab/runbook/internal/sshtest"
 	"github.com/runbook-lab/runbook/internal/testlab"
 )
 
@@ -88,6 +90,24 @@ func TestHypervisorPhaseOneVM(t *testing.T) {
 		if !strings.HasPrefix(c, "changed=0 ") {
 			t.Errorf("second run on %s: %s\n%s", h, c, out)
 		}
+	}
+
+	// The same hypervisor reached over SSH, as a remote one: libvirt through
+	// the SSH connection, the lab key and known_hosts fetched here, the VM
+	// reached through the hypervisor (a jump host).
+	sshd := sshtest.StartIn(t, lab.NS, []string{testlab.Gateway})
+	inv := filepath.Join(t.TempDir(), "hosts.yaml")
+	os.WriteFile(inv, []byte(fmt.Sprintf("all:\n  hosts:\n    hypervisor:\n      ansible_host: %s\n      ansible_port: %d\n      ansible_user: root\n      ansible_ssh_private_key_file: %s\n",
+		testlab.Gateway, sshd.Port, sshd.KeyFile)), 0o644)
+	code, out = play("play", pb, "-i", inv, "--known-hosts", sshd.KnownHosts)
+	if code != 0 {
+		t.Fatalf("through a remote hypervisor: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "fetch") {
+		t.Errorf("the lab key was not fetched from the remote hypervisor\n%s", out)
+	}
+	if c := recap(out)["postgres1"]; !strings.HasPrefix(c, "changed=0 ") {
+		t.Errorf("postgres1 through the hypervisor: %s\n%s", c, out)
 	}
 }
 
