@@ -229,7 +229,7 @@ func TestDrillFigures(t *testing.T) {
 		t.Errorf("outages %v", f.Outages)
 	}
 	svg := modules.TimelineSVG(ev, 100.3, f)
-	if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, `stroke="#d22"`) != 2 {
+	if !strings.HasPrefix(svg, "<svg") || strings.Count(svg, `stroke="#d22"`) != 2 || !strings.Contains(svg, "write outages: 0.70 s") {
 		t.Errorf("svg:\n%s", svg)
 	}
 }
