@@ -14,11 +14,12 @@ type Systemd struct {
 	Enabled      *bool  `yaml:"enabled" doc:"start at boot"`
 	Masked       *bool  `yaml:"masked" doc:"masked (cannot be started)"`
 	DaemonReload bool   `yaml:"daemon_reload" doc:"run systemctl daemon-reload first"`
+	Timeout      int    `yaml:"timeout" doc:"seconds to wait for systemctl (a unit stuck starting or stopping fails the task instead of hanging it)" default:"600"`
 }
 
 func init() {
 	register(Info{ID: "systemd", Summary: "Start, stop, restart, reload, enable or mask a systemd unit; reads its state first and shows the journal when it fails.",
-		Example: "systemd:\n  name: postgresql\n  state: started\n  enabled: true", New: func() Module { return &Systemd{} }})
+		Example: "systemd:\n  name: postgresql\n  state: started\n  enabled: true", New: func() Module { return &Systemd{Timeout: 600} }})
 }
 
 // Validate checks the arguments.
@@ -137,9 +138,17 @@ func (s *Systemd) apply(ctx context.Context, env *Env, res *Result, steps, chang
 	if env.Check {
 		return res, nil
 	}
-	r, err := env.Host.Run(ctx, Cmd{Script: "set -e\n" + strings.Join(steps, "\n")})
+	script := "set -e\n" + strings.Join(steps, "\n")
+	if s.Timeout > 0 {
+		script = fmt.Sprintf("timeout %d sh -c %s", s.Timeout, Quote(script))
+	}
+	r, err := env.Host.Run(ctx, Cmd{Script: script})
 	if err != nil {
 		return nil, err
+	}
+	if r.RC == 124 && s.Timeout > 0 {
+		u, _ := s.show(ctx, env.Host)
+		return Failf("%s %s did not finish within %d s (the unit is %s/%s; systemd goes on with the job)", res.Msg, s.Name, s.Timeout, u.Active, u.Sub), nil
 	}
 	if r.RC != 0 {
 		journal, _ := env.Host.Run(ctx, Cmd{Script: "journalctl -u " + Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})

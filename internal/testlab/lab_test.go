@@ -137,4 +137,18 @@ func TestAptAndSystemdOnLabHosts(t *testing.T) {
 	if code != 2 || !strings.Contains(out, "not found") {
 		t.Errorf("unknown unit: exit %d\n%s", code, out)
 	}
+	// a unit that takes long to stop fails the task at the timeout instead
+	// of hanging the run
+	code, out = runbook(t, lab, "run", "postgres1", "-m", "shell", "-a",
+		`printf '[Service]\nExecStart=/bin/sleep infinity\nExecStop=/bin/sleep 30\n' > /etc/systemd/system/rb-slowstop.service`)
+	if code != 0 {
+		t.Fatalf("unit file: %s", out)
+	}
+	if code, out = runbook(t, lab, "run", "postgres1", "-m", "systemd", "-a", "name=rb-slowstop state=started daemon_reload=true"); code != 0 {
+		t.Fatalf("start: %s", out)
+	}
+	code, out = runbook(t, lab, "run", "postgres1", "-m", "systemd", "-a", "name=rb-slowstop state=stopped timeout=2")
+	if code != 2 || !strings.Contains(out, "did not finish within 2 s") {
+		t.Errorf("slow stop: exit %d\n%s", code, out)
+	}
 }
