@@ -220,12 +220,17 @@ func TimelineSVG(ev []WriteEvent, breakAt float64, f DrillFigures) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	outages := make([]string, len(f.Outages))
+	outages := "none"
 	for i, o := range f.Outages {
-		outages[i] = fmt.Sprintf("%.2f s", o)
+		if i == 0 {
+			outages = ""
+		} else {
+			outages += ", "
+		}
+		outages += fmt.Sprintf("%.2f s", o)
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="20">writes through pgpool: %d acknowledged, %d missing afterwards; write outages: %s</text>`+"\n",
-		left, f.Acked, f.Missing, strings.Join(append(outages, "none")[:max(len(outages), 1)], ", "))
+		left, f.Acked, f.Missing, outages)
 	for _, e := range ev {
 		color, y := "#2a2", top+20
 		if !e.Ack {

@@ -476,42 +476,16 @@ func (v *VirtInstall) shutdown(ctx context.Context, l *libvirt.Libvirt, dom libv
 // GuestAddress finds a guest's address by MAC: the network's DHCP
 // reservation first, else its lease.
 func GuestAddress(l *libvirt.Libvirt, network, mac string) (string, string) {
-	mac = strings.ToLower(mac)
-	n, err := l.NetworkLookupByName(network)
+	hosts, err := NetworkHosts(l, network)
 	if err != nil {
 		return "", ""
 	}
-	if x, err := l.NetworkGetXMLDesc(n, 0); err == nil {
-		var def libvirtxml.Network
-		if def.Unmarshal(x) == nil {
-			for _, ip := range def.IPs {
-				if ip.DHCP == nil {
-					continue
-				}
-				for _, h := range ip.DHCP.Hosts {
-					if strings.ToLower(h.MAC) == mac && h.IP != "" {
-						return h.IP, "reservation"
-					}
-				}
-			}
-		}
-	}
-	leases, _, err := l.NetworkGetDhcpLeases(n, libvirt.OptString{mac}, 16, 0)
-	if err == nil {
-		for _, le := range leases {
-			if strings.ToLower(optString(le.Mac)) == mac {
-				return le.Ipaddr, "lease"
-			}
+	for _, h := range hosts {
+		if h.MAC == strings.ToLower(mac) {
+			return h.IP, h.Source
 		}
 	}
 	return "", ""
-}
-
-func optString(o libvirt.OptString) string {
-	if len(o) > 0 {
-		return o[0]
-	}
-	return ""
 }
 
 var _ Validator = (*VirtInstall)(nil)

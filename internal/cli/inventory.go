@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"libvirt.org/go/libvirtxml"
-
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/inventory"
@@ -121,40 +119,22 @@ func (a *app) inventoryFromLibvirt(network, uri, socket string) error {
 		return err
 	}
 	defer l.Disconnect()
-	n, err := l.NetworkLookupByName(network)
-	if err != nil {
-		return fmt.Errorf("libvirt network %q: %w", network, err)
-	}
-	x, err := l.NetworkGetXMLDesc(n, 0)
+	all, err := modules.NetworkHosts(l, network)
 	if err != nil {
 		return err
 	}
-	var def libvirtxml.Network
-	if err := def.Unmarshal(x); err != nil {
-		return err
-	}
+	// reservations when the network has named ones, else leases
 	type host struct{ name, ip string }
 	var hosts []host
-	for _, ip := range def.IPs {
-		if ip.DHCP == nil {
-			continue
-		}
-		for _, h := range ip.DHCP.Hosts {
-			if h.Name != "" && h.IP != "" {
+	source := "DHCP reservations"
+	for _, from := range []string{"reservation", "lease"} {
+		for _, h := range all {
+			if h.Source == from && h.Name != "" {
 				hosts = append(hosts, host{h.Name, h.IP})
 			}
 		}
-	}
-	source := "DHCP reservations"
-	if len(hosts) == 0 {
-		leases, _, err := l.NetworkGetDhcpLeases(n, nil, 1024, 0)
-		if err != nil {
-			return fmt.Errorf("leases of %q: %w", network, err)
-		}
-		for _, le := range leases {
-			if len(le.Hostname) > 0 && le.Hostname[0] != "" {
-				hosts = append(hosts, host{le.Hostname[0], le.Ipaddr})
-			}
+		if len(hosts) > 0 {
+			break
 		}
 		source = "DHCP leases (a lease does not mean the guest is up)"
 	}
