@@ -40,6 +40,9 @@ func (p *PgReplication) Run(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(node.Rows) != 1 {
+		return nil, fmt.Errorf("pg_replication: the node query returned %d rows, want 1", len(node.Rows))
+	}
 	data := map[string]any{}
 	for k, v := range node.Rows[0] {
 		data[k] = v

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ type PgWriter struct {
 	Port       int     `yaml:"port" doc:"pgpool's port" default:"9999"`
 	User       string  `yaml:"user" doc:"role to write as (password from ~/.pgpass)" default:"postgres"`
 	Table      string  `yaml:"table" doc:"probe table (dropped by report unless keep)" default:"runbook_drill"`
-	Log        string  `yaml:"log" doc:"the writer's log on the host" default:"/var/tmp/runbook-writer.log"`
+	Log        string  `yaml:"log" doc:"the writer's log on the host; its directory must not be writable by others (the writer's script lives beside it and runs as the connecting user)" default:"/var/lib/runbook/writer.log"`
 	BreakAt    float64 `yaml:"break_at" doc:"when the failure was caused (unix seconds), for detection and recovery times"`
 	ReportFile string  `yaml:"report_file" doc:"an SVG timeline written on the machine running runbook"`
 	Keep       bool    `yaml:"keep" doc:"keep the probe table after the report"`
@@ -31,7 +32,7 @@ func init() {
 	register(Info{ID: "pg_writer", Summary: "The drill's write probe: numbered inserts through pgpool with acknowledgements logged; report gives lost acknowledged rows, outages and an SVG timeline.",
 		Example: "pg_writer:\n  action: report\n  break_at: \"{{ .broke_at }}\"\n  report_file: failover-drill.svg\nregister: drill",
 		New: func() Module {
-			return &PgWriter{Host: "127.0.0.1", Port: 9999, User: "postgres", Table: "runbook_drill", Log: "/var/tmp/runbook-writer.log"}
+			return &PgWriter{Host: "127.0.0.1", Port: 9999, User: "postgres", Table: "runbook_drill", Log: "/var/lib/runbook/writer.log"}
 		}})
 }
 
@@ -58,6 +59,12 @@ func (w *PgWriter) Run(ctx context.Context, env *Env) (*Result, error) {
 		return &Result{Skipped: true, Msg: "the drill's writer does not run in check mode"}, nil
 	}
 	stop := Quote(w.Log + ".stop")
+	// The script, the log and the stop file live in one private directory:
+	// a predictable path in a world-writable one (/var/tmp) would let any
+	// local user plant a FIFO or symlink there and run code as root.
+	if _, err := RunOK(ctx, env.Host, privateDir(w.Log), "the writer's directory"); err != nil {
+		return nil, err
+	}
 	switch w.Action {
 	case "start":
 		// Each insert gets 5 s: a session pgpool leaves hanging (seen when a
@@ -90,6 +97,14 @@ echo done`
 		return &Result{Changed: true, Msg: "writer stopped"}, nil
 	}
 	return w.report(ctx, env)
+}
+
+// privateDir creates the directory of path (0700) when missing and refuses
+// it when it is a symlink or writable by group or others.
+func privateDir(path string) string {
+	d := Quote(filepath.Dir(path))
+	return "[ -d " + d + " ] || install -d -m 0700 " + d + " || exit 1\n" +
+		"if [ -L " + d + " ] || [ -n \"$(find " + d + " -maxdepth 0 -perm /022)\" ]; then echo " + Quote(filepath.Dir(path)+" is writable by others or a symlink: choose a private directory for the writer's log") + " >&2; exit 1; fi"
 }
 
 // WriteEvent is one line of the writer's log.

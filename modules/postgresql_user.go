@@ -79,6 +79,9 @@ func (u *PostgresqlUser) Run(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(rows.Rows) != 1 {
+		return nil, fmt.Errorf("postgresql_user: the role query returned %d rows, want 1", len(rows.Rows))
+	}
 	row := rows.Rows[0]
 	exists := row["rolname"] != ""
 	var stmts, changes []string

@@ -54,8 +54,8 @@ func (w *WaitFor) Script() string {
 	var probe string
 	switch {
 	case w.Port != 0:
-		probe = fmt.Sprintf("(exec 3<>/dev/tcp/%s/%d) 2>/dev/null", w.Host, w.Port)
-		probe = "bash -c " + Quote(probe)
+		// host and port are arguments of the inner shell, never its code
+		probe = `bash -c '(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null' wait_for ` + Join(w.Host, strconv.Itoa(w.Port))
 	case w.Path != "":
 		probe = "[ -e " + Quote(w.Path) + " ]"
 	default:
