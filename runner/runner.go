@@ -118,12 +118,12 @@ plays:
 		r.redact.collect(p.Vars)
 		pattern, err := PlayHosts(p, opt.ExtraVars)
 		if err != nil {
-			opt.Output.Warn("", fmt.Sprintf("play %q (%s): hosts: %v; skipping the play", p.Name, p.At, err))
+			r.warn(fmt.Sprintf("play %q (%s): hosts: %v; skipping the play", p.Name, p.At, err))
 			continue
 		}
 		hosts, err := inv.Select(pattern)
 		if err != nil {
-			opt.Output.Warn("", fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, err))
+			r.warn(fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, err))
 			continue
 		}
 		var selected []string
@@ -134,7 +134,7 @@ plays:
 		}
 		opt.Output.Play(p.Name, selected)
 		if len(selected) == 0 {
-			opt.Output.Warn("", "no hosts matched, skipping")
+			r.warn("no hosts matched, skipping")
 			continue
 		}
 		playBegin := time.Now()
@@ -146,7 +146,7 @@ plays:
 			// As Ansible: when every host of a play failed, the run stops
 			// (later plays build on this one).
 			if len(active(r.states(batch))) == 0 {
-				opt.Output.Warn("", "NO MORE HOSTS LEFT: every host of this play failed; stopping the run")
+				r.warn("NO MORE HOSTS LEFT: every host of this play failed; stopping the run")
 				r.stats.Plays = append(r.stats.Plays, TaskTime{Task: p.Name, Duration: time.Since(playBegin)})
 				break plays
 			}

@@ -46,7 +46,11 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"group_names": toAny(inv.HostGroups(h.name)), "play_hosts": playHosts, "ansible_play_hosts": playHosts,
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
 	}
-	return composeVars(magic, pc.play.Vars, inv.HostVars(h.name), facts, sc.vars, r.opt.ExtraVars)
+	vars, err := composeVars(magic, pc.play.Vars, inv.HostVars(h.name), facts, sc.vars, r.opt.ExtraVars)
+	if err == nil {
+		r.redact.collect(vars) // rendered values: templated secrets, task and block vars
+	}
+	return vars, err
 }
 
 func toAny(l []string) []any {
@@ -404,15 +408,26 @@ func truthy(v any) bool {
 // emit masks secrets and hands a result to the output.
 func (r *run) emit(res *HostResult) {
 	res.Msg = r.redact.text(res.Msg)
+	for i, w := range res.Warnings {
+		res.Warnings[i] = r.redact.text(w)
+	}
 	if res.NoLog {
+		if res.Item != nil {
+			res.Item = "(hidden: no_log)"
+		}
 		if res.Status != StatusFailed {
 			res.Msg = ""
 		} else {
 			res.Msg = "the output has been hidden (no_log: true)"
 		}
 		res.Data, res.Diffs = nil, nil
-	} else if res.Data != nil {
-		res.Data = r.redact.value(res.Data).(map[string]any)
+	} else {
+		if res.Data != nil {
+			res.Data = r.redact.value(res.Data).(map[string]any)
+		}
+		if res.Item != nil {
+			res.Item = r.redact.value(res.Item)
+		}
 	}
 	for i, d := range res.Diffs {
 		res.Diffs[i].Before, res.Diffs[i].After = r.redact.text(d.Before), r.redact.text(d.After)
@@ -448,3 +463,6 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 	}
 	return nil, true, fmt.Errorf("expected a list, got %v", v)
 }
+
+// warn masks secrets in a run-level warning and prints it.
+func (r *run) warn(msg string) { r.opt.Output.Warn("", r.redact.text(msg)) }

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"maps"
+	"sort"
 	"strings"
 	"sync"
 
@@ -108,37 +109,56 @@ func renderValue(v any, vars map[string]any) (any, error) {
 	return v, nil
 }
 
-// secretName says whether a variable's name marks its value as a secret:
-// such values are masked in all output.
-func secretName(name string) bool {
+// SecretName says whether a variable's name marks its value as a secret:
+// such values are masked in all output (results, diffs, warnings, JSON,
+// `inventory --list`).
+func SecretName(name string) bool {
 	n := strings.ToLower(name)
-	for _, s := range []string{"password", "passwd", "secret", "token", "private_key"} {
-		if strings.Contains(n, s) && !strings.HasSuffix(n, "_file") {
+	if strings.HasSuffix(n, "_file") || strings.HasSuffix(n, "_path") {
+		return false
+	}
+	for _, s := range []string{"password", "passwd", "passphrase", "secret", "token", "private_key", "api_key", "apikey", "credential"} {
+		if strings.Contains(n, s) {
 			return true
 		}
 	}
 	return false
 }
 
-// redactor replaces secret values in text.
+func secretName(name string) bool { return SecretName(name) }
+
+// redactor replaces secret values in text. Values are collected as they
+// become known: given at the start (passwords, extra vars, inventory), and
+// rendered (a secret-named variable whose value is a template, task and
+// block vars) each time a task's variables are composed.
 type redactor struct {
 	mu     sync.RWMutex
+	seen   map[string]bool
 	values []string
 }
 
 func (r *redactor) add(v any) {
 	s, ok := v.(string)
-	if !ok || len(s) < 3 {
+	if !ok || len(s) < 3 || templates.Has(s) {
+		return
+	}
+	r.mu.RLock()
+	known := r.seen[s]
+	r.mu.RUnlock()
+	if known {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, x := range r.values {
-		if x == s {
-			return
-		}
+	if r.seen == nil {
+		r.seen = map[string]bool{}
 	}
-	r.values = append(r.values, s)
+	if !r.seen[s] {
+		r.seen[s] = true
+		// longest first, so a secret containing another is masked whole
+		r.values = append(r.values, s)
+		sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
+	}
 }
 
 // collect adds the values of secret-named variables in vars.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/inventory"
+	"github.com/runbook-lab/runbook/runner"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/transport"
 )
@@ -93,7 +94,7 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 	for _, h := range inv.Hosts() {
 		vars := inv.HostVars(h)
 		for k := range vars {
-			if strings.Contains(k, "password") {
+			if runner.SecretName(k) {
 				vars[k] = "********"
 			}
 		}
