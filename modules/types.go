@@ -17,10 +17,20 @@ type Mode struct {
 	Perm fs.FileMode
 }
 
-// UnmarshalYAML reads the scalar's text as octal.
+// UnmarshalYAML reads the scalar's text as octal. An integer that comes
+// typed from a variable (tagged, see the runner's rendering) is the mode's
+// value itself: YAML read `file_mode: 0640` as 416, and 416 is 0o640.
 func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("mode: expected an octal number like 0644")
+	}
+	if n.Tag == "!!int" && n.Style&yaml.TaggedStyle != 0 {
+		v, err := strconv.ParseUint(n.Value, 0, 32)
+		if err != nil || v > 0o7777 {
+			return fmt.Errorf("mode: expected a file mode, got %s", n.Value)
+		}
+		m.Set, m.Perm = true, fs.FileMode(v)
+		return nil
 	}
 	s := strings.TrimPrefix(strings.TrimPrefix(n.Value, "0o"), "0")
 	if s == "" {

@@ -120,6 +120,12 @@ func renderNode(n *yaml.Node, vars map[string]any) (*yaml.Node, error) {
 					return nil, err
 				}
 				enc.Line, enc.Column = n.Line, n.Column
+				if enc.Kind == yaml.ScalarNode {
+					// a typed value from a variable, not a literal: an int
+					// mode from `file_mode: 0640` is the number 416 (0o640),
+					// as in Ansible, not the octal digits "416"
+					enc.Style |= yaml.TaggedStyle
+				}
 				return &enc, nil
 			}
 		}
