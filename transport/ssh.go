@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"context"
 	"errors"
 	"fmt"
@@ -104,7 +105,8 @@ func (s *SSH) dial(ctx context.Context) (*ssh.Client, error) {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	ccfg := &ssh.ClientConfig{User: cfg.User, Auth: auths, HostKeyCallback: hk, Timeout: timeout}
+	ccfg := &ssh.ClientConfig{User: cfg.User, Auth: auths, HostKeyCallback: hk, Timeout: timeout,
+		HostKeyAlgorithms: knownAlgorithms(cfg, addr)}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var conn net.Conn
@@ -228,6 +230,46 @@ func hostKeyCallback(cfg SSHConfig) (ssh.HostKeyCallback, error) {
 		}
 		return err
 	}, nil
+}
+
+// knownAlgorithms lists the host key algorithms of the keys known_hosts
+// holds for addr, so the server is asked for a key we can check: Go prefers
+// ECDSA, and a host known only by its ed25519 key would otherwise be
+// refused as a mismatch. nil (Go's default order) when none is known.
+func knownAlgorithms(cfg SSHConfig, addr string) []string {
+	file := expandHome(cfg.KnownHosts)
+	if file == "" {
+		file = expandHome("~/.ssh/known_hosts")
+	}
+	check, err := knownhosts.New(file)
+	if err != nil {
+		return nil
+	}
+	// a key no host has: the error lists the keys known for this address
+	probe, _ := ssh.NewPublicKey(ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)))
+	remote, _ := net.ResolveTCPAddr("tcp", addr)
+	if remote == nil {
+		remote = &net.TCPAddr{}
+	}
+	var ke *knownhosts.KeyError
+	if !errors.As(check(addr, remote, probe), &ke) || len(ke.Want) == 0 {
+		return nil
+	}
+	var algos []string
+	seen := map[string]bool{}
+	for _, k := range ke.Want {
+		names := []string{k.Key.Type()}
+		if k.Key.Type() == ssh.KeyAlgoRSA {
+			names = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				algos = append(algos, n)
+			}
+		}
+	}
+	return algos
 }
 
 func expandHome(p string) string {

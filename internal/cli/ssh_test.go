@@ -151,7 +151,7 @@ func TestSSHHostKeyMismatchAndUnreachable(t *testing.T) {
 	if r.code != 0 {
 		t.Errorf("--ssh-accept-new: exit %d\n%s", r.code, r.stdout)
 	}
-	if b, _ := os.ReadFile(empty); !strings.Contains(string(b), "ssh-ed25519") {
+	if b, _ := os.ReadFile(empty); !strings.Contains(string(b), "[127.0.0.2]") {
 		t.Errorf("key not recorded: %q", b)
 	}
 }

@@ -92,6 +92,13 @@ func StartIn(t testing.TB, netns string, addrs []string) *Server {
 	if err := os.WriteFile(authKeys, clientPub, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The server also serves an ECDSA key that known_hosts does not list
+	// (as most real hosts do): the client must ask for the key type it
+	// knows, not the one Go prefers.
+	ecdsaKey := filepath.Join(dir, "ssh_host_ecdsa_key")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", ecdsaKey).CombinedOutput(); err != nil {
+		testenv.SkipOrFail(t, "ssh-keygen: %v %s", err, out)
+	}
 	s.Port = freePort(t)
 	s.Addrs = addrs
 	var listen strings.Builder
@@ -99,6 +106,7 @@ func StartIn(t testing.TB, netns string, addrs []string) *Server {
 		fmt.Fprintf(&listen, "ListenAddress %s:%d\n", a, s.Port)
 	}
 	cfg := fmt.Sprintf(`%sHostKey %s
+HostKey %s
 AuthorizedKeysFile %s
 PidFile %s/sshd.pid
 PasswordAuthentication no
@@ -110,7 +118,7 @@ MaxSessions 100
 MaxStartups 100:30:200
 LogLevel ERROR
 Subsystem sftp internal-sftp
-`, listen.String(), hostKey, authKeys, dir)
+`, listen.String(), ecdsaKey, hostKey, authKeys, dir)
 	cfgFile := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
