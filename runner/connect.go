@@ -77,10 +77,11 @@ func (c *Connector) ConnectWait(ctx context.Context, name string, vars map[strin
 }
 
 func (c *Connector) dial(ctx context.Context, name string, vars map[string]any) (transport.Conn, error) {
+	// Only ansible_connection: local is local (the implicit localhost gets
+	// it when it is made). A host the inventory calls localhost or
+	// 127.0.0.1 is reached over SSH as Ansible does, with its port, user
+	// and key: running it here as the caller would bypass them all.
 	conn := str(vars["ansible_connection"])
-	if conn == "" && (name == "localhost" || name == "127.0.0.1") && vars["ansible_host"] == nil {
-		conn = "local"
-	}
 	switch conn {
 	case "local":
 		return &transport.Local{HostName: name}, nil

@@ -308,3 +308,33 @@ func TestSSHInterruptLeavesNoPartialFile(t *testing.T) {
 		t.Errorf("remote command still running: %s", b)
 	}
 }
+
+// A host the inventory names localhost (or 127.0.0.1) with SSH settings is
+// reached over SSH with them, never run locally; the implicit localhost and
+// ansible_connection: local stay local.
+func TestInventoryLocalhostGoesOverSSH(t *testing.T) {
+	srv := sshtest.Start(t, 1)
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "inv.yaml", fmt.Sprintf(`all:
+  hosts:
+    localhost:
+      ansible_port: %d
+      ansible_user: nobody-such-user
+      ansible_ssh_private_key_file: %s
+    127.0.0.1:
+      ansible_port: 1
+`, srv.Port, srv.KeyFile))
+	pb := writeFile(t, dir, "play.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: /bin/true\n")
+	r := runMain(t, "", "play", pb, "-i", inv, "--known-hosts", srv.KnownHosts)
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4 (both hosts unreachable over SSH)\n%s", r.code, r.stdout)
+	}
+	if rc := recap(r.stdout); rc["localhost"][2] != "1" || rc["127.0.0.1"][2] != "1" {
+		t.Errorf("localhost ran locally? recap %v\n%s", rc, r.stdout)
+	}
+	// without an inventory, localhost is this machine
+	r = runMain(t, "", "play", pb)
+	if r.code != 0 {
+		t.Errorf("implicit localhost: exit %d\n%s", r.code, r.stdout)
+	}
+}
