@@ -46,7 +46,9 @@ type Task struct {
 	FailedWhen   []string
 	Until        []string
 	Retries      int
-	Delay        float64
+	Delay        float64 // seconds between until attempts
+	DelaySet     bool    // delay was written (0 means no wait; unset means 5 s)
+	Timeout      float64 // seconds a task may run on a host; 0: no limit
 	IgnoreErrors bool
 	Tags         []string
 	Become       *bool

@@ -109,6 +109,15 @@ func (d *decoder) integer(n *yaml.Node, key string) (int, error) {
 	return i, nil
 }
 
+// nonNegative is number that refuses values below zero (delay, timeout).
+func (d *decoder) nonNegative(n *yaml.Node, key string) (float64, error) {
+	f, err := d.number(n, key)
+	if err == nil && (f < 0 || f != f) {
+		return 0, d.errf(n, "%s: expected a number of seconds, 0 or more, got %s", key, n.Value)
+	}
+	return f, err
+}
+
 func (d *decoder) number(n *yaml.Node, key string) (float64, error) {
 	f, err := strconv.ParseFloat(n.Value, 64)
 	if n.Kind != yaml.ScalarNode || err != nil {

@@ -11,7 +11,7 @@ import (
 // taskKeys are the keywords a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
-	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args"}
+	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout"}
 
 func (l *Loader) tasks(d *decoder, f *file, n *yaml.Node, handlers bool) ([]*Task, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -78,8 +78,14 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.Listen, err = d.strList(v, "listen")
 		case "retries":
 			t.Retries, err = d.integer(v, "retries")
+			if err == nil && t.Retries < 0 {
+				err = d.errf(v, "retries: expected 0 or more, got %d", t.Retries)
+			}
 		case "delay":
-			t.Delay, err = d.number(v, "delay")
+			t.Delay, err = d.nonNegative(v, "delay")
+			t.DelaySet = err == nil
+		case "timeout":
+			t.Timeout, err = d.nonNegative(v, "timeout")
 		case "ignore_errors":
 			t.IgnoreErrors, err = d.boolean(v, "ignore_errors")
 		case "tags":

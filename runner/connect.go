@@ -22,6 +22,9 @@ type Connector struct {
 	AcceptNew  bool
 	Password   []byte // -k
 	NetNS      string // dial from this network namespace (--netns)
+	// Timeout bounds dialling and the SSH handshake, and sets how long a
+	// connected host may stay silent (-T); 0 means 10 s.
+	Timeout time.Duration
 	// HostVars returns an inventory host's variables (for jump hosts and
 	// delegate_to); ok is false for a name not in the inventory.
 	HostVars func(name string) (map[string]any, bool)
@@ -104,7 +107,7 @@ var jumpFlag = regexp.MustCompile(`(?:-J\s*|ProxyJump=)(\S+)`)
 
 func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*transport.SSHConfig, error) {
 	cfg := &transport.SSHConfig{Name: name, Addr: str(vars["ansible_host"]), User: str(vars["ansible_user"]),
-		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password, NetNS: c.NetNS}
+		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password, NetNS: c.NetNS, Timeout: c.Timeout}
 	if cfg.Addr == "" {
 		cfg.Addr = name
 	}

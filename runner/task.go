@@ -154,7 +154,7 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 			iv = maps.Clone(vars)
 			iv[loopVar] = item
 		}
-		res, data := r.one(ctx, t, sc, h, iv)
+		res, data := r.oneWithTimeout(ctx, t, sc, h, iv)
 		if looped {
 			res.Item = item
 			data[loopVar] = item
@@ -187,6 +187,22 @@ func worse(a, b Status) Status {
 	return a
 }
 
+// oneWithTimeout is one under the task's timeout keyword: a task still
+// running after it is stopped (its remote command killed) and fails.
+func (r *run) oneWithTimeout(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+	if t.Timeout <= 0 {
+		return r.one(ctx, t, sc, h, vars)
+	}
+	tctx, cancel := context.WithTimeout(ctx, time.Duration(t.Timeout*float64(time.Second)))
+	defer cancel()
+	res, data := r.one(tctx, t, sc, h, vars)
+	if ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+		msg := fmt.Sprintf("the task took longer than its timeout of %gs and was stopped", t.Timeout)
+		return &HostResult{Status: StatusFailed, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
+	}
+	return res, data
+}
+
 // one runs the module once (with until/retries) for one item.
 func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
 	for _, c := range sc.when {
@@ -206,8 +222,8 @@ func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState
 		}
 	}
 	delay := time.Duration(t.Delay * float64(time.Second))
-	if len(t.Until) > 0 && t.Delay == 0 {
-		delay = 5 * time.Second
+	if len(t.Until) > 0 && !t.DelaySet {
+		delay = 5 * time.Second // Ansible's default
 	}
 	var res *HostResult
 	var data map[string]any
@@ -290,6 +306,8 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 			target, delegate = d, d
 			if _, ok := r.opt.Inventory.Host(d); ok {
 				tvars = r.opt.Inventory.HostVars(d)
+			} else if d == "localhost" || d == "127.0.0.1" {
+				tvars = map[string]any{"ansible_connection": "local"} // Ansible's implicit localhost
 			} else {
 				tvars = map[string]any{}
 			}

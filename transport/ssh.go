@@ -2,8 +2,8 @@ package transport
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -121,12 +122,46 @@ func (s *SSH) dial(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// a host that accepts TCP and then goes silent must not hang the
+	// handshake: the timeout covers it too
+	_ = conn.SetDeadline(time.Now().Add(timeout))
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, ccfg)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return ssh.NewClient(c, chans, reqs), nil
+	_ = conn.SetDeadline(time.Time{})
+	client := ssh.NewClient(c, chans, reqs)
+	go keepAlive(client, timeout)
+	return client, nil
+}
+
+// keepAlive asks the server for a reply every timeout/2 (1 to 15 s) and
+// closes the connection when none came for three of those: a host that went
+// silent (packets dropped, frozen) then fails its command as unreachable
+// instead of hanging the run.
+func keepAlive(c *ssh.Client, timeout time.Duration) {
+	every := min(max(timeout/2, time.Second), 15*time.Second)
+	closed := make(chan struct{})
+	go func() { c.Wait(); close(closed) }()
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	for {
+		select {
+		case <-closed:
+			return
+		case <-time.After(every):
+		}
+		go func() {
+			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+				last.Store(time.Now().UnixNano())
+			}
+		}()
+		if time.Since(time.Unix(0, last.Load())) > 3*every {
+			c.Close()
+			return
+		}
+	}
 }
 
 func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -34,6 +35,7 @@ type runFlags struct {
 	acceptNew     bool
 	knownHosts    string
 	netns         string
+	timeout       float64
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
@@ -46,6 +48,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.IntVarP(&f.forks, "forks", "f", 10, "hosts worked on in parallel")
 	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask for the sudo password (once per run)")
 	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask for the SSH password")
+	fl.Float64VarP(&f.timeout, "timeout", "T", 10, "SSH connection timeout in seconds; a connected host silent for about twice as long is unreachable")
 	fl.CountVarP(&f.verbose, "verbose", "v", "show command output (-v) and all result fields (-vv)")
 	fl.StringVar(&f.outputFormat, "output", "text", "output format: text or json")
 	fl.BoolVar(&f.acceptNew, "ssh-accept-new", false, "add unknown SSH host keys to known_hosts (changed keys are still refused)")
@@ -112,7 +115,12 @@ func (a *app) readSecret(prompt string) ([]byte, error) {
 		fmt.Fprintln(a.stderr)
 		return b, err
 	}
-	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	// one buffered reader for the whole run: -k then -K read two lines of
+	// the same piped stdin, and a reader per call would swallow the second
+	if a.stdinLines == nil {
+		a.stdinLines = bufio.NewReader(a.stdin)
+	}
+	line, err := a.stdinLines.ReadString('\n')
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
@@ -143,6 +151,9 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 	if err != nil {
 		return runner.Options{}, err
 	}
+	if f.timeout <= 0 || f.timeout != f.timeout {
+		return runner.Options{}, fmt.Errorf("--timeout: expected a number of seconds above 0, got %g", f.timeout)
+	}
 	if f.forks < 1 {
 		return runner.Options{}, fmt.Errorf("--forks: expected at least 1, got %d", f.forks)
 	}
@@ -153,7 +164,8 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 	}
 	opt := runner.Options{Registry: modules.Default, Inventory: inv, Limit: f.limit, ExtraVars: extra,
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
-		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns}}
+		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
+			Timeout: time.Duration(f.timeout * float64(time.Second))}}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err

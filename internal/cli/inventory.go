@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/inventory"
-	"github.com/runbook-lab/runbook/runner"
 	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/runner"
 	"github.com/runbook-lab/runbook/transport"
 )
 

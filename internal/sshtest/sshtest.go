@@ -19,6 +19,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type Server struct {
 	User       string
 	Dir        string
 	HostKey    ssh.PublicKey
+	pid        int
 }
 
 // Start runs sshd for the test's lifetime, accepting the current user with
@@ -133,7 +135,9 @@ Subsystem sftp internal-sftp
 	if err := cmd.Start(); err != nil {
 		testenv.SkipOrFail(t, "sshd did not start: %v", err)
 	}
+	s.pid = cmd.Process.Pid
 	t.Cleanup(func() {
+		s.signalTree(syscall.SIGCONT)
 		cmd.Process.Kill()
 		cmd.Wait()
 		logf.Close()
@@ -159,6 +163,38 @@ Subsystem sftp internal-sftp
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Freeze stops sshd and every process it started (SIGSTOP): the host
+// accepts nothing and answers nothing, as a host whose packets are dropped.
+// The test's cleanup thaws it.
+func (s *Server) Freeze() { s.signalTree(syscall.SIGSTOP) }
+
+// signalTree signals sshd and all its descendants.
+func (s *Server) signalTree(sig syscall.Signal) {
+	children := map[int][]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		var pid, ppid int
+		fmt.Sscan(filepath.Base(filepath.Dir(st)), &pid)
+		if len(f) > 1 {
+			fmt.Sscan(f[1], &ppid)
+		}
+		children[ppid] = append(children[ppid], pid)
+	}
+	todo := []int{s.pid}
+	for len(todo) > 0 {
+		p := todo[0]
+		todo = append(todo[1:], children[p]...)
+		syscall.Kill(p, sig)
+	}
 }
 
 // Inventory writes an inventory naming the hosts host1..hostN and returns its path.
