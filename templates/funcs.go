@@ -4,7 +4,6 @@
 package templates
 
 import (
-	"bytes"
 	"crypto/md5"
 	"embed"
 	"encoding/hex"
@@ -34,6 +33,7 @@ var funcs = func() template.FuncMap {
 		sum := md5.Sum([]byte(fmt.Sprint(s)))
 		return hex.EncodeToString(sum[:])
 	}
+	bound(m)
 	return m
 }()
 
@@ -42,7 +42,11 @@ func FuncMap() template.FuncMap { return funcs }
 
 // Parse parses a template with runbook's functions and missingkey=error.
 func Parse(name, text string) (*template.Template, error) {
-	return template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	return t, checkRanges(t)
 }
 
 // Has reports whether s contains template actions.
@@ -62,11 +66,14 @@ func Render(name, text string, vars map[string]any) (string, error) {
 
 // Execute runs a parsed template; a missing variable is an error naming it.
 func Execute(t *template.Template, vars map[string]any) (string, error) {
-	var b bytes.Buffer
+	var b limitedBuffer
 	if err := t.Execute(&b, vars); err != nil {
+		if IsTooLarge(err) {
+			return "", errTooLarge
+		}
 		return "", cleanExecError(err)
 	}
-	return b.String(), nil
+	return string(b.b), nil
 }
 
 var mapKeyRE = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
