@@ -5,6 +5,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -233,7 +234,7 @@ func contains(l []string, s string) bool {
 // Load reads an inventory file (YAML or INI, by content), plus host_vars/
 // and group_vars/ beside it.
 func Load(path string) (*Inventory, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
@@ -286,7 +287,7 @@ func (inv *Inventory) loadVarsDirs(dir string) error {
 			}
 			name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yml"), ".yaml")
 			p := filepath.Join(dir, kind, e.Name())
-			b, err := os.ReadFile(p)
+			b, err := inputfile.Read(p)
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,7 @@ package inventory
 
 import (
 	"fmt"
-	"os"
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"path"
 	"strings"
 
@@ -86,7 +86,7 @@ func (inv *Inventory) term(t string) ([]string, error) {
 		return inv.Hosts(), nil
 	}
 	if strings.HasPrefix(t, "@") {
-		b, err := os.ReadFile(t[1:])
+		b, err := inputfile.Read(t[1:])
 		if err != nil {
 			return nil, fmt.Errorf("host pattern %s: %w", t, err)
 		}

@@ -2,8 +2,8 @@ package playbooks
 
 import (
 	"errors"
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -18,6 +18,8 @@ import (
 type Loader struct {
 	Embedded fs.FS // embedded playbooks; may be nil
 	Catalog  Catalog
+
+	including []string // the include_tasks chain being loaded (cycle check)
 }
 
 // file is a source file located on disk or in the embedded set.
@@ -37,7 +39,7 @@ func (l *Loader) read(name string, rel *file) (*file, error) {
 		}
 	}
 	if rel == nil || !rel.embedded {
-		if b, err := os.ReadFile(name); err == nil {
+		if b, err := inputfile.Read(name); err == nil {
 			return &file{src: &diag.Source{Name: name, Text: b}, dir: filepath.Dir(name)}, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -81,6 +83,7 @@ func (l *Loader) Load(name string) (*Playbook, error) {
 		return nil, err
 	}
 	pb := &Playbook{Name: name}
+	l.including = []string{f.src.Name}
 	if err := l.loadInto(pb, f, 0); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -12,6 +13,9 @@ import (
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
 	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout"}
+
+// maxIncludeDepth bounds nested include_tasks.
+const maxIncludeDepth = 50
 
 func (l *Loader) tasks(d *decoder, f *file, n *yaml.Node, handlers bool) ([]*Task, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -122,6 +126,19 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if rerr != nil {
 				return d.errf(v, "include_tasks: cannot read %q: %v", name, rerr)
 			}
+			// a static include that includes itself, directly or not, would
+			// recurse forever: refuse it with the chain
+			for i, open := range l.including {
+				if open == inc.src.Name {
+					chain := append(append([]string{}, l.including[i:]...), inc.src.Name)
+					return d.errf(v, "include_tasks: cycle %s", strings.Join(chain, " -> "))
+				}
+			}
+			if len(l.including) >= maxIncludeDepth {
+				return d.errf(v, "include_tasks: nested more than %d deep", maxIncludeDepth)
+			}
+			l.including = append(l.including, inc.src.Name)
+			defer func() { l.including = l.including[:len(l.including)-1] }()
 			root, perr := parseYAML(inc.src)
 			if perr != nil {
 				return perr

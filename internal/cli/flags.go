@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"io"
 	"os"
 	"strings"
@@ -71,7 +72,7 @@ func (f *runFlags) extraVars() (map[string]any, error) {
 	for _, e := range f.extra {
 		switch {
 		case strings.HasPrefix(e, "@"):
-			b, err := os.ReadFile(e[1:])
+			b, err := inputfile.Read(e[1:])
 			if err != nil {
 				return nil, fmt.Errorf("-e %s: %w", e, err)
 			}
