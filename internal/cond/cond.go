@@ -5,10 +5,16 @@ package cond
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/parser"
+
+	"github.com/runbook-lab/runbook/internal/diag"
 )
 
 var (
@@ -23,9 +29,114 @@ func translate(s string) string {
 }
 
 // Check parses an expression without evaluating it.
+// It refuses what would fail on every host: syntax errors, calls to
+// functions that do not exist, and a result that cannot be a boolean (a
+// number or a string literal).
 func Check(s string) error {
-	_, err := expr.Compile(translate(s), expr.AllowUndefinedVariables(), defined(nil))
+	tree, err := parser.Parse(translate(s))
+	if err != nil {
+		return clean(err)
+	}
+	var unknown string
+	ast.Walk(&tree.Node, visitor(func(n *ast.Node) {
+		c, ok := (*n).(*ast.CallNode)
+		if !ok || unknown != "" {
+			return
+		}
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok {
+			if _, known := builtin.Index[id.Value]; !known && id.Value != "defined" && id.Value != "member" {
+				unknown = id.Value
+			}
+		}
+	}))
+	if unknown != "" {
+		return fmt.Errorf("unknown function %s()%s", unknown, diag.DidYouMean(unknown, functionNames()))
+	}
+	_, err = expr.Compile(translate(s), expr.AllowUndefinedVariables(), defined(nil), memberOf, expr.Patch(inPatch{}), expr.AsBool())
 	return clean(err)
+}
+
+type visitor func(*ast.Node)
+
+func (v visitor) Visit(n *ast.Node) { v(n) }
+
+func functionNames() []string {
+	names := []string{"defined"}
+	for n := range builtin.Index {
+		names = append(names, n)
+	}
+	return names
+}
+
+// inPatch turns `a in b` into member(a, b), so that `in` means what it
+// means in Ansible's conditions: an element of a list, a key of a mapping,
+// or a substring of a string ("ok" in out.stdout).
+type inPatch struct{}
+
+func (inPatch) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok || b.Operator != "in" {
+		return
+	}
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: "member"}, Arguments: []ast.Node{b.Left, b.Right}}
+	ast.Patch(node, call)
+}
+
+var memberOf = expr.Function("member", func(p ...any) (any, error) {
+	needle, hay := p[0], p[1]
+	switch h := hay.(type) {
+	case string:
+		n, ok := needle.(string)
+		if !ok {
+			return false, fmt.Errorf("in: %v is not a string, and %q is", needle, h)
+		}
+		return strings.Contains(h, n), nil
+	case []any:
+		for _, e := range h {
+			if reflect.DeepEqual(e, needle) || fmt.Sprint(e) == fmt.Sprint(needle) && sameKind(e, needle) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case []string:
+		for _, e := range h {
+			if e == needle {
+				return true, nil
+			}
+		}
+		return false, nil
+	case map[string]any:
+		k, ok := needle.(string)
+		if !ok {
+			return false, nil
+		}
+		_, found := h[k]
+		return found, nil
+	case nil:
+		return false, fmt.Errorf("in: the right side is undefined or null")
+	}
+	v := reflect.ValueOf(hay)
+	if v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+		for i := 0; i < v.Len(); i++ {
+			if reflect.DeepEqual(v.Index(i).Interface(), needle) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	return false, fmt.Errorf("in: expected a list, a mapping or a string on the right, got %T", hay)
+}, new(func(any, any) bool))
+
+// sameKind treats numbers of different Go types as one kind (1 in [1]).
+func sameKind(a, b any) bool {
+	num := func(x any) bool {
+		switch x.(type) {
+		case int, int64, float64, uint64, int32:
+			return true
+		}
+		return false
+	}
+	return num(a) && num(b)
 }
 
 // Eval evaluates s against vars. An undefined variable is an error naming it
@@ -37,7 +148,7 @@ func Eval(s string, vars map[string]any) (bool, error) {
 	case "false", "False", "no":
 		return false, nil
 	}
-	prog, err := expr.Compile(translate(s), expr.Env(vars), defined(vars), expr.AsBool())
+	prog, err := expr.Compile(translate(s), expr.Env(vars), defined(vars), memberOf, expr.Patch(inPatch{}), expr.AsBool())
 	if err != nil {
 		return false, clean(err)
 	}

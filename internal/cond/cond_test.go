@@ -49,3 +49,37 @@ func TestEvalErrors(t *testing.T) {
 		t.Error("syntax error not caught")
 	}
 }
+
+// `in` is Ansible's: list element, mapping key, or substring.
+func TestInIsMembershipOrSubstring(t *testing.T) {
+	vars := map[string]any{"out": map[string]any{"stdout": "all ok here"}, "l": []any{"a", 1}, "m": map[string]any{"k": 1}}
+	for c, want := range map[string]bool{
+		`"ok" in out.stdout`: true, `"zz" in out.stdout`: false, `"zz" not in out.stdout`: true,
+		`"a" in l`: true, `1 in l`: true, `"b" in l`: false, `"k" in m`: true, `"x" in m`: false,
+	} {
+		got, err := Eval(c, vars)
+		if err != nil || got != want {
+			t.Errorf("%s = %v, %v; want %v", c, got, err, want)
+		}
+	}
+}
+
+// Check refuses what fails on every host: unknown functions and results
+// that cannot be booleans.
+func TestCheckRefusesWhatCannotWork(t *testing.T) {
+	for c, want := range map[string]string{
+		`lenght(x) > 1`: `unknown function lenght() (did you mean "len"?)`,
+		`42`:            "expected bool",
+		`"text"`:        "expected bool",
+		`x == `:         "unexpected token",
+	} {
+		if err := Check(c); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", c, err, want)
+		}
+	}
+	for _, ok := range []string{`x is defined`, `len(x) > 0 and "a" in y`, `r.rc != 0`, `true`} {
+		if err := Check(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
