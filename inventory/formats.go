@@ -150,7 +150,7 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 		col := strings.Index(raw, line) + 1
 		switch kind {
 		case "hosts":
-			words, err := shellwords.Split(line)
+			words, err := shellwords.SplitComments(line) // Ansible: shlex with comments
 			if err != nil {
 				return diag.At(src, lineNo, col, "%v", err)
 			}

@@ -180,6 +180,11 @@ func (s *Server) Kill() {
 		}
 		if strings.Contains(string(st), "State:\tZ") {
 			os.Remove(filepath.Join(s.DataDir, "postmaster.pid"))
+			// the socket's lock file names the same dead PID
+			locks, _ := filepath.Glob(filepath.Join(s.Socket, ".s.PGSQL.*.lock"))
+			for _, l := range locks {
+				os.Remove(l)
+			}
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
