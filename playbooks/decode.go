@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -109,6 +110,18 @@ func (d *decoder) integer(n *yaml.Node, key string) (int, error) {
 	return i, nil
 }
 
+// identRE is a variable name that templates and conditions can read.
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// identifier reads a variable name (register, loop_var).
+func (d *decoder) identifier(n *yaml.Node, key string) (string, error) {
+	s, err := d.str(n, key)
+	if err == nil && !identRE.MatchString(s) {
+		return "", d.errf(n, "%s: %q is not a variable name (letters, digits and _, not starting with a digit)", key, s)
+	}
+	return s, err
+}
+
 // nonNegative is number that refuses values below zero (delay, timeout).
 func (d *decoder) nonNegative(n *yaml.Node, key string) (float64, error) {
 	f, err := d.number(n, key)
@@ -152,7 +165,7 @@ func (d *decoder) strList(n *yaml.Node, key string) ([]string, error) {
 // conditions accepts one expression or a list (all must hold), and checks
 // their syntax now.
 func (d *decoder) conditions(n *yaml.Node, key string) ([]string, error) {
-	if n.Kind == yaml.ScalarNode && (n.Tag == "!!bool" || n.Tag == "!!int") {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
 		return []string{n.Value}, nil
 	}
 	list, err := d.strList(n, key)
@@ -178,6 +191,9 @@ func (d *decoder) vars(n *yaml.Node, key string) (map[string]any, error) {
 		return nil, d.errf(n, "%s: expected a mapping of variables, got %s", key, diag.KindName(n))
 	}
 	if err := d.templates(n); err != nil {
+		return nil, err
+	}
+	if err := diag.Duplicates(d.src, n); err != nil {
 		return nil, err
 	}
 	out := map[string]any{}

@@ -148,14 +148,14 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 	p := &Play{At: d.pos(n), Vars: map[string]any{}}
 	var pre, post []*Task
-	var hostsSet bool
+	var hostsNode *yaml.Node
 	err := d.mapping(n, "play", func(k, v *yaml.Node) error {
 		var err error
 		switch k.Value {
 		case "name":
 			p.Name, err = d.str(v, "name")
 		case "hosts":
-			hostsSet = true
+			hostsNode = v
 			var list []string
 			list, err = d.strList(v, "hosts")
 			p.Hosts = strings.Join(list, ":")
@@ -191,6 +191,9 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 			p.GatherFacts, err = d.boolPtr(v, "gather_facts")
 		case "serial":
 			p.Serial, err = d.integer(v, "serial")
+			if err == nil && p.Serial <= 0 {
+				err = d.errf(v, "serial: expected a number of hosts above 0, got %d", p.Serial)
+			}
 		case "tags":
 			p.Tags, err = d.strList(v, "tags")
 		case "tasks":
@@ -209,8 +212,11 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !hostsSet {
+	if hostsNode == nil {
 		return nil, d.errf(n, "play %q: missing key \"hosts\" (which hosts the play runs on)", p.Name)
+	}
+	if strings.TrimSpace(p.Hosts) == "" {
+		return nil, d.errf(hostsNode, "hosts: an empty pattern selects no host (all, a group, a host, or a:b patterns)")
 	}
 	p.Tasks = append(append(pre, p.Tasks...), post...)
 	return p, checkNotify(p)

@@ -1,12 +1,15 @@
 package playbooks
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/shellwords"
+	"github.com/runbook-lab/runbook/templates"
 )
 
 // taskKeys are the keywords a task may have besides its one module key.
@@ -62,17 +65,19 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.Until, err = d.conditions(v, "until")
 		case "loop":
 			t.Loop = v
-			err = d.templates(v)
+			if err = d.templates(v); err == nil {
+				err = checkLoop(d, v)
+			}
 		case "loop_control":
 			err = d.mapping(v, "loop_control", func(k2, v2 *yaml.Node) error {
 				if k2.Value != "loop_var" {
 					return unknownKey(d, k2, "loop_control", []string{"loop_var"})
 				}
-				t.LoopVar, err = d.str(v2, "loop_var")
+				t.LoopVar, err = d.identifier(v2, "loop_var")
 				return err
 			})
 		case "register":
-			t.Register, err = d.str(v, "register")
+			t.Register, err = d.identifier(v, "register")
 		case "notify":
 			t.Notify, err = d.strList(v, "notify")
 		case "listen":
@@ -204,6 +209,9 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	if err := d.templates(args); err != nil {
 		return nil, err
 	}
+	if err := checkCommandLine(d, t.Module, args); err != nil {
+		return nil, err
+	}
 	if err := l.Catalog.ValidateArgs(d.src, t.Module, args); err != nil {
 		return nil, err
 	}
@@ -213,6 +221,42 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	}
 	return t, nil
 }
+
+// checkLoop refuses a loop that can never be a list: a mapping, a number,
+// or a plain string that is not a template naming one.
+func checkLoop(d *decoder, v *yaml.Node) error {
+	switch {
+	case v.Kind == yaml.SequenceNode, v.Kind == yaml.AliasNode:
+		return nil
+	case v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || templates.Has(v.Value)):
+		return nil
+	case v.Kind == yaml.ScalarNode && strings.HasPrefix(strings.TrimSpace(v.Value), "["):
+		return nil // a flow list written as a string, decoded at run time
+	}
+	return d.errf(v, "loop: expected a list, or a template naming one (\"{{ .items }}\"), got %s", diag.KindName(v))
+}
+
+// checkCommandLine refuses a command line that cannot be split into words
+// (an unterminated quote, a trailing backslash). Template actions are
+// replaced by a plain word first: their output is one word of text.
+func checkCommandLine(d *decoder, module string, args *yaml.Node) error {
+	if module != "command" || args == nil || args.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(args.Content); i += 2 {
+		if args.Content[i].Value != "cmd" || args.Content[i+1].Kind != yaml.ScalarNode {
+			continue
+		}
+		v := args.Content[i+1]
+		plain := templateAction.ReplaceAllString(v.Value, "x")
+		if _, err := shellwords.Split(plain); err != nil {
+			return d.errf(v, "command: %v", err)
+		}
+	}
+	return nil
+}
+
+var templateAction = regexp.MustCompile(`\{\{.*?\}\}`)
 
 // argsNode normalises a module's arguments to a mapping: a mapping as
 // written, a free-form string (command, shell), or k=v words; `args:` adds

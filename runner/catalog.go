@@ -5,6 +5,8 @@ package runner
 
 import (
 	"fmt"
+	"reflect"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -55,6 +57,9 @@ func (c Catalog) ValidateArgs(src *diag.Source, id string, args *yaml.Node) erro
 	if err := diag.DecodeStrict(src, args, m, id, skip); err != nil {
 		return err
 	}
+	if err := checkRanges(src, id, args, m); err != nil {
+		return err
+	}
 	if v, ok := m.(modules.Validator); ok && !templated {
 		if err := v.Validate(); err != nil {
 			return diag.Node(src, args, "%v", err)
@@ -64,6 +69,46 @@ func (c Catalog) ValidateArgs(src *diag.Source, id string, args *yaml.Node) erro
 }
 
 var _ playbooks.Catalog = Catalog{}
+
+// checkRanges refuses, for every module alike, literal values no host can
+// take: a port outside 1-65535, a negative timeout, delay, sleep or count.
+// (Templated values are checked after rendering, by the same rule.)
+func checkRanges(src *diag.Source, id string, args *yaml.Node, m modules.Module) error {
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	fields := diag.FieldsByTag(v.Elem().Type())
+	for i := 0; i+1 < len(args.Content); i += 2 {
+		k, val := args.Content[i], args.Content[i+1]
+		idx, ok := fields[k.Value]
+		if !ok || templates.Has(val.Value) {
+			continue
+		}
+		f := v.Elem().FieldByIndex(idx)
+		var n float64
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64, reflect.Int32:
+			n = float64(f.Int())
+		case reflect.Float64, reflect.Float32:
+			n = f.Float()
+		default:
+			continue
+		}
+		name := k.Value
+		switch {
+		case name == "port" || strings.HasSuffix(name, "_port"):
+			if n < 1 || n > 65535 {
+				return diag.Node(src, val, "%s: %s: expected a TCP port from 1 to 65535, got %s", id, name, val.Value)
+			}
+		case strings.Contains(name, "timeout") || name == "delay" || name == "sleep" || name == "retries":
+			if n < 0 {
+				return diag.Node(src, val, "%s: %s: expected 0 or more, got %s", id, name, val.Value)
+			}
+		}
+	}
+	return nil
+}
 
 // buildModule renders a task's arguments for one host and decodes them into
 // a fresh module value.

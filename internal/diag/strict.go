@@ -119,3 +119,33 @@ func cleanTypeError(err error) string {
 	}
 	return strings.ReplaceAll(s, "cannot unmarshal", "expected a different type: cannot decode")
 }
+
+// Duplicates finds a key written twice in any mapping under n and reports
+// the second at its own line and column (yaml.v3 reports it, if at all,
+// at the mapping's start).
+func Duplicates(src *Source, n *yaml.Node) error {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
+				if f, dup := first[k.Value]; dup {
+					return Node(src, k, "key %q given twice (first at line %d)", k.Value, f.Line)
+				}
+				first[k.Value] = k
+			}
+		}
+	}
+	if n.Kind == yaml.AliasNode {
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := Duplicates(src, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
