@@ -21,6 +21,9 @@ func parseYAML(inv *Inventory, src *diag.Source) error {
 		return nil
 	}
 	root := doc.Content[0]
+	if err := diag.Duplicates(src, root); err != nil {
+		return err
+	}
 	if root.Kind != yaml.MappingNode {
 		return diag.Node(src, root, "inventory: expected a mapping of groups (all: ...), got %s", diag.KindName(root))
 	}
@@ -81,7 +84,7 @@ func yamlGroup(inv *Inventory, src *diag.Source, name string, n *yaml.Node, dept
 				return diag.Node(src, v, "groups nested too deep")
 			}
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				inv.addChild(name, v.Content[j].Value)
+				inv.addChildAt(name, v.Content[j].Value, v.Content[j].Line, v.Content[j].Column)
 				if err := yamlGroup(inv, src, v.Content[j].Value, v.Content[j+1], depth+1); err != nil {
 					return err
 				}
@@ -90,6 +93,9 @@ func yamlGroup(inv *Inventory, src *diag.Source, name string, n *yaml.Node, dept
 			vars := map[string]any{}
 			if err := v.Decode(&vars); err != nil {
 				return diag.Node(src, v, "group %q: vars: expected a mapping of variables", name)
+			}
+			if err := checkHostVars(src, v, "group "+name); err != nil {
+				return err
 			}
 			g := inv.group(name)
 			for k2, x := range vars {
@@ -117,6 +123,11 @@ func checkHostVars(src *diag.Source, n *yaml.Node, host string) error {
 		if strings.HasPrefix(k.Value, "ansible_") && !contains(connectionVars, k.Value) {
 			if s := diag.Suggest(k.Value, connectionVars); s != "" {
 				return diag.Node(src, k, "host %q: unknown connection variable %q (did you mean %q?)", host, k.Value, s)
+			}
+		}
+		if v := n.Content[i+1]; v.Kind == yaml.ScalarNode {
+			if err := checkConnValue(k.Value, v.Value); err != nil {
+				return diag.Node(src, v, "%s: %v", host, err)
 			}
 		}
 	}
@@ -165,6 +176,9 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 						return diag.At(src, lineNo, col+strings.Index(line, w), "unknown connection variable %q (did you mean %q?)", k, s)
 					}
 				}
+				if err := checkConnValue(k, v); err != nil {
+					return diag.At(src, lineNo, col+strings.Index(line, w), "%v", err)
+				}
 				vars[k] = iniValue(v)
 			}
 			g := section
@@ -177,9 +191,12 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 			if !ok {
 				return diag.At(src, lineNo, col, "expected key=value in [%s:vars]", section)
 			}
+			if err := checkConnValue(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+				return diag.At(src, lineNo, col, "%v", err)
+			}
 			inv.group(section).Vars[strings.TrimSpace(k)] = iniValue(strings.TrimSpace(v))
 		case "children":
-			inv.addChild(section, line)
+			inv.addChildAt(section, line, lineNo, col)
 		}
 	}
 	return nil

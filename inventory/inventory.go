@@ -22,6 +22,7 @@ type Inventory struct {
 	hosts  map[string]*Host
 	order  []string // hosts in the order first seen
 	groups map[string]*Group
+	edgeAt map[[2]string][2]int // where parent -> child was written (line, column)
 }
 
 // Host is one machine and its own variables.
@@ -74,6 +75,15 @@ func (inv *Inventory) AddHost(name, group string, vars map[string]any) *Host {
 		}
 	}
 	return h
+}
+
+// addChildAt is addChild, remembering where the edge was written.
+func (inv *Inventory) addChildAt(parent, child string, line, col int) {
+	if inv.edgeAt == nil {
+		inv.edgeAt = map[[2]string][2]int{}
+	}
+	inv.edgeAt[[2]string{parent, child}] = [2]int{line, col}
+	inv.addChild(parent, child)
 }
 
 func (inv *Inventory) addChild(parent, child string) {
@@ -244,13 +254,20 @@ func Load(path string) (*Inventory, error) {
 // Parse reads inventory text; dir (may be "") holds host_vars/ and group_vars/.
 func Parse(src *diag.Source, dir string) (*Inventory, error) {
 	inv := New()
+	if err := checkText(src); err != nil {
+		return nil, err
+	}
 	var err error
-	if looksINI(src.Text) {
+	ext := strings.ToLower(filepath.Ext(src.Name))
+	if ext != ".yaml" && ext != ".yml" && ext != ".json" && looksINI(src.Text) {
 		err = parseINI(inv, src)
 	} else {
 		err = parseYAML(inv, src)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := inv.checkCycles(src); err != nil {
 		return nil, err
 	}
 	if dir != "" {
@@ -266,6 +283,9 @@ func looksINI(b []byte) bool {
 		t := strings.TrimSpace(line)
 		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") || t == "---" {
 			continue
+		}
+		if strings.HasPrefix(t, "- ") || t == "-" || strings.HasPrefix(t, "{") {
+			return false // YAML: a list or a flow mapping
 		}
 		return strings.HasPrefix(t, "[") || !strings.Contains(t, ":")
 	}

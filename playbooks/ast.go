@@ -54,6 +54,7 @@ type Task struct {
 	Become       *bool
 	BecomeUser   string
 	DelegateTo   string
+	DelegateAt   Pos // where delegate_to was written
 	RunOnce      bool
 	NoLog        bool
 	CheckMode    *bool // false: run even under --check (read-only commands)

@@ -32,7 +32,7 @@ func TestBadPlaybooks(t *testing.T) {
 		{"two_modules.yaml", 5, 7, `task has two modules, "command" and "shell"`},
 		{"wrong_type.yaml", 5, 15, `wait_for: argument "port"`},
 		{"missing_hosts.yaml", 1, 3, `missing key "hosts"`},
-		{"bad_yaml.yaml", 2, 1, `invalid YAML`},
+		{"bad_yaml.yaml", 4, 6, `invalid YAML`},
 		{"bad_notify.yaml", 3, 7, `notify: no handler named "restart postgresql" in this play (did you mean "restart postgres"?)`},
 		{"bad_mode.yaml", 7, 15, `mode: expected an octal number`},
 		{"template_in_when.yaml", 5, 13, `conditions are expressions, not templates: write x`},

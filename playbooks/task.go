@@ -105,6 +105,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.BecomeUser, err = d.str(v, "become_user")
 		case "delegate_to":
 			t.DelegateTo, err = d.str(v, "delegate_to")
+			t.DelegateAt = d.pos(v)
 		case "run_once":
 			t.RunOnce, err = d.boolean(v, "run_once")
 		case "check_mode":

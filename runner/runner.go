@@ -90,6 +90,9 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 			return inv.HostVars(name), true
 		}
 	}
+	if err := preflight(pb, opt); err != nil {
+		return nil, err
+	}
 	r := &run{opt: opt, hosts: map[string]*hostState{}, stats: &Stats{Hosts: map[string]*Counts{}},
 		redact: &redactor{}, started: opt.StartAt == "", taskTimes: map[string]time.Duration{}}
 	r.redact.add(string(opt.BecomePassword))

@@ -67,6 +67,9 @@ func FromYAML(src *Source, err error) error {
 	rest := strings.TrimPrefix(msg, "yaml: ")
 	if n, _ := fmt.Sscanf(rest, "line %d:", &line); n == 1 {
 		rest = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
+		if l, c, ok := badIndent(string(src.Text)); ok && l >= line {
+			return At(src, l, c, "invalid YAML: this line's indentation matches no enclosing block (the parser said: %s at line %d)", rest, line)
+		}
 		return At(src, line, 1, "invalid YAML: %s", rest)
 	}
 	return At(src, 1, 1, "invalid YAML: %s", rest)
