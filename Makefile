@@ -1,7 +1,7 @@
 # runbook: build, test, benchmark. `make test` is the test command CI runs.
 GO ?= go
 
-.PHONY: build test test-unit test-vm lint bench clean lab lab-containers lab-image lab-up lab-down
+.PHONY: fuzz build test test-unit test-vm lint bench clean lab lab-containers lab-image lab-up lab-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/runbook ./cmd/runbook
@@ -13,6 +13,12 @@ test:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 40m ./...
+	FUZZTIME=10s ./scripts/fuzz.sh
+
+# Every fuzz target for FUZZTIME each (default 15s); crashers land in the
+# package's testdata/fuzz/ and run as tests from then on.
+fuzz:
+	./scripts/fuzz.sh
 
 # The real-VM tier: site.yaml from nothing on four software-emulated VMs in
 # libvirtd inside the lab namespace, a second run with changed=0, teardown.
