@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -23,6 +24,19 @@ type Inventory struct {
 	order  []string // hosts in the order first seen
 	groups map[string]*Group
 	edgeAt map[[2]string][2]int // where parent -> child was written (line, column)
+
+	// memo maps each host to its groups, built once after a change: group
+	// membership is read for every host and task, and walking every group
+	// each time made a run's cost grow with hosts squared.
+	memoMu sync.Mutex
+	memo   map[string][]string
+}
+
+// changed drops the membership index after a change to hosts or groups.
+func (inv *Inventory) changed() {
+	inv.memoMu.Lock()
+	inv.memo = nil
+	inv.memoMu.Unlock()
 }
 
 // Host is one machine and its own variables.
@@ -53,6 +67,7 @@ func (inv *Inventory) group(name string) *Group {
 	if !ok {
 		g = &Group{Name: name, Vars: map[string]any{}}
 		inv.groups[name] = g
+		inv.changed()
 	}
 	return g
 }
@@ -65,6 +80,7 @@ func (inv *Inventory) AddHost(name, group string, vars map[string]any) *Host {
 		inv.hosts[name] = h
 		inv.order = append(inv.order, name)
 	}
+	inv.changed()
 	for k, v := range vars {
 		h.Vars[k] = v
 	}
@@ -87,6 +103,7 @@ func (inv *Inventory) addChildAt(parent, child string, line, col int) {
 }
 
 func (inv *Inventory) addChild(parent, child string) {
+	defer inv.changed()
 	p := inv.group(parent)
 	c := inv.group(child)
 	if !contains(p.Children, child) {
@@ -161,16 +178,20 @@ func (inv *Inventory) GroupHosts(name string) []string {
 // HostGroups lists the groups a host belongs to, directly or through
 // children, without "all".
 func (inv *Inventory) HostGroups(host string) []string {
-	var out []string
-	for _, n := range inv.GroupNames() {
-		if n == "all" || n == "ungrouped" {
-			continue
-		}
-		if contains(inv.GroupHosts(n), host) {
-			out = append(out, n)
+	inv.memoMu.Lock()
+	defer inv.memoMu.Unlock()
+	if inv.memo == nil {
+		inv.memo = map[string][]string{}
+		for _, n := range inv.GroupNames() {
+			if n == "all" || n == "ungrouped" {
+				continue
+			}
+			for _, h := range inv.GroupHosts(n) {
+				inv.memo[h] = append(inv.memo[h], n)
+			}
 		}
 	}
-	return out
+	return append([]string(nil), inv.memo[host]...)
 }
 
 // groupDepth is a group's distance from "all", so that child groups' vars

@@ -106,6 +106,7 @@ func (inv *Inventory) term(t string) ([]string, error) {
 		// Ansible's implicit localhost: this machine, over a local
 		// connection, named without being in the inventory (nor in "all").
 		inv.hosts[t] = &Host{Name: t, Vars: map[string]any{"ansible_connection": "local"}}
+		inv.changed()
 		return []string{t}, nil
 	}
 	if _, ok := inv.groups[t]; ok {

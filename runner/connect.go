@@ -29,8 +29,14 @@ type Connector struct {
 	// delegate_to); ok is false for a name not in the inventory.
 	HostVars func(name string) (map[string]any, bool)
 
-	mu    sync.Mutex
-	conns map[string]*connSlot
+	// DialLimit bounds SSH handshakes in flight, apart from --forks: a
+	// thousand handshakes at once starve each other of CPU and time out,
+	// and healthy hosts would be reported unreachable. 0 means 64.
+	DialLimit int
+
+	mu      sync.Mutex
+	conns   map[string]*connSlot
+	dialSem chan struct{}
 }
 
 type connSlot struct {
@@ -96,11 +102,49 @@ func (c *Connector) dial(ctx context.Context, name string, vars map[string]any) 
 	if err != nil {
 		return nil, err
 	}
-	conn2, err := transport.DialSSH(ctx, *cfg)
-	if err != nil {
-		return nil, err // not a typed nil inside the interface
+	c.mu.Lock()
+	if c.dialSem == nil {
+		n := c.DialLimit
+		if n <= 0 {
+			n = 64
+		}
+		c.dialSem = make(chan struct{}, n)
 	}
-	return conn2, nil
+	sem := c.dialSem
+	c.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		conn2, err := transport.DialSSH(ctx, *cfg)
+		<-sem
+		if err == nil {
+			return conn2, nil
+		}
+		if attempt == 3 || !transient(err) || ctx.Err() != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		time.Sleep(time.Duration(attempt) * 250 * time.Millisecond)
+	}
+}
+
+// transient reports a dial failure worth one more try: the TCP
+// connection was made but the SSH handshake timed out or was dropped (a
+// burst of handshakes, sshd's MaxStartups), never a refused or unreachable
+// address, a refused key or a changed host key.
+func transient(err error) bool {
+	var mismatch *transport.HostKeyMismatchError
+	if errors.As(err, &mismatch) {
+		return false
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "handshake failed") {
+		return false
+	}
+	return strings.Contains(msg, "EOF") || strings.Contains(msg, "connection reset by peer") ||
+		strings.Contains(msg, "i/o timeout")
 }
 
 var jumpFlag = regexp.MustCompile(`(?:-J\s*|ProxyJump=)(\S+)`)

@@ -40,6 +40,7 @@ type hostState struct {
 	failed      bool
 	unreachable bool
 	notified    map[string]bool
+	version     int // bumped when facts change (the shared view re-merges the host)
 }
 
 type run struct {
@@ -55,6 +56,11 @@ type run struct {
 
 	addHostsMu   sync.Mutex
 	pendingHosts []modules.NewHost // add_host results, applied between tasks
+
+	invVars invVarsCache
+	invGen  int        // bumped by add_host
+	view    *shared    // hostvars and groups, refreshed between tasks
+	viewMu  sync.Mutex // guards view.groupsOf
 }
 
 // addPendingHosts puts add_host's hosts into the inventory. It runs between
@@ -62,6 +68,10 @@ type run struct {
 func (r *run) addPendingHosts() {
 	r.addHostsMu.Lock()
 	defer r.addHostsMu.Unlock()
+	if len(r.pendingHosts) > 0 {
+		r.invGen++
+		r.invVars.reset()
+	}
 	for _, h := range r.pendingHosts {
 		r.redact.collect(h.Vars)
 		r.opt.Inventory.AddHost(h.Name, "", h.Vars)
@@ -213,8 +223,9 @@ func (r *run) host(name string) *hostState {
 
 // playCtx is what tasks of one play share.
 type playCtx struct {
-	play  *playbooks.Play
-	hosts []*hostState
+	play      *playbooks.Play
+	hosts     []*hostState
+	playHosts []any // play_hosts, built once
 }
 
 // scope is what a block passes down to its tasks (Ansible's inheritance).
@@ -264,6 +275,7 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 		h := r.host(n)
 		h.notified = map[string]bool{}
 		pc.hosts = append(pc.hosts, h)
+		pc.playHosts = append(pc.playHosts, n)
 	}
 	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser}
 	if p.GatherFacts == nil || *p.GatherFacts {
@@ -307,6 +319,7 @@ func (r *run) tasks(ctx context.Context, pc *playCtx, tasks []*playbooks.Task, s
 		}
 		r.opt.Output.Task(t.Name, handler)
 		begin := time.Now()
+		r.refresh()
 		if t.RunOnce {
 			r.runOnce(ctx, pc, t, csc, hs)
 		} else {

@@ -32,7 +32,7 @@ func TestComposeVarsPrecedence(t *testing.T) {
 	play := map[string]any{"a": "play", "b": "play", "c": "play", "ref": "{{ .a }}-{{ .chain }}", "chain": "{{ .b }}"}
 	host := map[string]any{"b": "host", "c": "host"}
 	extra := map[string]any{"c": "extra"}
-	v, err := composeVars(play, host, extra)
+	v, err := composeVars(nil, play, host, extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestComposeVarsPrecedence(t *testing.T) {
 	if v["ref"] != "play-host" {
 		t.Errorf("nested reference rendered to %v", v["ref"])
 	}
-	if _, err := composeVars(map[string]any{"x": "{{ .nope }}"}); err == nil || !strings.Contains(err.Error(), `variable "x"`) {
+	if _, err := composeVars(nil, map[string]any{"x": "{{ .nope }}"}); err == nil || !strings.Contains(err.Error(), `variable "x"`) {
 		t.Errorf("undefined reference: %v", err)
 	}
 }

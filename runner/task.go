@@ -23,30 +23,24 @@ type outcome struct {
 	changed  bool
 }
 
-// hostVars composes the variables a task sees on a host.
+// hostVars composes the variables a task sees on a host. What all hosts
+// share (hostvars, groups, play_hosts) comes from the view refreshed
+// between tasks; only this host's own layers are merged here.
 func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, error) {
-	inv := r.opt.Inventory
-	r.factsMu.RLock()
-	hostvars := map[string]any{}
-	for _, name := range inv.Hosts() {
-		hv := inv.HostVars(name)
-		if other, ok := r.hosts[name]; ok {
-			maps.Copy(hv, other.facts)
-		}
-		hostvars[name] = hv
+	view := r.view
+	if view == nil {
+		r.refresh()
+		view = r.view
 	}
+	r.factsMu.RLock()
 	facts := maps.Clone(h.facts)
 	r.factsMu.RUnlock()
-	playHosts := make([]any, len(pc.hosts))
-	for i, x := range pc.hosts {
-		playHosts[i] = x.name
-	}
 	magic := map[string]any{
-		"inventory_hostname": h.name, "groups": inv.GroupsMap(), "hostvars": hostvars,
-		"group_names": toAny(inv.HostGroups(h.name)), "play_hosts": playHosts, "ansible_play_hosts": playHosts,
+		"inventory_hostname": h.name, "groups": view.groups, "hostvars": view.hostvars,
+		"group_names": view.groupNames(r, h.name), "play_hosts": pc.playHosts, "ansible_play_hosts": pc.playHosts,
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
 	}
-	vars, err := composeVars(magic, pc.play.Vars, inv.HostVars(h.name), facts, sc.vars, r.opt.ExtraVars)
+	vars, err := composeVars(magic, pc.play.Vars, r.invVars.get(r, h.name), facts, sc.vars, r.opt.ExtraVars)
 	if err == nil {
 		r.redact.collect(vars) // rendered values: templated secrets, task and block vars
 	}
@@ -87,6 +81,7 @@ func (r *run) apply(t *playbooks.Task, h *hostState, o outcome) {
 	r.factsMu.Lock()
 	if t.Register != "" && o.register != nil {
 		h.facts[t.Register] = o.register
+		h.version++
 	}
 	if o.changed {
 		for _, n := range t.Notify {
@@ -369,6 +364,7 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if res.Facts != nil {
 		r.factsMu.Lock()
 		maps.Copy(h.facts, res.Facts)
+		h.version++
 		r.factsMu.Unlock()
 		r.redact.collect(res.Facts)
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -17,13 +18,25 @@ import (
 // and registered results, block and task vars, extra vars. String values
 // that are templates are rendered against the result (twice, so a variable
 // may refer to one that refers to another).
-func composeVars(layers ...map[string]any) (map[string]any, error) {
-	out := map[string]any{}
+//
+// The first layer is the magic variables: shared, read-only views of the
+// whole run (hostvars, groups) that are not walked for templates, which
+// would cost O(hosts) per host and task.
+func composeVars(magic map[string]any, layers ...map[string]any) (map[string]any, error) {
+	size := len(magic)
+	for _, l := range layers {
+		size += len(l)
+	}
+	out := make(map[string]any, size)
+	maps.Copy(out, magic)
 	for _, l := range layers {
 		maps.Copy(out, l)
 	}
 	for pass := 0; pass < 2; pass++ {
 		for k, v := range out {
+			if mv, isMagic := magic[k]; isMagic && sameRef(mv, v) {
+				continue
+			}
 			if !containsTemplate(v) {
 				continue
 			}
@@ -38,6 +51,20 @@ func composeVars(layers ...map[string]any) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// sameRef reports whether a magic variable was left as it was (not
+// overridden by a layer above), comparing maps and slices by identity.
+func sameRef(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer())
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	}
+	return false // scalars: cheap to look at
 }
 
 func containsTemplate(v any) bool {

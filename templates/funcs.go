@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -57,11 +58,42 @@ func Render(name, text string, vars map[string]any) (string, error) {
 	if !Has(text) {
 		return text, nil
 	}
-	t, err := Parse(name, text)
+	t, err := parseCached(name, text)
 	if err != nil {
 		return "", err
 	}
 	return Execute(t, vars)
+}
+
+// parsed caches parsed templates by name and text: a task's arguments are
+// rendered once per host, and parsing them again each time was a large part
+// of a big run's CPU. Bounded, since rendered values may hold templates too.
+var parsed = struct {
+	sync.RWMutex
+	m map[[2]string]*template.Template
+}{m: map[[2]string]*template.Template{}}
+
+const maxParsed = 20000
+
+func parseCached(name, text string) (*template.Template, error) {
+	key := [2]string{name, text}
+	parsed.RLock()
+	t, ok := parsed.m[key]
+	parsed.RUnlock()
+	if ok {
+		return t, nil
+	}
+	t, err := Parse(name, text)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if len(parsed.m) >= maxParsed {
+		parsed.m = map[[2]string]*template.Template{}
+	}
+	parsed.m[key] = t
+	parsed.Unlock()
+	return t, nil
 }
 
 // Execute runs a parsed template; a missing variable is an error naming it.

@@ -37,7 +37,7 @@ type Server struct {
 	User       string
 	Dir        string
 	HostKey    ssh.PublicKey
-	pid        int
+	pids       []int // one sshd per 16 addresses
 }
 
 // Start runs sshd for the test's lifetime, accepting the current user with
@@ -46,7 +46,8 @@ func Start(t testing.TB, n int) *Server {
 	t.Helper()
 	var addrs []string
 	for i := 0; i < n; i++ {
-		addrs = append(addrs, fmt.Sprintf("127.0.0.%d", i+2))
+		// 127.0.0.2 .. 127.0.0.251, then 127.0.1.2 ...: all loopback
+		addrs = append(addrs, fmt.Sprintf("127.0.%d.%d", i/250, i%250+2))
 	}
 	return StartIn(t, "", addrs)
 }
@@ -103,57 +104,10 @@ func StartIn(t testing.TB, netns string, addrs []string) *Server {
 	}
 	s.Port = freePort(t)
 	s.Addrs = addrs
-	var listen strings.Builder
-	for _, a := range s.Addrs {
-		fmt.Fprintf(&listen, "ListenAddress %s:%d\n", a, s.Port)
-	}
-	cfg := fmt.Sprintf(`%sHostKey %s
-HostKey %s
-AuthorizedKeysFile %s
-PidFile %s/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM no
-StrictModes no
-MaxSessions 100
-MaxStartups 100:30:200
-LogLevel ERROR
-Subsystem sftp internal-sftp
-`, listen.String(), ecdsaKey, hostKey, authKeys, dir)
-	cfgFile := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.MkdirAll("/run/sshd", 0o755)
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfgFile)
-	if netns != "" {
-		cmd = exec.Command("ip", "netns", "exec", netns, sshd, "-D", "-e", "-f", cfgFile)
-	}
-	logf, _ := os.Create(filepath.Join(dir, "sshd.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		testenv.SkipOrFail(t, "sshd did not start: %v", err)
-	}
-	s.pid = cmd.Process.Pid
-	t.Cleanup(func() {
-		s.signalTree(syscall.SIGCONT)
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := dialIn(netns, fmt.Sprintf("%s:%d", s.Addrs[len(s.Addrs)-1], s.Port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "sshd.log"))
-			testenv.SkipOrFail(t, "sshd not listening: %s", log)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// OpenSSH listens on at most 16 addresses per daemon: one daemon per 16,
+	// all sharing the keys and the port.
+	for first := 0; first < len(addrs); first += 16 {
+		s.startDaemon(t, sshd, netns, addrs[first:min(first+16, len(addrs))], first/16, ecdsaKey, hostKey, authKeys)
 	}
 	var kh strings.Builder
 	for _, a := range s.Addrs {
@@ -163,6 +117,68 @@ Subsystem sftp internal-sftp
 		t.Fatal(err)
 	}
 	return s
+}
+
+// startDaemon runs one sshd on up to 16 of the addresses and waits until
+// it accepts connections.
+func (s *Server) startDaemon(t testing.TB, sshd, netns string, addrs []string, n int, ecdsaKey, hostKey, authKeys string) {
+	dir := s.Dir
+	var listen strings.Builder
+	for _, a := range addrs {
+		fmt.Fprintf(&listen, "ListenAddress %s:%d\n", a, s.Port)
+	}
+	cfg := fmt.Sprintf(`%sHostKey %s
+HostKey %s
+AuthorizedKeysFile %s
+PidFile %s/sshd-%d.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+MaxSessions 100
+MaxStartups 100:30:200
+LogLevel ERROR
+Subsystem sftp internal-sftp
+`, listen.String(), ecdsaKey, hostKey, authKeys, dir, n)
+	cfgFile := filepath.Join(dir, fmt.Sprintf("sshd_config-%d", n))
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll("/run/sshd", 0o755)
+	cmd := exec.Command(sshd, "-D", "-e", "-f", cfgFile)
+	if netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", netns, sshd, "-D", "-e", "-f", cfgFile)
+	}
+	logName := "sshd.log"
+	if n > 0 {
+		logName = fmt.Sprintf("sshd-%d.log", n)
+	}
+	logf, _ := os.Create(filepath.Join(dir, logName))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		testenv.SkipOrFail(t, "sshd did not start: %v", err)
+	}
+	s.pids = append(s.pids, cmd.Process.Pid)
+	t.Cleanup(func() {
+		s.signalTree(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := dialIn(netns, fmt.Sprintf("%s:%d", addrs[len(addrs)-1], s.Port))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, logName))
+			testenv.SkipOrFail(t, "sshd not listening: %s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Freeze stops sshd and every process it started (SIGSTOP): the host
@@ -189,7 +205,7 @@ func (s *Server) signalTree(sig syscall.Signal) {
 		}
 		children[ppid] = append(children[ppid], pid)
 	}
-	todo := []int{s.pid}
+	todo := append([]int(nil), s.pids...)
 	for len(todo) > 0 {
 		p := todo[0]
 		todo = append(todo[1:], children[p]...)
