@@ -31,6 +31,11 @@ type Options struct {
 	BecomePassword      []byte
 	Output              Output
 	Connector           *Connector
+	// StrictHosts fails a play that selects no host (the embedded lab
+	// playbooks: a verify that skips every play must not read as a pass);
+	// under --check, after an add_host play, such a play is reported as
+	// waiting for hosts the run would create.
+	StrictHosts bool
 }
 
 // hostState is one host's state across the run.
@@ -40,7 +45,8 @@ type hostState struct {
 	failed      bool
 	unreachable bool
 	notified    map[string]bool
-	version     int // bumped when facts change (the shared view re-merges the host)
+	version     int        // bumped when facts change (the shared view re-merges the host)
+	broken      brokenVars // variables of the current task that could not be rendered
 }
 
 type run struct {
@@ -135,7 +141,7 @@ plays:
 			continue
 		}
 		hosts, err := inv.Select(pattern)
-		if err != nil {
+		if err != nil && !opt.StrictHosts {
 			r.warn(fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, err))
 			continue
 		}
@@ -144,6 +150,17 @@ plays:
 			if limit == nil || limit[h] {
 				selected = append(selected, h)
 			}
+		}
+		if len(hosts) == 0 && opt.StrictHosts {
+			if opt.Check && r.addsHosts(pb) {
+				r.warn(fmt.Sprintf("play %q (%s): hosts %s would run once the VMs exist (this run creates them)", p.Name, p.At, pattern))
+				continue
+			}
+			why := "no host of the inventory matches it"
+			if err != nil {
+				why = err.Error()
+			}
+			return r.stats, fmt.Errorf("play %q (%s): hosts %q: %s: build the lab first (runbook play site.yaml) or give -i INVENTORY", p.Name, p.At, pattern, why)
 		}
 		opt.Output.Play(p.Name, selected)
 		if len(selected) == 0 {
@@ -187,6 +204,13 @@ func PlayHosts(p *playbooks.Play, extra map[string]any) (string, error) {
 	}
 	maps.Copy(vars, extra)
 	return templates.Render("hosts", p.Hosts, vars)
+}
+
+// addsHosts reports whether the playbook has an add_host task.
+func (r *run) addsHosts(pb *playbooks.Playbook) bool {
+	found := false
+	walkTasks(pb, func(t *playbooks.Task) { found = found || t.Module == "add_host" })
+	return found
 }
 
 func batches(hosts []string, serial int) [][]string {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -42,8 +43,14 @@ func TestComposeVarsPrecedence(t *testing.T) {
 	if v["ref"] != "play-host" {
 		t.Errorf("nested reference rendered to %v", v["ref"])
 	}
-	if _, err := composeVars(nil, map[string]any{"x": "{{ .nope }}"}); err == nil || !strings.Contains(err.Error(), `variable "x"`) {
-		t.Errorf("undefined reference: %v", err)
+	// a variable that cannot be rendered is left out (an error only where
+	// it is used, as in Ansible), and its reason is kept for that message
+	v, broken := composeVarsLazy(nil, map[string]any{"x": "{{ .nope }}", "y": 1})
+	if _, ok := v["x"]; ok || v["y"] != 1 || broken["x"] == nil {
+		t.Errorf("undefined reference: %v %v", v, broken)
+	}
+	if err := broken.explain(fmt.Errorf(`undefined variable "x"`)); !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("explain: %v", err)
 	}
 }
 

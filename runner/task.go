@@ -39,12 +39,12 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"inventory_hostname": h.name, "groups": view.groups, "hostvars": view.hostvars,
 		"group_names": view.groupNames(r, h.name), "play_hosts": pc.playHosts, "ansible_play_hosts": pc.playHosts,
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
+		"runbook_netns": r.opt.Connector.NetNS,
 	}
-	vars, err := composeVars(magic, pc.play.Vars, r.invVars.get(r, h.name), facts, sc.vars, r.opt.ExtraVars)
-	if err == nil {
-		r.redact.collect(vars) // rendered values: templated secrets, task and block vars
-	}
-	return vars, err
+	vars, broken := composeVarsLazy(magic, pc.play.Vars, r.invVars.get(r, h.name), facts, sc.vars, r.opt.ExtraVars)
+	r.redact.collect(vars) // rendered values: templated secrets, task and block vars
+	h.broken = broken
+	return vars, nil
 }
 
 func toAny(l []string) []any {
@@ -123,6 +123,7 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 		r.emit(res)
 	}
 	fail := func(err error) outcome {
+		err = h.broken.explain(err)
 		report(&HostResult{Status: StatusFailed, Msg: fmt.Sprintf("%s (task at %s): %v", t.Name, t.At, err)})
 		return outcome{status: StatusFailed, register: map[string]any{"failed": true, "msg": err.Error()}}
 	}
@@ -275,7 +276,7 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	}
 	m, _, err := buildModule(r.opt.Registry, t, vars)
 	if err != nil {
-		return failed("%s (task at %s): %v", t.Name, t.At, err)
+		return failed("%s (task at %s): %v", t.Name, t.At, h.broken.explain(err))
 	}
 	if sc.noLog {
 		r.redact.collectArgs(t.Args, vars)

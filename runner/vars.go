@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +24,15 @@ import (
 // whole run (hostvars, groups) that are not walked for templates, which
 // would cost O(hosts) per host and task.
 func composeVars(magic map[string]any, layers ...map[string]any) (map[string]any, error) {
+	vars, broken := composeVarsLazy(magic, layers...)
+	_ = broken
+	return vars, nil
+}
+
+// composeVarsLazy is composeVars that also returns the variables left out
+// because they could not be rendered, with why.
+func composeVarsLazy(magic map[string]any, layers ...map[string]any) (map[string]any, brokenVars) {
+	broken := brokenVars{}
 	size := len(magic)
 	for _, l := range layers {
 		size += len(l)
@@ -45,12 +55,35 @@ func composeVars(magic map[string]any, layers ...map[string]any) (map[string]any
 				if pass == 0 {
 					continue
 				}
-				return nil, fmt.Errorf("variable %q: %w", k, err)
+				// as in Ansible, a variable is an error only where it is
+				// used: a block's vars for a branch that is skipped must
+				// not fail it. Left out, a use says "undefined variable".
+				delete(out, k)
+				broken[k] = err
+				continue
 			}
 			out[k] = r
 		}
 	}
-	return out, nil
+	return out, broken
+}
+
+// brokenVars are the variables that could not be rendered, with why.
+type brokenVars map[string]error
+
+var undefinedRE = regexp.MustCompile(`undefined variable "([^"]+)"`)
+
+// explain adds why a variable is undefined when it could not be computed.
+func (b brokenVars) explain(err error) error {
+	if err == nil || len(b) == 0 {
+		return err
+	}
+	if m := undefinedRE.FindStringSubmatch(err.Error()); m != nil {
+		if why, ok := b[m[1]]; ok {
+			return fmt.Errorf("%w (variable %q could not be computed: %v)", err, m[1], why)
+		}
+	}
+	return err
 }
 
 // sameRef reports whether a magic variable was left as it was (not

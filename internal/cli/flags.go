@@ -57,6 +57,22 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.netns, "netns", os.Getenv("RUNBOOK_NETNS"), "open SSH connections from this network namespace (ip netns), for hosts on a namespaced lab network")
 }
 
+// loadInventoryFor is loadInventory for a command on playbook ("" for run
+// and verify): with no -i, the lab commands use the recorded lab, and say so.
+func (f *runFlags) loadInventoryFor(a *app, playbook string) (*inventory.Inventory, error) {
+	if f.inventory == "" && usesLabRecord(playbook) {
+		inv, note, err := loadLabRecord(f)
+		if err != nil {
+			return nil, err
+		}
+		if inv != nil {
+			fmt.Fprintln(a.stderr, note)
+			return inv, nil
+		}
+	}
+	return f.loadInventory()
+}
+
 func (f *runFlags) loadInventory() (*inventory.Inventory, error) {
 	if f.inventory == "" {
 		inv := inventory.New()

@@ -23,7 +23,7 @@ func (a *app) inventoryCmd() *cobra.Command {
 			if fromLibvirt != "" {
 				return a.inventoryFromLibvirt(fromLibvirt, libvirtURI, libvirtSocket)
 			}
-			inv, err := f.loadInventory()
+			inv, err := f.loadInventoryFor(a, "")
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,19 @@ import (
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/runner"
 )
+
+// embeddedName is the embedded playbook a PLAYBOOK argument names (no such
+// file exists and the embedded set has it), or "".
+func embeddedName(arg string) string {
+	if _, err := os.Stat(arg); err == nil {
+		return ""
+	}
+	name := strings.TrimPrefix(filepath.ToSlash(arg), "./")
+	if _, err := fs.Stat(playbooks.Embedded, name); err != nil {
+		return ""
+	}
+	return name
+}
 
 func newLoader() *playbooks.Loader {
 	return &playbooks.Loader{Embedded: playbooks.Embedded, Catalog: runner.Catalog{Reg: modules.Default}}
@@ -50,7 +64,7 @@ func (a *app) playCmd() *cobra.Command {
 				printTasks(a, pb, tags, skipTags)
 				return nil
 			}
-			inv, err := f.loadInventory()
+			inv, err := f.loadInventoryFor(a, args[0])
 			if err != nil {
 				return err
 			}
@@ -66,6 +80,10 @@ func (a *app) playCmd() *cobra.Command {
 				return err
 			}
 			opt.Tags, opt.SkipTags, opt.StartAt, opt.NoHandlersOnFailure = tags, skipTags, startAt, noHandlersOnFailure
+			embedded := embeddedName(args[0])
+			// an embedded lab playbook whose hosts are missing fails
+			// instead of skipping its plays (a skipped verify is no pass)
+			opt.StrictHosts = embedded != "" && usesLabRecord(embedded)
 			stats, err := runner.Run(cmd.Context(), pb, opt)
 			if err != nil {
 				return err
@@ -73,6 +91,18 @@ func (a *app) playCmd() *cobra.Command {
 			if code := stats.ExitCode(); code != 0 {
 				writeRetry(a, args[0], stats)
 				return &exitError{code: code}
+			}
+			if !f.check {
+				switch embedded {
+				case "site.yaml":
+					if path, err := recordLab(opt.Inventory, &f, "site.yaml"); err != nil {
+						fmt.Fprintf(a.stderr, "[WARNING]: the lab could not be recorded: %v\n", err)
+					} else if path != "" {
+						fmt.Fprintf(a.stderr, "the lab is recorded in %s: lab commands without -i use it (runbook verify, runbook play recover-primary.yaml -l postgres1)\n", path)
+					}
+				case "destroy.yaml":
+					forgetLab()
+				}
 			}
 			return nil
 		},

@@ -35,7 +35,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inv, err := f.loadInventory()
+			inv, err := f.loadInventoryFor(a, "")
 			if err != nil {
 				return err
 			}

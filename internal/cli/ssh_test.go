@@ -21,7 +21,12 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RUNBOOK_AS_MAIN") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// a lab recorded on this machine must not change what tests run on
+	dir, _ := os.MkdirTemp("", "runbook-cli-test-")
+	os.Setenv("RUNBOOK_LAB_FILE", filepath.Join(dir, "none", "lab.yaml"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 type result struct {

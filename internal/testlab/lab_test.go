@@ -13,7 +13,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// the lab record site.yaml writes goes to a file of this run's own
+	dir, _ := os.MkdirTemp("", "runbook-lab-record-")
+	os.Setenv("RUNBOOK_LAB_FILE", filepath.Join(dir, "lab.yaml"))
 	code := m.Run()
+	os.RemoveAll(dir)
 	testlab.Shutdown()
 	os.Exit(code)
 }

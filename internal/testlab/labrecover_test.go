@@ -49,7 +49,7 @@ func TestFailoverAndFailbackLoseNoAcknowledgedWrite(t *testing.T) {
 	}
 	acksAfter := func(since float64) bool {
 		_, out := runbook(t, lab, "run", "postgres-client", "-m", "shell", "-a",
-			"awk -v b="+strconv.FormatFloat(since, 'f', 3, 64)+" '$1 == \"ack\" && $3 > b' /var/tmp/runbook-writer.log | wc -l")
+			"awk -v b="+strconv.FormatFloat(since, 'f', 3, 64)+" '$1 == \"ack\" && $3 > b' /var/lib/runbook/writer.log | wc -l")
 		n, _ := strconv.Atoi(stdout(out))
 		return n >= 5
 	}

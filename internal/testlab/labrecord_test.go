@@ -1,0 +1,53 @@
+package testlab_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/runbook-lab/runbook/internal/cli"
+	"github.com/runbook-lab/runbook/internal/testlab"
+)
+
+// bare runs runbook as a user types it: no -i, no --netns, no known_hosts.
+func bare(args ...string) (int, string) {
+	var out bytes.Buffer
+	code := cli.Main(args, strings.NewReader(""), &out, &out)
+	return code, out.String()
+}
+
+// After site.yaml the lab remembers itself: the user's next commands work
+// without -i and say which lab they use; a misspelt drill mode is refused
+// before the probe starts; without a lab, verify fails instead of passing.
+func TestLabRemembersItself(t *testing.T) {
+	lab := testlab.Hosts(t, 4)
+	if code, out := runbook(t, lab, "play", "site.yaml"); code != 0 {
+		t.Fatalf("site.yaml: exit %d\n%s", code, out)
+	}
+	record := os.Getenv("RUNBOOK_LAB_FILE")
+	if b, err := os.ReadFile(record); err != nil || !strings.Contains(string(b), "postgres-client") {
+		t.Fatalf("no lab record at %s: %v\n%s", record, err, b)
+	}
+	if st, _ := os.Stat(record); st.Mode().Perm() != 0o600 {
+		t.Errorf("the record is %o, want 600 (it may hold passwords)", st.Mode().Perm())
+	}
+	for _, args := range [][]string{
+		{"verify"},
+		{"play", "recover-primary.yaml", "--check", "-l", "postgres1"},
+		{"run", "postgres2", "-m", "command", "-a", "true"},
+	} {
+		code, out := bare(args...)
+		if code != 0 || !strings.Contains(out, "using the lab recorded in") {
+			t.Errorf("runbook %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	code, out := bare("play", "failover-drill.yaml", "-e", "mode=kil")
+	if code == 0 || !strings.Contains(out, "the drill knows kill") || strings.Contains(out, "Start writing numbered rows") {
+		t.Errorf("a misspelt mode: exit %d\n%s", code, out)
+	}
+	t.Setenv("RUNBOOK_LAB_FILE", record+".none")
+	if code, out := bare("verify"); code == 0 {
+		t.Errorf("verify without a lab passed:\n%s", out)
+	}
+}
