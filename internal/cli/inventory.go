@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -16,12 +18,12 @@ import (
 func (a *app) inventoryCmd() *cobra.Command {
 	var f runFlags
 	var graph, list bool
-	var fromLibvirt, libvirtURI, libvirtSocket string
+	var fromLibvirt, libvirtURI, libvirtSocket, labDir string
 	cmd := &cobra.Command{Use: "inventory", Short: "Show the inventory as a graph of groups or as JSON with variables",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if fromLibvirt != "" {
-				return a.inventoryFromLibvirt(fromLibvirt, libvirtURI, libvirtSocket)
+				return a.inventoryFromLibvirt(fromLibvirt, libvirtURI, libvirtSocket, labDir)
 			}
 			inv, err := f.loadInventoryFor(a, "")
 			if err != nil {
@@ -39,6 +41,7 @@ func (a *app) inventoryCmd() *cobra.Command {
 	cmd.Flags().StringVar(&fromLibvirt, "from-libvirt", "", "print an inventory of a libvirt network's hosts (DHCP reservations, else leases)")
 	cmd.Flags().StringVar(&libvirtURI, "libvirt-uri", "qemu:///system", "libvirt connection URI for --from-libvirt")
 	cmd.Flags().StringVar(&libvirtSocket, "libvirt-socket", "/run/libvirt/libvirt-sock", "libvirtd's socket for --from-libvirt")
+	cmd.Flags().StringVar(&labDir, "lab-dir", "/var/lib/runbook/lab", "where hypervisor.yaml keeps the lab's SSH key and known_hosts (for --from-libvirt)")
 	return cmd
 }
 
@@ -114,7 +117,11 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 
 // inventoryFromLibvirt prints a YAML inventory of a libvirt network's hosts:
 // its DHCP reservations (names and fixed addresses), else its leases.
-func (a *app) inventoryFromLibvirt(network, uri, socket string) error {
+//
+// With the lab's key and known_hosts (hypervisor.yaml writes them in
+// labDir) the hosts get the user, key and known_hosts to reach them, and
+// the lab's names their groups, so the output is usable as it is.
+func (a *app) inventoryFromLibvirt(network, uri, socket, labDir string) error {
 	l, err := modules.Connect(&transport.Local{HostName: "localhost"}, socket, uri)
 	if err != nil {
 		return err
@@ -140,9 +147,40 @@ func (a *app) inventoryFromLibvirt(network, uri, socket string) error {
 		source = "DHCP leases (a lease does not mean the guest is up)"
 	}
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].name < hosts[j].name })
+	key, known := filepath.Join(labDir, "id_ed25519"), filepath.Join(labDir, "known_hosts")
+	_, kerr := os.Stat(key)
+	_, herr := os.Stat(known)
+	withLab := kerr == nil && herr == nil
 	fmt.Fprintf(a.stdout, "# hosts of libvirt network %s, from its %s\nall:\n  hosts:\n", network, source)
 	for _, h := range hosts {
 		fmt.Fprintf(a.stdout, "    %s:\n      ansible_host: %s\n", h.name, h.ip)
+		if withLab {
+			fmt.Fprintf(a.stdout, "      ansible_user: root\n      ansible_ssh_private_key_file: %s\n      ansible_ssh_known_hosts_file: %s\n", key, known)
+		}
+	}
+	groups := map[string][]string{}
+	for _, h := range hosts {
+		switch {
+		case h.name == "postgres-client":
+			groups["pgpool"] = append(groups["pgpool"], h.name)
+		case strings.HasPrefix(h.name, "postgres"):
+			groups["postgres"] = append(groups["postgres"], h.name)
+		}
+	}
+	if len(groups) > 0 {
+		fmt.Fprintf(a.stdout, "  children:\n")
+		for _, g := range []string{"postgres", "pgpool"} {
+			if len(groups[g]) == 0 {
+				continue
+			}
+			fmt.Fprintf(a.stdout, "    %s:\n      hosts:\n", g)
+			for _, h := range groups[g] {
+				fmt.Fprintf(a.stdout, "        %s:\n", h)
+			}
+		}
+	}
+	if !withLab {
+		fmt.Fprintf(a.stderr, "[WARNING]: no lab key and known_hosts in %s (--lab-dir): add ansible_user and a key to reach these hosts\n", labDir)
 	}
 	return nil
 }
