@@ -239,7 +239,7 @@ func hostKeyCallback(cfg SSHConfig) (ssh.HostKeyCallback, error) {
 			return nil, err
 		}
 	}
-	check, err := knownhosts.New(file)
+	check, err := loadKnownHosts(file)
 	if err != nil {
 		return nil, fmt.Errorf("known_hosts %s: %w", file, err)
 	}
@@ -259,6 +259,7 @@ func hostKeyCallback(cfg SSHConfig) (ssh.HostKeyCallback, error) {
 			if err != nil {
 				return err
 			}
+			defer forgetKnownHosts(file)
 			defer f.Close()
 			_, err = fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key))
 			return err
@@ -276,7 +277,7 @@ func knownAlgorithms(cfg SSHConfig, addr string) []string {
 	if file == "" {
 		file = expandHome("~/.ssh/known_hosts")
 	}
-	check, err := knownhosts.New(file)
+	check, err := loadKnownHosts(file)
 	if err != nil {
 		return nil
 	}
@@ -305,6 +306,45 @@ func knownAlgorithms(cfg SSHConfig, addr string) []string {
 		}
 	}
 	return algos
+}
+
+// knownHostsCache keeps each known_hosts file parsed once for the run
+// (while it is unchanged): parsing it for every connection made a fleet's
+// cost grow with hosts squared, in CPU and in memory.
+var knownHostsCache = struct {
+	sync.Mutex
+	byFile map[string]*knownHostsEntry
+}{byFile: map[string]*knownHostsEntry{}}
+
+type knownHostsEntry struct {
+	once  sync.Once
+	mod   time.Time
+	size  int64
+	check ssh.HostKeyCallback
+	err   error
+}
+
+func loadKnownHosts(file string) (ssh.HostKeyCallback, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	knownHostsCache.Lock()
+	e, ok := knownHostsCache.byFile[file]
+	if !ok || !e.mod.Equal(st.ModTime()) || e.size != st.Size() {
+		e = &knownHostsEntry{mod: st.ModTime(), size: st.Size()}
+		knownHostsCache.byFile[file] = e
+	}
+	knownHostsCache.Unlock()
+	e.once.Do(func() { e.check, e.err = knownhosts.New(file) })
+	return e.check, e.err
+}
+
+// forgetKnownHosts drops a file's parsed copy after runbook appended to it.
+func forgetKnownHosts(file string) {
+	knownHostsCache.Lock()
+	delete(knownHostsCache.byFile, file)
+	knownHostsCache.Unlock()
 }
 
 func expandHome(p string) string {
