@@ -7,32 +7,17 @@ import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/runbook-lab/runbook/hostexec"
 )
 
-// Host is what a module needs from a machine: run a command, with optional
-// stdin, under a POSIX shell. Transports (local, SSH, become) implement it;
-// file transfer is built on top of it (see files.go).
-type Host interface {
-	Name() string
-	Run(ctx context.Context, cmd Cmd) (CmdResult, error)
-}
-
-// Cmd is one command for a host. Script is run by /bin/sh -c.
-type Cmd struct {
-	Script string
-	Stdin  []byte
-	// Secret marks Stdin as secret: never logged.
-	Secret bool
-}
-
-// CmdResult is what a command did. A non-zero RC is not an error: the error
-// return is for a host that could not be reached or a command that could not
-// be started.
-type CmdResult struct {
-	RC     int
-	Stdout string
-	Stderr string
-}
+// Host, Cmd and CmdResult are hostexec's: the one definition of running a
+// command on a host, shared with the transports below and the templates.
+type (
+	Host      = hostexec.Host
+	Cmd       = hostexec.Cmd
+	CmdResult = hostexec.CmdResult
+)
 
 // Env is what a module gets to run one task on one host.
 type Env struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/runbook-lab/runbook/hostexec"
 	"regexp"
 	"sort"
 	"strings"
@@ -36,13 +37,7 @@ func (c PgConn) withDefaults() PgConn {
 // AsUser wraps a script so it runs as the OS user: directly when already
 // that user, with runuser when root, else sudo -n. cd / first so tools do
 // not complain about an unreadable working directory.
-func AsUser(user, script string) string {
-	inner := Quote("cd / && " + script)
-	u := Quote(user)
-	return `if [ "$(id -un)" = ` + u + ` ]; then exec sh -c ` + inner + `; ` +
-		`elif [ "$(id -u)" = 0 ]; then exec runuser -u ` + u + ` -- sh -c ` + inner + `; ` +
-		`else exec sudo -n -u ` + u + ` -- sh -c ` + inner + `; fi`
-}
+func AsUser(user, script string) string { return hostexec.AsUser(user, script) }
 
 // psqlArgs builds the psql command line (pure, table-tested).
 func (c PgConn) psqlArgs() []string {

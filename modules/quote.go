@@ -1,31 +1,9 @@
 package modules
 
-import "strings"
+import "github.com/runbook-lab/runbook/hostexec"
 
-// Quote quotes s for a POSIX shell. It is the one shell-quoting helper all
-// argument builders use.
-func Quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
-}
+// Quote quotes s for a POSIX shell (hostexec.Quote, the one helper).
+func Quote(s string) string { return hostexec.Quote(s) }
 
 // Join quotes each argument and joins them into one command line.
-func Join(args ...string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = Quote(a)
-	}
-	return strings.Join(q, " ")
-}
+func Join(args ...string) string { return hostexec.Join(args...) }

@@ -14,6 +14,8 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"github.com/runbook-lab/runbook/hostexec"
 )
 
 //go:embed files
@@ -22,7 +24,7 @@ var Files embed.FS
 var funcs = func() template.FuncMap {
 	m := sprig.TxtFuncMap()
 	// shq quotes for a POSIX shell.
-	m["shq"] = func(s any) string { return "'" + strings.ReplaceAll(fmt.Sprint(s), "'", `'"'"'`) + "'" }
+	m["shq"] = func(s any) string { return hostexec.QuoteAlways(fmt.Sprint(s)) }
 	// pgpass escapes a field of a .pgpass / .pcppass line.
 	m["pgpass"] = func(s any) string {
 		return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(fmt.Sprint(s))

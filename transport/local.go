@@ -1,6 +1,6 @@
 // Package transport moves commands and bytes to hosts: locally with os/exec,
 // over one persistent SSH connection per host, and through sudo for become.
-// Each implements modules.Host.
+// Each implements hostexec.Host.
 package transport
 
 import (
@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/hostexec"
 )
 
 // Local runs commands on this machine.
@@ -23,7 +23,7 @@ func (l *Local) Name() string { return l.HostName }
 
 // Run runs cmd.Script under /bin/sh in its own process group, so that a
 // cancelled context stops the whole command, not only the shell.
-func (l *Local) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, error) {
+func (l *Local) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, error) {
 	c := exec.Command("/bin/sh", "-c", cmd.Script)
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out, errb bytes.Buffer
@@ -32,7 +32,7 @@ func (l *Local) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, er
 		c.Stdin = bytes.NewReader(cmd.Stdin)
 	}
 	if err := c.Start(); err != nil {
-		return modules.CmdResult{}, err
+		return hostexec.CmdResult{}, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- c.Wait() }()
@@ -47,9 +47,9 @@ func (l *Local) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, er
 			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
-		return modules.CmdResult{RC: -1, Stdout: out.String(), Stderr: errb.String()}, ctx.Err()
+		return hostexec.CmdResult{RC: -1, Stdout: out.String(), Stderr: errb.String()}, ctx.Err()
 	}
-	res := modules.CmdResult{Stdout: out.String(), Stderr: errb.String()}
+	res := hostexec.CmdResult{Stdout: out.String(), Stderr: errb.String()}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		res.RC = exit.ExitCode()
@@ -66,7 +66,7 @@ func (l *Local) Close() error { return nil }
 
 // Conn is a host connection that can be closed at the end of a run.
 type Conn interface {
-	modules.Host
+	hostexec.Host
 	Close() error
 }
 

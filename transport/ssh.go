@@ -19,7 +19,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/hostexec"
 )
 
 // SSHConfig says how to reach one host.
@@ -361,10 +361,10 @@ func (s *SSH) Name() string { return s.cfg.Name }
 
 // Run runs the script in a new session on the persistent connection. A
 // cancelled context kills the remote command and closes the session.
-func (s *SSH) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, error) {
+func (s *SSH) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, error) {
 	sess, err := s.client.NewSession()
 	if err != nil {
-		return modules.CmdResult{}, &UnreachableError{Host: s.cfg.Name, Err: err}
+		return hostexec.CmdResult{}, &UnreachableError{Host: s.cfg.Name, Err: err}
 	}
 	defer sess.Close()
 	var out, errb bytes.Buffer
@@ -374,8 +374,8 @@ func (s *SSH) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, erro
 	}
 	// exec sh so the session's process is the shell; its process group is
 	// killed by the remote sshd when the channel closes.
-	if err := sess.Start("exec /bin/sh -c " + modules.Quote(cmd.Script)); err != nil {
-		return modules.CmdResult{}, err
+	if err := sess.Start("exec /bin/sh -c " + hostexec.Quote(cmd.Script)); err != nil {
+		return hostexec.CmdResult{}, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -384,9 +384,9 @@ func (s *SSH) Run(ctx context.Context, cmd modules.Cmd) (modules.CmdResult, erro
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = sess.Close()
-		return modules.CmdResult{RC: -1, Stdout: out.String(), Stderr: errb.String()}, ctx.Err()
+		return hostexec.CmdResult{RC: -1, Stdout: out.String(), Stderr: errb.String()}, ctx.Err()
 	}
-	res := modules.CmdResult{Stdout: out.String(), Stderr: errb.String()}
+	res := hostexec.CmdResult{Stdout: out.String(), Stderr: errb.String()}
 	var exit *ssh.ExitError
 	switch {
 	case err == nil:

@@ -1,0 +1,47 @@
+package hostexec_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// rank is each package's layer: a package imports only packages of a
+// lower layer (no import upward, none sideways between the big rooms).
+var rank = map[string]int{
+	"hostexec": 0, "internal/diag": 0, "internal/shellwords": 0, "internal/inputfile": 0,
+	"internal/profile": 0, "internal/testenv": 0,
+	"internal/cond": 1, "templates": 1, "inventory": 1, "transport": 1,
+	"playbooks": 2, "modules": 2,
+	"runner": 3, "internal/sshtest": 3, "internal/pgtest": 3,
+	"output": 4, "internal/testlab": 4,
+	"internal/cli": 5, "internal/testlab/cmd/testlab": 5,
+	"cmd/runbook": 6, "bench": 6, "bench/floor": 6,
+}
+
+// The import graph has no upward edge (go list, non-test imports).
+func TestNoImportUpward(t *testing.T) {
+	const mod = "github.com/runbook-lab/runbook/"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"...").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], mod)
+		r, ok := rank[pkg]
+		if !ok {
+			t.Errorf("package %s has no layer in this test: give it one", pkg)
+			continue
+		}
+		for _, imp := range f[1:] {
+			if !strings.HasPrefix(imp, mod) {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, mod)
+			if rank[dep] >= r {
+				t.Errorf("%s (layer %d) imports %s (layer %d): an upward or sideways edge", pkg, r, dep, rank[dep])
+			}
+		}
+	}
+}
