@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/runbook-lab/runbook/hostexec"
 )
@@ -121,10 +122,42 @@ func (r *Registry) Register(info Info) {
 	r.byID[info.ID] = info
 }
 
-// Lookup finds a module by ID.
+// Lookup finds a module by ID, or by the name Ansible gives it (see
+// Canonical).
 func (r *Registry) Lookup(id string) (Info, bool) {
-	i, ok := r.byID[id]
+	i, ok := r.byID[r.Canonical(id)]
 	return i, ok
+}
+
+// ansibleNames maps Ansible's module names that differ from runbook's to
+// the runbook module that takes the same arguments.
+var ansibleNames = map[string]string{
+	"template": "file_template", "service": "systemd", "systemd_service": "systemd", "package": "apt",
+	"community.postgresql.postgresql_query": "postgresql_query",
+	"community.postgresql.postgresql_user":  "postgresql_user",
+}
+
+// Canonical is the runbook module ID for a name as Ansible users write it:
+// the ID itself, its fully-qualified ansible.builtin (or ansible.legacy)
+// name, or Ansible's name for the same job (template, service, package).
+// Unknown names come back unchanged.
+func (r *Registry) Canonical(name string) string {
+	if _, ok := r.byID[name]; ok {
+		return name
+	}
+	short := name
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		short = strings.TrimPrefix(short, prefix)
+	}
+	if id, ok := ansibleNames[short]; ok {
+		short = id
+	} else if id, ok := ansibleNames[name]; ok {
+		short = id
+	}
+	if _, ok := r.byID[short]; ok {
+		return short
+	}
+	return name
 }
 
 // IDs lists the registered module IDs, sorted.

@@ -107,5 +107,6 @@ func itoa(i int) string {
 type Catalog interface {
 	IDs() []string
 	Has(id string) bool
+	Canonical(name string) string // the ID for an Ansible name (ansible.builtin.copy)
 	ValidateArgs(src *diag.Source, id string, args *yaml.Node) error
 }

@@ -200,10 +200,13 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		return nil, d.errf(n, "task %q has no module (see `runbook doc` for the list)", t.Name)
 	}
 	if !l.Catalog.Has(moduleKey.Value) {
+		if strings.Count(moduleKey.Value, ".") >= 2 {
+			return nil, d.errf(moduleKey, "module %q is not available in runbook (a collection module); runbook has: %s", moduleKey.Value, strings.Join(l.Catalog.IDs(), ", "))
+		}
 		return nil, d.errf(moduleKey, "unknown module %q%s", moduleKey.Value, diag.DidYouMean(moduleKey.Value, append(l.Catalog.IDs(), taskKeys...)))
 	}
-	t.Module = moduleKey.Value
-	args, err := argsNode(d, moduleKey.Value, moduleVal, extraArgs, argsKey, l.Catalog)
+	t.Module = l.Catalog.Canonical(moduleKey.Value)
+	args, err := argsNode(d, t.Module, moduleVal, extraArgs, argsKey, l.Catalog)
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,12 @@ type Catalog struct{ Reg *modules.Registry }
 // IDs lists module IDs.
 func (c Catalog) IDs() []string { return c.Reg.IDs() }
 
-// Has reports whether a module exists.
+// Has reports whether a module exists (by its ID or its Ansible name).
 func (c Catalog) Has(id string) bool { _, ok := c.Reg.Lookup(id); return ok }
+
+// Canonical is the module ID for a name as written (ansible.builtin.copy
+// is copy, template is file_template).
+func (c Catalog) Canonical(name string) string { return c.Reg.Canonical(name) }
 
 // FreeFormArg names the argument a free-form string fills, or "".
 func (c Catalog) FreeFormArg(id string) string {
@@ -38,6 +42,7 @@ func (c Catalog) FreeFormArg(id string) string {
 // that are templates are checked at run time, after rendering. When no
 // argument is a template the module's own Validate runs too.
 func (c Catalog) ValidateArgs(src *diag.Source, id string, args *yaml.Node) error {
+	id = c.Reg.Canonical(id)
 	info, _ := c.Reg.Lookup(id)
 	m := info.New()
 	if _, raw := m.(modules.RawArgs); raw {
