@@ -24,7 +24,8 @@ type Play struct {
 	Become      *bool
 	BecomeUser  string
 	GatherFacts *bool
-	Serial      int
+	Serial      int // hosts per batch; 0: all at once
+	SerialPct   int // or a percentage of the play's hosts (serial: "30%")
 	Tags        []string
 	Tasks       []*Task
 	Handlers    []*Task

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -190,9 +191,17 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 		case "gather_facts":
 			p.GatherFacts, err = d.boolPtr(v, "gather_facts")
 		case "serial":
+			if pct, ok := strings.CutSuffix(v.Value, "%"); ok && v.Kind == yaml.ScalarNode {
+				n, perr := strconv.Atoi(strings.TrimSpace(pct))
+				if perr != nil || n <= 0 || n > 100 {
+					return d.errf(v, "serial: expected a percentage from 1%% to 100%%, got %s", v.Value)
+				}
+				p.SerialPct = n
+				return nil
+			}
 			p.Serial, err = d.integer(v, "serial")
 			if err == nil && p.Serial <= 0 {
-				err = d.errf(v, "serial: expected a number of hosts above 0, got %d", p.Serial)
+				err = d.errf(v, "serial: expected a number of hosts above 0 or a percentage, got %d", p.Serial)
 			}
 		case "tags":
 			p.Tags, err = d.strList(v, "tags")

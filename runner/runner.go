@@ -168,7 +168,11 @@ plays:
 			continue
 		}
 		playBegin := time.Now()
-		for _, batch := range batches(selected, p.Serial) {
+		serial := p.Serial
+		if p.SerialPct > 0 {
+			serial = max(1, len(selected)*p.SerialPct/100) // Ansible rounds down, at least one
+		}
+		for _, batch := range batches(selected, serial) {
 			if ctx.Err() != nil {
 				break
 			}

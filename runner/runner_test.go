@@ -88,3 +88,13 @@ func TestRedactor(t *testing.T) {
 		t.Errorf("value: %v", m)
 	}
 }
+
+func TestSerialBatches(t *testing.T) {
+	hosts := []string{"a", "b", "c", "d", "e"}
+	if b := batches(hosts, 2); len(b) != 3 || len(b[2]) != 1 {
+		t.Errorf("serial 2: %v", b)
+	}
+	if b := batches(hosts, max(1, len(hosts)*30/100)); len(b) != 5 {
+		t.Errorf("serial 30%% of 5 (1 per batch): %v", b)
+	}
+}
