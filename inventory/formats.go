@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"maps"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -71,7 +72,13 @@ func yamlGroup(inv *Inventory, src *diag.Source, name string, n *yaml.Node, dept
 				if name == "all" {
 					target = ""
 				}
-				inv.AddHost(hn.Value, target, vars)
+				names, err := expandRange(hn.Value)
+				if err != nil {
+					return diag.Node(src, hn, "%v", err)
+				}
+				for _, n := range names {
+					inv.AddHost(n, target, maps.Clone(vars))
+				}
 			}
 		case "children":
 			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
@@ -179,13 +186,19 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 				if err := checkConnValue(k, v); err != nil {
 					return diag.At(src, lineNo, col+strings.Index(line, w), "%v", err)
 				}
-				vars[k] = iniValue(v)
+				vars[k] = iniLiteral(v)
 			}
 			g := section
 			if g == "ungrouped" {
 				g = ""
 			}
-			inv.AddHost(words[0], g, vars)
+			names, err := expandRange(words[0])
+			if err != nil {
+				return diag.At(src, lineNo, col, "%v", err)
+			}
+			for _, n := range names {
+				inv.AddHost(n, g, maps.Clone(vars))
+			}
 		case "vars":
 			k, v, ok := strings.Cut(line, "=")
 			if !ok {
@@ -194,7 +207,7 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 			if err := checkConnValue(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
 				return diag.At(src, lineNo, col, "%v", err)
 			}
-			inv.group(section).Vars[strings.TrimSpace(k)] = iniValue(strings.TrimSpace(v))
+			inv.group(section).Vars[strings.TrimSpace(k)] = iniLiteral(unquoteINI(strings.TrimSpace(v)))
 		case "children":
 			inv.addChildAt(section, line, lineNo, col)
 		}
@@ -202,14 +215,11 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 	return nil
 }
 
-// iniValue types a value like YAML would (numbers, booleans), else a string.
-func iniValue(v string) any {
-	var x any
-	if err := yaml.Unmarshal([]byte(v), &x); err == nil {
-		switch x.(type) {
-		case int, float64, bool:
-			return x
-		}
+// unquoteINI takes a [group:vars] value as Ansible reads it: one shlex
+// word when it splits into one, else the text as written.
+func unquoteINI(v string) string {
+	if words, err := shellwords.Split(v); err == nil && len(words) == 1 {
+		return words[0]
 	}
 	return v
 }

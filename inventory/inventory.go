@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/runbook-lab/runbook/internal/inputfile"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -43,6 +44,9 @@ func (inv *Inventory) changed() {
 type Host struct {
 	Name string
 	Vars map[string]any
+	// FileVars come from host_vars/: above the inventory file's own, as
+	// in Ansible.
+	FileVars map[string]any
 }
 
 // Group is a named set of hosts and child groups with shared variables.
@@ -51,6 +55,9 @@ type Group struct {
 	Hosts    []string
 	Children []string
 	Vars     map[string]any
+	// FileVars come from group_vars/: above every inline group var (even a
+	// child group's), as in Ansible.
+	FileVars map[string]any
 	parents  []string
 }
 
@@ -211,30 +218,30 @@ func (inv *Inventory) groupDepth(name string, seen int) int {
 	return d
 }
 
-// HostVars merges a host's variables: all, then its groups from parent to
-// child (then by name), then the host's own.
+// HostVars merges a host's variables in Ansible's order: the inventory
+// file's group vars (all, then groups from parent to child, then by name),
+// then group_vars/ files in the same order, then the host's own inline
+// vars, then its host_vars/ file.
 func (inv *Inventory) HostVars(host string) map[string]any {
 	out := map[string]any{}
-	for k, v := range inv.groups["all"].Vars {
-		out[k] = v
-	}
-	groups := inv.HostGroups(host)
-	sort.SliceStable(groups, func(i, j int) bool {
-		di, dj := inv.groupDepth(groups[i], 0), inv.groupDepth(groups[j], 0)
+	groups := append([]string{"all"}, inv.HostGroups(host)...)
+	sort.SliceStable(groups[1:], func(i, j int) bool {
+		gi, gj := groups[1+i], groups[1+j]
+		di, dj := inv.groupDepth(gi, 0), inv.groupDepth(gj, 0)
 		if di != dj {
 			return di < dj
 		}
-		return groups[i] < groups[j]
+		return gi < gj
 	})
 	for _, g := range groups {
-		for k, v := range inv.groups[g].Vars {
-			out[k] = v
-		}
+		maps.Copy(out, inv.groups[g].Vars)
+	}
+	for _, g := range groups {
+		maps.Copy(out, inv.groups[g].FileVars)
 	}
 	if h, ok := inv.hosts[host]; ok {
-		for k, v := range h.Vars {
-			out[k] = v
-		}
+		maps.Copy(out, h.Vars)
+		maps.Copy(out, h.FileVars)
 	}
 	return out
 }
@@ -313,7 +320,10 @@ func looksINI(b []byte) bool {
 	return false
 }
 
-// loadVarsDirs reads group_vars/NAME(.yaml|.yml) and host_vars/NAME(...).
+// loadVarsDirs reads group_vars/ and host_vars/ beside the inventory as
+// Ansible does: NAME.yml, NAME.yaml, NAME.json or NAME without extension,
+// or a directory NAME/ whose files are read in name order; other files
+// (README.md) are ignored, and host_vars of a host not in the inventory too.
 func (inv *Inventory) loadVarsDirs(dir string) error {
 	for _, kind := range []string{"group_vars", "host_vars"} {
 		entries, err := os.ReadDir(filepath.Join(dir, kind))
@@ -323,41 +333,89 @@ func (inv *Inventory) loadVarsDirs(dir string) error {
 			return err
 		}
 		for _, e := range entries {
-			if e.IsDir() {
-				continue
-			}
-			name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yml"), ".yaml")
-			p := filepath.Join(dir, kind, e.Name())
-			b, err := inputfile.Read(p)
+			name, files, err := varsFiles(filepath.Join(dir, kind), e)
 			if err != nil {
 				return err
 			}
-			src := &diag.Source{Name: p, Text: b}
-			var doc yaml.Node
-			if err := yaml.Unmarshal(b, &doc); err != nil {
-				return diag.FromYAML(src, err)
-			}
-			vars := map[string]any{}
-			if len(doc.Content) > 0 {
-				if doc.Content[0].Kind != yaml.MappingNode {
-					return diag.Node(src, doc.Content[0], "expected a mapping of variables, got %s", diag.KindName(doc.Content[0]))
+			for _, p := range files {
+				vars, err := readVarsFile(p)
+				if err != nil {
+					return err
 				}
-				if err := doc.Content[0].Decode(&vars); err != nil {
-					return diag.Node(src, doc.Content[0], "%v", err)
+				if kind == "group_vars" {
+					g := inv.group(name)
+					if g.FileVars == nil {
+						g.FileVars = map[string]any{}
+					}
+					maps.Copy(g.FileVars, vars)
+				} else if h, ok := inv.hosts[name]; ok {
+					if h.FileVars == nil {
+						h.FileVars = map[string]any{}
+					}
+					maps.Copy(h.FileVars, vars)
 				}
-			}
-			if kind == "group_vars" {
-				g := inv.group(name)
-				for k, v := range vars {
-					g.Vars[k] = v
-				}
-			} else {
-				if _, ok := inv.hosts[name]; !ok {
-					return diag.At(src, 1, 1, "host_vars for %q, which is not in the inventory%s", name, diag.DidYouMean(name, inv.order))
-				}
-				inv.AddHost(name, "", vars)
 			}
 		}
 	}
 	return nil
+}
+
+// varsExt are the variable files Ansible reads ("" is a file without one).
+var varsExt = map[string]bool{".yml": true, ".yaml": true, ".json": true, "": true}
+
+// varsFiles names the group or host an entry of group_vars/ or host_vars/
+// is for, and the files to read for it.
+func varsFiles(dir string, e fs.DirEntry) (string, []string, error) {
+	if strings.HasPrefix(e.Name(), ".") {
+		return "", nil, nil
+	}
+	if !e.IsDir() {
+		ext := filepath.Ext(e.Name())
+		if !varsExt[ext] {
+			return "", nil, nil
+		}
+		return strings.TrimSuffix(e.Name(), ext), []string{filepath.Join(dir, e.Name())}, nil
+	}
+	sub, err := os.ReadDir(filepath.Join(dir, e.Name()))
+	if err != nil {
+		return "", nil, err
+	}
+	var files []string
+	for _, f := range sub {
+		if !f.IsDir() && !strings.HasPrefix(f.Name(), ".") && varsExt[filepath.Ext(f.Name())] {
+			files = append(files, filepath.Join(dir, e.Name(), f.Name()))
+		}
+	}
+	sort.Strings(files)
+	return e.Name(), files, nil
+}
+
+// readVarsFile reads one YAML (or JSON) mapping of variables.
+func readVarsFile(p string) (map[string]any, error) {
+	b, err := inputfile.Read(p)
+	if err != nil {
+		return nil, err
+	}
+	src := &diag.Source{Name: p, Text: b}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, diag.FromYAML(src, err)
+	}
+	vars := map[string]any{}
+	if len(doc.Content) > 0 {
+		root := doc.Content[0]
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			return vars, nil
+		}
+		if root.Kind != yaml.MappingNode {
+			return nil, diag.Node(src, root, "expected a mapping of variables, got %s", diag.KindName(root))
+		}
+		if err := diag.Duplicates(src, root); err != nil {
+			return nil, err
+		}
+		if err := root.Decode(&vars); err != nil {
+			return nil, diag.Node(src, root, "%v", err)
+		}
+	}
+	return vars, nil
 }

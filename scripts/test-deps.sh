@@ -15,6 +15,8 @@ command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need="$need dn
 command -v apt-ftparchive >/dev/null 2>&1 || need="$need apt-utils"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/bin/python3 ] || need="$need python3"
+# the oracle for inventory parsing (ansible-inventory) and the benchmark's peer
+command -v ansible-inventory >/dev/null 2>&1 || need="$need ansible-core"
 # hypervisor modules: disks and NoCloud seeds
 command -v qemu-img >/dev/null 2>&1 || need="$need qemu-utils"
 command -v genisoimage >/dev/null 2>&1 || need="$need genisoimage"

@@ -1,0 +1,116 @@
+package inventory
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The oracle: Ansible's own ansible-inventory. For every inventory under
+// testdata/parity (YAML and INI, ranges, group_vars/ and host_vars/ files
+// and folders, odd values), runbook's host variables and group membership
+// must equal what ansible-inventory --list gives.
+func TestInventoryMatchesAnsible(t *testing.T) {
+	bin, err := exec.LookPath("ansible-inventory")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ansible-inventory missing: scripts/test-deps.sh installs ansible-core")
+		}
+		t.Skip("no ansible-inventory (apt-get install ansible-core)")
+	}
+	dirs, _ := filepath.Glob("testdata/parity/*")
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "hosts*"))
+		if len(files) != 1 {
+			t.Fatalf("%s: want one hosts* file", dir)
+		}
+		file := files[0]
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			cmd := exec.Command(bin, "-i", file, "--list")
+			cmd.Env = append(os.Environ(), "ANSIBLE_INVENTORY_UNPARSED_WARNING=False", "ANSIBLE_LOCALHOST_WARNING=False")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("ansible-inventory: %v", err)
+			}
+			var want map[string]any
+			if err := json.Unmarshal(out, &want); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := Load(file)
+			if err != nil {
+				t.Fatalf("runbook: %v", err)
+			}
+			wantVars := want["_meta"].(map[string]any)["hostvars"].(map[string]any)
+			var hosts []string
+			for h := range wantVars {
+				hosts = append(hosts, h)
+			}
+			sort.Strings(hosts)
+			got := inv.Hosts()
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, hosts) {
+				t.Errorf("hosts: runbook %v, ansible %v", got, hosts)
+			}
+			for _, h := range hosts {
+				if g, w := normalize(inv.HostVars(h)), normalize(wantVars[h]); !reflect.DeepEqual(g, w) {
+					t.Errorf("%s vars:\n  runbook %v\n  ansible %v", h, g, w)
+				}
+			}
+			for g := range want {
+				if g == "_meta" || g == "all" {
+					continue
+				}
+				w := members(want, g)
+				r := inv.GroupHosts(g)
+				sort.Strings(r)
+				if !reflect.DeepEqual(r, w) && !(len(r) == 0 && len(w) == 0) {
+					t.Errorf("group %s: runbook %v, ansible %v", g, r, w)
+				}
+			}
+		})
+	}
+}
+
+// members flattens a group of ansible-inventory --list output.
+func members(doc map[string]any, g string) []string {
+	set := map[string]bool{}
+	var walk func(string)
+	walk = func(g string) {
+		e, _ := doc[g].(map[string]any)
+		for _, h := range asStrings(e["hosts"]) {
+			set[h] = true
+		}
+		for _, c := range asStrings(e["children"]) {
+			walk(c)
+		}
+	}
+	walk(g)
+	var out []string
+	for h := range set {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func asStrings(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+// normalize compares values as JSON does (ints and floats alike).
+func normalize(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	json.NewDecoder(strings.NewReader(string(b))).Decode(&out)
+	return out
+}
