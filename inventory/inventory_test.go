@@ -81,7 +81,7 @@ func TestFormatsAgree(t *testing.T) {
 				"db:!primary":        {"postgres2", "postgres3"},
 				"db:&primary":        {"postgres1"},
 				"postgres*":          {"postgres1", "postgres2", "postgres3", "postgres-client"},
-				"postgres[12]":       {"postgres1", "postgres2"},
+				"db[0:1]":            {"postgres1", "postgres2"},
 				"clients,hypervisor": {"hypervisor", "postgres-client"},
 				"!db":                {"hypervisor", "postgres-client"},
 			}

@@ -114,3 +114,41 @@ func normalize(v any) any {
 	json.NewDecoder(strings.NewReader(string(b))).Decode(&out)
 	return out
 }
+
+// Host patterns select what `ansible PATTERN --list-hosts` selects, in
+// the same order.
+func TestPatternsMatchAnsible(t *testing.T) {
+	bin, err := exec.LookPath("ansible")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ansible missing: scripts/test-deps.sh installs ansible-core")
+		}
+		t.Skip("no ansible (apt-get install ansible-core)")
+	}
+	file := "testdata/parity/yaml_ranges/hosts.yml"
+	inv, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"db:web", "web:db", "~web.*", "~(web|db)0?[ab1]", "db[0]", "db[-1]", "db[0:1]", "db[1:]",
+		"all:!db", "db:&db_replicas", "web*", "*.example.com", "db,bastion", "db:!db_replicas", "bastion:db[0]", "!web", "&db:web"} {
+		out, err := exec.Command(bin, p, "-i", file, "--list-hosts").Output()
+		if err != nil {
+			t.Fatalf("ansible %s: %v", p, err)
+		}
+		var want []string
+		for _, l := range strings.Split(string(out), "\n")[1:] {
+			if l = strings.TrimSpace(l); l != "" {
+				want = append(want, l)
+			}
+		}
+		got, err := inv.Select(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s: runbook %v, ansible %v", p, got, want)
+		}
+	}
+}
