@@ -119,7 +119,9 @@ func yamlGroup(inv *Inventory, src *diag.Source, name string, n *yaml.Node, dept
 // of one of them ("ansible_hots") is almost certainly a typo.
 var connectionVars = []string{"ansible_host", "ansible_port", "ansible_user", "ansible_ssh_private_key_file",
 	"ansible_connection", "ansible_become_password", "ansible_ssh_common_args", "ansible_password",
-	"ansible_become", "ansible_become_user", "ansible_python_interpreter", "jump"}
+	"ansible_become", "ansible_become_user", "ansible_python_interpreter", "jump",
+	"ansible_ssh_host", "ansible_ssh_port", "ansible_ssh_user", "ansible_ssh_known_hosts_file", "ansible_become_method",
+	"ansible_ssh_pass", "ansible_become_pass", "ansible_ssh_extra_args"}
 
 func checkHostVars(src *diag.Source, n *yaml.Node, host string) error {
 	if n.Kind != yaml.MappingNode {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os/user"
 	"regexp"
 	"strconv"
@@ -150,6 +151,13 @@ func transient(err error) bool {
 var jumpFlag = regexp.MustCompile(`(?:-J\s*|ProxyJump=)(\S+)`)
 
 func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*transport.SSHConfig, error) {
+	// Ansible's older names (ansible_ssh_host, _port, _user) still work
+	for old, cur := range map[string]string{"ansible_ssh_host": "ansible_host", "ansible_ssh_port": "ansible_port", "ansible_ssh_user": "ansible_user"} {
+		if _, set := vars[cur]; !set && vars[old] != nil {
+			vars = maps.Clone(vars)
+			vars[cur] = vars[old]
+		}
+	}
 	cfg := &transport.SSHConfig{Name: name, Addr: str(vars["ansible_host"]), User: str(vars["ansible_user"]),
 		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password, NetNS: c.NetNS, Timeout: c.Timeout}
 	if cfg.Addr == "" {

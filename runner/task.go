@@ -41,7 +41,9 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
 		"runbook_netns": r.opt.Connector.NetNS,
 	}
-	vars, broken := composeVarsLazy(magic, pc.play.Vars, r.invVars.get(r, h.name), facts, sc.vars, r.opt.ExtraVars)
+	// Ansible's precedence, lowest first: inventory (group, then host),
+	// play vars, block and task vars, facts (set_fact, register), extra vars
+	vars, broken := composeVarsLazy(magic, r.invVars.get(r, h.name), pc.play.Vars, sc.vars, facts, r.opt.ExtraVars)
 	r.redact.collect(vars) // rendered values: templated secrets, task and block vars
 	h.broken = broken
 	return vars, nil

@@ -74,6 +74,21 @@ func (f *runFlags) loadInventoryFor(a *app, playbook string) (*inventory.Invento
 }
 
 func (f *runFlags) loadInventory() (*inventory.Inventory, error) {
+	if _, err := os.Stat(f.inventory); err != nil && strings.Contains(f.inventory, ",") {
+		// Ansible's inline host list: -i 'host1,host2,' (host:port allowed)
+		inv := inventory.New()
+		for _, h := range strings.Split(f.inventory, ",") {
+			if h = strings.TrimSpace(h); h == "" {
+				continue
+			}
+			vars := map[string]any{}
+			if name, port, ok := strings.Cut(h, ":"); ok && !strings.Contains(port, ":") {
+				h, vars["ansible_port"] = name, port
+			}
+			inv.AddHost(h, "", vars)
+		}
+		return inv, nil
+	}
 	if f.inventory == "" {
 		inv := inventory.New()
 		inv.AddHost("localhost", "", map[string]any{"ansible_connection": "local"})
