@@ -4,7 +4,7 @@ GO ?= go
 .PHONY: fuzz build test test-unit test-vm lint bench clean lab lab-containers lab-image lab-up lab-down
 
 build:
-	CGO_ENABLED=0 $(GO) build -o bin/runbook ./cmd/runbook
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -o bin/runbook ./cmd/runbook
 
 # Installs what the tests need (sshd, sudo, PostgreSQL, pgpool-II; as root),
 # then runs every test tier that fits on one machine.

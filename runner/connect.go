@@ -30,6 +30,10 @@ type Connector struct {
 	// delegate_to); ok is false for a name not in the inventory.
 	HostVars func(name string) (map[string]any, bool)
 
+	// User and KeyFile are -u and --private-key: used for hosts whose
+	// inventory names no ansible_user or key (the inventory wins, as in
+	// Ansible).
+	User, KeyFile string
 	// DialLimit bounds SSH handshakes in flight, apart from --forks: a
 	// thousand handshakes at once starve each other of CPU and time out,
 	// and healthy hosts would be reported unreachable. 0 means 64.
@@ -171,6 +175,9 @@ func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*tra
 		cfg.Port = port
 	}
 	if cfg.User == "" {
+		cfg.User = c.User
+	}
+	if cfg.User == "" {
 		if u, err := user.Current(); err == nil {
 			cfg.User = u.Username
 		}
@@ -185,6 +192,8 @@ func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*tra
 	}
 	if k := str(vars["ansible_ssh_private_key_file"]); k != "" {
 		cfg.KeyFiles = []string{k}
+	} else if c.KeyFile != "" {
+		cfg.KeyFiles = []string{c.KeyFile}
 	}
 	jump := str(vars["jump"])
 	if m := jumpFlag.FindStringSubmatch(str(vars["ansible_ssh_common_args"])); m != nil && jump == "" {

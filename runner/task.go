@@ -326,7 +326,7 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		if err != nil {
 			return unreachable(err)
 		}
-		become := truthy(vars["ansible_become"])
+		become := truthy(vars["ansible_become"]) || r.opt.Become
 		if sc.become != nil {
 			become = *sc.become
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -74,14 +75,48 @@ builds the PostgreSQL high-availability lab from nothing.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = versionString()
+	root.SetVersionTemplate("runbook {{.Version}}\n")
 	root.AddCommand(a.playCmd(), a.verifyCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd())
 	return root
+}
+
+// versionString is the build's version and, from the Go build info, its
+// revision and time ("dev" builds from a checkout still say which commit).
+func versionString() string {
+	v := Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, when, dirty string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+modified"
+				}
+			}
+		}
+		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			v += " (" + rev + dirty + " " + when + ")"
+		}
+		v += " " + bi.GoVersion
+	}
+	return v
 }
 
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{Use: "version", Short: "Print runbook's version", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.stdout, "runbook", Version)
+			fmt.Fprintln(a.stdout, "runbook", versionString())
 			return nil
 		}}
 }

@@ -37,6 +37,9 @@ type runFlags struct {
 	knownHosts    string
 	netns         string
 	timeout       float64
+	remoteUser    string
+	privateKey    string
+	become        bool
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
@@ -49,6 +52,9 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.IntVarP(&f.forks, "forks", "f", 10, "hosts worked on in parallel")
 	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask for the sudo password (once per run)")
 	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask for the SSH password")
+	fl.StringVarP(&f.remoteUser, "user", "u", "", "connect as this user (a host's ansible_user wins)")
+	fl.StringVar(&f.privateKey, "private-key", "", "SSH private key file (a host's ansible_ssh_private_key_file wins)")
+	fl.BoolVarP(&f.become, "become", "b", false, "become (sudo) for every task unless a play, block or task says otherwise")
 	fl.Float64VarP(&f.timeout, "timeout", "T", 10, "SSH connection timeout in seconds; a connected host silent for about twice as long is unreachable")
 	fl.CountVarP(&f.verbose, "verbose", "v", "show command output (-v) and all result fields (-vv)")
 	fl.StringVar(&f.outputFormat, "output", "text", "output format: text or json")
@@ -197,7 +203,8 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 	opt := runner.Options{Registry: modules.Default, Inventory: inv, Limit: f.limit, ExtraVars: extra,
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
 		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
-			Timeout: time.Duration(f.timeout * float64(time.Second))}}
+			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey},
+		Become: f.become}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,7 @@ func (a *app) playCmd() *cobra.Command {
 	var f runFlags
 	var tags, skipTags []string
 	var startAt string
-	var listTasks, listHosts, syntaxCheck, noHandlersOnFailure bool
+	var listTasks, listHosts, listTags, syntaxCheck, noHandlersOnFailure bool
 	cmd := &cobra.Command{
 		Use:   "play PLAYBOOK",
 		Short: "Run a playbook (a file, or the name of an embedded one: see runbook list)",
@@ -62,6 +63,10 @@ func (a *app) playCmd() *cobra.Command {
 			}
 			if listTasks {
 				printTasks(a, pb, tags, skipTags)
+				return nil
+			}
+			if listTags {
+				printTags(a, pb)
 				return nil
 			}
 			inv, err := f.loadInventoryFor(a, args[0])
@@ -113,6 +118,7 @@ func (a *app) playCmd() *cobra.Command {
 	fl.StringSliceVar(&skipTags, "skip-tags", nil, "skip tasks with these tags")
 	fl.StringVar(&startAt, "start-at-task", "", "start at the task with this name")
 	fl.BoolVar(&listTasks, "list-tasks", false, "list the tasks that would run, and stop")
+	fl.BoolVar(&listTags, "list-tags", false, "list the tags of each play's tasks, and stop")
 	fl.BoolVar(&listHosts, "list-hosts", false, "list the hosts each play would run on, and stop")
 	fl.BoolVar(&syntaxCheck, "syntax-check", false, "check the playbook and stop")
 	fl.BoolVar(&noHandlersOnFailure, "no-handlers-on-failure", false, "do not run notified handlers on hosts that failed later in the play")
@@ -164,6 +170,36 @@ func printTasks(a *app, pb *playbooks.Playbook, tags, skip []string) {
 			}
 		}
 		walk(p.Tasks, p.Tags, "      ")
+	}
+}
+
+// printTags lists each play's tags as ansible-playbook --list-tags does.
+func printTags(a *app, pb *playbooks.Playbook) {
+	fmt.Fprintf(a.stdout, "playbook: %s\n", pb.Name)
+	for i, p := range pb.Plays {
+		set := map[string]bool{}
+		var walk func([]*playbooks.Task, []string)
+		walk = func(ts []*playbooks.Task, inherited []string) {
+			for _, t := range ts {
+				all := append(append([]string(nil), inherited...), t.Tags...)
+				if t.IsBlock() {
+					walk(t.Block, all)
+					walk(t.Rescue, all)
+					walk(t.Always, all)
+					continue
+				}
+				for _, tag := range all {
+					set[tag] = true
+				}
+			}
+		}
+		walk(p.Tasks, p.Tags)
+		var list []string
+		for tag := range set {
+			list = append(list, tag)
+		}
+		sort.Strings(list)
+		fmt.Fprintf(a.stdout, "\n  play #%d (%s): %s\tTAGS: [%s]\n      TASK TAGS: [%s]\n", i+1, p.Hosts, p.Name, strings.Join(p.Tags, ", "), strings.Join(list, ", "))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 func (a *app) runCmd() *cobra.Command {
 	var f runFlags
 	var module, args, becomeUser string
-	var become bool
 	cmd := &cobra.Command{
 		Use:   "run PATTERN -m MODULE -a ARGS",
 		Short: "Run one module on hosts (ad-hoc, like `ansible PATTERN -m ... -a ...`)",
@@ -24,7 +23,7 @@ func (a *app) runCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			text := fmt.Sprintf("- hosts: %q\n  gather_facts: false\n  tasks:\n    - name: %q\n      %s: %s\n",
 				pos[0], module+" "+args, module, yamlArgs(args))
-			if become {
+			if f.become {
 				text = fmt.Sprintf("- hosts: %q\n  gather_facts: false\n  become: true\n  become_user: %q\n  tasks:\n    - name: %q\n      %s: %s\n",
 					pos[0], becomeUser, module+" "+args, module, yamlArgs(args))
 			}
@@ -61,7 +60,6 @@ func (a *app) runCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&module, "module-name", "m", "command", "module to run")
 	fl.StringVarP(&args, "args", "a", "", "module arguments: key=value words, or the command for command/shell")
-	fl.BoolVarP(&become, "become", "b", false, "run as another user through sudo")
 	fl.StringVar(&becomeUser, "become-user", "root", "user to become")
 	return cmd
 }
