@@ -140,6 +140,14 @@ func (h *Human) Result(r *runner.HostResult) {
 	for _, w := range r.Warnings {
 		fmt.Fprintln(h.W, h.paint(magenta, "[WARNING]: "+r.Host+": "+w))
 	}
+	for _, c := range r.Commands {
+		// --explain: each command as typed on the host
+		lines := strings.Split(c, "\n")
+		fmt.Fprintln(h.W, "  $ "+lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintln(h.W, "    "+l)
+		}
+	}
 }
 
 func (h *Human) colorDiff(d string) string {

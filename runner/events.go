@@ -30,9 +30,12 @@ type HostResult struct {
 	Diffs    []modules.Diff `json:"diffs,omitempty"`
 	Data     map[string]any `json:"data,omitempty"`
 	Warnings []string       `json:"warnings,omitempty"`
-	NoLog    bool           `json:"-"`
-	Duration time.Duration  `json:"duration_ns"`
-	Check    bool           `json:"-"`
+	// Commands are the shell commands the task sent to the host, as typed
+	// (--explain); secrets masked, secret stdin not shown.
+	Commands []string      `json:"commands,omitempty"`
+	NoLog    bool          `json:"-"`
+	Duration time.Duration `json:"duration_ns"`
+	Check    bool          `json:"-"`
 }
 
 // Counts is a host's line in the recap.

@@ -36,6 +36,9 @@ type Options struct {
 	// under --check, after an add_host play, such a play is reported as
 	// waiting for hosts the run would create.
 	StrictHosts bool
+	// Explain records the commands each task sends to each host and shows
+	// them with its result (--explain).
+	Explain bool
 	// Become is -b: become for every task unless a play, block or task
 	// says otherwise.
 	Become bool

@@ -271,7 +271,8 @@ func allTrue(conds []string, vars map[string]any) (bool, error) {
 
 // attempt renders arguments, connects, runs the module and applies
 // changed_when / failed_when.
-func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (result *HostResult, resultData map[string]any) {
+	var explain *explainHost
 	failed := func(format string, args ...any) (*HostResult, map[string]any) {
 		msg := fmt.Sprintf(format, args...)
 		return &HostResult{Status: StatusFailed, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
@@ -339,8 +340,26 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 			pw = []byte(p)
 		}
 		env.Host = withBecome(conn, become, user, pw)
+		if r.opt.Explain {
+			as := ""
+			if become {
+				as = user
+				if as == "" {
+					as = "root"
+				}
+			}
+			explain = &explainHost{Host: env.Host, as: as}
+			env.Host = explain
+		}
 	}
 	res, err := m.Run(ctx, env)
+	if explain != nil {
+		defer func() {
+			if result != nil {
+				result.Commands = explain.commands()
+			}
+		}()
+	}
 	if err != nil {
 		var ue *transport.UnreachableError
 		if errors.As(err, &ue) {
@@ -427,6 +446,9 @@ func (r *run) emit(res *HostResult) {
 	res.Msg = r.redact.text(res.Msg)
 	for i, w := range res.Warnings {
 		res.Warnings[i] = r.redact.text(w)
+	}
+	for i, c := range res.Commands {
+		res.Commands[i] = r.redact.text(c)
 	}
 	if res.NoLog {
 		if res.Item != nil {

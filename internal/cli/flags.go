@@ -40,6 +40,7 @@ type runFlags struct {
 	remoteUser    string
 	privateKey    string
 	become        bool
+	explain       bool
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
@@ -54,6 +55,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask for the SSH password")
 	fl.StringVarP(&f.remoteUser, "user", "u", "", "connect as this user (a host's ansible_user wins)")
 	fl.StringVar(&f.privateKey, "private-key", "", "SSH private key file (a host's ansible_ssh_private_key_file wins)")
+	fl.BoolVar(&f.explain, "explain", false, "show the shell commands each task sends to each host, as you would type them")
 	fl.BoolVarP(&f.become, "become", "b", false, "become (sudo) for every task unless a play, block or task says otherwise")
 	fl.Float64VarP(&f.timeout, "timeout", "T", 10, "SSH connection timeout in seconds; a connected host silent for about twice as long is unreachable")
 	fl.CountVarP(&f.verbose, "verbose", "v", "show command output (-v) and all result fields (-vv)")
@@ -204,7 +206,7 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
 		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
 			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey},
-		Become: f.become}
+		Become: f.become, Explain: f.explain}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err
