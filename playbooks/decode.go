@@ -70,10 +70,29 @@ func (d *decoder) template(n *yaml.Node, s string) error {
 		if i := strings.Index(msg, ": "); i > 0 && strings.HasPrefix(msg, "template:") {
 			msg = msg[strings.LastIndex(msg, ": ")+2:]
 		}
-		return d.errf(n, "bad template %q: %s", s, msg)
+		return d.errf(n, "bad template %q: %s%s", s, msg, jinjaHint(s))
 	}
 	return nil
 }
+
+// jinjaAction is a Jinja2 expression: a bare name (no leading dot), a
+// filter, or a call with parentheses, as Ansible playbooks write them.
+var jinjaAction = regexp.MustCompile(`\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\s*(\||\}\}|\[|\(|==|!=|\+)|.*\|\s*[a-z_]+)`)
+
+// jinjaHint points a Jinja2 expression (Ansible's template language) at
+// what runbook reads instead.
+func jinjaHint(s string) string {
+	if !jinjaAction.MatchString(s) {
+		return ""
+	}
+	if m := bareName.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf(" (this is Jinja2, Ansible's template language; runbook's templates are Go templates: write {{ .%s }})", m[1])
+	}
+	return " (this looks like Jinja2, Ansible's template language; runbook's templates are Go templates: {{ .var }}, and {{ .var | default \"x\" }} is written {{ default \"x\" .var }})"
+}
+
+// bareName is "{{ name }}" or "{{ a.b }}" alone.
+var bareName = regexp.MustCompile(`^\s*\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*-?\}\}\s*$`)
 
 // templates checks every scalar under n.
 func (d *decoder) templates(n *yaml.Node) error {
