@@ -32,6 +32,17 @@ func newLoader() *playbooks.Loader {
 	return &playbooks.Loader{Embedded: playbooks.Embedded, Catalog: runner.Catalog{Reg: modules.Default}}
 }
 
+// statusCmd is `runbook status`: the embedded status.yaml (reads only).
+func (a *app) statusCmd() *cobra.Command {
+	cmd := a.playCmd()
+	cmd.Use = "status"
+	cmd.Short = "The live lab in one screen: roles, timelines, streaming and lag, pgpool's view, agreement"
+	cmd.Args = cobra.NoArgs
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return run(c, []string{"status.yaml"}) }
+	return cmd
+}
+
 // verifyCmd is `runbook verify`: the embedded verify.yaml, with play's flags.
 func (a *app) verifyCmd() *cobra.Command {
 	cmd := a.playCmd()

@@ -42,6 +42,27 @@ func TestLabRemembersItself(t *testing.T) {
 			t.Errorf("runbook %s: exit %d\n%s", strings.Join(args, " "), code, out)
 		}
 	}
+	// status: the topology in one screen, and a stopped node shows as down
+	if code, out := bare("status"); code != 0 || !strings.Contains(out, "postgres3  standby  timeline") ||
+		!strings.Contains(out, "streams from postgres2") || !strings.Contains(out, "pgpool and PostgreSQL agree") {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	if code, out := bare("run", "postgres3", "-m", "shell", "-a", "systemctl stop postgresql"); code != 0 {
+		t.Fatalf("stopping postgres3: %s", out)
+	}
+	if code, out := bare("status"); code != 0 || !strings.Contains(out, "postgres3  DOWN") {
+		t.Errorf("status with postgres3 stopped: exit %d\n%s", code, out)
+	}
+	if code, out := bare("run", "postgres3", "-m", "shell", "-a", "systemctl start postgresql"); code != 0 {
+		t.Fatalf("starting postgres3: %s", out)
+	}
+	// pgpool failed postgres3 over: site.yaml brings the lab back as built
+	if code, out := runbook(t, lab, "play", "site.yaml"); code != 0 {
+		t.Fatalf("site.yaml after the stop: exit %d\n%s", code, out)
+	}
+	if code, out := bare("verify"); code != 0 {
+		t.Fatalf("verify after site.yaml: exit %d\n%s", code, out)
+	}
 	code, out := bare("play", "failover-drill.yaml", "-e", "mode=kil")
 	if code == 0 || !strings.Contains(out, "the drill knows kill") || strings.Contains(out, "Start writing numbered rows") {
 		t.Errorf("a misspelt mode: exit %d\n%s", code, out)
