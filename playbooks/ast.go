@@ -26,10 +26,13 @@ type Play struct {
 	GatherFacts *bool
 	Serial      int // hosts per batch; 0: all at once
 	SerialPct   int // or a percentage of the play's hosts (serial: "30%")
-	Tags        []string
-	Tasks       []*Task
-	Handlers    []*Task
-	At          Pos
+	// Strategy is "linear" (default: each task on every host, then the
+	// next) or "free" (each host runs its tasks as fast as it can).
+	Strategy string
+	Tags     []string
+	Tasks    []*Task
+	Handlers []*Task
+	At       Pos
 }
 
 // Task is one step: a module call, or a block of steps.

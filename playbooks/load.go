@@ -91,7 +91,7 @@ func (l *Loader) Load(name string) (*Playbook, error) {
 	return pb, nil
 }
 
-var playKeys = []string{"name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks"}
+var playKeys = []string{"strategy", "name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks"}
 
 func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	root, err := parseYAML(f.src)
@@ -190,6 +190,11 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 			p.BecomeUser, err = d.str(v, "become_user")
 		case "gather_facts":
 			p.GatherFacts, err = d.boolPtr(v, "gather_facts")
+		case "strategy":
+			p.Strategy, err = d.str(v, "strategy")
+			if err == nil && p.Strategy != "linear" && p.Strategy != "free" {
+				err = d.errf(v, "strategy: %q is not one runbook has (linear or free)%s", p.Strategy, diag.DidYouMean(p.Strategy, []string{"linear", "free"}))
+			}
 		case "serial":
 			if pct, ok := strings.CutSuffix(v.Value, "%"); ok && v.Kind == yaml.ScalarNode {
 				n, perr := strconv.Atoi(strings.TrimSpace(pct))

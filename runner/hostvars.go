@@ -55,9 +55,11 @@ type sharedHost struct {
 // refresh brings the shared view up to date: hosts whose facts changed
 // since the last task are merged again, the others are kept.
 func (r *run) refresh() {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
 	r.factsMu.RLock()
 	defer r.factsMu.RUnlock()
-	s := r.view
+	s := r.view.Load()
 	if s == nil || s.inventory != r.invGen {
 		s = &shared{merged: map[string]sharedHost{}, inventory: r.invGen, groupsOf: map[string][]any{}}
 		s.groups = r.opt.Inventory.GroupsMap()
@@ -81,7 +83,7 @@ func (r *run) refresh() {
 		next.merged[name] = m
 		next.hostvars[name] = m.vars
 	}
-	r.view = next
+	r.view.Store(next)
 }
 
 // groupNames is a host's group_names, computed once per inventory change.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -69,10 +70,11 @@ type run struct {
 	addHostsMu   sync.Mutex
 	pendingHosts []modules.NewHost // add_host results, applied between tasks
 
-	invVars invVarsCache
-	invGen  int        // bumped by add_host
-	view    *shared    // hostvars and groups, refreshed between tasks
-	viewMu  sync.Mutex // guards view.groupsOf
+	invVars   invVarsCache
+	invGen    int                    // bumped by add_host
+	view      atomic.Pointer[shared] // hostvars and groups, refreshed between tasks
+	viewMu    sync.Mutex             // guards view.groupsOf
+	refreshMu sync.Mutex             // one refresh at a time (strategy free refreshes per host)
 }
 
 // addPendingHosts puts add_host's hosts into the inventory. It runs between
@@ -257,6 +259,7 @@ func (r *run) host(name string) *hostState {
 
 // playCtx is what tasks of one play share.
 type playCtx struct {
+	free      bool // strategy: free (hosts run their tasks independently)
 	play      *playbooks.Play
 	hosts     []*hostState
 	playHosts []any // play_hosts, built once
@@ -312,11 +315,31 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 		pc.playHosts = append(pc.playHosts, n)
 	}
 	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser}
+	var gather []*playbooks.Task
 	if p.GatherFacts == nil || *p.GatherFacts {
-		gather := &playbooks.Task{Name: "Gathering Facts", Module: "facts", At: p.At, Tags: []string{"always"},
-			Args: &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}}
-		r.tasks(ctx, pc, []*playbooks.Task{gather}, root, pc.hosts, false)
+		gather = []*playbooks.Task{{Name: "Gathering Facts", Module: "facts", At: p.At, Tags: []string{"always"},
+			Args: &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}}}
 	}
+	if p.Strategy == "free" {
+		// each host runs its own tasks as fast as it can (forks at once);
+		// add_host results join the inventory when all are done
+		pc.free = true
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(r.opt.Forks)
+		for _, h := range pc.hosts {
+			one := []*hostState{h}
+			g.Go(func() error {
+				r.tasks(gctx, pc, gather, root, one, false)
+				r.tasks(gctx, pc, p.Tasks, root, one, false)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		r.addPendingHosts()
+		r.handlers(ctx, pc)
+		return
+	}
+	r.tasks(ctx, pc, gather, root, pc.hosts, false)
 	r.tasks(ctx, pc, p.Tasks, root, pc.hosts, false)
 	r.handlers(ctx, pc)
 }
@@ -367,7 +390,9 @@ func (r *run) tasks(ctx context.Context, pc *playCtx, tasks []*playbooks.Task, s
 			}
 			_ = g.Wait()
 		}
-		r.addPendingHosts()
+		if !pc.free {
+			r.addPendingHosts()
+		}
 		r.timeTask(t.Name, time.Since(begin))
 	}
 }

@@ -27,10 +27,10 @@ type outcome struct {
 // share (hostvars, groups, play_hosts) comes from the view refreshed
 // between tasks; only this host's own layers are merged here.
 func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, error) {
-	view := r.view
+	view := r.view.Load()
 	if view == nil {
 		r.refresh()
-		view = r.view
+		view = r.view.Load()
 	}
 	r.factsMu.RLock()
 	facts := maps.Clone(h.facts)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"sync"
@@ -141,4 +142,41 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// strategy: free lets a fast host run ahead: b finishes both its tasks
+// while a still sleeps in its first.
+func TestStrategyFree(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "inv.yaml", "all:\n  hosts:\n    a: {ansible_connection: local}\n    b: {ansible_connection: local}\n")
+	pb := writeFile(t, dir, "play.yaml", `- hosts: all
+  gather_facts: false
+  strategy: free
+  tasks:
+    - shell: 'if [ {{ .inventory_hostname }} = a ]; then sleep 1.5; fi; date +%s%N > {{ .dir }}/{{ .inventory_hostname }}-1'
+    - shell: 'date +%s%N > {{ .dir }}/{{ .inventory_hostname }}-2'
+    - set_fact:
+        seen: "{{ .inventory_hostname }}"
+    - debug:
+        msg: "{{ .seen }}"
+`)
+	r := runMain(t, "", "play", pb, "-i", inv, "-e", "dir="+dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	read := func(name string) int64 {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		fmt.Sscan(string(b), &n)
+		return n
+	}
+	if read("b-2") >= read("a-1") {
+		t.Errorf("b waited for a: b's second task at %d, a's first at %d", read("b-2"), read("a-1"))
+	}
+	if rc := recap(r.stdout); rc["a"][0] != "4" || rc["b"][0] != "4" {
+		t.Errorf("recap %v\n%s", rc, r.stdout)
+	}
 }
