@@ -111,7 +111,7 @@ func (a *Assert) Run(_ context.Context, env *Env) (*Result, error) {
 
 // Fail fails the host with a message.
 type Fail struct {
-	Msg string `yaml:"msg" doc:"the message"`
+	Msg string `yaml:"msg" doc:"the message" default:"failed as requested"`
 }
 
 func init() {

@@ -119,6 +119,12 @@ func (r *Registry) Register(info Info) {
 	if _, dup := r.byID[info.ID]; dup {
 		panic("modules: duplicate module " + info.ID)
 	}
+	made := info.New
+	info.New = func() Module {
+		m := made()
+		applyDefaults(m)
+		return m
+	}
 	r.byID[info.ID] = info
 }
 
