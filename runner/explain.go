@@ -73,6 +73,16 @@ func (e *explainHost) DialUnix(path string) (net.Conn, error) {
 	return d.DialUnix(path)
 }
 
+func (e *explainHost) DialTCP(addr string) (net.Conn, error) {
+	d, ok := e.Host.(interface {
+		DialTCP(string) (net.Conn, error)
+	})
+	if !ok {
+		return nil, errors.New(e.Name() + ": this connection cannot forward TCP")
+	}
+	return d.DialTCP(addr)
+}
+
 func (e *explainHost) commands() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()

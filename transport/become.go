@@ -61,3 +61,14 @@ func (b *Become) DialUnix(path string) (net.Conn, error) {
 	}
 	return d.DialUnix(path)
 }
+
+// DialTCP passes TCP forwarding through to the inner connection.
+func (b *Become) DialTCP(addr string) (net.Conn, error) {
+	d, ok := b.Inner.(interface {
+		DialTCP(string) (net.Conn, error)
+	})
+	if !ok {
+		return nil, errors.New(b.Name() + ": this connection cannot forward TCP")
+	}
+	return d.DialTCP(addr)
+}

@@ -74,3 +74,8 @@ var _ Conn = (*Local)(nil)
 
 // DialUnix opens a unix socket on this machine (libvirtd's).
 func (l *Local) DialUnix(path string) (net.Conn, error) { return net.Dial("unix", path) }
+
+// DialTCP opens a TCP connection from this machine.
+func (l *Local) DialTCP(addr string) (net.Conn, error) {
+	return net.DialTimeout("tcp", addr, 10*time.Second)
+}

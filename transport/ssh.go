@@ -406,6 +406,11 @@ func (s *SSH) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, er
 // (for libvirt's socket on a remote hypervisor).
 func (s *SSH) DialUnix(path string) (net.Conn, error) { return s.client.Dial("unix", path) }
 
+// DialTCP opens a TCP connection from the remote host to addr, through the
+// SSH connection (a forwarded connection: the drill's probe reaches pgpool
+// on the client host this way, as an application there would).
+func (s *SSH) DialTCP(addr string) (net.Conn, error) { return s.client.Dial("tcp", addr) }
+
 // Close closes the connection and the jump connection.
 func (s *SSH) Close() error {
 	err := s.client.Close()

@@ -1,0 +1,87 @@
+package modules_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/runbook-lab/runbook/internal/pgtest"
+	"github.com/runbook-lab/runbook/internal/sshtest"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/transport"
+)
+
+// The probe against a real server, through a real SSH connection's
+// forwarded TCP (sshd on loopback): both clients write, a hard kill of the
+// server is an outage both see, writes come back after the restart, and the
+// report finds no acknowledged row missing and measures the outage.
+func TestProbeThroughSSHAcrossAServerKill(t *testing.T) {
+	pg := pgtest.New(t)
+	p := pg.Primary("p")
+	p.SQL("ALTER ROLE postgres PASSWORD 'probe-pw'")
+	host := sshHost(t)
+	ctx := context.Background()
+	e := &modules.Env{Host: host, Vars: map[string]any{}, Warn: func(string, ...any) {}}
+	base := modules.PgProbe{Name: "t", Host: "127.0.0.1", Port: p.Port, User: "postgres", Password: "probe-pw", DB: "postgres",
+		Table: "probe_t", Timeout: 30, Every: 0.005, ReportDir: t.TempDir()}
+	run := func(action string, edit func(*modules.PgProbe)) *modules.Result {
+		t.Helper()
+		m := base
+		m.Action = action
+		if edit != nil {
+			edit(&m)
+		}
+		r, err := m.Run(ctx, e)
+		if err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		return r
+	}
+	defer modules.StopProbes()
+	run("start", nil)
+	if r := run("wait", func(m *modules.PgProbe) { m.Acks = 20 }); r.Failed {
+		t.Fatalf("wait: %s", r.Msg)
+	}
+	breakAt := float64(time.Now().UnixNano()) / 1e9
+	p.Kill()
+	time.Sleep(300 * time.Millisecond)
+	p.Start()
+	if r := run("wait", func(m *modules.PgProbe) { m.Acks = 10; m.After = breakAt + 0.1 }); r.Failed {
+		t.Fatalf("writes never came back: %s", r.Msg)
+	}
+	run("stop", nil)
+	r := run("report", func(m *modules.PgProbe) { m.BreakAt = breakAt })
+	if r.Failed || r.Data["missing"] != 0 {
+		t.Errorf("report: %s", r.Msg)
+	}
+	if d, _ := r.Data["detection"].(float64); d < 0 {
+		t.Errorf("no outage seen: %s", r.Msg)
+	}
+	var rep modules.ProbeReport
+	b, err := os.ReadFile(filepath.Join(r.Data["report_dir"].(string), "report.json"))
+	if err != nil || json.Unmarshal(b, &rep) != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if rep.Clients["kept"].Acked < 30 || rep.Clients["fresh"].Acked < 30 {
+		t.Errorf("clients: %+v", rep.Clients)
+	}
+	if _, err := os.Stat(filepath.Join(r.Data["report_dir"].(string), "timeline.svg")); err != nil {
+		t.Error(err)
+	}
+	t.Log(r.Msg)
+}
+
+// sshHost is a real SSH connection to this machine's sshd on loopback.
+func sshHost(t *testing.T) *transport.SSH {
+	srv := sshtest.Start(t, 1)
+	c, err := transport.DialSSH(context.Background(), transport.SSHConfig{Name: "h", Addr: srv.Addrs[0], Port: srv.Port,
+		User: srv.User, KeyFiles: []string{srv.KeyFile}, KnownHosts: srv.KnownHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
