@@ -18,7 +18,7 @@ type ClientFigures struct {
 	Missing          int     `json:"acknowledged_rows_missing"`
 	MissingIDs       []int   `json:"missing_ids,omitempty"`
 	Unacked          int     `json:"present_but_unacknowledged"`
-	DetectionSeconds float64 `json:"detection_s"`       // break to the first error (-1: none)
+	DetectionSeconds float64 `json:"detection_s"`        // break to the first error (-1: none)
 	WritesBackAfter  float64 `json:"first_write_back_s"` // break to the first ack after an error (-1: none)
 	LongestGap       float64 `json:"longest_gap_s"`      // longest time between two acknowledgements
 	LatencyMs        struct {

@@ -10,7 +10,19 @@ import (
 	"github.com/runbook-lab/runbook/internal/testlab"
 )
 
-var drillRE = regexp.MustCompile(`(\w+): (\d+) writes, (\d+) acknowledged, (\d+) acknowledged rows missing, (\d+) rows present but never acknowledged; detection (\S+)s, writes back (\S+)s after the break, longest gap between commits (\S+)s`)
+// drillRE reads pg_probe's report line: "MODE: N acknowledged rows missing
+// (kept K, fresh F of A and B acknowledged), U present but never
+// acknowledged; detection ..., writes back ..., longest gap ...".
+var drillRE = regexp.MustCompile(`(\w+): (\d+) acknowledged rows missing \(kept \d+, fresh \d+ of (\d+) and (\d+) acknowledged\), (\d+) present but never acknowledged; detection (\S+)s, writes back (\S+)s after the break, longest gap between commits (\S+)s`)
+
+// timeline finds the SVG of a drill's report directory.
+func timeline(dir, probe string) ([]byte, error) {
+	found, _ := filepath.Glob(filepath.Join(dir, probe+"-*", "timeline.svg"))
+	if len(found) == 0 {
+		return nil, os.ErrNotExist
+	}
+	return os.ReadFile(found[len(found)-1])
+}
 
 // The embedded failover drill in each mode, each followed by the recovery
 // playbook and verify: no acknowledged row may be lost, and the cluster
@@ -33,10 +45,10 @@ func TestFailoverDrills(t *testing.T) {
 			t.Fatalf("drill %s: exit %d\n%s", d.mode, code, out)
 		}
 		t.Logf("drill %s: %s", d.mode, m[0])
-		if m[4] != "0" {
-			t.Errorf("drill %s lost %s acknowledged rows", d.mode, m[4])
+		if m[2] != "0" {
+			t.Errorf("drill %s lost %s acknowledged rows", d.mode, m[2])
 		}
-		if svg, err := os.ReadFile(filepath.Join(dir, "failover-drill-"+d.mode+".svg")); err != nil || !strings.HasPrefix(string(svg), "<svg") {
+		if svg, err := timeline(dir, "failover-"+d.mode); err != nil || !strings.HasPrefix(string(svg), "<svg") {
 			t.Errorf("drill %s: no timeline picture: %v", d.mode, err)
 		}
 		args := []string{"play", d.recover, "-e", "report_dir=" + dir}
@@ -53,10 +65,10 @@ func TestFailoverDrills(t *testing.T) {
 				t.Fatalf("no fail-back figures:\n%s", out)
 			}
 			t.Logf("drill failback (after %s): %s", d.mode, m[0])
-			if m[4] != "0" {
-				t.Errorf("the fail-back lost %s acknowledged rows", m[4])
+			if m[2] != "0" {
+				t.Errorf("the fail-back lost %s acknowledged rows", m[2])
 			}
-			if _, err := os.Stat(filepath.Join(dir, "failback-drill.svg")); err != nil {
+			if _, err := timeline(dir, "failback"); err != nil {
 				t.Errorf("fail-back: no timeline picture: %v", err)
 			}
 		}
@@ -66,10 +78,10 @@ func TestFailoverDrills(t *testing.T) {
 	}
 	// RUNBOOK_DRILL_SVG_DIR=docs keeps the timelines (as in docs/)
 	if keep := os.Getenv("RUNBOOK_DRILL_SVG_DIR"); keep != "" {
-		svgs, _ := filepath.Glob(filepath.Join(dir, "*.svg"))
+		svgs, _ := filepath.Glob(filepath.Join(dir, "*", "timeline.svg"))
 		for _, f := range svgs {
 			b, _ := os.ReadFile(f)
-			os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o644)
+			os.WriteFile(filepath.Join(keep, filepath.Base(filepath.Dir(f))+".svg"), b, 0o644)
 		}
 	}
 }
