@@ -36,6 +36,10 @@ type PgProbe struct {
 	BreakAt   float64 `yaml:"break_at" doc:"report: when the failure was caused (unix seconds)"`
 	ReportDir string  `yaml:"report_dir" doc:"report: a timestamped directory with report.json and timeline.svg is made here, on the machine running runbook" default:"."`
 	Keep      bool    `yaml:"keep" doc:"report: keep the probe table"`
+	// Nodes are the database servers (address:port as seen from the task's
+	// host) whose pg_is_in_recovery() the probe polls every 100 ms, to catch
+	// any moment with two writable primaries, even one pgpool never routes to.
+	Nodes map[string]string `yaml:"nodes" doc:"start: name -> address:port of each database node, polled for split brain (two writable primaries)"`
 }
 
 func init() {
@@ -70,12 +74,13 @@ type ProbeEvent struct {
 
 // probe is a running probe: its clients' goroutines and what they saw.
 type probe struct {
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-	mu     sync.Mutex
-	events []ProbeEvent
-	dial   func(ctx context.Context) (*pgx.Conn, error)
-	table  string
+	samples []roleSample // the nodes' pg_is_in_recovery() over time
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	mu      sync.Mutex
+	events  []ProbeEvent
+	dial    func(ctx context.Context) (*pgx.Conn, error)
+	table   string
 }
 
 // probes are the running probes by name: they outlive one task, and
@@ -135,6 +140,67 @@ func (p *PgProbe) Run(ctx context.Context, env *Env) (*Result, error) {
 		return &Result{Changed: true, Msg: "probe stopped"}, nil
 	}
 	return p.report(ctx)
+}
+
+// nodeDialer is dialer for one database node (address:port).
+func (p *PgProbe) nodeDialer(env *Env, addr string) (func(ctx context.Context) (*pgx.Conn, error), error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: node address %q: %w", addr, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: node address %q: bad port", addr)
+	}
+	q := *p
+	q.Host, q.Port = host, n
+	return q.dialer(env)
+}
+
+// roleSample is one answer (or silence) of a node to pg_is_in_recovery().
+type roleSample struct {
+	Node     string  `json:"node"`
+	At       float64 `json:"at"`
+	Writable bool    `json:"writable"`
+	OK       bool    `json:"answered"`
+}
+
+// poll asks a node every 100 ms whether it is in recovery, on a kept
+// connection; a node that does not answer within a second is "no answer".
+func (pr *probe) poll(ctx context.Context, node string, dial func(context.Context) (*pgx.Conn, error)) {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for ctx.Err() == nil {
+		var recovery bool
+		var err error
+		if conn == nil {
+			conn, err = dial(ctx)
+		}
+		if err == nil {
+			qctx, cancel := context.WithTimeout(ctx, time.Second)
+			err = conn.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovery)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && conn != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+		pr.mu.Lock()
+		pr.samples = append(pr.samples, roleSample{Node: node, At: now(), Writable: err == nil && !recovery, OK: err == nil})
+		pr.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // dialer makes pgx connections through the host's connection.
@@ -209,6 +275,18 @@ func (p *PgProbe) start(ctx context.Context, env *Env) (*Result, error) {
 		go func() {
 			defer pr.done.Done()
 			pr.write(pctx, client, every)
+		}()
+	}
+	for name, addr := range p.Nodes {
+		nodeDial, err := p.nodeDialer(env, addr)
+		if err != nil {
+			pr.stop()
+			return nil, err
+		}
+		pr.done.Add(1)
+		go func() {
+			defer pr.done.Done()
+			pr.poll(pctx, name, nodeDial)
 		}()
 	}
 	return &Result{Changed: true, Msg: "probe " + p.Name + " writing through " + env.Host.Name() + " to " + p.Host + ":" + strconv.Itoa(p.Port)}, nil

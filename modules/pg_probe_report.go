@@ -32,7 +32,45 @@ type ProbeReport struct {
 	BreakAt float64                  `json:"break_at"`
 	Clients map[string]ClientFigures `json:"clients"`
 	Worst   ClientFigures            `json:"worst"` // the worse of both, figure by figure
-	Events  []ProbeEvent             `json:"events"`
+	// SplitBrain are the moments (100 ms apart) when more than one node
+	// answered that it was a writable primary.
+	SplitBrain []SplitMoment `json:"two_writable_primaries"`
+	Events     []ProbeEvent  `json:"events"`
+	Roles      []roleSample  `json:"roles,omitempty"`
+}
+
+// SplitMoment is a moment with more than one writable primary.
+type SplitMoment struct {
+	At        float64  `json:"at"`
+	Primaries []string `json:"primaries"`
+}
+
+// SplitBrain finds the moments when two or more nodes were writable: at
+// each 100 ms, every node's latest answer of the last 300 ms counts.
+func SplitBrain(samples []roleSample) []SplitMoment {
+	if len(samples) == 0 {
+		return nil
+	}
+	sort.Slice(samples, func(i, j int) bool { return samples[i].At < samples[j].At })
+	var out []SplitMoment
+	latest := map[string]roleSample{}
+	i := 0
+	for t := samples[0].At; t <= samples[len(samples)-1].At; t += 0.1 {
+		for ; i < len(samples) && samples[i].At <= t; i++ {
+			latest[samples[i].Node] = samples[i]
+		}
+		var primaries []string
+		for node, s := range latest {
+			if s.OK && s.Writable && t-s.At <= 0.3 {
+				primaries = append(primaries, node)
+			}
+		}
+		if len(primaries) > 1 {
+			sort.Strings(primaries)
+			out = append(out, SplitMoment{At: t, Primaries: primaries})
+		}
+	}
+	return out
 }
 
 func (p *PgProbe) report(ctx context.Context) (*Result, error) {
@@ -84,6 +122,10 @@ func (p *PgProbe) report(ctx context.Context) (*Result, error) {
 		rep.Clients[client] = ProbeFigures(mine, present[client], p.BreakAt)
 	}
 	rep.Worst = worse(rep.Clients["kept"], rep.Clients["fresh"])
+	pr.mu.Lock()
+	rep.Roles = append([]roleSample(nil), pr.samples...)
+	pr.mu.Unlock()
+	rep.SplitBrain = SplitBrain(rep.Roles)
 	dir, err := writeReport(p.ReportDir, p.Name, rep)
 	if err != nil {
 		return nil, err
@@ -93,10 +135,16 @@ func (p *PgProbe) report(ctx context.Context) (*Result, error) {
 		w.Missing, rep.Clients["kept"].Missing, rep.Clients["fresh"].Missing, rep.Clients["kept"].Acked, rep.Clients["fresh"].Acked,
 		w.Unacked, w.DetectionSeconds, w.WritesBackAfter, w.LongestGap, rep.Clients["kept"].LongestGap, rep.Clients["fresh"].LongestGap,
 		w.LatencyMs.During[1], dir)
-	res := &Result{Msg: msg, Data: map[string]any{"missing": w.Missing, "unacked": w.Unacked, "longest_gap": w.LongestGap,
+	if len(rep.Roles) > 0 {
+		msg += fmt.Sprintf("; %d moments with two writable primaries", len(rep.SplitBrain))
+		if len(rep.SplitBrain) > 0 {
+			msg += fmt.Sprintf(" (first at +%.2fs: %v)", rep.SplitBrain[0].At-p.BreakAt, rep.SplitBrain[0].Primaries)
+		}
+	}
+	res := &Result{Msg: msg, Data: map[string]any{"two_primaries": len(rep.SplitBrain), "missing": w.Missing, "unacked": w.Unacked, "longest_gap": w.LongestGap,
 		"detection": w.DetectionSeconds, "writes_back": w.WritesBackAfter, "report_dir": dir,
 		"kept_longest_gap": rep.Clients["kept"].LongestGap, "fresh_longest_gap": rep.Clients["fresh"].LongestGap}}
-	if w.Missing > 0 {
+	if w.Missing > 0 || len(rep.SplitBrain) > 0 {
 		res.Failed = true
 	}
 	return res, nil

@@ -85,3 +85,47 @@ func sshHost(t *testing.T) *transport.SSH {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// Two writable primaries at once are caught: the probe polls two real
+// independent primaries (a split brain by construction) and the report
+// fails with the moments; one primary alone gives none.
+func TestProbeCatchesTwoWritablePrimaries(t *testing.T) {
+	pg := pgtest.New(t)
+	a, b := pg.Primary("a"), pg.Primary("b")
+	for _, s := range []*pgtest.Server{a, b} {
+		s.SQL("ALTER ROLE postgres PASSWORD 'probe-pw'")
+	}
+	host := sshHost(t)
+	ctx := context.Background()
+	e := &modules.Env{Host: host, Vars: map[string]any{}, Warn: func(string, ...any) {}}
+	defer modules.StopProbes()
+	for _, c := range []struct {
+		nodes map[string]string
+		split bool
+	}{
+		{map[string]string{"a": "127.0.0.1:" + itoa(a.Port)}, false},
+		{map[string]string{"a": "127.0.0.1:" + itoa(a.Port), "b": "127.0.0.1:" + itoa(b.Port)}, true},
+	} {
+		base := modules.PgProbe{Name: "split", Host: "127.0.0.1", Port: a.Port, User: "postgres", Password: "probe-pw", DB: "postgres",
+			Table: "probe_s", Timeout: 30, Every: 0.01, ReportDir: t.TempDir(), Nodes: c.nodes}
+		start := base
+		start.Action = "start"
+		if _, err := start.Run(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(800 * time.Millisecond)
+		rep := base
+		rep.Action = "report"
+		r, err := rep.Run(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.Data["two_primaries"].(int)
+		if c.split && (got == 0 || !r.Failed) {
+			t.Errorf("two primaries not caught: %s", r.Msg)
+		}
+		if !c.split && (got != 0 || r.Failed) {
+			t.Errorf("one primary reported as split: %s", r.Msg)
+		}
+	}
+}

@@ -409,7 +409,48 @@ func (s *SSH) DialUnix(path string) (net.Conn, error) { return s.client.Dial("un
 // DialTCP opens a TCP connection from the remote host to addr, through the
 // SSH connection (a forwarded connection: the drill's probe reaches pgpool
 // on the client host this way, as an application there would).
-func (s *SSH) DialTCP(addr string) (net.Conn, error) { return s.client.Dial("tcp", addr) }
+//
+// An SSH channel has no deadlines, so a peer that stops answering (a frozen
+// node) would block a reader forever: the connection returned closes
+// itself when a deadline set on it passes, which is what a database
+// driver's timeouts and cancellations rely on.
+func (s *SSH) DialTCP(addr string) (net.Conn, error) {
+	c, err := s.client.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &deadlineConn{Conn: c}, nil
+}
+
+// deadlineConn gives a connection without deadlines (an SSH channel) the
+// one effect of a deadline that matters to its users: when it passes, the
+// blocked read or write returns (the connection is closed).
+type deadlineConn struct {
+	net.Conn
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error      { c.arm(t); return nil }
+func (c *deadlineConn) SetReadDeadline(t time.Time) error  { c.arm(t); return nil }
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { c.arm(t); return nil }
+
+func (c *deadlineConn) arm(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if t.IsZero() {
+		return
+	}
+	if d := time.Until(t); d > 0 {
+		c.timer = time.AfterFunc(d, func() { c.Conn.Close() })
+		return
+	}
+	c.Conn.Close()
+}
 
 // Close closes the connection and the jump connection.
 func (s *SSH) Close() error {
