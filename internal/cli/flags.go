@@ -59,7 +59,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.BoolVarP(&f.become, "become", "b", false, "become (sudo) for every task unless a play, block or task says otherwise")
 	fl.Float64VarP(&f.timeout, "timeout", "T", 10, "SSH connection timeout in seconds; a connected host silent for about twice as long is unreachable")
 	fl.CountVarP(&f.verbose, "verbose", "v", "show command output (-v) and all result fields (-vv)")
-	fl.StringVar(&f.outputFormat, "output", "text", "output format: text or json")
+	fl.StringVar(&f.outputFormat, "output", "text", "output format: text, json (one document at the end) or jsonl (one line per event, as it happens)")
 	fl.BoolVar(&f.acceptNew, "ssh-accept-new", false, "add unknown SSH host keys to known_hosts (changed keys are still refused)")
 	fl.StringVar(&f.knownHosts, "known-hosts", os.Getenv("RUNBOOK_KNOWN_HOSTS"), "known_hosts file (default ~/.ssh/known_hosts)")
 	fl.StringVar(&f.netns, "netns", os.Getenv("RUNBOOK_NETNS"), "open SSH connections from this network namespace (ip netns), for hosts on a namespaced lab network")
@@ -177,8 +177,10 @@ func (f *runFlags) output(a *app) (runner.Output, error) {
 		return &output.Human{W: a.stdout, Color: color, Verbosity: f.verbose, Diff: f.diff}, nil
 	case "json":
 		return &output.JSON{W: a.stdout}, nil
+	case "jsonl", "json-lines":
+		return &output.JSONLines{W: a.stdout}, nil
 	}
-	return nil, fmt.Errorf("--output: expected text or json, got %q", f.outputFormat)
+	return nil, fmt.Errorf("--output: expected text, json or jsonl, got %q", f.outputFormat)
 }
 
 // options builds runner options after all input has been validated.
