@@ -35,7 +35,7 @@ func replay(o runner.Output) {
 	o.Task("restart", true)
 	o.Result(&runner.HostResult{Host: "postgres3", Task: "restart", Status: runner.StatusUnreachable, Msg: "postgres3 unreachable: connection refused"})
 	o.Recap(&runner.Stats{Order: []string{"postgres1", "postgres2", "postgres3"},
-		Hosts: map[string]*runner.Counts{"postgres1": {OK: 2, Changed: 1, Failed: 1}, "postgres2": {OK: 2, Skipped: 1, Ignored: 1}, "postgres3": {Unreachable: 1}},
+		Hosts:   map[string]*runner.Counts{"postgres1": {OK: 2, Changed: 1, Failed: 1}, "postgres2": {OK: 2, Skipped: 1, Ignored: 1}, "postgres3": {Unreachable: 1}},
 		Slowest: []runner.TaskTime{{Task: "archive directory", Duration: 21 * time.Millisecond}, {Task: "check", Duration: 3 * time.Millisecond}},
 		Elapsed: 30 * time.Millisecond})
 }
