@@ -40,6 +40,9 @@ type Options struct {
 	// Explain records the commands each task sends to each host and shows
 	// them with its result (--explain).
 	Explain bool
+	// Heartbeat is how often a task still running on a host says so (0:
+	// never).
+	Heartbeat time.Duration
 	// Become is -b: become for every task unless a play, block or task
 	// says otherwise.
 	Become bool

@@ -66,8 +66,35 @@ func (r *run) hostTask(ctx context.Context, pc *playCtx, t *playbooks.Task, sc s
 			r.apply(t, h, outcome{status: StatusFailed})
 		}
 	}()
+	stop := r.heartbeat(h.name, t.Name)
 	o := r.execute(ctx, pc, t, sc, h, h.name)
+	stop()
 	r.apply(t, h, o)
+}
+
+// heartbeat shows, every Options.Heartbeat while a task still runs on a
+// host, that it does and for how long: minutes of silence (apt under
+// emulation, a base backup, cloud-init) read as a hang otherwise.
+func (r *run) heartbeat(host, task string) (stop func()) {
+	p, ok := r.opt.Output.(Progresser)
+	if !ok || r.opt.Heartbeat <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	begin := time.Now()
+	go func() {
+		tick := time.NewTicker(r.opt.Heartbeat)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				p.Progress(host, fmt.Sprintf("still running: %s (%s)", task, time.Since(begin).Round(time.Second)))
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // runOnce runs the task on the first host and gives every host its result.

@@ -208,7 +208,7 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
 		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
 			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey},
-		Become: f.become, Explain: f.explain}
+		Become: f.become, Explain: f.explain, Heartbeat: heartbeatEvery()}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err
@@ -220,6 +220,17 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 		}
 	}
 	return opt, nil
+}
+
+// heartbeatEvery is how often a long task says it still runs: 30 s, or
+// RUNBOOK_HEARTBEAT (a Go duration; 0 turns it off).
+func heartbeatEvery() time.Duration {
+	if v := os.Getenv("RUNBOOK_HEARTBEAT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return 30 * time.Second
 }
 
 func writeJSON(w io.Writer, v any) error {
