@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -43,19 +44,7 @@ func summarize(b []byte) string {
 	if len(b) <= 200 && !strings.ContainsRune(string(b), 0) {
 		return strings.ReplaceAll(strings.TrimRight(string(b), "\n"), "\n", "\n#        ")
 	}
-	return "(" + itoa(len(b)) + " bytes)"
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{digits[n%10]}, b...)
-	}
-	return string(b)
+	return "(" + strconv.Itoa(len(b)) + " bytes)"
 }
 
 func (e *explainHost) IsLocal() bool {

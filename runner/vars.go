@@ -23,14 +23,8 @@ import (
 // The first layer is the magic variables: shared, read-only views of the
 // whole run (hostvars, groups) that are not walked for templates, which
 // would cost O(hosts) per host and task.
-func composeVars(magic map[string]any, layers ...map[string]any) (map[string]any, error) {
-	vars, broken := composeVarsLazy(magic, layers...)
-	_ = broken
-	return vars, nil
-}
-
-// composeVarsLazy is composeVars that also returns the variables left out
-// because they could not be rendered, with why.
+// composeVarsLazy also returns the variables left out because they could
+// not be rendered, with why.
 func composeVarsLazy(magic map[string]any, layers ...map[string]any) (map[string]any, brokenVars) {
 	broken := brokenVars{}
 	size := len(magic)
@@ -185,8 +179,6 @@ func SecretName(name string) bool {
 	return false
 }
 
-func secretName(name string) bool { return SecretName(name) }
-
 // redactor replaces secret values in text. Values are collected as they
 // become known: given at the start (passwords, extra vars, inventory), and
 // rendered (a secret-named variable whose value is a template, task and
@@ -224,7 +216,7 @@ func (r *redactor) add(v any) {
 // collect adds the values of secret-named variables in vars.
 func (r *redactor) collect(vars map[string]any) {
 	for k, v := range vars {
-		if secretName(k) {
+		if SecretName(k) {
 			r.add(v)
 		}
 	}
@@ -252,7 +244,7 @@ func (r *redactor) value(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if secretName(k) {
+			if SecretName(k) {
 				out[k] = "********"
 				continue
 			}
@@ -273,7 +265,7 @@ func (r *redactor) collectArgs(n *yaml.Node, vars map[string]any) {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i].Value, n.Content[i+1]
-		if v.Kind == yaml.ScalarNode && (secretName(k) || k == "content") {
+		if v.Kind == yaml.ScalarNode && (SecretName(k) || k == "content") {
 			if s, err := templates.Render("", v.Value, vars); err == nil {
 				r.add(s)
 			}

@@ -224,10 +224,7 @@ func (e *HostKeyMismatchError) Error() string {
 }
 
 func hostKeyCallback(cfg SSHConfig) (ssh.HostKeyCallback, error) {
-	file := expandHome(cfg.KnownHosts)
-	if file == "" {
-		file = expandHome("~/.ssh/known_hosts")
-	}
+	file := knownHostsFile(cfg)
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 		if !cfg.AcceptNew {
 			return nil, fmt.Errorf("no known_hosts file %s: add the host key, or pass --ssh-accept-new", file)
@@ -273,10 +270,7 @@ func hostKeyCallback(cfg SSHConfig) (ssh.HostKeyCallback, error) {
 // ECDSA, and a host known only by its ed25519 key would otherwise be
 // refused as a mismatch. nil (Go's default order) when none is known.
 func knownAlgorithms(cfg SSHConfig, addr string) []string {
-	file := expandHome(cfg.KnownHosts)
-	if file == "" {
-		file = expandHome("~/.ssh/known_hosts")
-	}
+	file := knownHostsFile(cfg)
 	check, err := loadKnownHosts(file)
 	if err != nil {
 		return nil
@@ -345,6 +339,14 @@ func forgetKnownHosts(file string) {
 	knownHostsCache.Lock()
 	delete(knownHostsCache.byFile, file)
 	knownHostsCache.Unlock()
+}
+
+// knownHostsFile is the known_hosts file a connection checks.
+func knownHostsFile(cfg SSHConfig) string {
+	if cfg.KnownHosts != "" {
+		return expandHome(cfg.KnownHosts)
+	}
+	return expandHome("~/.ssh/known_hosts")
 }
 
 func expandHome(p string) string {

@@ -16,6 +16,12 @@ import (
 	"github.com/runbook-lab/runbook/internal/testenv"
 )
 
+// testUserInventory is one host h on srv, logged in as runbook-test.
+func testUserInventory(t *testing.T, dir string, srv *sshtest.Server) string {
+	return writeFile(t, dir, "inv.yaml", fmt.Sprintf("all:\n  hosts:\n    h:\n      ansible_host: %s\n      ansible_port: %d\n      ansible_user: runbook-test\n      ansible_ssh_private_key_file: %s\n",
+		srv.Addrs[0], srv.Port, srv.KeyFile))
+}
+
 func needBecomeUser(t *testing.T) {
 	t.Helper()
 	if _, err := user.Lookup("runbook-test"); err != nil {
@@ -67,8 +73,7 @@ func TestBecomeWrongPasswordKeepsStdin(t *testing.T) {
 	needBecomeUser(t)
 	srv := sshtest.Start(t, 1)
 	dir := t.TempDir()
-	inv := writeFile(t, dir, "inv.yaml", fmt.Sprintf("all:\n  hosts:\n    h:\n      ansible_host: %s\n      ansible_port: %d\n      ansible_user: runbook-test\n      ansible_ssh_private_key_file: %s\n",
-		srv.Addrs[0], srv.Port, srv.KeyFile))
+	inv := testUserInventory(t, dir, srv)
 	pb := writeFile(t, dir, "play.yaml", `- hosts: all
   gather_facts: false
   tasks:
@@ -99,8 +104,7 @@ func TestBecomeInterruptKillsTheRemoteTree(t *testing.T) {
 	needBecomeUser(t)
 	srv := sshtest.Start(t, 1)
 	dir := t.TempDir()
-	inv := writeFile(t, dir, "inv.yaml", fmt.Sprintf("all:\n  hosts:\n    h:\n      ansible_host: %s\n      ansible_port: %d\n      ansible_user: runbook-test\n      ansible_ssh_private_key_file: %s\n",
-		srv.Addrs[0], srv.Port, srv.KeyFile))
+	inv := testUserInventory(t, dir, srv)
 	tag := fmt.Sprintf("%d", 3000+time.Now().UnixNano()%997)
 	pb := writeFile(t, dir, "play.yaml", fmt.Sprintf(`- hosts: all
   gather_facts: false

@@ -34,23 +34,20 @@ func newLoader() *playbooks.Loader {
 
 // statusCmd is `runbook status`: the embedded status.yaml (reads only).
 func (a *app) statusCmd() *cobra.Command {
-	cmd := a.playCmd()
-	cmd.Use = "status"
-	cmd.Short = "The live lab in one screen: roles, timelines, streaming and lag, pgpool's view, agreement"
-	cmd.Args = cobra.NoArgs
-	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, _ []string) error { return run(c, []string{"status.yaml"}) }
-	return cmd
+	return a.embeddedCmd("status", "status.yaml", "The live lab in one screen: roles, timelines, streaming and lag, pgpool's view, agreement")
 }
 
 // verifyCmd is `runbook verify`: the embedded verify.yaml, with play's flags.
 func (a *app) verifyCmd() *cobra.Command {
+	return a.embeddedCmd("verify", "verify.yaml", "Compare the live lab with the intended one (the embedded verify.yaml)")
+}
+
+// embeddedCmd is a command that plays one embedded playbook, with play's flags.
+func (a *app) embeddedCmd(use, playbook, short string) *cobra.Command {
 	cmd := a.playCmd()
-	cmd.Use = "verify"
-	cmd.Short = "Compare the live lab with the intended one (the embedded verify.yaml)"
-	cmd.Args = cobra.NoArgs
+	cmd.Use, cmd.Short, cmd.Args = use, short, cobra.NoArgs
 	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, _ []string) error { return run(c, []string{"verify.yaml"}) }
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return run(c, []string{playbook}) }
 	return cmd
 }
 

@@ -172,8 +172,7 @@ func TestSSHBecomeWithPassword(t *testing.T) {
 	}
 	srv := sshtest.Start(t, 1)
 	dir := t.TempDir()
-	inv := writeFile(t, dir, "inv.yaml", fmt.Sprintf("all:\n  hosts:\n    h:\n      ansible_host: %s\n      ansible_port: %d\n      ansible_user: runbook-test\n      ansible_ssh_private_key_file: %s\n",
-		srv.Addrs[0], srv.Port, srv.KeyFile))
+	inv := testUserInventory(t, dir, srv)
 	pb := writeFile(t, dir, "play.yaml", `- hosts: all
   gather_facts: false
   tasks:
