@@ -13,10 +13,13 @@ var rank = map[string]int{
 	"internal/profile": 0, "internal/testenv": 0,
 	"internal/cond": 1, "templates": 1, "inventory": 1, "transport": 1,
 	"playbooks": 2, "modules": 2,
-	"runner": 3, "internal/sshtest": 3, "internal/pgtest": 3,
-	"output": 4, "internal/testlab": 4,
-	"internal/cli": 5, "internal/testlab/cmd/testlab": 5,
-	"cmd/runbook": 6, "bench": 6, "bench/floor": 6,
+	// module domains: none imports another
+	"modules/builtin": 3, "modules/pg": 3, "modules/virt": 3,
+	"modules/all": 4,
+	"runner":      5, "internal/sshtest": 5, "internal/pgtest": 5,
+	"output": 6, "internal/testlab": 6,
+	"internal/cli": 7, "internal/testlab/cmd/testlab": 7,
+	"cmd/runbook": 8, "bench": 8, "bench/floor": 8,
 }
 
 // The import graph has no upward edge (go list, non-test imports).

@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -83,4 +84,76 @@ func WriteFile(ctx context.Context, h Host, path string, data []byte, mode fs.Fi
 		return fmt.Errorf("write %s: %s", path, strings.TrimSpace(r.Stderr))
 	}
 	return nil
+}
+
+// FileSpec is a file's wanted content and attributes.
+type FileSpec struct {
+	Path         string
+	Data         []byte
+	Mode         Mode
+	Owner, Group string
+	Secret       bool // never shown in a diff
+}
+
+// PutFile brings a file to spec: reads it first (one round trip), reports
+// the difference, and in apply mode writes it atomically. Shared by copy,
+// file_template, lineinfile and the PostgreSQL config modules.
+func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
+	st, err := Stat(ctx, env.Host, spec.Path, true)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir {
+		return nil, fmt.Errorf("%s is a directory", spec.Path)
+	}
+	mode := spec.Mode.Perm
+	if !spec.Mode.Set {
+		mode = 0o644
+		if st.Exists {
+			mode = st.Mode
+		}
+	}
+	owner, group := spec.Owner, spec.Group
+	// Rewriting a file keeps its owner unless told otherwise (the new file
+	// would else belong to whoever runs the command).
+	keepOwner := st.Exists && owner == "" && group == ""
+	contentChanged := !st.Exists || !bytes.Equal(st.Content, spec.Data)
+	attrChanged := st.Exists && (mode != st.Mode || (owner != "" && owner != st.Owner) || (group != "" && group != st.Group))
+	res := &Result{Data: map[string]any{"path": spec.Path}}
+	if !contentChanged && !attrChanged {
+		return res, nil
+	}
+	res.Changed = true
+	if env.Diff {
+		d := Diff{Path: spec.Path, Before: string(st.Content), After: string(spec.Data)}
+		if spec.Secret {
+			d.Before, d.After = "(secret content hidden)\n", "(secret content changed)\n"
+			if !contentChanged {
+				d.After = d.Before
+			}
+		}
+		if attrChanged {
+			d.Before += fmt.Sprintf("# mode %04o owner %s:%s\n", st.Mode, st.Owner, st.Group)
+			d.After += fmt.Sprintf("# mode %04o owner %s:%s\n", mode, Or(owner, st.Owner), Or(group, st.Group))
+		}
+		res.Diffs = append(res.Diffs, d)
+	}
+	if env.Check {
+		return res, nil
+	}
+	if keepOwner {
+		owner, group = st.Owner, st.Group
+	}
+	if err := WriteFile(ctx, env.Host, spec.Path, spec.Data, mode, owner, group, spec.Secret); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Or is a, or b when a is empty.
+func Or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

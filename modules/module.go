@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/runbook-lab/runbook/hostexec"
 )
@@ -60,6 +61,25 @@ type RawArgs interface {
 // assert, fail): they run without opening a connection.
 type ControllerOnly interface {
 	ControllerOnly()
+}
+
+// ConnectionWaiter is a module the runner connects for with retries (the
+// host may still be booting).
+type ConnectionWaiter interface {
+	ConnectTimeout() time.Duration
+}
+
+// AtEnd registers a function run when a run ends, however it ends (a
+// drill's probe must not keep writing after a failed drill).
+func AtEnd(f func()) { atEnd = append(atEnd, f) }
+
+var atEnd []func()
+
+// End runs the AtEnd functions; the runner calls it once per run.
+func End() {
+	for _, f := range atEnd {
+		f()
+	}
 }
 
 // Result is what a module did (or would do, in check mode).
@@ -176,7 +196,9 @@ func (r *Registry) IDs() []string {
 	return out
 }
 
-func register(info Info) { Default.Register(info) }
+// Register adds a module to Default; every module package calls it from
+// init().
+func Register(info Info) { Default.Register(info) }
 
 // Failf is a failed result with a message.
 func Failf(format string, args ...any) *Result {

@@ -104,12 +104,13 @@ func Must(r CmdResult, err error, what string) (CmdResult, error) {
 		if msg == "" {
 			msg = strings.TrimSpace(r.Stdout)
 		}
-		return r, fmt.Errorf("%s failed (rc=%d): %s", what, r.RC, tail(msg, 8))
+		return r, fmt.Errorf("%s failed (rc=%d): %s", what, r.RC, LastLines(msg, 8))
 	}
 	return r, nil
 }
 
-func tail(s string, n int) string {
+// LastLines is the last n lines of s (for error messages).
+func LastLines(s string, n int) string {
 	l := strings.Split(s, "\n")
 	if len(l) > n {
 		l = l[len(l)-n:]

@@ -143,7 +143,7 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 	}
 	begin := time.Now()
 	defer opt.Connector.Close()
-	defer modules.StopProbes() // a drill that fails must not leave its probe writing
+	defer modules.End() // e.g. a drill that fails must not leave its probe writing
 plays:
 	for _, p := range pb.Plays {
 		r.redact.collect(p.Vars)

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/inventory"
-	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/modules/virt"
 	"github.com/runbook-lab/runbook/runner"
 	"github.com/runbook-lab/runbook/transport"
 )
@@ -122,12 +122,12 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 // labDir) the hosts get the user, key and known_hosts to reach them, and
 // the lab's names their groups, so the output is usable as it is.
 func (a *app) inventoryFromLibvirt(network, uri, socket, labDir string) error {
-	l, err := modules.Connect(&transport.Local{HostName: "localhost"}, socket, uri)
+	l, err := virt.Connect(&transport.Local{HostName: "localhost"}, socket, uri)
 	if err != nil {
 		return err
 	}
 	defer l.Disconnect()
-	all, err := modules.NetworkHosts(l, network)
+	all, err := virt.NetworkHosts(l, network)
 	if err != nil {
 		return err
 	}

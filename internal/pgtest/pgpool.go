@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"github.com/runbook-lab/runbook/internal/testenv"
 	"io/fs"
 	"net"
 	"os"
@@ -14,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/internal/testenv"
+	"github.com/runbook-lab/runbook/modules/pg"
+
 	"github.com/runbook-lab/runbook/templates"
 )
 
@@ -66,7 +67,7 @@ func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[s
 	WriteFile(t, filepath.Join(p.Dir, ".pgpoolkey"), poolKey+"\n", 0o600)
 	var pw strings.Builder
 	for u, pass := range all {
-		pw.WriteString(modules.PoolPasswdLine("aes", u, pass, poolKey) + "\n")
+		pw.WriteString(pg.PoolPasswdLine("aes", u, pass, poolKey) + "\n")
 	}
 	WriteFile(t, filepath.Join(p.Dir, "pool_passwd"), pw.String(), 0o600)
 	WriteFile(t, filepath.Join(p.Dir, "pool_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 md5\n", 0o600)

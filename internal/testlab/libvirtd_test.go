@@ -19,6 +19,7 @@ import (
 	"github.com/runbook-lab/runbook/internal/testlab"
 	"github.com/runbook-lab/runbook/inventory"
 	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/modules/virt"
 	"github.com/runbook-lab/runbook/transport"
 )
 
@@ -89,11 +90,11 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 			Warn: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
 	}
 	yes := true
-	n := &modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", Bridge: "virbr10",
+	n := &virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", Bridge: "virbr10",
 		Address: "192.168.100.1", Netmask: "255.255.255.0", DHCPStart: "192.168.100.100", DHCPEnd: "192.168.100.200",
-		Hosts:   []modules.DHCPHostArg{{MAC: "52:54:00:00:00:11", IP: "192.168.100.11", Name: "postgres1"}},
+		Hosts:   []virt.DHCPHostArg{{MAC: "52:54:00:00:00:11", IP: "192.168.100.11", Name: "postgres1"}},
 		Forward: "none", Autostart: &yes, State: "active"}
-	defer (&modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}).Run(ctx, env(false))
+	defer (&virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}).Run(ctx, env(false))
 	if r, err := n.Run(ctx, env(true)); err != nil || !r.Changed {
 		t.Fatalf("check: %+v %v", r, err)
 	}
@@ -127,7 +128,7 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 	if r, err := n.Run(ctx, env(false)); err != nil || r.Changed {
 		t.Fatalf("after redefine and restart: %+v %v", r, err)
 	}
-	gone := &modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}
+	gone := &virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}
 	if r, err := gone.Run(ctx, env(false)); err != nil || !r.Changed {
 		t.Fatalf("absent: %+v %v", r, err)
 	}
@@ -150,13 +151,13 @@ func TestVirtInstallOnTheMockDriver(t *testing.T) {
 			Warn: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
 	}
 	yes := true
-	net := &modules.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-vm-net", Address: "192.168.100.1",
-		Netmask: "255.255.255.0", Hosts: []modules.DHCPHostArg{{MAC: "52:54:00:64:00:0b", IP: "192.168.100.11", Name: "postgres1"}},
+	net := &virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-vm-net", Address: "192.168.100.1",
+		Netmask: "255.255.255.0", Hosts: []virt.DHCPHostArg{{MAC: "52:54:00:64:00:0b", IP: "192.168.100.11", Name: "postgres1"}},
 		Forward: "none", State: "active"}
 	if _, err := net.Run(ctx, env(false)); err != nil {
 		t.Fatal(err)
 	}
-	vm := &modules.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", Memory: "1G", VCPUs: 1,
+	vm := &virt.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", Memory: "1G", VCPUs: 1,
 		Disk: "/var/lib/libvirt/images/rb-postgres1.qcow2", Network: "rb-vm-net", MAC: "52:54:00:64:00:0B", VirtType: "qemu",
 		TBCacheMB: 128, Kernel: "/img/vmlinuz", Initrd: "/img/initrd", Cmdline: "root=/dev/vda", Autostart: &yes, State: "running", Watch: 1}
 	if r, err := vm.Run(ctx, env(true)); err != nil || !r.Changed || len(r.Diffs) != 1 || !strings.Contains(r.Diffs[0].After, "memory: 1024 MiB") {
@@ -185,7 +186,7 @@ func TestVirtInstallOnTheMockDriver(t *testing.T) {
 	if r, err := vm.Run(ctx, env(false)); err != nil || r.Msg != "shut down" {
 		t.Fatalf("shutoff: %+v %v", r, err)
 	}
-	gone := &modules.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", State: "absent"}
+	gone := &virt.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", State: "absent"}
 	if r, err := gone.Run(ctx, env(false)); err != nil || !r.Changed {
 		t.Fatalf("absent: %+v %v", r, err)
 	}
@@ -243,9 +244,9 @@ func TestVirtTypeKVMFailsClearly(t *testing.T) {
 	}
 	defer os.Remove(disk)
 	env := &modules.Env{Host: &transport.Local{HostName: "hypervisor"}}
-	vm := &modules.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", Memory: "128M", VCPUs: 1,
+	vm := &virt.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", Memory: "128M", VCPUs: 1,
 		Disk: disk, VirtType: "kvm", State: "running", Watch: 3}
-	defer (&modules.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", State: "absent"}).Run(ctx, env)
+	defer (&virt.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", State: "absent"}).Run(ctx, env)
 	r, err := vm.Run(ctx, env)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,205 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// Apt installs, upgrades and removes Debian packages.
+type Apt struct {
+	Name              modules.StringList `yaml:"name" doc:"package(s), optionally name=version"`
+	State             string             `yaml:"state" doc:"present, absent or latest" default:"present"`
+	UpdateCache       bool               `yaml:"update_cache" doc:"apt-get update first"`
+	CacheValidTime    int                `yaml:"cache_valid_time" doc:"skip the update when the lists are younger than this many seconds"`
+	InstallRecommends *bool              `yaml:"install_recommends" doc:"install recommended packages too" default:"false"`
+	LockTimeout       int                `yaml:"lock_timeout" doc:"seconds to wait for the dpkg lock" default:"300"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "apt", Summary: "Install, upgrade or remove Debian packages (reads dpkg state first, waits for the dpkg lock, names unknown packages).",
+		Example: "apt:\n  name: [postgresql, postgresql-contrib]\n  update_cache: true\n  cache_valid_time: 3600",
+		New:     func() modules.Module { return &Apt{State: "present", LockTimeout: 300} }})
+}
+
+var pkgName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$`)
+
+// Validate checks names and state.
+func (a *Apt) Validate() error {
+	if len(a.Name) == 0 && !a.UpdateCache {
+		return errors.New("apt: name is required")
+	}
+	for _, n := range a.Name {
+		if !pkgName.MatchString(n) {
+			return fmt.Errorf("apt: %q is not a package name", n)
+		}
+	}
+	switch a.State {
+	case "present", "absent", "latest":
+	default:
+		return fmt.Errorf("apt: state must be present, absent or latest, got %q", a.State)
+	}
+	return nil
+}
+
+// pkgState is dpkg's view of a package.
+type pkgState struct{ installed, version, candidate string }
+
+const dpkgQuery = `for p in %s; do
+  s=$(dpkg-query -W -f='${Status}\t${Version}' "$p" 2>/dev/null) || s="not-installed	"
+  c=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+  printf '%%s\t%%s\t%%s\n' "$p" "$s" "$c"
+done`
+
+func (a *Apt) query(ctx context.Context, h modules.Host, names []string) (map[string]pkgState, error) {
+	r, err := modules.RunOK(ctx, h, fmt.Sprintf(dpkgQuery, modules.Join(names...)), "dpkg-query")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]pkgState{}
+	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) < 4 {
+			continue
+		}
+		st := pkgState{version: f[2], candidate: f[3]}
+		if strings.HasSuffix(f[1], " installed") && strings.HasPrefix(f[1], "install ") {
+			st.installed = "yes"
+		}
+		out[f[0]] = st
+	}
+	return out, nil
+}
+
+// Run installs or removes what differs.
+func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	res := &modules.Result{Data: map[string]any{}}
+	env2 := "DEBIAN_FRONTEND=noninteractive "
+	lock := fmt.Sprintf("-o DPkg::Lock::Timeout=%d", a.LockTimeout)
+	update := func() error {
+		_, err := modules.RunOK(ctx, env.Host, env2+"apt-get "+lock+" update -q", "apt-get update")
+		return err
+	}
+	skippedUpdate := false
+	if a.UpdateCache {
+		fresh := false
+		if a.CacheValidTime > 0 {
+			r, err := env.Host.Run(ctx, modules.Cmd{Script: fmt.Sprintf(`t=$(stat -c %%Y /var/lib/apt/lists/partial /var/cache/apt/pkgcache.bin 2>/dev/null | sort -n | tail -1); [ -n "$t" ] && [ $(( $(date +%%s) - t )) -lt %d ]`, a.CacheValidTime)})
+			if err != nil {
+				return nil, err
+			}
+			fresh = r.RC == 0
+		}
+		if !fresh && !env.Check {
+			if err := update(); err != nil {
+				return nil, err
+			}
+		}
+		skippedUpdate = fresh
+		res.Data["cache_updated"] = !fresh
+	}
+	if len(a.Name) == 0 {
+		return res, nil
+	}
+	names := make([]string, len(a.Name))
+	wantVersion := map[string]string{}
+	for i, n := range a.Name {
+		p, v, _ := strings.Cut(n, "=")
+		names[i] = p
+		if v != "" {
+			wantVersion[p] = v
+		}
+	}
+	state, err := a.query(ctx, env.Host, names)
+	if err != nil {
+		return nil, err
+	}
+	// A package unknown to lists that cache_valid_time called fresh: the
+	// sources may have changed since; update once before giving up.
+	if skippedUpdate && !env.Check && a.State != "absent" && anyUnknown(state, names) {
+		if err := update(); err != nil {
+			return nil, err
+		}
+		res.Data["cache_updated"] = true
+		if state, err = a.query(ctx, env.Host, names); err != nil {
+			return nil, err
+		}
+	}
+	var todo []string
+	for i, p := range names {
+		st := state[p]
+		switch a.State {
+		case "absent":
+			if st.installed != "" {
+				todo = append(todo, p)
+			}
+		case "present":
+			if st.installed == "" || (wantVersion[p] != "" && st.version != wantVersion[p]) {
+				if st.candidate == "" || st.candidate == "(none)" {
+					return modules.Failf("apt: no package %q in the configured sources (apt-get update? a typo?)", p), nil
+				}
+				todo = append(todo, a.Name[i])
+			}
+		case "latest":
+			if st.candidate == "" || st.candidate == "(none)" {
+				return modules.Failf("apt: no package %q in the configured sources", p), nil
+			}
+			if st.installed == "" || st.version != st.candidate {
+				todo = append(todo, p)
+			}
+		}
+	}
+	sort.Strings(todo)
+	if len(todo) == 0 {
+		return res, nil
+	}
+	res.Changed = true
+	verb := map[string]string{"absent": "removed", "present": "installed", "latest": "upgraded"}[a.State]
+	res.Data[verb] = toAnyList(todo)
+	res.Msg = verb + " " + strings.Join(todo, " ")
+	if env.Check {
+		return res, nil
+	}
+	var cmd string
+	if a.State == "absent" {
+		cmd = env2 + "apt-get " + lock + " remove -y -q " + modules.Join(todo...)
+	} else {
+		rec := "--no-install-recommends"
+		if a.InstallRecommends != nil && *a.InstallRecommends {
+			rec = "--install-recommends"
+		}
+		cmd = env2 + "apt-get " + lock + " install -y -q " + rec + " " + modules.Join(todo...)
+	}
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: cmd})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC != 0 {
+		return modules.Failf("apt-get failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
+	}
+	return res, nil
+}
+
+func toAnyList(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+var _ modules.Validator = (*Apt)(nil)
+
+func anyUnknown(state map[string]pkgState, names []string) bool {
+	for _, n := range names {
+		if c := state[n].candidate; c == "" || c == "(none)" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,122 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// File manages a path's existence, type, mode and owner.
+type File struct {
+	Path  string       `yaml:"path" doc:"the path on the host"`
+	State string       `yaml:"state" doc:"file (must exist), directory, absent, link, touch" default:"file"`
+	Src   string       `yaml:"src" doc:"link target (state: link)"`
+	Mode  modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner string       `yaml:"owner" doc:"owner"`
+	Group string       `yaml:"group" doc:"group"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "file", Summary: "Create directories, links and empty files, remove paths, set mode and owner.",
+		Example: "file:\n  path: /var/lib/postgresql/archive\n  state: directory\n  owner: postgres\n  mode: 0700", New: func() modules.Module { return &File{State: "file"} }})
+}
+
+// Validate checks the arguments.
+func (f *File) Validate() error {
+	if f.Path == "" {
+		return errors.New("file: path is required")
+	}
+	switch f.State {
+	case "file", "directory", "absent", "link", "touch":
+	default:
+		return fmt.Errorf("file: state must be file, directory, absent, link or touch, got %q", f.State)
+	}
+	if f.State == "link" && f.Src == "" {
+		return errors.New("file: state link needs src")
+	}
+	if f.Path == "/" && f.State == "absent" {
+		return errors.New("file: refusing to remove /")
+	}
+	return nil
+}
+
+// Run brings the path to the wanted state.
+func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	st, err := modules.Stat(ctx, env.Host, f.Path, false)
+	if err != nil {
+		return nil, err
+	}
+	var steps []string
+	var before, after string
+	p := modules.Quote(f.Path)
+	switch f.State {
+	case "absent":
+		if st.Exists {
+			steps = append(steps, "rm -rf -- "+p)
+			before, after = "present", "absent"
+		}
+	case "directory":
+		if st.Exists && !st.IsDir {
+			return nil, fmt.Errorf("%s exists and is not a directory", f.Path)
+		}
+		if !st.Exists {
+			steps = append(steps, "mkdir -p -- "+p)
+			before, after = "absent", "directory"
+		}
+	case "touch":
+		if !st.Exists {
+			steps = append(steps, ": >> "+p)
+			before, after = "absent", "file"
+		}
+	case "file":
+		if !st.Exists {
+			return modules.Failf("%s does not exist (use state: touch to create an empty file)", f.Path), nil
+		}
+	case "link":
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: "readlink " + p})
+		if err != nil {
+			return nil, err
+		}
+		cur := strings.TrimSpace(r.Stdout)
+		if cur != f.Src {
+			steps = append(steps, "ln -sfn -- "+modules.Quote(f.Src)+" "+p)
+			before, after = "link to "+modules.Or(cur, "(none)"), "link to "+f.Src
+		}
+	}
+	if f.State != "absent" && f.State != "link" {
+		wantNew := !st.Exists
+		if f.Mode.Set && (wantNew || st.Mode != f.Mode.Perm) {
+			steps = append(steps, fmt.Sprintf("chmod %o -- %s", f.Mode.Perm, p))
+			before, after = before+fmt.Sprintf(" mode %04o", st.Mode), after+fmt.Sprintf(" mode %04o", f.Mode.Perm)
+		}
+		if (f.Owner != "" && (wantNew || st.Owner != f.Owner)) || (f.Group != "" && (wantNew || st.Group != f.Group)) {
+			steps = append(steps, "chown "+modules.Quote(f.Owner+":"+f.Group)+" -- "+p)
+			before, after = before+" owner "+st.Owner+":"+st.Group, after+" owner "+modules.Or(f.Owner, st.Owner)+":"+modules.Or(f.Group, st.Group)
+		}
+	}
+	res := &modules.Result{Data: map[string]any{"path": f.Path, "state": f.State}}
+	if len(steps) == 0 {
+		return res, nil
+	}
+	res.Changed = true
+	if env.Diff {
+		res.Diffs = []modules.Diff{{Path: f.Path, Before: strings.TrimSpace(before) + "\n", After: strings.TrimSpace(after) + "\n"}}
+	}
+	if env.Check {
+		return res, nil
+	}
+	_, err = modules.RunOK(ctx, env.Host, "set -e\n"+strings.Join(steps, "\n"), "file")
+	return res, wrapFile(err, f.Path)
+}
+
+func wrapFile(err error, path string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+var _ modules.Validator = (*File)(nil)

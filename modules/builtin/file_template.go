@@ -1,0 +1,73 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/templates"
+)
+
+// FileTemplate renders a template (embedded in runbook, or a local file)
+// with the host's variables and writes it like copy does.
+type FileTemplate struct {
+	Src   string       `yaml:"src" doc:"template name: an embedded one (see runbook show templates) or a local path"`
+	Dest  string       `yaml:"dest" doc:"path on the host"`
+	Mode  modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner string       `yaml:"owner" doc:"owner"`
+	Group string       `yaml:"group" doc:"group"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "file_template", Summary: "Render a Go template with the host's variables to a file, atomically; diff under --diff.",
+		Example: "file_template:\n  src: pgpool.conf.tmpl\n  dest: /etc/pgpool2/pgpool.conf\n  mode: 0640", New: func() modules.Module { return &FileTemplate{} }})
+}
+
+// Validate checks that the template exists and parses.
+func (t *FileTemplate) Validate() error {
+	if t.Src == "" || t.Dest == "" {
+		return errors.New("file_template: src and dest are required")
+	}
+	text, err := ReadTemplate(t.Src)
+	if err != nil {
+		return err
+	}
+	if _, err := templates.Parse(t.Src, text); err != nil {
+		return fmt.Errorf("file_template: %v", err)
+	}
+	return nil
+}
+
+// ReadTemplate finds a template: a local file first, then an embedded one.
+func ReadTemplate(name string) (string, error) {
+	if b, err := os.ReadFile(name); err == nil {
+		return string(b), nil
+	}
+	b, err := fs.ReadFile(templates.Files, "files/"+name)
+	if err != nil {
+		return "", fmt.Errorf("file_template: no template %q (neither a local file nor embedded)", name)
+	}
+	return string(b), nil
+}
+
+// Run renders and writes.
+func (t *FileTemplate) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	text, err := ReadTemplate(t.Src)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := templates.Parse(t.Src, text)
+	if err != nil {
+		return nil, err
+	}
+	out, err := templates.Execute(tmpl, env.Vars)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", t.Src, err)
+	}
+	return modules.PutFile(ctx, env, modules.FileSpec{Path: t.Dest, Data: []byte(out), Mode: t.Mode, Owner: t.Owner, Group: t.Group})
+}
+
+var _ modules.Validator = (*FileTemplate)(nil)

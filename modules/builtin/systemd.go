@@ -1,0 +1,169 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// Systemd manages a unit: running state, enablement, masking.
+type Systemd struct {
+	Name         string `yaml:"name" doc:"unit name (postgresql, pgpool2, postgresql@15-main)"`
+	State        string `yaml:"state" doc:"started, stopped, restarted or reloaded"`
+	Enabled      *bool  `yaml:"enabled" doc:"start at boot"`
+	Masked       *bool  `yaml:"masked" doc:"masked (cannot be started)"`
+	DaemonReload bool   `yaml:"daemon_reload" doc:"run systemctl daemon-reload first"`
+	Timeout      int    `yaml:"timeout" doc:"seconds to wait for systemctl (a unit stuck starting or stopping fails the task instead of hanging it)" default:"600"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "systemd", Summary: "Start, stop, restart, reload, enable or mask a systemd unit; reads its state first and shows the journal when it fails.",
+		Example: "systemd:\n  name: postgresql\n  state: started\n  enabled: true", New: func() modules.Module { return &Systemd{Timeout: 600} }})
+}
+
+// Validate checks the arguments.
+func (s *Systemd) Validate() error {
+	if s.Name == "" && !s.DaemonReload {
+		return errors.New("systemd: name is required")
+	}
+	switch s.State {
+	case "", "started", "stopped", "restarted", "reloaded":
+	default:
+		return fmt.Errorf("systemd: state must be started, stopped, restarted or reloaded, got %q", s.State)
+	}
+	return nil
+}
+
+// UnitState is what systemctl show says.
+type UnitState struct{ Load, Active, Sub, UnitFile string }
+
+// ParseShow reads `systemctl show -p ...` output.
+func ParseShow(out string) UnitState {
+	var u UnitState
+	for _, l := range strings.Split(out, "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		switch k {
+		case "LoadState":
+			u.Load = v
+		case "ActiveState":
+			u.Active = v
+		case "SubState":
+			u.Sub = v
+		case "UnitFileState":
+			u.UnitFile = v
+		}
+	}
+	return u
+}
+
+func (s *Systemd) show(ctx context.Context, h modules.Host) (UnitState, error) {
+	r, err := modules.RunOK(ctx, h, "systemctl show "+modules.Quote(s.Name)+" -p LoadState,ActiveState,SubState,UnitFileState", "systemctl show")
+	if err != nil {
+		return UnitState{}, err
+	}
+	return ParseShow(r.Stdout), nil
+}
+
+// Run brings the unit to the wanted state.
+func (s *Systemd) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	var steps, changes []string
+	// As Ansible: the reload runs first and is not a change of its own
+	// (what it makes systemd see is: a new unit to start, to enable...).
+	if s.DaemonReload && !env.Check {
+		if _, err := modules.RunOK(ctx, env.Host, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
+			return nil, err
+		}
+	}
+	res := &modules.Result{Data: map[string]any{"name": s.Name}}
+	if s.Name == "" {
+		return s.apply(ctx, env, res, steps, changes)
+	}
+	u, err := s.show(ctx, env.Host)
+	if err != nil {
+		return nil, err
+	}
+	if u.Load == "not-found" && env.Check && s.DaemonReload {
+		// a unit file written earlier in this (checked) run
+		return &modules.Result{Changed: true, Msg: "would load " + s.Name + " after daemon-reload", Data: res.Data}, nil
+	}
+	if u.Load == "not-found" {
+		return modules.Failf("unit %s not found on %s", s.Name, env.Host.Name()), nil
+	}
+	res.Data["active_state"], res.Data["unit_file_state"] = u.Active, u.UnitFile
+	q := modules.Quote(s.Name)
+	if s.Masked != nil {
+		if *s.Masked && u.UnitFile != "masked" {
+			steps, changes = append(steps, "systemctl mask "+q), append(changes, "mask")
+		} else if !*s.Masked && u.UnitFile == "masked" {
+			steps, changes = append(steps, "systemctl unmask "+q), append(changes, "unmask")
+		}
+	}
+	if s.Enabled != nil {
+		enabled := u.UnitFile == "enabled" || u.UnitFile == "enabled-runtime"
+		if *s.Enabled && !enabled {
+			steps, changes = append(steps, "systemctl enable "+q), append(changes, "enable")
+		} else if !*s.Enabled && enabled {
+			steps, changes = append(steps, "systemctl disable "+q), append(changes, "disable")
+		}
+	}
+	active := u.Active == "active" || u.Active == "activating" || u.Active == "reloading"
+	switch s.State {
+	case "started":
+		if !active {
+			steps, changes = append(steps, "systemctl start "+q), append(changes, "start")
+		}
+	case "stopped":
+		if active {
+			steps, changes = append(steps, "systemctl stop "+q), append(changes, "stop")
+		}
+	case "restarted":
+		steps, changes = append(steps, "systemctl restart "+q), append(changes, "restart")
+	case "reloaded":
+		if active {
+			steps, changes = append(steps, "systemctl reload "+q), append(changes, "reload")
+		} else {
+			steps, changes = append(steps, "systemctl start "+q), append(changes, "start")
+		}
+	}
+	return s.apply(ctx, env, res, steps, changes)
+}
+
+func (s *Systemd) apply(ctx context.Context, env *modules.Env, res *modules.Result, steps, changes []string) (*modules.Result, error) {
+	if len(steps) == 0 {
+		return res, nil
+	}
+	res.Changed = true
+	res.Msg = strings.Join(changes, ", ")
+	if env.Check {
+		return res, nil
+	}
+	script := "set -e\n" + strings.Join(steps, "\n")
+	if s.Timeout > 0 {
+		script = fmt.Sprintf("timeout %d sh -c %s", s.Timeout, modules.Quote(script))
+	}
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: script})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC == 124 && s.Timeout > 0 {
+		u, _ := s.show(ctx, env.Host)
+		return modules.Failf("%s %s did not finish within %d s (the unit is %s/%s; systemd goes on with the job)", res.Msg, s.Name, s.Timeout, u.Active, u.Sub), nil
+	}
+	if r.RC != 0 {
+		journal, _ := env.Host.Run(ctx, modules.Cmd{Script: "journalctl -u " + modules.Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})
+		return modules.Failf("%s %s failed: %s\nlast journal lines:\n%s", res.Msg, s.Name, strings.TrimSpace(r.Stderr), strings.TrimSpace(journal.Stdout)), nil
+	}
+	if s.State == "started" || s.State == "restarted" {
+		u, err := s.show(ctx, env.Host)
+		if err == nil && u.Active == "failed" {
+			journal, _ := env.Host.Run(ctx, modules.Cmd{Script: "journalctl -u " + modules.Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})
+			return modules.Failf("%s started but failed:\n%s", s.Name, strings.TrimSpace(journal.Stdout)), nil
+		}
+	}
+	return res, nil
+}
+
+var _ modules.Validator = (*Systemd)(nil)

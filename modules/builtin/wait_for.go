@@ -1,0 +1,211 @@
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// WaitFor waits, on the host, until a TCP port accepts (or refuses)
+// connections, a path exists (or not), or a command succeeds. The loop runs
+// on the host in one command, so waiting costs no round trips.
+type WaitFor struct {
+	Host    string  `yaml:"host" doc:"address to probe, as seen from the host" default:"127.0.0.1"`
+	Port    int     `yaml:"port" doc:"TCP port"`
+	Path    string  `yaml:"path" doc:"a path to wait for"`
+	Cmd     string  `yaml:"cmd" doc:"a shell command to wait for (exit 0)"`
+	State   string  `yaml:"state" doc:"started/present (default) or stopped/absent" default:"started"`
+	Timeout float64 `yaml:"timeout" doc:"seconds before failing" default:"300"`
+	Delay   float64 `yaml:"delay" doc:"seconds to wait before the first probe"`
+	Sleep   float64 `yaml:"sleep" doc:"seconds between probes" default:"1"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "wait_for", Summary: "Wait until a port, a path or a command reaches a state, with a timeout.",
+		Example: "wait_for:\n  port: 5432\n  timeout: 60", New: func() modules.Module {
+			return &WaitFor{Host: "127.0.0.1", State: "started", Timeout: 300, Sleep: 1}
+		}})
+}
+
+// Validate needs exactly one probe.
+func (w *WaitFor) Validate() error {
+	n := 0
+	for _, set := range []bool{w.Port != 0, w.Path != "", w.Cmd != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("wait_for: give exactly one of port, path and cmd")
+	}
+	switch w.State {
+	case "started", "present", "stopped", "absent":
+	default:
+		return fmt.Errorf("wait_for: state must be started, present, stopped or absent, got %q", w.State)
+	}
+	return nil
+}
+
+// Script is the probe loop run on the host (pure, for tests).
+func (w *WaitFor) Script() string {
+	var probe string
+	switch {
+	case w.Port != 0:
+		// host and port are arguments of the inner shell, never its code
+		probe = `bash -c '(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null' wait_for ` + modules.Join(w.Host, strconv.Itoa(w.Port))
+	case w.Path != "":
+		probe = "[ -e " + modules.Quote(w.Path) + " ]"
+	default:
+		probe = "(" + w.Cmd + ") >/dev/null 2>&1"
+	}
+	if w.State == "stopped" || w.State == "absent" {
+		probe = "! " + probe
+	}
+	return fmt.Sprintf(`sleep %g
+end=$(( $(date +%%s) + %d ))
+while :; do
+  if %s; then exit 0; fi
+  [ "$(date +%%s)" -ge "$end" ] && exit 3
+  sleep %g
+done`, w.Delay, int(w.Timeout+0.999), probe, w.Sleep)
+}
+
+// Run waits.
+func (w *WaitFor) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: w.Script()})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC == 0 {
+		return &modules.Result{Msg: "reached " + w.State}, nil
+	}
+	what := map[bool]string{true: fmt.Sprintf("port %s:%d", w.Host, w.Port), false: modules.Or(w.Path, w.Cmd)}[w.Port != 0]
+	msg := fmt.Sprintf("timeout after %gs waiting for %s to be %s", w.Timeout, what, w.State)
+	if e := strings.TrimSpace(r.Stderr); e != "" && r.RC != 3 {
+		msg += ": " + e
+	}
+	return modules.Failf("%s", msg), nil
+}
+
+// Facts gathers what playbooks commonly test: OS, version, hostname,
+// addresses, CPUs and memory.
+type Facts struct{}
+
+func init() {
+	modules.Register(modules.Info{ID: "facts", Summary: "Gather host facts (OS id, version and codename, hostname, IPv4 addresses, CPUs, memory, /dev/kvm, the apt mirror); run automatically when gather_facts is on.",
+		Example: "facts: {}", New: func() modules.Module { return &Facts{} }})
+}
+
+const factsScript = `. /etc/os-release 2>/dev/null
+echo "os_id=$ID"; echo "os_version=$VERSION_ID"; echo "os_codename=$VERSION_CODENAME"; echo "os_name=$PRETTY_NAME"
+echo "hostname=$(hostname)"; echo "kernel=$(uname -r)"; echo "arch=$(uname -m)"; echo "user=$(id -un)"
+echo "cpus=$(nproc 2>/dev/null || echo 1)"
+echo "memory_mb=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)"
+echo "ipv4=$(ip -o -4 addr show scope global 2>/dev/null | awk '{split($4,a,"/"); printf "%s ", a[1]}')"
+echo "systemd=$([ -d /run/systemd/system ] && echo true || echo false)"
+echo "kvm_device=$([ -c /dev/kvm ] && echo true || echo false)"
+# the configured package mirror (deb822 first): where debootstrap and guests' packages come from
+m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/{for(i=2;i<=NF;i++) if ($i !~ /security/) {print $i; exit}}')
+[ -n "$m" ] || m=$(awk '$1=="deb" && !/security/ {for(i=2;i<=NF;i++) if ($i ~ /^(https?|ftp|file):/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null | head -1)
+echo "apt_mirror=$m"`
+
+// Run gathers.
+func (*Facts) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	r, err := modules.RunOK(ctx, env.Host, factsScript, "gathering facts")
+	if err != nil {
+		return nil, err
+	}
+	f := ParseFacts(r.Stdout)
+	return &modules.Result{Facts: f, Data: map[string]any{"facts": f["facts"]}}, nil
+}
+
+// ParseFacts turns the facts script's key=value lines into variables.
+func ParseFacts(out string) map[string]any {
+	f := map[string]any{}
+	for _, l := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cpus", "memory_mb":
+			var n int
+			fmt.Sscanf(v, "%d", &n)
+			f[k] = n
+		case "ipv4":
+			addrs := []any{}
+			for _, a := range strings.Fields(v) {
+				addrs = append(addrs, a)
+			}
+			f[k] = addrs
+		case "systemd", "kvm_device":
+			f[k] = v == "true"
+		default:
+			f[k] = v
+		}
+	}
+	major := strings.Split(fmt.Sprint(f["os_version"]), ".")[0]
+	var m int
+	if _, err := fmt.Sscanf(major, "%d", &m); err == nil {
+		f["os_major"] = m
+	}
+	return map[string]any{"facts": f}
+}
+
+// Ping checks that the host runs commands.
+type Ping struct{}
+
+func init() {
+	modules.Register(modules.Info{ID: "ping", Summary: "Check that the host is reachable and runs commands.", Example: "ping: {}", New: func() modules.Module { return &Ping{} }})
+}
+
+// Run pings.
+func (*Ping) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	if _, err := modules.RunOK(ctx, env.Host, "true", "ping"); err != nil {
+		return nil, err
+	}
+	return &modules.Result{Msg: "pong", Data: map[string]any{"ping": "pong"}}, nil
+}
+
+var _ modules.Validator = (*WaitFor)(nil)
+
+// WaitForConnection waits until the host accepts runbook's connection and
+// runs a command (Ansible's wait_for_connection), and, with cloud_init,
+// until cloud-init has finished its first boot.
+type WaitForConnection struct {
+	Timeout   int  `yaml:"timeout" doc:"seconds to keep trying" default:"600"`
+	CloudInit bool `yaml:"cloud_init" doc:"also wait for cloud-init to finish (cloud-init status --wait)"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "wait_for_connection", Summary: "Wait until the host accepts SSH and runs commands (a VM that is still booting), optionally until cloud-init is done.",
+		Example: "wait_for_connection:\n  timeout: 300\n  cloud_init: true", New: func() modules.Module { return &WaitForConnection{Timeout: 600} }})
+}
+
+// ConnectTimeout is how long the runner keeps dialling.
+func (w *WaitForConnection) ConnectTimeout() time.Duration {
+	return time.Duration(w.Timeout) * time.Second
+}
+
+// Run checks the host runs commands, and waits for cloud-init.
+func (w *WaitForConnection) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	begin := time.Now()
+	script := "true"
+	if w.CloudInit {
+		// status 2 is "done with recoverable errors" (degraded), still done
+		script = "if command -v cloud-init >/dev/null; then timeout " + strconv.Itoa(w.Timeout) + " cloud-init status --wait >/dev/null; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 2 ] || { cloud-init status --long; exit $rc; }; fi"
+	}
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: script})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC != 0 {
+		return modules.Failf("%s: cloud-init did not finish: %s", env.Host.Name(), strings.TrimSpace(r.Stdout+r.Stderr)), nil
+	}
+	return &modules.Result{Data: map[string]any{"elapsed": time.Since(begin).Seconds()}}, nil
+}

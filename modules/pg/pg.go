@@ -1,0 +1,183 @@
+package pg
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/runbook-lab/runbook/hostexec"
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// PgConn says how a PostgreSQL module reaches its server: by default as the
+// `postgres` OS user over the local socket (peer authentication), so no
+// password is needed or shown.
+type PgConn struct {
+	DB        string `yaml:"db" doc:"database" default:"postgres"`
+	Port      int    `yaml:"port" doc:"server port" default:"5432"`
+	Host      string `yaml:"host" doc:"socket directory or host name (default: the local socket)"`
+	OSUser    string `yaml:"os_user" doc:"OS user psql runs as (peer authentication on the socket)" default:"postgres"`
+	LoginRole string `yaml:"login_role" doc:"database role to log in as (default: the OS user's name)"`
+}
+
+func (c PgConn) withDefaults() PgConn {
+	if c.DB == "" {
+		c.DB = "postgres"
+	}
+	if c.Port == 0 {
+		c.Port = 5432
+	}
+	if c.OSUser == "" {
+		c.OSUser = "postgres"
+	}
+	return c
+}
+
+// AsUser wraps a script so it runs as the OS user: directly when already
+// that user, with runuser when root, else sudo -n. cd / first so tools do
+// not complain about an unreadable working directory.
+func AsUser(user, script string) string { return hostexec.AsUser(user, script) }
+
+// psqlArgs builds the psql command line (pure, table-tested).
+func (c PgConn) psqlArgs() []string {
+	c = c.withDefaults()
+	args := []string{"psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-d", c.DB, "-p", fmt.Sprint(c.Port)}
+	if c.Host != "" {
+		args = append(args, "-h", c.Host)
+	}
+	if c.LoginRole != "" {
+		args = append(args, "-U", c.LoginRole)
+	}
+	return args
+}
+
+// PgRows is a query result: column names and rows as maps.
+type PgRows struct {
+	Columns []string
+	Rows    []map[string]string
+}
+
+// Values returns the first column of each row.
+func (r *PgRows) Values() []string {
+	out := make([]string, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = row[r.Columns[0]]
+	}
+	return out
+}
+
+// One returns the first row's first column, or "".
+func (r *PgRows) One() string {
+	if len(r.Rows) == 0 || len(r.Columns) == 0 {
+		return ""
+	}
+	return r.Rows[0][r.Columns[0]]
+}
+
+var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// PsqlScript is what psql reads on stdin: each parameter as a psql variable
+// (\set, quoted for psql's meta-command parser), then the SQL, which refers
+// to them as :'name' (a literal) or :"name" (an identifier). psql quotes the
+// values with libpq, so no value is ever spliced into SQL text, and nothing
+// secret appears in process arguments.
+func PsqlScript(sql string, params map[string]string) (string, error) {
+	var b strings.Builder
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !paramName.MatchString(k) {
+			return "", fmt.Errorf("parameter name %q: use letters, digits and _", k)
+		}
+		v := strings.NewReplacer(`\`, `\\`, `'`, `''`, "\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(params[k])
+		fmt.Fprintf(&b, "\\set %s '%s'\n", k, v)
+	}
+	b.WriteString(sql)
+	if !strings.HasSuffix(strings.TrimSpace(sql), ";") {
+		b.WriteString(";")
+	}
+	b.WriteString("\n")
+	return b.String(), nil
+}
+
+// PgError is an error reported by psql or the server.
+type PgError struct{ Msg string }
+
+func (e *PgError) Error() string { return e.Msg }
+
+// Query runs SQL with parameters and returns the last statement's rows.
+func Query(ctx context.Context, h modules.Host, c PgConn, sql string, params map[string]string) (*PgRows, error) {
+	c = c.withDefaults()
+	in, err := PsqlScript(sql, params)
+	if err != nil {
+		return nil, err
+	}
+	r, err := h.Run(ctx, modules.Cmd{Script: AsUser(c.OSUser, modules.Join(c.psqlArgs()...)), Stdin: []byte(in), Secret: len(params) > 0})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC != 0 {
+		msg := strings.TrimSpace(r.Stderr)
+		if msg == "" {
+			msg = fmt.Sprintf("psql exited %d", r.RC)
+		}
+		return nil, &PgError{Msg: strings.ReplaceAll(msg, "psql:<stdin>:", "line ")}
+	}
+	return parseCSV(r.Stdout)
+}
+
+// parseCSV reads psql's --csv output; with several statements only the
+// last result set counts (each starts with a header line).
+func parseCSV(out string) (*PgRows, error) {
+	res := &PgRows{}
+	if strings.TrimSpace(out) == "" {
+		return res, nil
+	}
+	rd := csv.NewReader(strings.NewReader(out))
+	rd.FieldsPerRecord = -1
+	recs, err := rd.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("reading psql output: %w", err)
+	}
+	// find the last header: a record whose column count changes or the first
+	start := 0
+	for i := 1; i < len(recs); i++ {
+		if len(recs[i]) != len(recs[i-1]) {
+			start = i
+		}
+	}
+	res.Columns = recs[start]
+	for _, rec := range recs[start+1:] {
+		row := map[string]string{}
+		for i, col := range res.Columns {
+			if i < len(rec) {
+				row[col] = rec[i]
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res, nil
+}
+
+// rowsData turns rows into register data.
+func rowsData(r *PgRows) map[string]any {
+	rows := make([]any, len(r.Rows))
+	for i, row := range r.Rows {
+		m := map[string]any{}
+		for k, v := range row {
+			m[k] = v
+		}
+		rows[i] = m
+	}
+	cols := make([]any, len(r.Columns))
+	for i, c := range r.Columns {
+		cols[i] = c
+	}
+	return map[string]any{"rows": rows, "rowcount": len(rows), "columns": cols}
+}

@@ -1,0 +1,376 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// PgProbe is the drills' write probe as applications see the database: it
+// runs in runbook itself and reaches pgpool through the task host's SSH
+// connection (a forwarded TCP connection, so nothing runs or is written on
+// the host), as two clients at once: "kept" keeps its connection and opens a
+// new one only when it breaks (as an application's pool does), "fresh"
+// connects for every row. One transaction per row; every acknowledgement and
+// error is kept with millisecond timestamps and its commit latency. The
+// report judges by the worse client.
+type PgProbe struct {
+	Action    string         `yaml:"action" doc:"start, wait, stop or report"`
+	Name      string         `yaml:"name" doc:"the probe's name (several may run)" default:"drill"`
+	Host      string         `yaml:"host" doc:"pgpool's address as seen from the task's host" default:"127.0.0.1"`
+	Port      int            `yaml:"port" doc:"pgpool's port" default:"9999"`
+	User      string         `yaml:"user" doc:"role to write as" default:"postgres"`
+	Password  modules.Secret `yaml:"password" doc:"its password (never shown)"`
+	DB        string         `yaml:"db" doc:"database" default:"postgres"`
+	Table     string         `yaml:"table" doc:"probe table (dropped by report unless keep)" default:"runbook_probe"`
+	Acks      int            `yaml:"acks" doc:"wait: acknowledgements each client needs after 'after'" default:"30"`
+	After     float64        `yaml:"after" doc:"wait: count acknowledgements after this unix time (seconds)"`
+	Timeout   float64        `yaml:"timeout" doc:"wait: seconds before failing" default:"90"`
+	Every     float64        `yaml:"every" doc:"seconds between two rows of one client" default:"0.02"`
+	BreakAt   float64        `yaml:"break_at" doc:"report: when the failure was caused (unix seconds)"`
+	ReportDir string         `yaml:"report_dir" doc:"report: a timestamped directory with report.json and timeline.svg is made here, on the machine running runbook" default:"."`
+	Keep      bool           `yaml:"keep" doc:"report: keep the probe table"`
+	// Nodes are the database servers (address:port as seen from the task's
+	// host) whose pg_is_in_recovery() the probe polls every 100 ms, to catch
+	// any moment with two writable primaries, even one pgpool never routes to.
+	Nodes map[string]string `yaml:"nodes" doc:"start: name -> address:port of each database node, polled for split brain (two writable primaries)"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "pg_probe", Summary: "The drills' write probe, run in runbook through the host's SSH connection: a kept-connection client and a connect-per-row client writing numbered rows through pgpool; report gives lost acknowledged rows, outages and commit latencies per client, as JSON and an SVG timeline.",
+		Example: "pg_probe:\n  action: start\n  port: 9999\n  password: \"{{ .postgres_password }}\"\nno_log: true",
+		New:     func() modules.Module { return &PgProbe{} }})
+	modules.AtEnd(StopProbes)
+}
+
+// Validate checks the action and the table name.
+func (p *PgProbe) Validate() error {
+	switch p.Action {
+	case "start", "wait", "stop", "report":
+	default:
+		return fmt.Errorf("pg_probe: action must be start, wait, stop or report, got %q", p.Action)
+	}
+	if !paramName.MatchString(p.Table) {
+		return fmt.Errorf("pg_probe: %q is not a plain table name", p.Table)
+	}
+	return nil
+}
+
+// ProbeEvent is one row a client tried to write.
+type ProbeEvent struct {
+	Client  string  `json:"client"`
+	ID      int     `json:"id"`
+	Ack     bool    `json:"ack"`
+	Start   float64 `json:"start"` // unix seconds, ms resolution
+	End     float64 `json:"end"`
+	Latency float64 `json:"latency_ms"`
+	Err     string  `json:"error,omitempty"`
+}
+
+// probe is a running probe: its clients' goroutines and what they saw.
+type probe struct {
+	samples []roleSample // the nodes' pg_is_in_recovery() over time
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	mu      sync.Mutex
+	events  []ProbeEvent
+	dial    func(ctx context.Context) (*pgx.Conn, error)
+	table   string
+}
+
+// probes are the running probes by name: they outlive one task, and
+// StopProbes ends every one when the run ends, however it ends.
+var probes = struct {
+	sync.Mutex
+	byName map[string]*probe
+}{byName: map[string]*probe{}}
+
+// StopProbes stops every running probe (the runner calls it at the end of
+// a run: a failed drill must not leave its probe writing).
+func StopProbes() {
+	probes.Lock()
+	all := probes.byName
+	probes.byName = map[string]*probe{}
+	probes.Unlock()
+	for _, pr := range all {
+		pr.stop()
+	}
+}
+
+func (pr *probe) stop() {
+	pr.cancel()
+	pr.done.Wait()
+}
+
+func (pr *probe) record(e ProbeEvent) {
+	pr.mu.Lock()
+	pr.events = append(pr.events, e)
+	pr.mu.Unlock()
+}
+
+func (pr *probe) snapshot() []ProbeEvent {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return append([]ProbeEvent(nil), pr.events...)
+}
+
+// Run performs the action.
+func (p *PgProbe) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	if env.Check {
+		return &modules.Result{Skipped: true, Msg: "the drill's probe does not run in check mode"}, nil
+	}
+	switch p.Action {
+	case "start":
+		return p.start(ctx, env)
+	case "wait":
+		return p.wait(ctx)
+	case "stop":
+		probes.Lock()
+		pr := probes.byName[p.Name]
+		probes.Unlock()
+		if pr == nil {
+			return nil, fmt.Errorf("pg_probe: no probe %q is running", p.Name)
+		}
+		pr.stop()
+		return &modules.Result{Changed: true, Msg: "probe stopped"}, nil
+	}
+	return p.report(ctx)
+}
+
+// nodeDialer is dialer for one database node (address:port).
+func (p *PgProbe) nodeDialer(env *modules.Env, addr string) (func(ctx context.Context) (*pgx.Conn, error), error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: node address %q: %w", addr, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: node address %q: bad port", addr)
+	}
+	q := *p
+	q.Host, q.Port = host, n
+	return q.dialer(env)
+}
+
+// roleSample is one answer (or silence) of a node to pg_is_in_recovery().
+type roleSample struct {
+	Node     string  `json:"node"`
+	At       float64 `json:"at"`
+	Writable bool    `json:"writable"`
+	OK       bool    `json:"answered"`
+}
+
+// poll asks a node every 100 ms whether it is in recovery, on a kept
+// connection; a node that does not answer within a second is "no answer".
+func (pr *probe) poll(ctx context.Context, node string, dial func(context.Context) (*pgx.Conn, error)) {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for ctx.Err() == nil {
+		var recovery bool
+		var err error
+		if conn == nil {
+			conn, err = dial(ctx)
+		}
+		if err == nil {
+			qctx, cancel := context.WithTimeout(ctx, time.Second)
+			err = conn.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovery)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && conn != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+		pr.mu.Lock()
+		pr.samples = append(pr.samples, roleSample{Node: node, At: now(), Writable: err == nil && !recovery, OK: err == nil})
+		pr.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// dialer makes pgx connections through the host's connection.
+func (p *PgProbe) dialer(env *modules.Env) (func(ctx context.Context) (*pgx.Conn, error), error) {
+	fwd, ok := env.Host.(interface {
+		DialTCP(string) (net.Conn, error)
+	})
+	if !ok {
+		return nil, errors.New("pg_probe: this connection cannot forward TCP")
+	}
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database = p.Host, uint16(p.Port), p.User, string(p.Password), p.DB
+	cfg.TLSConfig, cfg.Fallbacks = nil, nil
+	cfg.ConnectTimeout = 5 * time.Second
+	addr := net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
+	cfg.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		type result struct {
+			c   net.Conn
+			err error
+		}
+		ch := make(chan result, 1)
+		go func() { c, err := fwd.DialTCP(addr); ch <- result{c, err} }()
+		select {
+		case r := <-ch:
+			return r.c, r.err
+		case <-ctx.Done():
+			go func() {
+				if r := <-ch; r.c != nil {
+					r.c.Close()
+				}
+			}()
+			return nil, ctx.Err()
+		}
+	}
+	return func(ctx context.Context) (*pgx.Conn, error) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return pgx.ConnectConfig(cctx, cfg)
+	}, nil
+}
+
+func (p *PgProbe) start(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	dial, err := p.dialer(env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: connecting to %s:%d through %s: %w", p.Host, p.Port, env.Host.Name(), err)
+	}
+	_, err = c.Exec(ctx, "DROP TABLE IF EXISTS "+p.Table+"; CREATE TABLE "+p.Table+" (client text, id int, PRIMARY KEY (client, id))")
+	c.Close(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: creating %s: %w", p.Table, err)
+	}
+	probes.Lock()
+	if old := probes.byName[p.Name]; old != nil {
+		probes.Unlock()
+		return nil, fmt.Errorf("pg_probe: a probe %q is already running", p.Name)
+	}
+	// the clients outlive this task: their context is the probe's own
+	pctx, cancel := context.WithCancel(context.Background())
+	pr := &probe{cancel: cancel, dial: dial, table: p.Table}
+	probes.byName[p.Name] = pr
+	probes.Unlock()
+	every := time.Duration(p.Every * float64(time.Second))
+	for _, client := range []string{"kept", "fresh"} {
+		pr.done.Add(1)
+		go func() {
+			defer pr.done.Done()
+			pr.write(pctx, client, every)
+		}()
+	}
+	for name, addr := range p.Nodes {
+		nodeDial, err := p.nodeDialer(env, addr)
+		if err != nil {
+			pr.stop()
+			return nil, err
+		}
+		pr.done.Add(1)
+		go func() {
+			defer pr.done.Done()
+			pr.poll(pctx, name, nodeDial)
+		}()
+	}
+	return &modules.Result{Changed: true, Msg: "probe " + p.Name + " writing through " + env.Host.Name() + " to " + p.Host + ":" + strconv.Itoa(p.Port)}, nil
+}
+
+func now() float64 { return float64(time.Now().UnixNano()) / 1e9 }
+
+// write is one client's loop: a row per transaction, every try recorded.
+func (pr *probe) write(ctx context.Context, client string, every time.Duration) {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	insert := "INSERT INTO " + pr.table + " (client, id) VALUES ($1, $2)"
+	for id := 1; ctx.Err() == nil; id++ {
+		start := now()
+		var err error
+		if conn == nil {
+			conn, err = pr.dial(ctx)
+		}
+		if err == nil {
+			// 5 s per row: a session pgpool leaves hanging counts as an
+			// error and the next row opens a new one
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err = conn.Exec(rctx, insert, client, id)
+			cancel()
+		}
+		end := now()
+		if ctx.Err() != nil {
+			return // stopped mid-row: neither acknowledged nor failed
+		}
+		e := ProbeEvent{Client: client, ID: id, Ack: err == nil, Start: start, End: end, Latency: (end - start) * 1000}
+		if err != nil {
+			e.Err = err.Error()
+			if conn != nil {
+				conn.Close(context.Background())
+				conn = nil
+			}
+		}
+		if client == "fresh" && conn != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+		pr.record(e)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// wait waits until each client has the acknowledgements asked for.
+func (p *PgProbe) wait(ctx context.Context) (*modules.Result, error) {
+	probes.Lock()
+	pr := probes.byName[p.Name]
+	probes.Unlock()
+	if pr == nil {
+		return nil, fmt.Errorf("pg_probe: no probe %q is running", p.Name)
+	}
+	deadline := time.Now().Add(time.Duration(p.Timeout * float64(time.Second)))
+	for {
+		count := map[string]int{}
+		for _, e := range pr.snapshot() {
+			if e.Ack && e.End > p.After {
+				count[e.Client]++
+			}
+		}
+		if count["kept"] >= p.Acks && count["fresh"] >= p.Acks {
+			return &modules.Result{Msg: fmt.Sprintf("kept %d, fresh %d acknowledgements", count["kept"], count["fresh"])}, nil
+		}
+		if time.Now().After(deadline) {
+			return modules.Failf("timeout after %gs: kept %d, fresh %d acknowledgements after %.3f, want %d each", p.Timeout, count["kept"], count["fresh"], p.After, p.Acks), nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+var _ modules.Validator = (*PgProbe)(nil)

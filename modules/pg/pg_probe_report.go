@@ -1,0 +1,284 @@
+package pg
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// ClientFigures are what one probe client saw.
+type ClientFigures struct {
+	Writes           int     `json:"writes"`
+	Acked            int     `json:"acknowledged"`
+	Missing          int     `json:"acknowledged_rows_missing"`
+	MissingIDs       []int   `json:"missing_ids,omitempty"`
+	Unacked          int     `json:"present_but_unacknowledged"`
+	DetectionSeconds float64 `json:"detection_s"`        // break to the first error (-1: none)
+	WritesBackAfter  float64 `json:"first_write_back_s"` // break to the first ack after an error (-1: none)
+	LongestGap       float64 `json:"longest_gap_s"`      // longest time between two acknowledgements
+	LatencyMs        struct {
+		Before, During, After [2]float64 // p50, p99
+	} `json:"latency_ms_p50_p99"`
+}
+
+// ProbeReport is the whole drill's report (report.json).
+type ProbeReport struct {
+	Probe   string                   `json:"probe"`
+	BreakAt float64                  `json:"break_at"`
+	Clients map[string]ClientFigures `json:"clients"`
+	Worst   ClientFigures            `json:"worst"` // the worse of both, figure by figure
+	// SplitBrain are the moments (100 ms apart) when more than one node
+	// answered that it was a writable primary.
+	SplitBrain []SplitMoment `json:"two_writable_primaries"`
+	Events     []ProbeEvent  `json:"events"`
+	Roles      []roleSample  `json:"roles,omitempty"`
+}
+
+// SplitMoment is a moment with more than one writable primary.
+type SplitMoment struct {
+	At        float64  `json:"at"`
+	Primaries []string `json:"primaries"`
+}
+
+// SplitBrain finds the moments when two or more nodes were writable: at
+// each 100 ms, every node's latest answer of the last 300 ms counts.
+func SplitBrain(samples []roleSample) []SplitMoment {
+	if len(samples) == 0 {
+		return nil
+	}
+	sort.Slice(samples, func(i, j int) bool { return samples[i].At < samples[j].At })
+	var out []SplitMoment
+	latest := map[string]roleSample{}
+	i := 0
+	for t := samples[0].At; t <= samples[len(samples)-1].At; t += 0.1 {
+		for ; i < len(samples) && samples[i].At <= t; i++ {
+			latest[samples[i].Node] = samples[i]
+		}
+		var primaries []string
+		for node, s := range latest {
+			if s.OK && s.Writable && t-s.At <= 0.3 {
+				primaries = append(primaries, node)
+			}
+		}
+		if len(primaries) > 1 {
+			sort.Strings(primaries)
+			out = append(out, SplitMoment{At: t, Primaries: primaries})
+		}
+	}
+	return out
+}
+
+func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {
+	probes.Lock()
+	pr := probes.byName[p.Name]
+	delete(probes.byName, p.Name)
+	probes.Unlock()
+	if pr == nil {
+		return nil, fmt.Errorf("pg_probe: no probe %q was started in this run", p.Name)
+	}
+	pr.stop()
+	events := pr.snapshot()
+	c, err := pr.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: reading the rows back: %w", err)
+	}
+	defer c.Close(context.Background())
+	rows, err := c.Query(ctx, "SELECT client, id FROM "+pr.table)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: reading the rows back: %w", err)
+	}
+	present := map[string]map[int]bool{"kept": {}, "fresh": {}}
+	for rows.Next() {
+		var client string
+		var id int
+		if err := rows.Scan(&client, &id); err != nil {
+			return nil, err
+		}
+		if present[client] != nil {
+			present[client][id] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !p.Keep {
+		if _, err := c.Exec(ctx, "DROP TABLE "+pr.table); err != nil {
+			return nil, err
+		}
+	}
+	rep := ProbeReport{Probe: p.Name, BreakAt: p.BreakAt, Clients: map[string]ClientFigures{}, Events: events}
+	for _, client := range []string{"kept", "fresh"} {
+		var mine []ProbeEvent
+		for _, e := range events {
+			if e.Client == client {
+				mine = append(mine, e)
+			}
+		}
+		rep.Clients[client] = ProbeFigures(mine, present[client], p.BreakAt)
+	}
+	rep.Worst = worse(rep.Clients["kept"], rep.Clients["fresh"])
+	pr.mu.Lock()
+	rep.Roles = append([]roleSample(nil), pr.samples...)
+	pr.mu.Unlock()
+	rep.SplitBrain = SplitBrain(rep.Roles)
+	dir, err := writeReport(p.ReportDir, p.Name, rep)
+	if err != nil {
+		return nil, err
+	}
+	w := rep.Worst
+	msg := fmt.Sprintf("%d acknowledged rows missing (kept %d, fresh %d of %d and %d acknowledged), %d present but never acknowledged; detection %.2fs, writes back %.2fs after the break, longest gap between commits %.2fs (kept %.2fs, fresh %.2fs), commit p99 during the outage %.0f ms; report in %s",
+		w.Missing, rep.Clients["kept"].Missing, rep.Clients["fresh"].Missing, rep.Clients["kept"].Acked, rep.Clients["fresh"].Acked,
+		w.Unacked, w.DetectionSeconds, w.WritesBackAfter, w.LongestGap, rep.Clients["kept"].LongestGap, rep.Clients["fresh"].LongestGap,
+		w.LatencyMs.During[1], dir)
+	if len(rep.Roles) > 0 {
+		msg += fmt.Sprintf("; %d moments with two writable primaries", len(rep.SplitBrain))
+		if len(rep.SplitBrain) > 0 {
+			msg += fmt.Sprintf(" (first at +%.2fs: %v)", rep.SplitBrain[0].At-p.BreakAt, rep.SplitBrain[0].Primaries)
+		}
+	}
+	res := &modules.Result{Msg: msg, Data: map[string]any{"two_primaries": len(rep.SplitBrain), "missing": w.Missing, "unacked": w.Unacked, "longest_gap": w.LongestGap,
+		"detection": w.DetectionSeconds, "writes_back": w.WritesBackAfter, "report_dir": dir,
+		"kept_longest_gap": rep.Clients["kept"].LongestGap, "fresh_longest_gap": rep.Clients["fresh"].LongestGap}}
+	if w.Missing > 0 || len(rep.SplitBrain) > 0 {
+		res.Failed = true
+	}
+	return res, nil
+}
+
+// ProbeFigures measures one client's events against the rows present.
+func ProbeFigures(ev []ProbeEvent, present map[int]bool, breakAt float64) ClientFigures {
+	f := ClientFigures{Writes: len(ev), DetectionSeconds: -1, WritesBackAfter: -1}
+	acked := map[int]bool{}
+	lastAck, firstErr := -1.0, -1.0
+	var before, during, after []float64
+	for _, e := range ev {
+		if e.Ack {
+			f.Acked++
+			acked[e.ID] = true
+			if !present[e.ID] {
+				f.MissingIDs = append(f.MissingIDs, e.ID)
+			}
+			if lastAck >= 0 && e.End-lastAck > f.LongestGap {
+				f.LongestGap = e.End - lastAck
+			}
+			lastAck = e.End
+			switch {
+			case breakAt == 0 || e.Start < breakAt:
+				before = append(before, e.Latency)
+			case firstErr >= 0 && f.WritesBackAfter < 0 || firstErr < 0 && e.End-breakAt < 30:
+				during = append(during, e.Latency)
+			default:
+				after = append(after, e.Latency)
+			}
+			if firstErr >= 0 && f.WritesBackAfter < 0 {
+				f.WritesBackAfter = e.End - breakAt
+			}
+		} else if breakAt > 0 && e.End >= breakAt && firstErr < 0 {
+			firstErr = e.End
+			f.DetectionSeconds = e.End - breakAt
+		}
+	}
+	f.Missing = len(f.MissingIDs)
+	for id := range present {
+		if !acked[id] {
+			f.Unacked++
+		}
+	}
+	f.LatencyMs.Before, f.LatencyMs.During, f.LatencyMs.After = p5099(before), p5099(during), p5099(after)
+	return f
+}
+
+func p5099(ms []float64) [2]float64 {
+	if len(ms) == 0 {
+		return [2]float64{}
+	}
+	sort.Float64s(ms)
+	at := func(q float64) float64 { return ms[min(len(ms)-1, int(q*float64(len(ms))))] }
+	return [2]float64{at(0.50), at(0.99)}
+}
+
+// worse takes, figure by figure, the worse of two clients.
+func worse(a, b ClientFigures) ClientFigures {
+	w := a
+	w.Missing, w.Unacked = a.Missing+b.Missing, max(a.Unacked, b.Unacked)
+	w.MissingIDs = append(append([]int(nil), a.MissingIDs...), b.MissingIDs...)
+	w.DetectionSeconds = max(a.DetectionSeconds, b.DetectionSeconds)
+	w.WritesBackAfter = max(a.WritesBackAfter, b.WritesBackAfter)
+	w.LongestGap = max(a.LongestGap, b.LongestGap)
+	for i := 0; i < 2; i++ {
+		w.LatencyMs.Before[i] = max(a.LatencyMs.Before[i], b.LatencyMs.Before[i])
+		w.LatencyMs.During[i] = max(a.LatencyMs.During[i], b.LatencyMs.During[i])
+		w.LatencyMs.After[i] = max(a.LatencyMs.After[i], b.LatencyMs.After[i])
+	}
+	return w
+}
+
+// writeReport makes DIR/NAME-TIMESTAMP with report.json and timeline.svg.
+func writeReport(base, name string, rep ProbeReport) (string, error) {
+	dir := filepath.Join(base, name+"-"+time.Now().UTC().Format("20060102-150405"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := writeAtomic(filepath.Join(dir, "report.json"), b); err != nil {
+		return "", err
+	}
+	return dir, writeAtomic(filepath.Join(dir, "timeline.svg"), []byte(probeSVG(rep)))
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// probeSVG draws both clients' writes on one time axis: acknowledged rows
+// green, errors red, the outage shaded, the break marked.
+func probeSVG(rep ProbeReport) string {
+	if len(rep.Events) == 0 {
+		return `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><text x="10" y="25">no writes</text></svg>`
+	}
+	t0, t1 := rep.Events[0].Start, rep.Events[0].End
+	for _, e := range rep.Events {
+		t0, t1 = min(t0, e.Start), max(t1, e.End)
+	}
+	const w, left = 900.0, 60.0
+	x := func(t float64) float64 { return left + (t-t0)/(t1-t0+1e-9)*(w-left-10) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="130" font-family="sans-serif" font-size="11">`, w)
+	if wc := rep.Worst; rep.BreakAt > 0 {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="90" stroke="black"/><text x="%.1f" y="105">break</text>`, x(rep.BreakAt), x(rep.BreakAt), x(rep.BreakAt))
+		if wc.WritesBackAfter > 0 {
+			fmt.Fprintf(&b, `<rect x="%.1f" y="10" width="%.1f" height="80" fill="#f4cccc" opacity="0.6"/>`, x(rep.BreakAt), x(rep.BreakAt+wc.WritesBackAfter)-x(rep.BreakAt))
+			fmt.Fprintf(&b, `<text x="%.1f" y="120">first write back +%.2fs</text>`, x(rep.BreakAt+wc.WritesBackAfter), wc.WritesBackAfter)
+		}
+	}
+	for row, client := range []string{"kept", "fresh"} {
+		y := 30 + float64(row)*40
+		fmt.Fprintf(&b, `<text x="5" y="%.0f">%s</text>`, y+4, client)
+		for _, e := range rep.Events {
+			if e.Client != client {
+				continue
+			}
+			color := "#2a9d2a"
+			if !e.Ack {
+				color = "#d62828"
+			}
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="%s"/>`, x(e.End), y-8, x(e.End), y+8, color)
+		}
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}

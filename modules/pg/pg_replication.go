@@ -1,0 +1,67 @@
+package pg
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// PgReplication reads a node's replication state (read-only; runs in check
+// mode too): role, upstream, timeline, and the standbys it feeds.
+type PgReplication struct {
+	PgConn `yaml:",inline"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "pg_replication", Summary: "Facts about a node's replication: role, upstream, timeline, pg_stat_replication rows (application_name, state, sync_state, lag).",
+		Example: "pg_replication: {}\nregister: repl\n# repl.role, repl.upstream_host, repl.standbys[0].sync_state", New: func() modules.Module { return &PgReplication{} }})
+}
+
+const nodeQuery = `SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary' END AS role,
+ (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline,
+ current_setting('synchronous_standby_names') AS synchronous_standby_names,
+ coalesce((SELECT sender_host FROM pg_stat_wal_receiver), '') AS upstream_host,
+ coalesce((SELECT sender_port::text FROM pg_stat_wal_receiver), '') AS upstream_port,
+ coalesce((SELECT status FROM pg_stat_wal_receiver), '') AS receiver_status,
+ coalesce(current_setting('primary_conninfo', true), '') AS primary_conninfo`
+
+const standbysQuery = `SELECT application_name, coalesce(client_addr::text, 'local') AS client_addr, state, sync_state,
+ coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, replay_lsn), 0)::bigint AS lag_bytes,
+ coalesce(extract(epoch FROM replay_lag), 0)::float8 AS replay_lag_seconds
+FROM pg_stat_replication ORDER BY application_name`
+
+// Run reads the state.
+func (p *PgReplication) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	node, err := Query(ctx, env.Host, p.PgConn, nodeQuery, nil)
+	if err != nil {
+		return nil, err
+	}
+	standbys, err := Query(ctx, env.Host, p.PgConn, standbysQuery, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(node.Rows) != 1 {
+		return nil, fmt.Errorf("pg_replication: the node query returned %d rows, want 1", len(node.Rows))
+	}
+	data := map[string]any{}
+	for k, v := range node.Rows[0] {
+		data[k] = v
+	}
+	data["upstream_application_name"] = CurrentUpstream("primary_conninfo = '" + node.Rows[0]["primary_conninfo"] + "'")["application_name"]
+	delete(data, "primary_conninfo") // may name a passfile; never a password, but not needed
+	list := make([]any, 0, len(standbys.Rows))
+	byName := map[string]any{}
+	for _, r := range standbys.Rows {
+		lag, _ := strconv.ParseInt(r["lag_bytes"], 10, 64)
+		rl, _ := strconv.ParseFloat(r["replay_lag_seconds"], 64)
+		m := map[string]any{"application_name": r["application_name"], "client_addr": r["client_addr"], "state": r["state"],
+			"sync_state": r["sync_state"], "lag_bytes": lag, "replay_lag_seconds": rl}
+		list = append(list, m)
+		byName[r["application_name"]] = m
+	}
+	data["standbys"] = list
+	data["standby"] = byName
+	return &modules.Result{Data: data, Msg: fmt.Sprintf("%s, timeline %s, %d standbys", data["role"], data["timeline"], len(list))}, nil
+}

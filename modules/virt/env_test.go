@@ -1,0 +1,13 @@
+package virt_test
+
+import (
+	"testing"
+
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/transport"
+)
+
+// env runs a module on this machine, as the runner would with --diff.
+func env(t *testing.T, check bool) *modules.Env {
+	return &modules.Env{Host: &transport.Local{HostName: "localhost"}, Check: check, Diff: true, Vars: map[string]any{"inventory_hostname": "localhost"}}
+}
