@@ -130,47 +130,37 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 		r.redact.collect(hv)
 		r.redact.add(hv["ansible_become_password"])
 	}
-	var limit map[string]bool
-	if opt.Limit != "" {
-		sel, err := inv.Select(opt.Limit)
-		if err != nil {
-			return nil, fmt.Errorf("--limit: %w", err)
-		}
-		limit = map[string]bool{}
-		for _, h := range sel {
-			limit[h] = true
-		}
+	plan, err := NewPlan(pb, inv, Selection{Limit: opt.Limit, ExtraVars: opt.ExtraVars})
+	if err != nil {
+		return nil, err
 	}
 	begin := time.Now()
 	defer opt.Connector.Close()
 	defer modules.End() // e.g. a drill that fails must not leave its probe writing
+	growing := r.addsHosts(pb)
 plays:
-	for _, p := range pb.Plays {
+	for _, pp := range plan.Plays {
+		if growing {
+			plan.Reselect(pp, inv)
+		}
+		p, pattern, selected := pp.Play, pp.Pattern, pp.Hosts
 		r.redact.collect(p.Vars)
-		pattern, err := PlayHosts(p, opt.ExtraVars)
-		if err != nil {
-			r.warn(fmt.Sprintf("play %q (%s): hosts: %v; skipping the play", p.Name, p.At, err))
+		if pp.RenderErr != nil {
+			r.warn(fmt.Sprintf("play %q (%s): hosts: %v; skipping the play", p.Name, p.At, pp.RenderErr))
 			continue
 		}
-		hosts, err := inv.Select(pattern)
-		if err != nil && !opt.StrictHosts {
-			r.warn(fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, err))
+		if pp.Err != nil && !opt.StrictHosts {
+			r.warn(fmt.Sprintf("play %q (%s): %v; skipping the play", p.Name, p.At, pp.Err))
 			continue
 		}
-		var selected []string
-		for _, h := range hosts {
-			if limit == nil || limit[h] {
-				selected = append(selected, h)
-			}
-		}
-		if len(hosts) == 0 && opt.StrictHosts {
-			if opt.Check && r.addsHosts(pb) {
+		if len(pp.Matched) == 0 && opt.StrictHosts {
+			if opt.Check && growing {
 				r.warn(fmt.Sprintf("play %q (%s): hosts %s would run once the VMs exist (this run creates them)", p.Name, p.At, pattern))
 				continue
 			}
 			why := "no host of the inventory matches it"
-			if err != nil {
-				why = err.Error()
+			if pp.Err != nil {
+				why = pp.Err.Error()
 			}
 			return r.stats, fmt.Errorf("play %q (%s): hosts %q: %s: build the lab first (runbook play site.yaml) or give -i INVENTORY", p.Name, p.At, pattern, why)
 		}

@@ -70,8 +70,7 @@ func (a *app) playCmd() *cobra.Command {
 				return nil
 			}
 			if listTasks {
-				printTasks(a, pb, tags, skipTags)
-				return nil
+				return printTasks(a, pb, runner.Selection{Tags: tags, Skip: skipTags, StartAt: startAt})
 			}
 			if listTags {
 				printTags(a, pb)
@@ -86,7 +85,7 @@ func (a *app) playCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printHosts(a, pb, inv, f.limit, extra)
+				return printHosts(a, pb, inv, runner.Selection{Limit: f.limit, ExtraVars: extra})
 			}
 			opt, err := f.options(a, inv)
 			if err != nil {
@@ -158,27 +157,19 @@ func writeRetry(a *app, playbook string, stats *runner.Stats) {
 	}
 }
 
-func printTasks(a *app, pb *playbooks.Playbook, tags, skip []string) {
-	fmt.Fprintf(a.stdout, "playbook: %s\n", pb.Name)
-	for _, p := range pb.Plays {
-		fmt.Fprintf(a.stdout, "\n  play: %s (hosts: %s)\n    tasks:\n", p.Name, p.Hosts)
-		var walk func([]*playbooks.Task, []string, string)
-		walk = func(ts []*playbooks.Task, inherited []string, indent string) {
-			for _, t := range ts {
-				all := append(append([]string(nil), inherited...), t.Tags...)
-				if t.IsBlock() {
-					walk(t.Block, all, indent)
-					walk(t.Rescue, all, indent)
-					walk(t.Always, all, indent)
-					continue
-				}
-				if runner.TagsSelected(all, tags, skip) {
-					fmt.Fprintf(a.stdout, "%s%s\tTAGS: [%s]\n", indent, t.Name, strings.Join(all, ", "))
-				}
-			}
-		}
-		walk(p.Tasks, p.Tags, "      ")
+func printTasks(a *app, pb *playbooks.Playbook, sel runner.Selection) error {
+	plan, err := runner.NewPlan(pb, nil, sel)
+	if err != nil {
+		return err
 	}
+	fmt.Fprintf(a.stdout, "playbook: %s\n", pb.Name)
+	for _, pp := range plan.Plays {
+		fmt.Fprintf(a.stdout, "\n  play: %s (hosts: %s)\n    tasks:\n", pp.Play.Name, pp.Play.Hosts)
+		for _, t := range pp.Tasks {
+			fmt.Fprintf(a.stdout, "      %s\tTAGS: [%s]\n", t.Task.Name, strings.Join(t.Tags, ", "))
+		}
+	}
+	return nil
 }
 
 // printTags lists each play's tags as ansible-playbook --list-tags does.
@@ -211,34 +202,14 @@ func printTags(a *app, pb *playbooks.Playbook) {
 	}
 }
 
-func printHosts(a *app, pb *playbooks.Playbook, inv interface {
-	Select(string) ([]string, error)
-}, limit string, extra map[string]any) error {
-	var lim map[string]bool
-	if limit != "" {
-		sel, err := inv.Select(limit)
-		if err != nil {
-			return err
-		}
-		lim = map[string]bool{}
-		for _, h := range sel {
-			lim[h] = true
-		}
+func printHosts(a *app, pb *playbooks.Playbook, inv runner.HostSelector, sel runner.Selection) error {
+	plan, err := runner.NewPlan(pb, inv, sel)
+	if err != nil {
+		return err
 	}
-	for _, p := range pb.Plays {
-		pattern, err := runner.PlayHosts(p, extra)
-		hosts, err2 := inv.Select(pattern)
-		if err != nil || err2 != nil {
-			hosts = nil
-		}
-		var sel []string
-		for _, h := range hosts {
-			if lim == nil || lim[h] {
-				sel = append(sel, h)
-			}
-		}
-		fmt.Fprintf(a.stdout, "  play: %s (%d hosts)\n", p.Name, len(sel))
-		for _, h := range sel {
+	for _, pp := range plan.Plays {
+		fmt.Fprintf(a.stdout, "  play: %s (%d hosts)\n", pp.Play.Name, len(pp.Hosts))
+		for _, h := range pp.Hosts {
 			fmt.Fprintf(a.stdout, "    %s\n", h)
 		}
 	}

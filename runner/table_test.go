@@ -1,0 +1,171 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/runbook-lab/runbook/hostexec"
+	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/inventory"
+	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/runner"
+	"github.com/runbook-lab/runbook/transport"
+)
+
+// fleet is a set of recording hosts: every command any host is sent is
+// kept in order as "host: marker", where marker is the first word after
+// "echo " in the script (the tasks below run `command: echo NAME`). A
+// script naming "fail" exits 1; "flaky" exits 1 until its third try.
+type fleet struct {
+	mu    sync.Mutex
+	log   []string
+	tries map[string]int
+}
+
+var echoed = regexp.MustCompile(`echo'? '?([A-Za-z0-9_-]+)`)
+
+type fakeConn struct {
+	name string
+	f    *fleet
+}
+
+func (c *fakeConn) Name() string { return c.name }
+func (c *fakeConn) Close() error { return nil }
+func (c *fakeConn) Run(_ context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, error) {
+	m := echoed.FindStringSubmatch(cmd.Script)
+	if m == nil {
+		return hostexec.CmdResult{}, nil // facts and other probes: nothing to record
+	}
+	c.f.mu.Lock()
+	defer c.f.mu.Unlock()
+	c.f.log = append(c.f.log, c.name+": "+m[1])
+	switch {
+	case strings.Contains(m[1], "fail"):
+		return hostexec.CmdResult{RC: 1, Stderr: "failed on purpose"}, nil
+	case strings.Contains(m[1], "flaky"):
+		c.f.tries[c.name]++
+		if c.f.tries[c.name] < 3 {
+			return hostexec.CmdResult{RC: 1}, nil
+		}
+	}
+	return hostexec.CmdResult{Stdout: m[1] + "\n"}, nil
+}
+
+type quiet struct{}
+
+func (quiet) Play(string, []string)     {}
+func (quiet) Task(string, bool)         {}
+func (quiet) Result(*runner.HostResult) {}
+func (quiet) Warn(string, string)       {}
+func (quiet) Recap(*runner.Stats)       {}
+
+const threeHosts = "all:\n  hosts:\n    h1:\n    h2:\n    h3:\n"
+
+func play(t *testing.T, text string, edit func(*runner.Options)) (*fleet, *runner.Stats) {
+	t.Helper()
+	inv, err := inventory.Parse(&diag.Source{Name: "inv.yaml", Text: []byte(threeHosts)}, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &playbooks.Loader{Catalog: runner.Catalog{Reg: modules.Default}}
+	pb, err := l.LoadText("t.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fleet{tries: map[string]int{}}
+	opt := runner.Options{Registry: modules.Default, Inventory: inv, Output: quiet{}, Forks: 1,
+		Connector: &runner.Connector{Dial: func(_ context.Context, name string, _ map[string]any) (transport.Conn, error) {
+			return &fakeConn{name: name, f: f}, nil
+		}}}
+	if edit != nil {
+		edit(&opt)
+	}
+	st, err := runner.Run(context.Background(), pb, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, st
+}
+
+func recap(st *runner.Stats) string {
+	var b strings.Builder
+	for _, h := range st.Order {
+		c := st.Hosts[h]
+		fmt.Fprintf(&b, "%s ok=%d changed=%d failed=%d skipped=%d rescued=%d; ", h, c.OK, c.Changed, c.Failed, c.Skipped, c.Rescued)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// The runner's control flow on recording hosts: what each host is sent,
+// in which order, and the recap.
+func TestRunnerControlFlow(t *testing.T) {
+	cases := []struct {
+		name, play string
+		edit       func(*runner.Options)
+		log        string // commands in order, "|"-separated
+		recap      string
+	}{
+		{name: "linear: each task on every host, then the next",
+			play: "- hosts: h1,h2\n  gather_facts: false\n  tasks:\n    - command: echo a\n    - command: echo b\n",
+			log:  "h1: a|h2: a|h1: b|h2: b"},
+		{name: "serial 1: one host through the play, then the next",
+			play: "- hosts: h1,h2\n  serial: 1\n  gather_facts: false\n  tasks:\n    - command: echo a\n    - command: echo b\n",
+			log:  "h1: a|h1: b|h2: a|h2: b"},
+		{name: "loop: one command per item, in order",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo {{ .item }}\n      loop: [x, y, z]\n",
+			log:  "h1: x|h1: y|h1: z"},
+		{name: "until: retried until it passes",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo flaky\n      register: r\n      until: r.rc == 0\n      retries: 5\n      delay: 0\n    - command: echo after\n",
+			log:  "h1: flaky|h1: flaky|h1: flaky|h1: after", recap: "h1 ok=2 changed=2 failed=0 skipped=0 rescued=0;"},
+		{name: "a failed host stops; the others go on",
+			play: "- hosts: h1,h2\n  gather_facts: false\n  tasks:\n    - command: echo {{ if eq .inventory_hostname \"h1\" }}fail{{ else }}a{{ end }}\n    - command: echo b\n",
+			log:  "h1: fail|h2: a|h2: b", recap: "h1 ok=0 changed=0 failed=1 skipped=0 rescued=0; h2 ok=2 changed=2 failed=0 skipped=0 rescued=0;"},
+		{name: "block: rescue and always run, the host is rescued",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - block:\n        - command: echo fail1\n        - command: echo skipped\n      rescue:\n        - command: echo rescue\n      always:\n        - command: echo always\n    - command: echo next\n",
+			log:  "h1: fail1|h1: rescue|h1: always|h1: next", recap: "h1 ok=3 changed=3 failed=0 skipped=0 rescued=1;"},
+		{name: "handlers run once at the end, for the hosts that notified",
+			play: "- hosts: h1,h2\n  gather_facts: false\n  tasks:\n    - command: echo a\n      changed_when: inventory_hostname == \"h2\"\n      notify: h\n    - command: echo b\n      notify: h\n      changed_when: false\n  handlers:\n    - name: h\n      command: echo handler\n",
+			log:  "h1: a|h2: a|h1: b|h2: b|h2: handler"},
+		{name: "handlers notified before a failure still run (runbook's default)",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo a\n      notify: h\n    - command: echo fail\n  handlers:\n    - name: h\n      command: echo handler\n",
+			log:  "h1: a|h1: fail|h1: handler"},
+		{name: "--no-handlers-on-failure: as Ansible without force_handlers",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo a\n      notify: h\n    - command: echo fail\n  handlers:\n    - name: h\n      command: echo handler\n",
+			edit: func(o *runner.Options) { o.NoHandlersOnFailure = true },
+			log:  "h1: a|h1: fail"},
+		{name: "delegate_to: the command runs on the delegate, once per host",
+			play: "- hosts: h1,h2\n  gather_facts: false\n  tasks:\n    - command: echo for-{{ .inventory_hostname }}\n      delegate_to: h3\n",
+			log:  "h3: for-h1|h3: for-h2"},
+		{name: "run_once: the first host only",
+			play: "- hosts: h1,h2,h3\n  gather_facts: false\n  tasks:\n    - command: echo once\n      run_once: true\n",
+			log:  "h1: once"},
+		{name: "--limit narrows every play",
+			play: "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo a\n",
+			edit: func(o *runner.Options) { o.Limit = "h2:h3" },
+			log:  "h2: a|h3: a"},
+		{name: "--tags and --start-at-task",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - name: one\n      command: echo one\n      tags: [x]\n    - name: two\n      command: echo two\n    - name: three\n      command: echo three\n      tags: [x]\n",
+			edit: func(o *runner.Options) { o.Tags = []string{"x"}; o.StartAt = "two" },
+			log:  "h1: three"},
+		{name: "--check: command sends nothing",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo a\n    - command: echo b\n      check_mode: false\n",
+			edit: func(o *runner.Options) { o.Check = true },
+			log:  "h1: b"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, st := play(t, c.play, c.edit)
+			if got := strings.Join(f.log, "|"); got != c.log {
+				t.Errorf("commands:\n got %s\nwant %s", got, c.log)
+			}
+			if c.recap != "" && recap(st) != c.recap {
+				t.Errorf("recap:\n got %s\nwant %s", recap(st), c.recap)
+			}
+		})
+	}
+}
