@@ -296,14 +296,10 @@ func allTrue(conds []string, vars map[string]any) (bool, error) {
 	return true, nil
 }
 
-// attempt renders arguments, connects, runs the module and applies
-// changed_when / failed_when.
-func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (result *HostResult, resultData map[string]any) {
-	var explain *explainHost
-	failed := func(format string, args ...any) (*HostResult, map[string]any) {
-		msg := fmt.Sprintf(format, args...)
-		return &HostResult{Status: StatusFailed, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
-	}
+// attempt runs one try of a task on a host: build the module, reach the
+// host (or its delegate) as the right user, run, record what the module
+// left behind, and judge the result with changed_when / failed_when.
+func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
 	m, _, err := buildModule(r.opt.Registry, t, vars)
 	if err != nil {
 		return failed("%s (task at %s): %v", t.Name, t.At, h.broken.explain(err))
@@ -321,72 +317,24 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if p, ok := r.opt.Output.(Progresser); ok && !sc.noLog {
 		env.Progress = func(msg string) { p.Progress(h.name, msg) }
 	}
+	var explain *explainHost
 	delegate := ""
 	if _, local := m.(modules.ControllerOnly); !local {
-		target, tvars := h.name, vars
-		if sc.delegateTo != "" {
-			d, err := templates.Render("delegate_to", sc.delegateTo, vars)
-			if err != nil {
-				return failed("delegate_to: %v", err)
-			}
-			target, delegate = d, d
-			if _, ok := r.opt.Inventory.Host(d); ok {
-				tvars = r.opt.Inventory.HostVars(d)
-			} else if d == "localhost" || d == "127.0.0.1" {
-				tvars = map[string]any{"ansible_connection": "local"} // Ansible's implicit localhost
-			} else {
-				tvars = map[string]any{}
-			}
-		}
 		var conn transport.Conn
-		if w, ok := m.(modules.ConnectionWaiter); ok {
-			if check {
-				// a host this run would create does not exist in check mode
-				if conn, err = r.opt.Connector.Connect(ctx, target, tvars); err != nil {
-					return &HostResult{Status: StatusSkipped, Msg: "not reachable yet; a real run would wait for it"}, map[string]any{"skipped": true, "changed": false, "failed": false}
-				}
-			} else {
-				conn, err = r.opt.Connector.ConnectWait(ctx, target, tvars, w.ConnectTimeout())
-			}
-		} else {
-			conn, err = r.opt.Connector.Connect(ctx, target, tvars)
+		var early *HostResult
+		var earlyData map[string]any
+		conn, delegate, early, earlyData = r.reach(ctx, m, sc, h.name, vars, check)
+		if early != nil {
+			return early, earlyData
 		}
-		if err != nil {
-			return unreachable(err)
-		}
-		become := truthy(vars["ansible_become"]) || r.opt.Become
-		if sc.become != nil {
-			become = *sc.become
-		}
-		user := str(vars["ansible_become_user"])
-		if sc.becomeUser != "" {
-			user = sc.becomeUser
-		}
-		pw := r.opt.BecomePassword
-		if p := str(vars["ansible_become_password"]); p != "" {
-			pw = []byte(p)
-		}
-		env.Host = withBecome(conn, become, user, pw)
+		var as string
+		env.Host, as = r.asUser(conn, sc, vars)
 		if r.opt.Explain {
-			as := ""
-			if become {
-				as = user
-				if as == "" {
-					as = "root"
-				}
-			}
 			explain = &explainHost{Host: env.Host, as: as}
 			env.Host = explain
 		}
 	}
 	res, err := m.Run(ctx, env)
-	if explain != nil {
-		defer func() {
-			if result != nil {
-				result.Commands = explain.commands()
-			}
-		}()
-	}
 	if err != nil {
 		var ue *transport.UnreachableError
 		if errors.As(err, &ue) {
@@ -396,6 +344,93 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		// ignore_errors still apply, as in Ansible
 		res = &modules.Result{Failed: true, Msg: err.Error()}
 	}
+	data := resultData(res)
+	r.keepEffects(h, res)
+	if out, outData := judge(t, res, data, vars); out != nil {
+		return out, outData
+	}
+	out := &HostResult{Msg: res.Msg, Data: data, Warnings: warnings, Delegate: delegate, Check: r.opt.Check, Status: statusOf(res)}
+	if r.opt.Diff {
+		out.Diffs = res.Diffs // a module may fill them anyway; shown only under --diff
+	}
+	if explain != nil {
+		out.Commands = explain.commands()
+	}
+	return out, data
+}
+
+func failed(format string, args ...any) (*HostResult, map[string]any) {
+	msg := fmt.Sprintf(format, args...)
+	return &HostResult{Status: StatusFailed, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
+}
+
+// reach connects to the task's target: the host, or its delegate_to with
+// the delegate's own variables. A host a check run would create is
+// skipped, not unreachable. A non-nil result ends the attempt.
+func (r *run) reach(ctx context.Context, m modules.Module, sc scope, name string, vars map[string]any, check bool) (conn transport.Conn, delegate string, early *HostResult, earlyData map[string]any) {
+	target, tvars := name, vars
+	if sc.delegateTo != "" {
+		d, err := templates.Render("delegate_to", sc.delegateTo, vars)
+		if err != nil {
+			early, earlyData = failed("delegate_to: %v", err)
+			return nil, "", early, earlyData
+		}
+		target, delegate = d, d
+		if _, ok := r.opt.Inventory.Host(d); ok {
+			tvars = r.opt.Inventory.HostVars(d)
+		} else if d == "localhost" || d == "127.0.0.1" {
+			tvars = map[string]any{"ansible_connection": "local"} // Ansible's implicit localhost
+		} else {
+			tvars = map[string]any{}
+		}
+	}
+	var err error
+	if w, ok := m.(modules.ConnectionWaiter); ok {
+		if check {
+			// a host this run would create does not exist in check mode
+			if conn, err = r.opt.Connector.Connect(ctx, target, tvars); err != nil {
+				return nil, delegate, &HostResult{Status: StatusSkipped, Msg: "not reachable yet; a real run would wait for it"},
+					map[string]any{"skipped": true, "changed": false, "failed": false}
+			}
+		} else {
+			conn, err = r.opt.Connector.ConnectWait(ctx, target, tvars, w.ConnectTimeout())
+		}
+	} else {
+		conn, err = r.opt.Connector.Connect(ctx, target, tvars)
+	}
+	if err != nil {
+		early, earlyData = unreachable(err)
+		return nil, delegate, early, earlyData
+	}
+	return conn, delegate, nil, nil
+}
+
+// asUser wraps the connection in become when the task (or -b, or the
+// inventory) asks for it; as names the user for --explain ("" for none).
+func (r *run) asUser(conn transport.Conn, sc scope, vars map[string]any) (host modules.Host, as string) {
+	become := truthy(vars["ansible_become"]) || r.opt.Become
+	if sc.become != nil {
+		become = *sc.become
+	}
+	user := str(vars["ansible_become_user"])
+	if sc.becomeUser != "" {
+		user = sc.becomeUser
+	}
+	pw := r.opt.BecomePassword
+	if p := str(vars["ansible_become_password"]); p != "" {
+		pw = []byte(p)
+	}
+	if become {
+		as = user
+		if as == "" {
+			as = "root"
+		}
+	}
+	return withBecome(conn, become, user, pw), as
+}
+
+// resultData is what register keeps of a module's result.
+func resultData(res *modules.Result) map[string]any {
 	data := map[string]any{}
 	maps.Copy(data, res.Data)
 	data["changed"], data["failed"] = res.Changed, res.Failed
@@ -405,6 +440,12 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if res.Skipped {
 		data["skipped"] = true
 	}
+	return data
+}
+
+// keepEffects records what a module leaves for later tasks: hosts to add
+// and facts to set.
+func (r *run) keepEffects(h *hostState, res *modules.Result) {
 	if len(res.AddHosts) > 0 {
 		r.addHostsMu.Lock()
 		r.pendingHosts = append(r.pendingHosts, res.AddHosts...)
@@ -417,18 +458,27 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		r.factsMu.Unlock()
 		r.redact.collect(res.Facts)
 	}
+}
+
+// judge applies changed_when and failed_when (with the registered result
+// visible) to res and data; a non-nil result is a condition that could not
+// be evaluated.
+func judge(t *playbooks.Task, res *modules.Result, data, vars map[string]any) (*HostResult, map[string]any) {
+	if res.Skipped || len(t.ChangedWhen)+len(t.FailedWhen) == 0 {
+		return nil, nil
+	}
 	ev := maps.Clone(vars)
 	if t.Register != "" {
 		ev[t.Register] = data
 	}
-	if len(t.ChangedWhen) > 0 && !res.Skipped {
+	if len(t.ChangedWhen) > 0 {
 		v, err := allTrue(t.ChangedWhen, ev)
 		if err != nil {
 			return failed("changed_when: %v", err)
 		}
 		res.Changed, data["changed"] = v, v
 	}
-	if len(t.FailedWhen) > 0 && !res.Skipped {
+	if len(t.FailedWhen) > 0 {
 		v, err := allTrue(t.FailedWhen, ev)
 		if err != nil {
 			return failed("failed_when: %v", err)
@@ -438,18 +488,19 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 			res.Msg = "failed_when: " + fmt.Sprint(t.FailedWhen)
 		}
 	}
-	out := &HostResult{Msg: res.Msg, Diffs: res.Diffs, Data: data, Warnings: warnings, Delegate: delegate, Check: r.opt.Check}
+	return nil, nil
+}
+
+func statusOf(res *modules.Result) Status {
 	switch {
 	case res.Failed:
-		out.Status = StatusFailed
+		return StatusFailed
 	case res.Skipped:
-		out.Status = StatusSkipped
+		return StatusSkipped
 	case res.Changed:
-		out.Status = StatusChanged
-	default:
-		out.Status = StatusOK
+		return StatusChanged
 	}
-	return out, data
+	return StatusOK
 }
 
 func unreachable(err error) (*HostResult, map[string]any) {
