@@ -24,7 +24,7 @@ fuzz:
 # libvirtd inside the lab namespace, a second run with changed=0, teardown.
 test-vm:
 	./scripts/test-deps.sh
-	RUNBOOK_VM_TESTS=1 $(GO) test -count=1 -timeout 60m -v -run 'TestSiteOnVMs' ./internal/testlab/
+	RUNBOOK_VM_TESTS=1 $(GO) test -count=1 -timeout 60m -v -run 'TestSiteOnVMs' ./internal/testrig/testlab/
 
 # Pure-logic tests only (no sshd, no servers).
 test-unit:
@@ -44,11 +44,11 @@ bench:
 # in network namespaces; run runbook against them with --netns rblab.
 lab-image:
 	./scripts/test-deps.sh
-	$(GO) run ./internal/testlab/cmd/testlab image
+	$(GO) run ./internal/testrig/testlab/cmd/testlab image
 
 lab-up:
 	./scripts/test-deps.sh
-	$(GO) run ./internal/testlab/cmd/testlab up 4
+	$(GO) run ./internal/testrig/testlab/cmd/testlab up 4
 
 # The main job: the lab on four VMs on this host (scripts/lab.sh): site.yaml
 # with no inventory; on a host without systemd, libvirtd runs inside the
@@ -62,7 +62,7 @@ lab-containers: build lab-up
 		--known-hosts /var/lib/runbook-testlab/known_hosts --ssh-accept-new
 
 lab-down:
-	$(GO) run ./internal/testlab/cmd/testlab down
+	$(GO) run ./internal/testrig/testlab/cmd/testlab down
 
 clean:
 	rm -rf bin

@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/runbook-lab/runbook/internal/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
 )
 
 // sizes reads BENCH_SIZES ("10x50,200x10,1000x10", hosts x tasks).

@@ -10,15 +10,15 @@ import (
 // lower layer (no import upward, none sideways between the big rooms).
 var rank = map[string]int{
 	"hostexec": 0, "internal/diag": 0, "internal/shellwords": 0, "internal/inputfile": 0,
-	"internal/profile": 0, "internal/testenv": 0,
+	"internal/profile": 0, "internal/testrig/testenv": 0, "internal/testrig": 0,
 	"internal/cond": 1, "templates": 1, "inventory": 1, "transport": 1,
 	"playbooks": 2, "modules": 2,
 	// module domains: none imports another
 	"modules/builtin": 3, "modules/pg": 3, "modules/virt": 3,
 	"modules/all": 4,
-	"runner":      5, "internal/sshtest": 5, "internal/pgtest": 5,
-	"output": 6, "internal/testlab": 6,
-	"internal/cli": 7, "internal/testlab/cmd/testlab": 7,
+	"runner":      5, "internal/testrig/sshtest": 5, "internal/testrig/pgtest": 5,
+	"output": 6, "internal/testrig/testlab": 6,
+	"internal/cli": 7, "internal/testrig/testlab/cmd/testlab": 7,
 	"cmd/runbook": 8, "bench": 8, "bench/floor": 8,
 }
 

@@ -13,8 +13,8 @@ fi
 # uplink). The VMs and their network exist only in that namespace.
 ./scripts/test-deps.sh
 if [ ! -S /run/libvirt/libvirt-sock ]; then
-  go run ./internal/testlab/cmd/testlab up 0
-  go run ./internal/testlab/cmd/testlab libvirtd
+  go run ./internal/testrig/testlab/cmd/testlab up 0
+  go run ./internal/testrig/testlab/cmd/testlab libvirtd
 fi
 exec ./bin/runbook play site.yaml --netns rblab \
   -e '{"guest_apt_sources": "deb [trusted=yes] http://192.168.100.1:8080/ ./"}' "$@"

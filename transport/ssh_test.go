@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
 	"github.com/runbook-lab/runbook/transport"
 )
 

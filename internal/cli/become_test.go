@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/sshtest"
-	"github.com/runbook-lab/runbook/internal/testenv"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 )
 
 // testUserInventory is one host h on srv, logged in as runbook-test.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
 )
 
 // A host that goes silent in the middle of a command (its sshd frozen, as

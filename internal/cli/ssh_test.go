@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
 )
 
 // TestMain lets a test re-run this binary as the real command (for signals).

@@ -149,8 +149,9 @@ func (b *PgBasebackup) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 		return nil, err
 	}
 	host := env.Host.Name()
-	res := &modules.Result{Data: map[string]any{"data_dir": b.DataDir}}
+	res := &modules.Result{Data: map[string]any{"data_dir": b.DataDir, "already_standby": false}}
 	if b.matches(st) {
+		res.Data["already_standby"] = true // what playbooks test; Msg is for people
 		res.Msg = fmt.Sprintf("already a standby of %s:%d as %s", b.UpstreamHost, b.UpstreamPort, b.ApplicationName)
 		return res, nil
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/pgtest"
-	"github.com/runbook-lab/runbook/internal/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/pgtest"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/modules/pg"
 	"github.com/runbook-lab/runbook/transport"

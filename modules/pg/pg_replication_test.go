@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/pgtest"
+	"github.com/runbook-lab/runbook/internal/testrig/pgtest"
 	"github.com/runbook-lab/runbook/modules/pg"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runbook-lab/runbook/internal/pgtest"
+	"github.com/runbook-lab/runbook/internal/testrig/pgtest"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/modules/pg"
 )

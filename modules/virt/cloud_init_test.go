@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runbook-lab/runbook/internal/testenv"
+	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/modules/virt"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 // drillRE reads pg_probe's report line: "MODE: N acknowledged rows missing

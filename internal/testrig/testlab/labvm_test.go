@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/runbook-lab/runbook/internal/cli"
-	"github.com/runbook-lab/runbook/internal/sshtest"
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 // The whole lab on real VMs, as a newcomer runs it on this kind of machine

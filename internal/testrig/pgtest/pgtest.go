@@ -6,7 +6,7 @@ package pgtest
 
 import (
 	"fmt"
-	"github.com/runbook-lab/runbook/internal/testenv"
+	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 	"net"
 	"os"
 	"os/exec"

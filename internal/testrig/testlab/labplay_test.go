@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 // The lab playbooks from bare hosts: PostgreSQL primary, sync standby,

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 func main() {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/cli"
 	"github.com/runbook-lab/runbook/internal/diag"
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 	"github.com/runbook-lab/runbook/inventory"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/modules/virt"

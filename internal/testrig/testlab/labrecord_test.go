@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/runbook-lab/runbook/internal/cli"
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 // bare runs runbook as a user types it: no -i, no --netns, no known_hosts.

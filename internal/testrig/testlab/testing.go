@@ -2,10 +2,11 @@ package testlab
 
 import (
 	"context"
-	"github.com/runbook-lab/runbook/internal/testenv"
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 )
 
 var shared struct {
@@ -41,6 +42,9 @@ func Hosts(t testing.TB, n int) *Lab {
 	}
 	return shared.lab
 }
+
+// WasUp reports whether this process brought the shared lab up.
+func WasUp() bool { return shared.lab != nil }
 
 // Shutdown tears the shared lab down (from TestMain).
 func Shutdown() {

@@ -12,7 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"github.com/runbook-lab/runbook/internal/testenv"
+	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 	"net"
 	"os"
 	"os/exec"

@@ -2,6 +2,7 @@ package testlab_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/runbook-lab/runbook/internal/cli"
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 func TestMain(m *testing.M) {
@@ -19,6 +20,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	testlab.Shutdown()
+	if testlab.WasUp() {
+		for _, l := range leftovers() {
+			fmt.Fprintln(os.Stderr, "teardown left:", l)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/testenv"
+	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 	"github.com/runbook-lab/runbook/modules/pg"
 
 	"github.com/runbook-lab/runbook/templates"

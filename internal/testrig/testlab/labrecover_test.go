@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-lab/runbook/internal/testlab"
+	"github.com/runbook-lab/runbook/internal/testrig/testlab"
 )
 
 var reportRE = regexp.MustCompile(`(\d+) writes, (\d+) acknowledged, (\d+) acknowledged rows missing, .*`)
