@@ -18,14 +18,84 @@ import (
 )
 
 var (
-	isDefined    = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.]*)\s+is\s+defined\b`)
-	isNotDefined = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.]*)\s+is\s+not\s+defined\b`)
+	operand = `([A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]]*\])*)`
+	// x is [not] test[(args)]: Ansible's tests
+	isTest     = regexp.MustCompile(operand + `\s+is\s+(not\s+)?([a-z_]+)\b(\(([^()]*)\))?`)
+	simplePath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
+	pyLiteral  = regexp.MustCompile(`\b(True|False|None)\b`)
+	jinjaWrap  = regexp.MustCompile(`^\s*\{\{(.*)\}\}\s*$`)
 )
 
-// translate rewrites Ansible's `x is defined` / `x is not defined` tests.
+// filterNames maps Jinja filters to the expression language's functions.
+var filterNames = map[string]string{"length": "len", "count": "len", "bool": "to_bool", "int": "int", "float": "float",
+	"string": "string", "lower": "lower", "upper": "upper", "trim": "trim", "first": "first", "last": "last",
+	"list": "to_list", "unique": "uniq", "default": "default_", "d": "default_"}
+
+// translate rewrites Ansible's forms into the expression language: tests
+// (`x is defined`, `r is changed`, `v is version("15", ">=")`), Jinja
+// filters (`x | bool`, `l | length`, `x | default(1)`) as calls on the
+// operand just before them (Jinja's precedence), Python literals (True,
+// None), and a condition wrapped in {{ }}. Strings are left alone.
 func translate(s string) string {
-	s = isNotDefined.ReplaceAllString(s, `not defined("$1")`)
-	return isDefined.ReplaceAllString(s, `defined("$1")`)
+	if m := jinjaWrap.FindStringSubmatch(s); m != nil {
+		s = m[1]
+	}
+	s = isTest.ReplaceAllStringFunc(s, func(t string) string {
+		m := isTest.FindStringSubmatch(t)
+		x, not, test, args := m[1], m[2] != "", m[3], m[5]
+		var call string
+		switch test {
+		case "defined":
+			call = `defined("` + x + `")`
+		case "undefined":
+			call, not = `defined("`+x+`")`, !not
+		default:
+			call = "is_" + test + "(" + x
+			if strings.TrimSpace(args) != "" {
+				call += ", " + args
+			}
+			call += ")"
+		}
+		if not {
+			return "not " + call
+		}
+		return call
+	})
+	s = rewriteFilters(s)
+	return outsideStrings(s, func(code string) string {
+		return pyLiteral.ReplaceAllStringFunc(code, func(l string) string {
+			return map[string]string{"True": "true", "False": "false", "None": "nil"}[l]
+		})
+	})
+}
+
+// outsideStrings applies f to the parts of s outside quoted strings.
+func outsideStrings(s string, f func(string) string) string {
+	var b strings.Builder
+	start := 0
+	for i := 0; i < len(s); i++ {
+		q := s[i]
+		if q != '"' && q != '\'' {
+			continue
+		}
+		b.WriteString(f(s[start:i]))
+		j := i + 1
+		for j < len(s) && s[j] != q {
+			if s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j >= len(s) {
+			j = len(s) - 1
+		}
+		b.WriteString(s[i : j+1])
+		i, start = j, j+1
+	}
+	if start < len(s) {
+		b.WriteString(f(s[start:]))
+	}
+	return b.String()
 }
 
 // Check parses an expression without evaluating it.
@@ -38,13 +108,18 @@ func Check(s string) error {
 		return clean(err)
 	}
 	var unknown string
+	callees := map[*ast.IdentifierNode]bool{}
+	var names []string // variables, which may share a builtin's name (count)
 	ast.Walk(&tree.Node, visitor(func(n *ast.Node) {
+		if id, ok := (*n).(*ast.IdentifierNode); ok && !callees[id] {
+			names = append(names, id.Value)
+		}
 		c, ok := (*n).(*ast.CallNode)
 		if !ok || unknown != "" {
 			return
 		}
 		if id, ok := c.Callee.(*ast.IdentifierNode); ok {
-			if _, known := builtin.Index[id.Value]; !known && id.Value != "defined" && id.Value != "member" {
+			if _, known := builtin.Index[id.Value]; !known && !ansibleFuncs[id.Value] {
 				unknown = id.Value
 			}
 		}
@@ -52,7 +127,13 @@ func Check(s string) error {
 	if unknown != "" {
 		return fmt.Errorf("unknown function %s()%s", unknown, diag.DidYouMean(unknown, functionNames()))
 	}
-	_, err = expr.Compile(translate(s), expr.AllowUndefinedVariables(), defined(nil), memberOf, expr.Patch(inPatch{}), expr.AsBool())
+	opts := options(nil, expr.AllowUndefinedVariables())
+	for _, n := range names {
+		if _, b := builtin.Index[n]; b {
+			opts = append(opts, expr.DisableBuiltin(n))
+		}
+	}
+	_, err = expr.Compile(translate(s), opts...)
 	return clean(err)
 }
 
@@ -61,7 +142,10 @@ type visitor func(*ast.Node)
 func (v visitor) Visit(n *ast.Node) { v(n) }
 
 func functionNames() []string {
-	names := []string{"defined"}
+	var names []string
+	for n := range ansibleFuncs {
+		names = append(names, n)
+	}
 	for n := range builtin.Index {
 		names = append(names, n)
 	}
@@ -148,7 +232,7 @@ func Eval(s string, vars map[string]any) (bool, error) {
 	case "false", "False", "no":
 		return false, nil
 	}
-	prog, err := expr.Compile(translate(s), expr.Env(vars), defined(vars), memberOf, expr.Patch(inPatch{}), expr.AsBool())
+	prog, err := expr.Compile(translate(s), options(vars, expr.Env(vars))...)
 	if err != nil {
 		return false, clean(err)
 	}

@@ -1,0 +1,352 @@
+package cond
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+)
+
+// ansibleFuncs are the functions translate may call besides expr's own.
+var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": true, "default_v": true, "to_bool": true, "to_list": true,
+	"is_changed": true, "is_failed": true, "is_failure": true, "is_succeeded": true, "is_success": true, "is_skipped": true,
+	"is_version": true, "is_version_compare": true, "is_none": true, "is_string": true, "is_number": true,
+	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
+	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true}
+
+// options are the compile options of a condition evaluated against vars.
+func options(vars map[string]any, extra expr.Option) []expr.Option {
+	fn := func(name string, f func(p ...any) (any, error), types ...any) expr.Option {
+		return expr.Function(name, f, types...)
+	}
+	result := func(key string, want bool) func(p ...any) (any, error) {
+		return func(p ...any) (any, error) {
+			m, ok := p[0].(map[string]any)
+			if !ok {
+				return false, fmt.Errorf("is %s: expected a registered result, got %T", strings.TrimPrefix(key, "is_"), p[0])
+			}
+			v := truthy(m[key])
+			if key == "failed" && !v {
+				v = truthy(m["unreachable"])
+			}
+			return v == want, nil
+		}
+	}
+	kind := func(ok func(any) bool) func(p ...any) (any, error) {
+		return func(p ...any) (any, error) { return ok(p[0]), nil }
+	}
+	match := func(anchored, full bool) func(p ...any) (any, error) {
+		return func(p ...any) (any, error) {
+			if len(p) < 2 {
+				return false, fmt.Errorf("match/search: expected a pattern")
+			}
+			pat := fmt.Sprint(p[1])
+			if full {
+				pat = "^(?:" + pat + ")$"
+			} else if anchored {
+				pat = "^(?:" + pat + ")"
+			}
+			re, err := regexp.Compile(pat)
+			if err != nil {
+				return false, err
+			}
+			return re.MatchString(fmt.Sprint(p[0])), nil
+		}
+	}
+	return []expr.Option{extra, defined(vars), memberOf, expr.Patch(inPatch{}), expr.AsBool(),
+		fn("default_", func(p ...any) (any, error) {
+			path, _ := p[0].(string)
+			if v, ok := lookup(vars, path); ok && v != nil {
+				return v, nil
+			}
+			if len(p) > 1 {
+				return p[1], nil
+			}
+			return "", nil
+		}),
+		fn("default_v", func(p ...any) (any, error) {
+			if p[0] == nil && len(p) > 1 {
+				return p[1], nil
+			}
+			return p[0], nil
+		}),
+		fn("to_bool", func(p ...any) (any, error) { return truthy(p[0]), nil }),
+		fn("to_list", func(p ...any) (any, error) { return p[0], nil }),
+		fn("is_changed", result("changed", true)),
+		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),
+		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)),
+		fn("is_skipped", result("skipped", true)),
+		fn("is_version", versionTest), fn("is_version_compare", versionTest),
+		fn("is_none", kind(func(v any) bool { return v == nil })),
+		fn("is_string", kind(func(v any) bool { _, ok := v.(string); return ok })),
+		fn("is_number", kind(func(v any) bool { return isNumber(v) })),
+		fn("is_integer", kind(func(v any) bool {
+			switch v.(type) {
+			case int, int64, uint64, int32:
+				return true
+			}
+			return false
+		})),
+		fn("is_float", kind(func(v any) bool { _, ok := v.(float64); return ok })),
+		fn("is_boolean", kind(func(v any) bool { _, ok := v.(bool); return ok })),
+		fn("is_mapping", kind(func(v any) bool { _, ok := v.(map[string]any); return ok })),
+		fn("is_iterable", kind(iterable)), fn("is_sequence", kind(iterable)),
+		fn("is_truthy", kind(truthy)), fn("is_falsy", kind(func(v any) bool { return !truthy(v) })),
+		fn("is_match", match(true, false)), fn("is_search", match(false, false)), fn("is_regex", match(false, false)),
+	}
+}
+
+func lookup(vars map[string]any, path string) (any, bool) {
+	var cur any = vars
+	for _, p := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, uint64, int32, float64, float32:
+		return true
+	}
+	return false
+}
+
+func iterable(v any) bool {
+	switch v.(type) {
+	case []any, []string, map[string]any, string:
+		return true
+	}
+	return false
+}
+
+// truthy is Ansible's bool filter: yes/true/on/1 (any case) are true.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "yes", "y", "true", "on", "1":
+			return true
+		}
+		return false
+	case int:
+		return x == 1
+	case int64:
+		return x == 1
+	case float64:
+		return x == 1
+	}
+	return false
+}
+
+// versionTest is Ansible's `v is version("15.2", ">=")` (loose versions:
+// numeric parts compare as numbers, others as text).
+func versionTest(p ...any) (any, error) {
+	if len(p) < 2 {
+		return false, fmt.Errorf("version: expected a version to compare with")
+	}
+	op := "=="
+	if len(p) > 2 {
+		op = fmt.Sprint(p[2])
+	}
+	c := compareVersions(fmt.Sprint(p[0]), fmt.Sprint(p[1]))
+	switch op {
+	case "<", "lt":
+		return c < 0, nil
+	case "<=", "le":
+		return c <= 0, nil
+	case ">", "gt":
+		return c > 0, nil
+	case ">=", "ge":
+		return c >= 0, nil
+	case "==", "=", "eq":
+		return c == 0, nil
+	case "!=", "<>", "ne":
+		return c != 0, nil
+	}
+	return false, fmt.Errorf("version: unknown operator %q", op)
+}
+
+var versionPart = regexp.MustCompile(`\d+|[A-Za-z]+`)
+
+func compareVersions(a, b string) int {
+	pa, pb := versionPart.FindAllString(a, -1), versionPart.FindAllString(b, -1)
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		if i >= len(pa) {
+			return -1
+		}
+		if i >= len(pb) {
+			return 1
+		}
+		na, ea := strconv.Atoi(pa[i])
+		nb, eb := strconv.Atoi(pb[i])
+		switch {
+		case ea == nil && eb == nil:
+			if na != nb {
+				if na < nb {
+					return -1
+				}
+				return 1
+			}
+		case ea == nil:
+			return 1 // numbers sort after letters, as LooseVersion
+		case eb == nil:
+			return -1
+		default:
+			if c := strings.Compare(pa[i], pb[i]); c != 0 {
+				return c
+			}
+		}
+	}
+	return 0
+}
+
+// rewriteFilters turns each Jinja filter `operand | name(args)` into the
+// call `name(operand, args)`, the operand being what stands just before
+// the bar (a name, a path, a literal, a bracketed group or a call), so
+// that `a == b | int` is `a == int(b)` as in Jinja.
+func rewriteFilters(s string) string {
+	for n := 0; n < 100; n++ {
+		bar := nextBar(s)
+		if bar < 0 {
+			return s
+		}
+		start := operandStart(s, bar)
+		operand := strings.TrimSpace(s[start:bar])
+		j := bar + 1
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		k := j
+		for k < len(s) && (s[k] == '_' || s[k] >= 'a' && s[k] <= 'z' || s[k] >= '0' && s[k] <= '9') {
+			k++
+		}
+		name, args := s[j:k], ""
+		end := k
+		if name == "" {
+			return s // a bare bar: the parser reports it
+		}
+		if k < len(s) && s[k] == '(' {
+			close := matching(s, k)
+			if close < 0 {
+				return s // unclosed: the parser reports it
+			}
+			args, end = strings.TrimSpace(s[k+1:close]), close+1
+		}
+		if f, ok := filterNames[name]; ok {
+			name = f
+		}
+		if name == "default_" && !simplePath.MatchString(operand) {
+			name = "default_v"
+		} else if name == "default_" {
+			operand = `"` + operand + `"`
+		}
+		call := name + "(" + operand
+		if args != "" {
+			call += ", " + args
+		}
+		call += ")"
+		s = s[:start] + call + s[end:]
+	}
+	return s
+}
+
+// nextBar is the index of the first filter bar outside strings (not ||).
+func nextBar(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"', '\'':
+			i = closeQuote(s, i)
+		case '|':
+			if i+1 < len(s) && s[i+1] == '|' {
+				i++
+				continue
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+func closeQuote(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		if s[j] == '\\' {
+			j++
+			continue
+		}
+		if s[j] == q {
+			return j
+		}
+	}
+	return len(s) - 1
+}
+
+// matching is the index of the bracket closing the one at i, or -1.
+func matching(s string, i int) int {
+	depth := 0
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '"', '\'':
+			j = closeQuote(s, j)
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// operandStart walks back from the bar over one operand.
+func operandStart(s string, bar int) int {
+	i := bar - 1
+	for i >= 0 && s[i] == ' ' {
+		i--
+	}
+	for i >= 0 {
+		c := s[i]
+		switch {
+		case c == ')' || c == ']' || c == '}':
+			depth := 0
+			for ; i >= 0; i-- {
+				switch s[i] {
+				case ')', ']', '}':
+					depth++
+				case '(', '[', '{':
+					depth--
+				}
+				if depth == 0 {
+					break
+				}
+			}
+			i--
+		case c == '"' || c == '\'':
+			i--
+			for i >= 0 && s[i] != c {
+				i--
+			}
+			i--
+		case c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			i--
+		default:
+			return i + 1
+		}
+	}
+	return 0
+}

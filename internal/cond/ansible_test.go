@@ -1,0 +1,110 @@
+package cond
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ansibleVars are the variables the Ansible-form cases read (the same
+// values are given to ansible-playbook as play vars).
+const ansibleVars = `
+flag: "yes"
+off: "no"
+count: 3
+name: Debian
+version: "15.4"
+items: [a, b, c]
+empty: []
+res: {changed: true, failed: false, rc: 0, stdout: "all ok"}
+bad: {changed: false, failed: true, rc: 2, stdout: ""}
+skip: {changed: false, skipped: true}
+conf: {port: 5432}
+nothing: null
+`
+
+// ansibleCases are conditions written as Ansible users write them.
+var ansibleCases = []string{
+	`flag | bool`, `off | bool`, `not (off | bool)`, `items | length == 3`, `empty | length == 0`,
+	`items | length > count`, `res is changed`, `res is not changed`, `bad is failed`, `bad is not failed`,
+	`res is succeeded`, `res is success`, `skip is skipped`, `res is not skipped`,
+	`version is version("15", ">=")`, `version is version('15.10', '<')`, `version is version("15.4", "==")`,
+	`version is version_compare("9.6", "gt")`, `missing is undefined`, `missing is not defined`, `res.rc is defined`,
+	`missing | default(true) | bool`, `missing | default(false) | bool`, `conf.port | default(1) == 5432`,
+	`name | lower == "debian"`, `name | upper == "DEBIAN"`, `"ok" in res.stdout`, `"b" in items`,
+	`nothing is none`, `name is string`, `count is number`, `conf is mapping`, `items is iterable`,
+	`name is match("Deb")`, `name is match("bian")`, `name is search("bian")`, `res.rc == 0 and not (bad.rc == 0)`,
+	`{{ count == 3 }}`, `True`, `count == 3 and True`, `nothing == None`, `items | first == "a"`, `items | last == "c"`,
+	`(res.stdout | length) > 0`, `count | int == 3`, `"5432" == conf.port | string`,
+}
+
+func TestAnsibleFormsLocally(t *testing.T) {
+	var vars map[string]any
+	if err := yaml.Unmarshal([]byte(ansibleVars), &vars); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ansibleCases {
+		if err := Check(c); err != nil {
+			t.Errorf("Check(%s): %v", c, err)
+		}
+		if _, err := Eval(c, vars); err != nil {
+			t.Errorf("Eval(%s): %v", c, err)
+		}
+	}
+}
+
+// Every case gives what Ansible (ansible-playbook, Debian's ansible-core)
+// gives for the same condition and variables.
+func TestAnsibleFormsMatchAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	var vars map[string]any
+	if err := yaml.Unmarshal([]byte(ansibleVars), &vars); err != nil {
+		t.Fatal(err)
+	}
+	var tasks []map[string]any
+	for _, c := range ansibleCases {
+		expr := c
+		if !strings.HasPrefix(strings.TrimSpace(c), "{{") {
+			expr = "{{ " + c + " }}"
+		}
+		tasks = append(tasks, map[string]any{"debug": map[string]any{"msg": "{{ ( " + strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(expr), "{{"), "}}") + " ) | ternary('T', 'F') }}"}})
+	}
+	play := []map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "vars": vars, "tasks": tasks}}
+	dir := t.TempDir()
+	b, _ := json.Marshal(play)
+	pbPath := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pbPath, b, 0o600)
+	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pbPath)
+	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false", "ANSIBLE_INVENTORY_UNPARSED_WARNING=false", "HOME="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+	var res struct {
+		Plays []struct {
+			Tasks []struct {
+				Hosts map[string]struct {
+					Msg any `json:"msg"`
+				} `json:"hosts"`
+			} `json:"tasks"`
+		} `json:"plays"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for i, c := range ansibleCases {
+		want := fmt.Sprint(res.Plays[0].Tasks[i].Hosts["localhost"].Msg) == "T"
+		got, err := Eval(c, vars)
+		if err != nil || got != want {
+			t.Errorf("%s: runbook %v (%v), Ansible %v", c, got, err, want)
+		}
+	}
+}
