@@ -42,7 +42,11 @@ type Task struct {
 	Args         *yaml.Node // raw, decoded by module ID at run time
 	When         []string
 	Loop         *yaml.Node
+	LoopKind     string // "" (loop), or the with_* lookup it came from: items, list, dict, fileglob, indexed_items
 	LoopVar      string
+	IndexVar     string  // loop_control.index_var
+	LoopLabel    string  // loop_control.label: what the output shows for each item
+	LoopPause    float64 // loop_control.pause: seconds between items
 	Register     string
 	Notify       []string
 	Listen       []string

@@ -15,7 +15,8 @@ import (
 // taskKeys are the keywords a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
-	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout"}
+	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
+	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items"}
 
 // maxIncludeDepth bounds nested include_tasks.
 const maxIncludeDepth = 50
@@ -63,17 +64,37 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.FailedWhen, err = d.conditions(v, "failed_when")
 		case "until":
 			t.Until, err = d.conditions(v, "until")
-		case "loop":
-			t.Loop = v
-			if err = d.templates(v); err == nil {
+		case "loop", "with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items":
+			if t.Loop != nil {
+				return d.errf(k, "%s: the task already loops (one of loop or with_* per task)", k.Value)
+			}
+			t.Loop, t.LoopKind = v, strings.TrimPrefix(k.Value, "with_")
+			if t.LoopKind == "loop" {
+				t.LoopKind = ""
+			}
+			if err = d.templates(v); err == nil && t.LoopKind != "dict" {
 				err = checkLoop(d, v)
 			}
 		case "loop_control":
 			err = d.mapping(v, "loop_control", func(k2, v2 *yaml.Node) error {
-				if k2.Value != "loop_var" {
-					return unknownKey(d, k2, "loop_control", []string{"loop_var"})
+				var err error
+				switch k2.Value {
+				case "loop_var":
+					t.LoopVar, err = d.identifier(v2, "loop_var")
+				case "index_var":
+					t.IndexVar, err = d.identifier(v2, "index_var")
+				case "label":
+					t.LoopLabel, err = d.str(v2, "label")
+					if err == nil {
+						err = d.template(v2, t.LoopLabel)
+					}
+				case "pause":
+					t.LoopPause, err = d.nonNegative(v2, "pause")
+				case "extended":
+					_, err = d.boolean(v2, "extended") // ansible_loop is always set
+				default:
+					return unknownKey(d, k2, "loop_control", []string{"loop_var", "index_var", "label", "pause", "extended"})
 				}
-				t.LoopVar, err = d.identifier(v2, "loop_var")
 				return err
 			})
 		case "register":

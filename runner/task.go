@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runbook-lab/runbook/internal/cond"
+	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/templates"
@@ -173,15 +176,31 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 	}
 	var results []any
 	agg := outcome{status: StatusSkipped}
-	for _, item := range items {
+	for i, item := range items {
+		if i > 0 && t.LoopPause > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(t.LoopPause * float64(time.Second))):
+			}
+		}
 		iv := vars
 		if looped {
 			iv = maps.Clone(vars)
 			iv[loopVar] = item
+			iv["ansible_loop"] = map[string]any{"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items)-1,
+				"length": len(items), "revindex": len(items) - i, "revindex0": len(items) - i - 1}
+			if t.IndexVar != "" {
+				iv[t.IndexVar] = i
+			}
 		}
 		res, data := r.oneWithTimeout(ctx, t, sc, h, iv)
 		if looped {
 			res.Item = item
+			if t.LoopLabel != "" {
+				if label, err := templates.Render("label", t.LoopLabel, iv); err == nil {
+					res.Item = label
+				}
+			}
 			data[loopVar] = item
 		}
 		report(res)
@@ -189,7 +208,9 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 		agg.changed = agg.changed || res.Status == StatusChanged
 		agg.status = worse(agg.status, res.Status)
 		agg.register = data
-		if res.Status == StatusFailed || res.Status == StatusUnreachable {
+		// As Ansible: a failed item does not stop the others; an
+		// unreachable host (or a cancelled run) does.
+		if res.Status == StatusUnreachable || ctx.Err() != nil {
 			break
 		}
 	}
@@ -562,23 +583,101 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 	if err != nil {
 		return nil, true, err
 	}
-	var v any
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		if err := yaml.Unmarshal([]byte(n.Value), &v); err != nil {
+		var parsed yaml.Node
+		if err := yaml.Unmarshal([]byte(n.Value), &parsed); err != nil || len(parsed.Content) == 0 {
 			return nil, true, fmt.Errorf("expected a list, got %q", n.Value)
 		}
-	} else if err := n.Decode(&v); err != nil {
+		n = parsed.Content[0]
+	}
+	if t.LoopKind == "dict" {
+		return dictItems(n)
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
 		return nil, true, err
 	}
+	var items []any
 	switch x := v.(type) {
 	case []any:
-		return x, true, nil
+		items = x
 	case nil:
 		return nil, true, nil
 	case map[string]any:
-		return nil, true, fmt.Errorf("expected a list, got a mapping (use dict2items-style lists)")
+		return nil, true, fmt.Errorf("expected a list, got a mapping (with_dict, or dict2items-style lists)")
+	default:
+		if t.LoopKind == "" {
+			return nil, true, fmt.Errorf("expected a list, got %v", v)
+		}
+		items = []any{x} // with_items: a single value is a list of one
 	}
-	return nil, true, fmt.Errorf("expected a list, got %v", v)
+	switch t.LoopKind {
+	case "items":
+		// with_items flattens one level, as Ansible's
+		var flat []any
+		for _, it := range items {
+			if l, ok := it.([]any); ok {
+				flat = append(flat, l...)
+			} else {
+				flat = append(flat, it)
+			}
+		}
+		return flat, true, nil
+	case "indexed_items":
+		out := make([]any, len(items))
+		for i, it := range items {
+			out[i] = []any{i, it}
+		}
+		return out, true, nil
+	case "fileglob":
+		return globItems(t, items)
+	}
+	return items, true, nil
+}
+
+// dictItems is with_dict: {key, value} per entry, in the mapping's order.
+func dictItems(n *yaml.Node) ([]any, bool, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, true, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, true, fmt.Errorf("with_dict: expected a mapping, got %s", diag.KindName(n))
+	}
+	var out []any
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		var v any
+		if err := n.Content[i+1].Decode(&v); err != nil {
+			return nil, true, err
+		}
+		out = append(out, map[string]any{"key": n.Content[i].Value, "value": v})
+	}
+	return out, true, nil
+}
+
+// globItems is with_fileglob: files on the machine running runbook that
+// match each pattern, relative to the playbook's folder, sorted.
+func globItems(t *playbooks.Task, patterns []any) ([]any, bool, error) {
+	base := "."
+	if t.At.Src != nil {
+		base = filepath.Dir(t.At.Src.Name)
+	}
+	var out []any
+	for _, p := range patterns {
+		pat := fmt.Sprint(p)
+		if !filepath.IsAbs(pat) {
+			pat = filepath.Join(base, pat)
+		}
+		matches, err := filepath.Glob(pat)
+		if err != nil {
+			return nil, true, fmt.Errorf("with_fileglob: %v", err)
+		}
+		for _, m := range matches {
+			if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() {
+				out = append(out, m)
+			}
+		}
+	}
+	return out, true, nil
 }
 
 // warn masks secrets in a run-level warning and prints it.
