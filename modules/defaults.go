@@ -31,6 +31,10 @@ func applyDefaults(m Module) {
 			if !ok || !v.Field(i).IsZero() {
 				continue
 			}
+			if v.Field(i).Kind() == reflect.String {
+				v.Field(i).SetString(def) // as written ("# {mark}" is no YAML comment here)
+				continue
+			}
 			// YAML reads the tag as it would read the argument itself
 			// (custom decoders included: modes, lists)
 			_ = yaml.Unmarshal([]byte(def), v.Field(i).Addr().Interface())

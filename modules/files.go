@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"github.com/runbook-lab/runbook/internal/shellwords"
 )
 
 // FileState is what ReadFile learns about a path in one round trip.
@@ -54,11 +56,13 @@ echo "$t $(stat -c '%a %U %G' "$p")"`
 	return st, nil
 }
 
-// WriteFile writes data to path atomically: a temporary file in the same
-// directory gets the content, mode and owner first, then is renamed over the
-// target, so a reader never sees a half-written file, even if runbook is
-// interrupted.
-func WriteFile(ctx context.Context, h Host, path string, data []byte, mode fs.FileMode, owner, group string, secret bool) error {
+// writeFile writes spec.Data to spec.Path atomically: a temporary file in
+// the same directory gets the content, mode and owner first, is checked by
+// spec.Validate, then is renamed over the target, so a reader never sees a
+// half-written or invalid file, even if runbook is interrupted. It returns
+// the backup's path when spec.Backup made one.
+func writeFile(ctx context.Context, h Host, spec FileSpec, mode fs.FileMode, owner, group string) (string, error) {
+	path, data := spec.Path, spec.Data
 	dir := path[:strings.LastIndex(path, "/")+1]
 	if dir == "" {
 		dir = "./"
@@ -75,15 +79,46 @@ func WriteFile(ctx context.Context, h Host, path string, data []byte, mode fs.Fi
 	if owner != "" || group != "" {
 		fmt.Fprintf(&b, "chown %s \"$t\"\n", Quote(owner+":"+group))
 	}
+	if spec.Validate != "" {
+		cmd, err := validateCommand(spec.Validate)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s >&2 || { echo %s >&2; exit 1; }\n", cmd, Quote("validate failed: "+spec.Validate))
+	}
+	if spec.Backup {
+		fmt.Fprintf(&b, "if [ -e %s ]; then bk=%s.$$.$(date +%%Y-%%m-%%d@%%H:%%M:%%S)~; cp -p %s \"$bk\"; echo \"$bk\"; fi\n", Quote(path), Quote(path), Quote(path))
+	}
 	fmt.Fprintf(&b, "mv -f \"$t\" %s\ntrap - EXIT\n", Quote(path))
-	r, err := h.Run(ctx, Cmd{Script: b.String(), Stdin: data, Secret: secret})
+	r, err := h.Run(ctx, Cmd{Script: b.String(), Stdin: data, Secret: spec.Secret})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if r.RC != 0 {
-		return fmt.Errorf("write %s: %s", path, strings.TrimSpace(r.Stderr))
+		return "", fmt.Errorf("write %s: %s", path, strings.TrimSpace(r.Stderr))
 	}
-	return nil
+	return strings.TrimSpace(r.Stdout), nil
+}
+
+// validateCommand is Ansible's validate: a command (not a shell line) whose
+// %s is the new file's path; every word is quoted.
+func validateCommand(v string) (string, error) {
+	words, err := shellwords.Split(v)
+	if err != nil {
+		return "", fmt.Errorf("validate: %v", err)
+	}
+	if !strings.Contains(v, "%s") {
+		return "", fmt.Errorf("validate: %q has no %%s for the file's path", v)
+	}
+	out := make([]string, len(words))
+	for i, w := range words {
+		parts := strings.Split(w, "%s")
+		for k, p := range parts {
+			parts[k] = Quote(p)
+		}
+		out[i] = strings.Join(parts, `"$t"`)
+	}
+	return strings.Join(out, " "), nil
 }
 
 // FileSpec is a file's wanted content and attributes.
@@ -93,6 +128,13 @@ type FileSpec struct {
 	Mode         Mode
 	Owner, Group string
 	Secret       bool // never shown in a diff
+	// Validate is a command run on the new file before it replaces the
+	// old one (%s is its path), e.g. "visudo -cf %s".
+	Validate string
+	// Backup keeps the old file as PATH.PID.DATE@TIME~ (Ansible's name).
+	Backup bool
+	// KeepExisting leaves a file that exists alone (Ansible's force: false).
+	KeepExisting bool
 }
 
 // PutFile brings a file to spec: reads it first (one round trip), reports
@@ -119,8 +161,8 @@ func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
 	keepOwner := st.Exists && owner == "" && group == ""
 	contentChanged := !st.Exists || !bytes.Equal(st.Content, spec.Data)
 	attrChanged := st.Exists && (mode != st.Mode || (owner != "" && owner != st.Owner) || (group != "" && group != st.Group))
-	res := &Result{Data: map[string]any{"path": spec.Path}}
-	if !contentChanged && !attrChanged {
+	res := &Result{Data: map[string]any{"path": spec.Path, "dest": spec.Path}}
+	if !contentChanged && !attrChanged || spec.KeepExisting && st.Exists {
 		return res, nil
 	}
 	res.Changed = true
@@ -144,8 +186,12 @@ func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
 	if keepOwner {
 		owner, group = st.Owner, st.Group
 	}
-	if err := WriteFile(ctx, env.Host, spec.Path, spec.Data, mode, owner, group, spec.Secret); err != nil {
+	backup, err := writeFile(ctx, env.Host, spec, mode, owner, group)
+	if err != nil {
 		return nil, err
+	}
+	if backup != "" {
+		res.Data["backup_file"] = backup
 	}
 	return res, nil
 }

@@ -6,6 +6,8 @@ package modules
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +34,28 @@ type Env struct {
 	Warn func(format string, args ...any)
 	// Progress shows how a long step is going (a download); may be nil.
 	Progress func(msg string)
+	// Dirs are the folders a relative local file (copy's or template's
+	// src) is looked for in, first match wins: the role's folder, then the
+	// folder of the file the task is written in.
+	Dirs []string
+}
+
+// FindLocal finds a file on the machine running runbook as Ansible does:
+// an absolute path as is; else DIR/sub/name, then DIR/name for each of
+// env.Dirs (sub is "files" or "templates"); else name from the working
+// folder.
+func FindLocal(env *Env, name, sub string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	for _, d := range env.Dirs {
+		for _, p := range []string{filepath.Join(d, sub, name), filepath.Join(d, name)} {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	return name
 }
 
 // Module is a configured task: its exported fields are its arguments.

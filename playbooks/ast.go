@@ -67,6 +67,7 @@ type Task struct {
 	NoLog        bool
 	CheckMode    *bool // false: run even under --check (read-only commands)
 	Vars         map[string]any
+	RoleDir      string // the role's folder, for a task that comes from a role
 	Block        []*Task
 	Rescue       []*Task
 	Always       []*Task

@@ -332,7 +332,7 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if sc.checkMode != nil {
 		check = *sc.checkMode
 	}
-	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars}
+	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars, Dirs: taskDirs(t)}
 	var warnings []string
 	env.Warn = func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
 	if p, ok := r.opt.Output.(Progresser); ok && !sc.noLog {
@@ -682,3 +682,16 @@ func globItems(t *playbooks.Task, patterns []any) ([]any, bool, error) {
 
 // warn masks secrets in a run-level warning and prints it.
 func (r *run) warn(msg string) { r.opt.Output.Warn("", r.redact.text(msg)) }
+
+// taskDirs are the folders a task's relative local files are found in:
+// its role's, then the folder of the file it is written in.
+func taskDirs(t *playbooks.Task) []string {
+	var dirs []string
+	if t.RoleDir != "" {
+		dirs = append(dirs, t.RoleDir)
+	}
+	if t.At.Src != nil {
+		dirs = append(dirs, filepath.Dir(t.At.Src.Name))
+	}
+	return dirs
+}

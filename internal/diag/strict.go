@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -26,17 +27,21 @@ func DecodeStrict(src *Source, n *yaml.Node, out any, what string, skip func(*ya
 	for k := range fields {
 		names = append(names, k)
 	}
-	seen := map[string]bool{}
+	seen := map[string]string{} // field -> the name it was given as
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		idx, ok := fields[k.Value]
 		if !ok {
 			return Node(src, k, "%s: unknown argument %q%s", what, k.Value, DidYouMean(k.Value, names))
 		}
-		if seen[k.Value] {
-			return Node(src, k, "%s: argument %q given twice", what, k.Value)
+		field := fmt.Sprint(idx)
+		if first, dup := seen[field]; dup {
+			if first == k.Value {
+				return Node(src, k, "%s: argument %q given twice", what, k.Value)
+			}
+			return Node(src, k, "%s: %q and %q are the same argument: give one", what, first, k.Value)
 		}
-		seen[k.Value] = true
+		seen[field] = k.Value
 		if skip != nil && containsSkipped(val, skip) {
 			continue
 		}
@@ -60,7 +65,9 @@ func containsSkipped(n *yaml.Node, skip func(*yaml.Node) bool) bool {
 	return false
 }
 
-// FieldsByTag maps yaml tag names of a struct type to field indexes.
+// FieldsByTag maps yaml tag names of a struct type to field indexes, and
+// the names in a field's `aliases:"a,b"` tag too (Ansible's argument
+// aliases: dest for path, pkg for name).
 func FieldsByTag(t reflect.Type) map[string][]int {
 	out := map[string][]int{}
 	for i := 0; i < t.NumField(); i++ {
@@ -83,6 +90,11 @@ func FieldsByTag(t reflect.Type) map[string][]int {
 			tag = strings.ToLower(f.Name)
 		}
 		out[tag] = f.Index
+		if al := f.Tag.Get("aliases"); al != "" {
+			for _, a := range strings.Split(al, ",") {
+				out[strings.TrimSpace(a)] = f.Index
+			}
+		}
 	}
 	return out
 }

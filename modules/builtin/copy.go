@@ -5,19 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"github.com/runbook-lab/runbook/modules"
 )
 
 // Copy writes a file from inline content or a file on the controller,
 // atomically, and only when content, mode or owner differ.
 type Copy struct {
-	Dest    string       `yaml:"dest" doc:"path on the host"`
-	Content string       `yaml:"content" doc:"the file's text"`
-	Src     string       `yaml:"src" doc:"a file on the machine running runbook (instead of content)"`
-	Mode    modules.Mode `yaml:"mode" doc:"octal mode such as 0644 (default 0644 for a new file, else kept)"`
-	Owner   string       `yaml:"owner" doc:"owner (default: kept, or the connecting user)"`
-	Group   string       `yaml:"group" doc:"group"`
+	Dest      string       `yaml:"dest" doc:"path on the host (ending in / or naming a folder: the src file's name inside it)"`
+	Content   string       `yaml:"content" doc:"the file's text"`
+	Src       string       `yaml:"src" doc:"a file on the machine running runbook (found in the role's files/, then next to the playbook), or on the host with remote_src"`
+	RemoteSrc bool         `yaml:"remote_src" doc:"src is a file on the host"`
+	Mode      modules.Mode `yaml:"mode" doc:"octal mode such as 0644 (default 0644 for a new file, else kept)"`
+	Owner     string       `yaml:"owner" doc:"owner (default: kept, or the connecting user)"`
+	Group     string       `yaml:"group" doc:"group"`
+	Force     *bool        `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
+	Backup    bool         `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
+	CheckCmd  string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
 }
 
 func init() {
@@ -39,14 +46,38 @@ func (c *Copy) Validate() error {
 // Run writes the file when it differs.
 func (c *Copy) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	data := []byte(c.Content)
-	if c.Src != "" {
-		b, err := os.ReadFile(c.Src)
+	dest := c.Dest
+	switch {
+	case c.Src != "" && c.RemoteSrc:
+		st, err := modules.Stat(ctx, env.Host, c.Src, true)
+		if err != nil {
+			return nil, err
+		}
+		if !st.Exists || st.IsDir {
+			return modules.Failf("copy: src %s is not a file on the host", c.Src), nil
+		}
+		data = st.Content
+	case c.Src != "":
+		path := modules.FindLocal(env, c.Src, "files")
+		info, err := os.Stat(path)
+		if err == nil && info.IsDir() {
+			return modules.Failf("copy: src %s is a folder (runbook copies one file per task; use a loop)", c.Src), nil
+		}
+		b, err := inputfile.Read(path)
 		if err != nil {
 			return nil, fmt.Errorf("copy: src: %w", err)
 		}
 		data = b
 	}
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: c.Dest, Data: data, Mode: c.Mode, Owner: c.Owner, Group: c.Group})
+	if c.Src != "" && strings.HasSuffix(dest, "/") {
+		dest += filepath.Base(c.Src)
+	} else if c.Src != "" {
+		if st, err := modules.Stat(ctx, env.Host, dest, false); err == nil && st.IsDir {
+			dest = strings.TrimSuffix(dest, "/") + "/" + filepath.Base(c.Src)
+		}
+	}
+	return modules.PutFile(ctx, env, modules.FileSpec{Path: dest, Data: data, Mode: c.Mode, Owner: c.Owner, Group: c.Group,
+		Backup: c.Backup, Validate: c.CheckCmd, KeepExisting: c.Force != nil && !*c.Force})
 }
 
 var _ modules.Validator = (*Copy)(nil)

@@ -14,11 +14,14 @@ import (
 // FileTemplate renders a template (embedded in runbook, or a local file)
 // with the host's variables and writes it like copy does.
 type FileTemplate struct {
-	Src   string       `yaml:"src" doc:"template name: an embedded one (see runbook show templates) or a local path"`
-	Dest  string       `yaml:"dest" doc:"path on the host"`
-	Mode  modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner string       `yaml:"owner" doc:"owner"`
-	Group string       `yaml:"group" doc:"group"`
+	Src      string       `yaml:"src" doc:"template: a local file (found in the role's templates/, then next to the playbook) or an embedded one (see runbook show templates)"`
+	Dest     string       `yaml:"dest" doc:"path on the host"`
+	Mode     modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner    string       `yaml:"owner" doc:"owner"`
+	Group    string       `yaml:"group" doc:"group"`
+	Force    *bool        `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
+	Backup   bool         `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
+	CheckCmd string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
 }
 
 func init() {
@@ -33,7 +36,7 @@ func (t *FileTemplate) Validate() error {
 	}
 	text, err := ReadTemplate(t.Src)
 	if err != nil {
-		return err
+		return nil // may be in a role's templates/: Run looks there
 	}
 	if _, err := templates.Parse(t.Src, text); err != nil {
 		return fmt.Errorf("file_template: %v", err)
@@ -55,7 +58,7 @@ func ReadTemplate(name string) (string, error) {
 
 // Run renders and writes.
 func (t *FileTemplate) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	text, err := ReadTemplate(t.Src)
+	text, err := ReadTemplate(modules.FindLocal(env, t.Src, "templates"))
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,8 @@ func (t *FileTemplate) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Src, err)
 	}
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: t.Dest, Data: []byte(out), Mode: t.Mode, Owner: t.Owner, Group: t.Group})
+	return modules.PutFile(ctx, env, modules.FileSpec{Path: t.Dest, Data: []byte(out), Mode: t.Mode, Owner: t.Owner, Group: t.Group,
+		Backup: t.Backup, Validate: t.CheckCmd, KeepExisting: t.Force != nil && !*t.Force})
 }
 
 var _ modules.Validator = (*FileTemplate)(nil)

@@ -1,0 +1,136 @@
+package builtin_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/modules"
+	_ "github.com/runbook-lab/runbook/modules/builtin"
+)
+
+// editCase is one file edit: a module, its arguments (without path) and
+// the file's text before.
+type editCase struct {
+	module string
+	args   map[string]any
+	before string
+}
+
+var editCases = []editCase{
+	{"lineinfile", map[string]any{"regexp": "^b=", "line": "b=3"}, "a=1\nb=2\n"},
+	{"lineinfile", map[string]any{"regexp": "^c=", "line": "c=1"}, "a=1\n"},
+	{"lineinfile", map[string]any{"line": "y"}, "x\ny\n"},
+	{"lineinfile", map[string]any{"line": "n=1", "insertafter": `^\[main\]`}, "[main]\nk=v\n[other]\n"},
+	{"lineinfile", map[string]any{"line": "first", "insertbefore": "BOF"}, "a\n"},
+	{"lineinfile", map[string]any{"line": "x", "insertbefore": "^c"}, "a\nb\nc\n"},
+	{"lineinfile", map[string]any{"regexp": "^b=", "state": "absent"}, "a=1\nb=2\nb=3\n"},
+	{"lineinfile", map[string]any{"line": "a", "state": "absent"}, "a\nb\n"},
+	{"lineinfile", map[string]any{"regexp": `^port=(\d+)$`, "line": `port=\1 # kept`, "backrefs": true}, "port=5432\n"},
+	{"lineinfile", map[string]any{"regexp": "^y(.*)", "line": `z\1`, "backrefs": true}, "x\n"},
+	{"lineinfile", map[string]any{"line": "new", "insertafter": "^m", "firstmatch": true}, "a\nm\nm\n"},
+	{"lineinfile", map[string]any{"line": "b=2"}, "a=1"},
+	{"lineinfile", map[string]any{"search_string": "bar", "line": "baz"}, "foo bar\n"},
+	{"lineinfile", map[string]any{"regexp": "^k=", "line": "k=9"}, "k=1\nk=2\n"},
+	{"lineinfile", map[string]any{"regexp": "^k=", "line": "k=9", "firstmatch": true}, "k=1\nk=2\n"},
+	{"lineinfile", map[string]any{"line": "z", "insertafter": "^nomatch"}, "a\n"},
+	{"blockinfile", map[string]any{"block": "x\ny"}, "a\n"},
+	{"blockinfile", map[string]any{"block": "new"}, "a\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\nb\n"},
+	{"blockinfile", map[string]any{"state": "absent"}, "a\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\nb\n"},
+	{"blockinfile", map[string]any{"block": "x", "insertbefore": "BOF"}, "a\nb\n"},
+	{"blockinfile", map[string]any{"block": "x", "insertafter": "^b"}, "a\nb\nc\n"},
+	{"blockinfile", map[string]any{"block": "x", "insertbefore": "^c"}, "a\nb\nc\n"},
+	{"blockinfile", map[string]any{"block": "x", "marker": "// {mark} managed"}, "a\n"},
+	{"blockinfile", map[string]any{"block": "x"}, "a"},
+	{"blockinfile", map[string]any{"block": ""}, "a\n# BEGIN ANSIBLE MANAGED BLOCK\nold\n# END ANSIBLE MANAGED BLOCK\n"},
+	{"blockinfile", map[string]any{"block": "x\n", "marker_begin": "START", "marker_end": "STOP"}, ""},
+	{"replace", map[string]any{"regexp": "^#?PasswordAuthentication .*$", "replace": "PasswordAuthentication no"}, "PasswordAuthentication yes\n#PasswordAuthentication no\n"},
+	{"replace", map[string]any{"regexp": `^host=(\w+)$`, "replace": `server=\1`}, "host=a\nhost=b\n"},
+	{"replace", map[string]any{"regexp": "x=1", "replace": "x=2", "after": `\[b\]`}, "[a]\nx=1\n[b]\nx=1\n"},
+	{"replace", map[string]any{"regexp": "x=1", "replace": "x=2", "before": `\[b\]`}, "[a]\nx=1\n[b]\nx=1\n"},
+	{"replace", map[string]any{"regexp": "x=1", "replace": "x=2", "after": `\[a\]`, "before": `\[c\]`}, "x=1\n[a]\nx=1\n[b]\nx=1\n[c]\nx=1\n"},
+	{"replace", map[string]any{"regexp": "nomatch", "replace": "y"}, "a\n"},
+	{"replace", map[string]any{"regexp": `(?P<k>\w+)=(?P<v>\w+)`, "replace": `\g<v>=\g<k>`}, "a=b\nc=d\n"},
+}
+
+// The file-editing modules leave a file exactly as Ansible's (Debian's
+// ansible-core, run on this machine) leaves the same file.
+func TestFileEditsMatchAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	dir := t.TempDir()
+	var tasks []map[string]any
+	for i, c := range editCases {
+		for _, side := range []string{"ansible", "runbook"} {
+			os.MkdirAll(filepath.Join(dir, side), 0o755)
+			if err := os.WriteFile(filepath.Join(dir, side, fmt.Sprint(i)), []byte(c.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		args := map[string]any{"path": filepath.Join(dir, "ansible", fmt.Sprint(i))}
+		for k, v := range c.args {
+			args[k] = v
+		}
+		tasks = append(tasks, map[string]any{c.module: args})
+	}
+	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
+	pb := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pb, play, 0o600)
+	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pb)
+	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+	for i, c := range editCases {
+		path := filepath.Join(dir, "runbook", fmt.Sprint(i))
+		args := map[string]any{"path": path}
+		for k, v := range c.args {
+			args[k] = v
+		}
+		if err := runModule(t, c.module, args); err != nil {
+			t.Errorf("case %d %s %v: %v", i, c.module, c.args, err)
+			continue
+		}
+		want, _ := os.ReadFile(filepath.Join(dir, "ansible", fmt.Sprint(i)))
+		got, _ := os.ReadFile(path)
+		if string(got) != string(want) {
+			t.Errorf("case %d %s %v on %q:\nrunbook %q\nAnsible %q", i, c.module, c.args, c.before, got, want)
+		}
+	}
+}
+
+// runModule decodes args as a playbook would (strictly, aliases included)
+// and runs the module on this machine.
+func runModule(t *testing.T, id string, args map[string]any) error {
+	info, ok := modules.Default.Lookup(id)
+	if !ok {
+		return fmt.Errorf("no module %s", id)
+	}
+	var n yaml.Node
+	b, _ := yaml.Marshal(args)
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	m := info.New()
+	if err := diag.DecodeStrict(&diag.Source{Name: "args"}, n.Content[0], m, id, nil); err != nil {
+		return err
+	}
+	if v, ok := m.(modules.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	res, err := m.Run(context.Background(), env(t, false))
+	if err == nil && res.Failed {
+		err = fmt.Errorf("failed: %s", res.Msg)
+	}
+	return err
+}
