@@ -13,26 +13,46 @@ import (
 
 // Apt installs, upgrades and removes Debian packages.
 type Apt struct {
-	Name              modules.StringList `yaml:"name" doc:"package(s), optionally name=version"`
-	State             string             `yaml:"state" doc:"present, absent or latest" default:"present"`
+	Name              modules.StringList `yaml:"name" aliases:"pkg,package" doc:"package(s), optionally name=version"`
+	State             string             `yaml:"state" doc:"present (or installed), absent (or removed), latest" default:"present"`
+	Purge             bool               `yaml:"purge" doc:"with state absent: remove configuration files too"`
+	Autoremove        bool               `yaml:"autoremove" doc:"remove packages nothing depends on any more"`
+	Upgrade           string             `yaml:"upgrade" doc:"upgrade the system: no, yes or safe (apt-get upgrade), dist or full (dist-upgrade)" default:"no"`
+	DpkgOptions       string             `yaml:"dpkg_options" doc:"dpkg options, comma-separated (Ansible's default keeps changed config files)" default:"force-confdef,force-confold"`
+	ForceAptGet       bool               `yaml:"force_apt_get" doc:"accepted for Ansible playbooks; runbook always uses apt-get"`
 	UpdateCache       bool               `yaml:"update_cache" doc:"apt-get update first"`
 	CacheValidTime    int                `yaml:"cache_valid_time" doc:"skip the update when the lists are younger than this many seconds"`
-	InstallRecommends *bool              `yaml:"install_recommends" doc:"install recommended packages too" default:"false"`
+	InstallRecommends *bool              `yaml:"install_recommends" doc:"install recommended packages too (unset: apt's own setting)"`
 	LockTimeout       int                `yaml:"lock_timeout" doc:"seconds to wait for the dpkg lock" default:"300"`
 }
 
 func init() {
 	modules.Register(modules.Info{ID: "apt", Summary: "Install, upgrade or remove Debian packages (reads dpkg state first, waits for the dpkg lock, names unknown packages).",
 		Example: "apt:\n  name: [postgresql, postgresql-contrib]\n  update_cache: true\n  cache_valid_time: 3600",
-		New:     func() modules.Module { return &Apt{State: "present", LockTimeout: 300} }})
+		New:     func() modules.Module { return &Apt{} }})
 }
 
 var pkgName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$`)
 
 // Validate checks names and state.
 func (a *Apt) Validate() error {
-	if len(a.Name) == 0 && !a.UpdateCache {
-		return errors.New("apt: name is required")
+	switch a.State {
+	case "installed":
+		a.State = "present"
+	case "removed":
+		a.State = "absent"
+	}
+	switch a.Upgrade {
+	case "no", "yes", "safe", "dist", "full":
+	case "true", "True":
+		a.Upgrade = "yes"
+	case "false", "False", "":
+		a.Upgrade = "no"
+	default:
+		return fmt.Errorf("apt: upgrade must be no, yes, safe, dist or full, got %q", a.Upgrade)
+	}
+	if len(a.Name) == 0 && !a.UpdateCache && a.Upgrade == "no" && !a.Autoremove {
+		return errors.New("apt: name is required (or update_cache, upgrade, autoremove)")
 	}
 	for _, n := range a.Name {
 		if !pkgName.MatchString(n) {
@@ -42,7 +62,7 @@ func (a *Apt) Validate() error {
 	switch a.State {
 	case "present", "absent", "latest":
 	default:
-		return fmt.Errorf("apt: state must be present, absent or latest, got %q", a.State)
+		return fmt.Errorf("apt: state must be present, installed, absent, removed or latest, got %q", a.State)
 	}
 	return nil
 }
@@ -102,6 +122,9 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		}
 		skippedUpdate = fresh
 		res.Data["cache_updated"] = !fresh
+	}
+	if a.Upgrade != "no" || (a.Autoremove && len(a.Name) == 0) {
+		return a.system(ctx, env, res, env2+"apt-get "+lock+a.dpkgFlags())
 	}
 	if len(a.Name) == 0 {
 		return res, nil
@@ -166,14 +189,24 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		return res, nil
 	}
 	var cmd string
+	aptGet := env2 + "apt-get " + lock + a.dpkgFlags()
 	if a.State == "absent" {
-		cmd = env2 + "apt-get " + lock + " remove -y -q " + modules.Join(todo...)
-	} else {
-		rec := "--no-install-recommends"
-		if a.InstallRecommends != nil && *a.InstallRecommends {
-			rec = "--install-recommends"
+		verb := " remove"
+		if a.Purge {
+			verb = " purge"
 		}
-		cmd = env2 + "apt-get " + lock + " install -y -q " + rec + " " + modules.Join(todo...)
+		cmd = aptGet + verb + " -y -q " + modules.Join(todo...)
+	} else {
+		rec := ""
+		if a.InstallRecommends != nil && *a.InstallRecommends {
+			rec = " --install-recommends"
+		} else if a.InstallRecommends != nil {
+			rec = " --no-install-recommends"
+		}
+		cmd = aptGet + " install -y -q" + rec + " " + modules.Join(todo...)
+	}
+	if a.Autoremove {
+		cmd += " && " + aptGet + " autoremove -y -q"
 	}
 	r, err := env.Host.Run(ctx, modules.Cmd{Script: cmd})
 	if err != nil {
@@ -181,6 +214,50 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	if r.RC != 0 {
 		return modules.Failf("apt-get failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
+	}
+	return res, nil
+}
+
+// dpkgFlags passes dpkg_options as apt-get -o options.
+func (a *Apt) dpkgFlags() string {
+	var b strings.Builder
+	for _, o := range strings.Split(a.DpkgOptions, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			b.WriteString(" -o " + modules.Quote("Dpkg::Options::=--"+o))
+		}
+	}
+	return b.String()
+}
+
+// system is upgrade and autoremove: apt-get -s says what would change
+// (nothing: no change), then it is done.
+func (a *Apt) system(ctx context.Context, env *modules.Env, res *modules.Result, aptGet string) (*modules.Result, error) {
+	verb := map[string]string{"yes": "upgrade", "safe": "upgrade", "dist": "dist-upgrade", "full": "dist-upgrade", "no": "autoremove"}[a.Upgrade]
+	r, err := modules.RunOK(ctx, env.Host, aptGet+" -s "+verb, "apt-get -s "+verb)
+	if err != nil {
+		return nil, err
+	}
+	n := strings.Count(r.Stdout, "\nInst ") + strings.Count(r.Stdout, "\nRemv ")
+	if strings.HasPrefix(r.Stdout, "Inst ") || strings.HasPrefix(r.Stdout, "Remv ") {
+		n++
+	}
+	if n == 0 {
+		return res, nil
+	}
+	res.Changed, res.Msg = true, fmt.Sprintf("%s: %d packages", verb, n)
+	if env.Check {
+		return res, nil
+	}
+	cmd := aptGet + " -y -q " + verb
+	if a.Autoremove && verb != "autoremove" {
+		cmd += " && " + aptGet + " -y -q autoremove"
+	}
+	r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC != 0 {
+		return modules.Failf("apt-get %s failed: %s", verb, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
 	}
 	return res, nil
 }

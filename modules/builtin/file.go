@@ -11,12 +11,15 @@ import (
 
 // File manages a path's existence, type, mode and owner.
 type File struct {
-	Path  string       `yaml:"path" doc:"the path on the host"`
-	State string       `yaml:"state" doc:"file (must exist), directory, absent, link, touch" default:"file"`
-	Src   string       `yaml:"src" doc:"link target (state: link)"`
-	Mode  modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner string       `yaml:"owner" doc:"owner"`
-	Group string       `yaml:"group" doc:"group"`
+	Path    string       `yaml:"path" aliases:"dest,name" doc:"the path on the host"`
+	State   string       `yaml:"state" doc:"file (must exist), directory, absent, link, hard, touch" default:"file"`
+	Src     string       `yaml:"src" doc:"link target (state: link or hard)"`
+	Recurse bool         `yaml:"recurse" doc:"state directory: set mode and owner on everything inside too"`
+	Force   bool         `yaml:"force" doc:"state link: replace a file that is where the link goes"`
+	Follow  *bool        `yaml:"follow" doc:"accepted for Ansible playbooks (runbook sets attributes through links)" default:"true"`
+	Mode    modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner   string       `yaml:"owner" doc:"owner"`
+	Group   string       `yaml:"group" doc:"group"`
 }
 
 func init() {
@@ -30,12 +33,15 @@ func (f *File) Validate() error {
 		return errors.New("file: path is required")
 	}
 	switch f.State {
-	case "file", "directory", "absent", "link", "touch":
+	case "file", "directory", "absent", "link", "hard", "touch":
 	default:
-		return fmt.Errorf("file: state must be file, directory, absent, link or touch, got %q", f.State)
+		return fmt.Errorf("file: state must be file, directory, absent, link, hard or touch, got %q", f.State)
 	}
-	if f.State == "link" && f.Src == "" {
-		return errors.New("file: state link needs src")
+	if (f.State == "link" || f.State == "hard") && f.Src == "" {
+		return fmt.Errorf("file: state %s needs src", f.State)
+	}
+	if f.Recurse && f.State != "directory" {
+		return errors.New("file: recurse is for state directory")
 	}
 	if f.Path == "/" && f.State == "absent" {
 		return errors.New("file: refusing to remove /")
@@ -81,12 +87,53 @@ func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 			return nil, err
 		}
 		cur := strings.TrimSpace(r.Stdout)
+		if st.Exists && !st.IsLink && !f.Force {
+			return modules.Failf("%s exists and is not a link (force: true replaces it)", f.Path), nil
+		}
 		if cur != f.Src {
 			steps = append(steps, "ln -sfn -- "+modules.Quote(f.Src)+" "+p)
 			before, after = "link to "+modules.Or(cur, "(none)"), "link to "+f.Src
 		}
+	case "hard":
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: "[ " + p + " -ef " + modules.Quote(f.Src) + " ]"})
+		if err != nil {
+			return nil, err
+		}
+		if r.RC != 0 {
+			if st.Exists && !f.Force {
+				return modules.Failf("%s exists and is another file (force: true replaces it)", f.Path), nil
+			}
+			steps = append(steps, "ln -f -- "+modules.Quote(f.Src)+" "+p)
+			before, after = "not linked", "hard link to "+f.Src
+		}
 	}
-	if f.State != "absent" && f.State != "link" {
+	if f.Recurse && (f.Mode.Set || f.Owner != "" || f.Group != "") {
+		// anything inside that differs (find prints the first one)
+		var tests []string
+		if f.Owner != "" {
+			tests = append(tests, "! -user "+modules.Quote(f.Owner))
+		}
+		if f.Group != "" {
+			tests = append(tests, "! -group "+modules.Quote(f.Group))
+		}
+		if f.Mode.Set {
+			tests = append(tests, fmt.Sprintf("! -perm %04o", f.Mode.Perm))
+		}
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: "find " + p + " -mindepth 1 \\( " + strings.Join(tests, " -o ") + " \\) -print -quit 2>/dev/null"})
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(r.Stdout) != "" {
+			if f.Owner != "" || f.Group != "" {
+				steps = append(steps, "chown -R "+modules.Quote(f.Owner+":"+f.Group)+" -- "+p)
+			}
+			if f.Mode.Set {
+				steps = append(steps, fmt.Sprintf("chmod -R %o -- %s", f.Mode.Perm, p))
+			}
+			before, after = before+" (contents differ)", after+" (contents set)"
+		}
+	}
+	if f.State != "absent" && f.State != "link" && f.State != "hard" {
 		wantNew := !st.Exists
 		if f.Mode.Set && (wantNew || st.Mode != f.Mode.Perm) {
 			steps = append(steps, fmt.Sprintf("chmod %o -- %s", f.Mode.Perm, p))

@@ -11,11 +11,14 @@ import (
 
 // Systemd manages a unit: running state, enablement, masking.
 type Systemd struct {
-	Name         string `yaml:"name" doc:"unit name (postgresql, pgpool2, postgresql@15-main)"`
+	Name         string `yaml:"name" aliases:"service,unit" doc:"unit name (postgresql, pgpool2, postgresql@15-main)"`
 	State        string `yaml:"state" doc:"started, stopped, restarted or reloaded"`
 	Enabled      *bool  `yaml:"enabled" doc:"start at boot"`
 	Masked       *bool  `yaml:"masked" doc:"masked (cannot be started)"`
-	DaemonReload bool   `yaml:"daemon_reload" doc:"run systemctl daemon-reload first"`
+	DaemonReload bool   `yaml:"daemon_reload" aliases:"daemon-reload" doc:"run systemctl daemon-reload first"`
+	DaemonReexec bool   `yaml:"daemon_reexec" aliases:"daemon-reexec" doc:"run systemctl daemon-reexec first"`
+	NoBlock      bool   `yaml:"no_block" doc:"do not wait for the start or stop to finish (systemctl --no-block)"`
+	Scope        string `yaml:"scope" doc:"system (the only one runbook manages)" default:"system"`
 	Timeout      int    `yaml:"timeout" doc:"seconds to wait for systemctl (a unit stuck starting or stopping fails the task instead of hanging it)" default:"600"`
 }
 
@@ -26,8 +29,11 @@ func init() {
 
 // Validate checks the arguments.
 func (s *Systemd) Validate() error {
-	if s.Name == "" && !s.DaemonReload {
+	if s.Name == "" && !s.DaemonReload && !s.DaemonReexec {
 		return errors.New("systemd: name is required")
+	}
+	if s.Scope != "system" {
+		return fmt.Errorf("systemd: scope %q is not supported (system only)", s.Scope)
 	}
 	switch s.State {
 	case "", "started", "stopped", "restarted", "reloaded":
@@ -72,6 +78,11 @@ func (s *Systemd) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	var steps, changes []string
 	// As Ansible: the reload runs first and is not a change of its own
 	// (what it makes systemd see is: a new unit to start, to enable...).
+	if s.DaemonReexec && !env.Check {
+		if _, err := modules.RunOK(ctx, env.Host, "systemctl daemon-reexec", "systemctl daemon-reexec"); err != nil {
+			return nil, err
+		}
+	}
 	if s.DaemonReload && !env.Check {
 		if _, err := modules.RunOK(ctx, env.Host, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
 			return nil, err
@@ -94,6 +105,9 @@ func (s *Systemd) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	}
 	res.Data["active_state"], res.Data["unit_file_state"] = u.Active, u.UnitFile
 	q := modules.Quote(s.Name)
+	if s.NoBlock {
+		q = "--no-block " + q
+	}
 	if s.Masked != nil {
 		if *s.Masked && u.UnitFile != "masked" {
 			steps, changes = append(steps, "systemctl mask "+q), append(changes, "mask")
