@@ -17,7 +17,8 @@ import (
 var mutating = map[string]bool{
 	"mv": true, "rm": true, "cp": true, "chmod": true, "chown": true, "chgrp": true, "mkdir": true, "rmdir": true,
 	"ln": true, "touch": true, "tee": true, "truncate": true, "dd": true, "install": true, "useradd": true,
-	"usermod": true, "groupadd": true, "userdel": true,
+	"usermod": true, "groupadd": true, "userdel": true, "groupmod": true, "groupdel": true, "chpasswd": true,
+	"umount": true, "mount": true, "reboot": true, "shutdown": true, "mkfs": true, "gpasswd": true,
 	"pg_createcluster": true, "pg_dropcluster": true, "pg_basebackup": true, "pg_rewind": true,
 	"genisoimage": true, "debootstrap": true, "kill": true, "pkill": true,
 	"pcp_attach_node": true, "pcp_detach_node": true, "pcp_promote_node": true, "pg_promote": true,
@@ -31,6 +32,18 @@ var mutatingSubcommands = map[string]map[string]bool{
 	"pg_ctl":        {"start": true, "stop": true, "restart": true, "reload": true, "promote": true, "init": true, "initdb": true, "kill": true},
 	"pg_ctlcluster": {"start": true, "stop": true, "restart": true, "reload": true, "promote": true},
 	"qemu-img":      {"create": true, "convert": true, "resize": true, "commit": true, "rebase": true, "amend": true, "snapshot": true},
+	"hostnamectl":   {"set-hostname": true, "hostname": true},
+	"sysctl":        {"-w": true, "-p": true, "--system": true, "--load": true},
+	"crontab":       {"-": true, "-r": true},
+	"git":           {"clone": true, "fetch": true, "checkout": true, "reset": true, "pull": true, "submodule": true, "clean": true},
+	"tar":           {"-x": true, "-xf": true, "-xzf": true, "-xjf": true, "-xJf": true, "--extract": true, "-xpf": true},
+	"unzip":         {"-d": true, "-o": true},
+	"curl":          {"-o": true, "--output": true},
+	"wget":          {"-O": true},
+	"gpg":           {"--dearmor": true, "--import": true, "-o": true, "--output": true},
+	"apt-key":       {"add": true, "del": true, "adv": true},
+	"dnf":           {"install": true, "remove": true, "upgrade": true, "update": true, "erase": true, "makecache": true},
+	"yum":           {"install": true, "remove": true, "upgrade": true, "update": true, "erase": true, "makecache": true},
 	"virsh":         {"define": true, "undefine": true, "start": true, "destroy": true, "shutdown": true, "net-define": true, "net-start": true, "net-destroy": true, "net-undefine": true, "autostart": true, "net-autostart": true},
 }
 
@@ -97,7 +110,11 @@ func mutates(script string, depth int) string {
 			if mutating[name] {
 				what = "`" + name + "`"
 			}
-			if subs, ok := mutatingSubcommands[name]; ok {
+			simulated := false // apt-get -s says what it would do
+			for _, a := range n.Args[1:] {
+				simulated = simulated || name == "apt-get" && (a.Lit() == "-s" || a.Lit() == "--simulate")
+			}
+			if subs, ok := mutatingSubcommands[name]; ok && !simulated {
 				for _, a := range n.Args[1:] {
 					if l := a.Lit(); subs[l] {
 						what = "`" + name + " " + l + "`"

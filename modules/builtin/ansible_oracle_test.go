@@ -57,6 +57,10 @@ var editCases = []editCase{
 	{"replace", map[string]any{"regexp": "x=1", "replace": "x=2", "before": `\[b\]`}, "[a]\nx=1\n[b]\nx=1\n"},
 	{"replace", map[string]any{"regexp": "x=1", "replace": "x=2", "after": `\[a\]`, "before": `\[c\]`}, "x=1\n[a]\nx=1\n[b]\nx=1\n[c]\nx=1\n"},
 	{"replace", map[string]any{"regexp": "nomatch", "replace": "y"}, "a\n"},
+	{"sysctl", map[string]any{"name": "vm.swappiness", "value": "10", "reload": false}, "# tuning\nkernel.x = 1\n"},
+	{"sysctl", map[string]any{"name": "vm.swappiness", "value": "10", "reload": false}, "vm.swappiness = 60\nother=1\nvm.swappiness=30\n"},
+	{"sysctl", map[string]any{"name": "vm.swappiness", "state": "absent", "reload": false}, "a=1\nvm.swappiness = 60\n"},
+	{"sysctl", map[string]any{"name": "vm.swappiness", "value": "10", "reload": false}, "#vm.swappiness = 60\n"},
 	{"replace", map[string]any{"regexp": `(?P<k>\w+)=(?P<v>\w+)`, "replace": `\g<v>=\g<k>`}, "a=b\nc=d\n"},
 }
 
@@ -75,7 +79,7 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		args := map[string]any{"path": filepath.Join(dir, "ansible", fmt.Sprint(i))}
+		args := map[string]any{pathArg(c.module): filepath.Join(dir, "ansible", fmt.Sprint(i))}
 		for k, v := range c.args {
 			args[k] = v
 		}
@@ -91,7 +95,7 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 	}
 	for i, c := range editCases {
 		path := filepath.Join(dir, "runbook", fmt.Sprint(i))
-		args := map[string]any{"path": path}
+		args := map[string]any{pathArg(c.module): path}
 		for k, v := range c.args {
 			args[k] = v
 		}
@@ -133,4 +137,11 @@ func runModule(t *testing.T, id string, args map[string]any) error {
 		err = fmt.Errorf("failed: %s", res.Msg)
 	}
 	return err
+}
+
+func pathArg(module string) string {
+	if module == "sysctl" {
+		return "sysctl_file"
+	}
+	return "path"
 }
