@@ -114,29 +114,39 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 // runModule decodes args as a playbook would (strictly, aliases included)
 // and runs the module on this machine.
 func runModule(t *testing.T, id string, args map[string]any) error {
+	_, err := runModuleChanged(t, id, args)
+	return err
+}
+
+// runModuleChanged is runModule that also says whether the module changed
+// something.
+func runModuleChanged(t *testing.T, id string, args map[string]any) (bool, error) {
 	info, ok := modules.Default.Lookup(id)
 	if !ok {
-		return fmt.Errorf("no module %s", id)
+		return false, fmt.Errorf("no module %s", id)
 	}
 	var n yaml.Node
 	b, _ := yaml.Marshal(args)
 	if err := yaml.Unmarshal(b, &n); err != nil {
-		return err
+		return false, err
 	}
 	m := info.New()
 	if err := diag.DecodeStrict(&diag.Source{Name: "args"}, n.Content[0], m, id, nil); err != nil {
-		return err
+		return false, err
 	}
 	if v, ok := m.(modules.Validator); ok {
 		if err := v.Validate(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	res, err := m.Run(context.Background(), env(t, false))
-	if err == nil && res.Failed {
-		err = fmt.Errorf("failed: %s", res.Msg)
+	if err != nil {
+		return false, err
 	}
-	return err
+	if res.Failed {
+		return false, fmt.Errorf("failed: %s", res.Msg)
+	}
+	return res.Changed, nil
 }
 
 func pathArg(module string) string {
