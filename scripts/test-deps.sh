@@ -17,6 +17,12 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/bin/python3 ] || need="$need python3"
 # the oracle for inventory parsing (ansible-inventory) and the benchmark's peer
 command -v ansible-inventory >/dev/null 2>&1 || need="$need ansible-core"
+# modules compared with Ansible's: cron, git, get_url/uri (curl), unarchive
+command -v crontab >/dev/null 2>&1 || need="$need cron"
+command -v git >/dev/null 2>&1 || need="$need git"
+command -v curl >/dev/null 2>&1 || need="$need curl"
+command -v unzip >/dev/null 2>&1 || need="$need unzip"
+command -v zip >/dev/null 2>&1 || need="$need zip"
 # hypervisor modules: disks and NoCloud seeds
 command -v qemu-img >/dev/null 2>&1 || need="$need qemu-utils"
 command -v genisoimage >/dev/null 2>&1 || need="$need genisoimage"

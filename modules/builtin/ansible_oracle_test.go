@@ -61,6 +61,17 @@ var editCases = []editCase{
 	{"sysctl", map[string]any{"name": "vm.swappiness", "value": "10", "reload": false}, "vm.swappiness = 60\nother=1\nvm.swappiness=30\n"},
 	{"sysctl", map[string]any{"name": "vm.swappiness", "state": "absent", "reload": false}, "a=1\nvm.swappiness = 60\n"},
 	{"sysctl", map[string]any{"name": "vm.swappiness", "value": "10", "reload": false}, "#vm.swappiness = 60\n"},
+	{"cron", map[string]any{"name": "vacuum", "job": "vacuumdb -a", "hour": "3", "minute": "0", "user": "postgres"}, ""},
+	{"cron", map[string]any{"name": "vacuum", "job": "vacuumdb -a -z", "hour": "4", "user": "root"}, "#Ansible: vacuum\n0 3 * * * root vacuumdb -a\n"},
+	{"cron", map[string]any{"name": "vacuum", "state": "absent"}, "SHELL=/bin/sh\n#Ansible: vacuum\n0 3 * * * root vacuumdb -a\n#Ansible: other\n* * * * * root true\n"},
+	{"cron", map[string]any{"name": "boot", "job": "/usr/local/bin/up", "special_time": "reboot", "user": "root"}, "# keep\n"},
+	{"cron", map[string]any{"name": "off", "job": "true", "disabled": true, "weekday": "1-5", "user": "nobody"}, ""},
+	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "manage_dir": false}, ""},
+	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2 you@b", "manage_dir": false}, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a\n"},
+	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 renamed", "manage_dir": false}, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a\n"},
+	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "state": "absent", "manage_dir": false}, "# keys\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a\nssh-rsa AAAAB3 other\n"},
+	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "exclusive": true, "manage_dir": false}, "ssh-rsa AAAAB3 other\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a\n"},
+	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "key_options": `from="10.0.0.0/8",no-pty`, "manage_dir": false}, ""},
 	{"replace", map[string]any{"regexp": `(?P<k>\w+)=(?P<v>\w+)`, "replace": `\g<v>=\g<k>`}, "a=b\nc=d\n"},
 }
 
@@ -150,8 +161,11 @@ func runModuleChanged(t *testing.T, id string, args map[string]any) (bool, error
 }
 
 func pathArg(module string) string {
-	if module == "sysctl" {
+	switch module {
+	case "sysctl":
 		return "sysctl_file"
+	case "cron":
+		return "cron_file"
 	}
 	return "path"
 }
