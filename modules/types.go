@@ -65,6 +65,27 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// IntList accepts one integer or a list of them (status_code: 201).
+type IntList []int
+
+// UnmarshalYAML accepts 201 or [200, 201].
+func (l *IntList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var v int
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("expected an integer or a list of integers")
+		}
+		*l = IntList{v}
+		return nil
+	}
+	var out []int
+	if err := n.Decode(&out); err != nil {
+		return fmt.Errorf("expected an integer or a list of integers")
+	}
+	*l = out
+	return nil
+}
+
 // Secret is a string argument that is never printed.
 type Secret string
 

@@ -122,6 +122,22 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 	}
 }
 
+// decodeInto decodes args strictly into m, as a playbook's are.
+func decodeInto(args map[string]any, m modules.Module) error {
+	var n yaml.Node
+	b, _ := yaml.Marshal(args)
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	if err := diag.DecodeStrict(&diag.Source{Name: "args"}, n.Content[0], m, "module", nil); err != nil {
+		return err
+	}
+	if v, ok := m.(modules.Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
 // runModule decodes args as a playbook would (strictly, aliases included)
 // and runs the module on this machine.
 func runModule(t *testing.T, id string, args map[string]any) error {
