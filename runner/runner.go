@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,9 @@ type hostState struct {
 	failed      bool
 	unreachable bool
 	notified    map[string]bool
+	ended       bool       // meta end_host: done with this play
+	endPlay     bool       // meta end_play: ask the play to end
+	flush       bool       // meta flush_handlers: run notified handlers now
 	version     int        // bumped when facts change (the shared view re-merges the host)
 	broken      brokenVars // variables of the current task that could not be rendered
 }
@@ -252,6 +256,19 @@ func (r *run) host(name string) *hostState {
 }
 
 // playCtx is what tasks of one play share.
+// playbookDir is the folder of the file the play is written in
+// (Ansible's playbook_dir).
+func (pc *playCtx) playbookDir() string {
+	if pc.play.At.Src == nil {
+		return "."
+	}
+	d, err := filepath.Abs(filepath.Dir(pc.play.At.Src.Name))
+	if err != nil {
+		return filepath.Dir(pc.play.At.Src.Name)
+	}
+	return d
+}
+
 type playCtx struct {
 	free      bool // strategy: free (hosts run their tasks independently)
 	play      *playbooks.Play
@@ -305,6 +322,7 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 	for _, n := range names {
 		h := r.host(n)
 		h.notified = map[string]bool{}
+		h.ended, h.endPlay, h.flush = false, false, false
 		pc.hosts = append(pc.hosts, h)
 		pc.playHosts = append(pc.playHosts, n)
 	}
@@ -342,7 +360,7 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 func active(hosts []*hostState) []*hostState {
 	var out []*hostState
 	for _, h := range hosts {
-		if !h.failed && !h.unreachable {
+		if !h.failed && !h.unreachable && !h.ended {
 			out = append(out, h)
 		}
 	}
@@ -388,6 +406,28 @@ func (r *run) tasks(ctx context.Context, pc *playCtx, tasks []*playbooks.Task, s
 			r.addPendingHosts()
 		}
 		r.timeTask(t.Name, time.Since(begin))
+		if t.Module == "meta" {
+			r.afterMeta(ctx, pc, hs)
+		}
+	}
+}
+
+// afterMeta acts on the play-wide meta actions once every host has run
+// the meta task: flush_handlers runs the notified handlers now; end_play
+// ends the play for every host.
+func (r *run) afterMeta(ctx context.Context, pc *playCtx, hs []*hostState) {
+	flush, end := false, false
+	for _, h := range hs {
+		flush, end = flush || h.flush, end || h.endPlay
+		h.flush, h.endPlay = false, false
+	}
+	if flush {
+		r.handlers(ctx, pc)
+	}
+	if end {
+		for _, h := range pc.hosts {
+			h.ended = true
+		}
 	}
 }
 
@@ -435,6 +475,7 @@ func (r *run) block(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scop
 // the handlers they notified before failing (unless --no-handlers-on-failure),
 // so a config change is never left without its restart.
 func (r *run) handlers(ctx context.Context, pc *playCtx) {
+	var ran []*playbooks.Task
 	for _, hd := range pc.play.Handlers {
 		var hs []*hostState
 		for _, h := range pc.hosts {
@@ -456,6 +497,17 @@ func (r *run) handlers(ctx context.Context, pc *playCtx) {
 		r.tasks(ctx, pc, []*playbooks.Task{hd}, scope{tags: []string{"always"}, become: pc.play.Become, becomeUser: pc.play.BecomeUser}, hs, true)
 		for h, f := range wasFailed {
 			h.failed = h.failed || f
+		}
+		ran = append(ran, hd)
+	}
+	// a handler runs once per notification: flush_handlers then the end
+	// of the play do not run it twice
+	for _, hd := range ran {
+		for _, h := range pc.hosts {
+			delete(h.notified, hd.Name)
+			for _, l := range hd.Listen {
+				delete(h.notified, l)
+			}
 		}
 	}
 }

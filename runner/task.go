@@ -42,7 +42,8 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"inventory_hostname": h.name, "groups": view.groups, "hostvars": view.hostvars,
 		"group_names": view.groupNames(r, h.name), "play_hosts": pc.playHosts, "ansible_play_hosts": pc.playHosts,
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
-		"runbook_netns": r.opt.Connector.NetNS,
+		"runbook_netns": r.opt.Connector.NetNS, "playbook_dir": pc.playbookDir(),
+		"ansible_play_name": pc.play.Name,
 	}
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars
@@ -125,6 +126,9 @@ func (r *run) apply(t *playbooks.Task, h *hostState, o outcome) {
 		h.failed = true
 	case StatusUnreachable:
 		h.unreachable = true
+	}
+	if action, ok := o.register["meta"].(string); ok && t.Module == "meta" && o.status == StatusOK {
+		r.meta(h, action)
 	}
 	r.factsMu.Unlock()
 	r.count(h.name, func(c *Counts) {
@@ -694,4 +698,23 @@ func taskDirs(t *playbooks.Task) []string {
 		dirs = append(dirs, filepath.Dir(t.At.Src.Name))
 	}
 	return dirs
+}
+
+// meta carries out a meta task's action on one host (under factsMu); the
+// play-wide ones are flags the task loop acts on once every host has run
+// the task.
+func (r *run) meta(h *hostState, action string) {
+	switch action {
+	case "end_host":
+		h.ended = true
+	case "end_play", "end_batch":
+		h.endPlay = true
+	case "flush_handlers":
+		h.flush = true
+	case "clear_facts":
+		h.facts = map[string]any{}
+		h.version++
+	case "clear_host_errors":
+		h.failed = false
+	}
 }

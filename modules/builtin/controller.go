@@ -141,6 +141,7 @@ func (*SetFact) ControllerOnly() {}
 
 // SetRaw takes the rendered arguments.
 func (s *SetFact) SetRaw(args map[string]any) error {
+	delete(args, "cacheable") // Ansible's fact cache switch: runbook keeps facts for the run
 	if len(args) == 0 {
 		return errors.New("set_fact: give at least one name: value")
 	}
