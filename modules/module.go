@@ -182,7 +182,7 @@ func (r *Registry) Lookup(id string) (Info, bool) {
 // ansibleNames maps Ansible's module names that differ from runbook's to
 // the runbook module that takes the same arguments.
 var ansibleNames = map[string]string{
-	"template": "file_template", "service": "systemd", "systemd_service": "systemd", "package": "apt",
+	"template": "file_template", "service": "systemd", "systemd_service": "systemd",
 	"setup": "facts", "gather_facts": "facts",
 	"community.postgresql.postgresql_query": "postgresql_query",
 	"community.postgresql.postgresql_user":  "postgresql_user",
