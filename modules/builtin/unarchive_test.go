@@ -1,0 +1,104 @@
+package builtin_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// tree lists a folder: path, mode and content of every file.
+func tree(t *testing.T, root string) string {
+	var out []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		info, _ := d.Info()
+		rel, _ := filepath.Rel(root, p)
+		line := fmt.Sprintf("%s %v", rel, info.Mode())
+		if info.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			line += " " + string(b)
+		}
+		out = append(out, line)
+		return nil
+	})
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+// unarchive leaves the same tree as Ansible's for tar.gz and zip archives,
+// from the controller and from the host, and a second run changes nothing.
+func TestUnarchiveMatchesAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	if _, err := exec.LookPath("zip"); err != nil {
+		t.Skip("zip not installed (make test-deps installs it)")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src", "tool")
+	os.MkdirAll(filepath.Join(src, "bin"), 0o755)
+	os.WriteFile(filepath.Join(src, "bin", "tool"), []byte("#!/bin/sh\necho tool\n"), 0o755)
+	os.WriteFile(filepath.Join(src, "README"), []byte("read me\n"), 0o644)
+	for _, c := range [][]string{
+		{"tar", "-czf", filepath.Join(dir, "tool.tar.gz"), "-C", filepath.Join(dir, "src"), "tool"},
+		{"sh", "-c", "cd " + filepath.Join(dir, "src") + " && zip -qr " + filepath.Join(dir, "tool.zip") + " tool"},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", c, err, out)
+		}
+	}
+	cases := []map[string]any{
+		{"src": filepath.Join(dir, "tool.tar.gz")},
+		{"src": filepath.Join(dir, "tool.zip")},
+		{"src": filepath.Join(dir, "tool.tar.gz"), "remote_src": true},
+		{"src": filepath.Join(dir, "tool.tar.gz"), "exclude": []any{"tool/README"}},
+	}
+	var tasks []map[string]any
+	for i, c := range cases {
+		for _, side := range []string{"ansible", "runbook"} {
+			os.MkdirAll(filepath.Join(dir, side, fmt.Sprint(i)), 0o755)
+		}
+		args := map[string]any{"dest": filepath.Join(dir, "ansible", fmt.Sprint(i))}
+		for k, v := range c {
+			args[k] = v
+		}
+		tasks = append(tasks, map[string]any{"unarchive": args})
+	}
+	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
+	os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
+	cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
+	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+	for i, c := range cases {
+		args := map[string]any{"dest": filepath.Join(dir, "runbook", fmt.Sprint(i))}
+		for k, v := range c {
+			args[k] = v
+		}
+		for round := 0; round < 2; round++ {
+			changed, err := runModuleChanged(t, "unarchive", args)
+			if err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			if changed != (round == 0) {
+				t.Errorf("case %d round %d: changed=%v", i, round, changed)
+			}
+		}
+		a, r := tree(t, filepath.Join(dir, "ansible", fmt.Sprint(i))), tree(t, filepath.Join(dir, "runbook", fmt.Sprint(i)))
+		if a != r {
+			t.Errorf("case %d %v:\nrunbook:\n%s\nAnsible:\n%s", i, c, r, a)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "runbook", ".runbook-unarchive*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
