@@ -1,0 +1,82 @@
+package builtin_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// git leaves working copies at the same commits as Ansible's git module,
+// for the default branch, a tag and a branch, before and after the
+// upstream moves; a run with nothing new changes nothing.
+func TestGitMatchesAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	dir := t.TempDir()
+	up := filepath.Join(dir, "upstream")
+	run := func(args ...string) string {
+		t.Helper()
+		c := exec.Command("git", args...)
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "HOME="+dir)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q", "-b", "main", up)
+	commit := func(msg string) {
+		os.WriteFile(filepath.Join(up, "f"), []byte(msg), 0o644)
+		run("-C", up, "add", "f")
+		run("-C", up, "commit", "-q", "-m", msg)
+	}
+	commit("one")
+	run("-C", up, "tag", "v1")
+	run("-C", up, "branch", "dev")
+	commit("two")
+	versions := []string{"HEAD", "v1", "dev"}
+	ansible := func() {
+		var tasks []map[string]any
+		for i, v := range versions {
+			tasks = append(tasks, map[string]any{"git": map[string]any{"repo": up, "dest": filepath.Join(dir, "ansible", fmt.Sprint(i)), "version": v}})
+		}
+		play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
+		os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
+		cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
+		cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ansible-playbook: %v\n%s", err, out)
+		}
+	}
+	check := func(stage string, wantChanged []bool) {
+		for i, v := range versions {
+			for round := 0; round < 2; round++ {
+				changed, err := runModuleChanged(t, "git", map[string]any{"repo": up, "dest": filepath.Join(dir, "runbook", fmt.Sprint(i)), "version": v})
+				if err != nil {
+					t.Fatalf("%s %s: %v", stage, v, err)
+				}
+				if want := round == 0 && wantChanged[i]; changed != want {
+					t.Errorf("%s %s round %d: changed=%v, want %v", stage, v, round, changed, want)
+				}
+			}
+			a := run("-C", filepath.Join(dir, "ansible", fmt.Sprint(i)), "rev-parse", "HEAD")
+			r := run("-C", filepath.Join(dir, "runbook", fmt.Sprint(i)), "rev-parse", "HEAD")
+			if a != r {
+				t.Errorf("%s %s: runbook at %s, Ansible at %s", stage, v, r, a)
+			}
+		}
+	}
+	ansible()
+	check("clone", []bool{true, true, true})
+	commit("three")
+	run("-C", up, "checkout", "-q", "dev")
+	commit("dev-two")
+	run("-C", up, "checkout", "-q", "main")
+	ansible()
+	check("update", []bool{true, false, true})
+}
