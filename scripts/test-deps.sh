@@ -17,6 +17,8 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/bin/python3 ] || need="$need python3"
 # the oracle for inventory parsing (ansible-inventory) and the benchmark's peer
 command -v ansible-inventory >/dev/null 2>&1 || need="$need ansible-core"
+# Ansible's collections (mount is ansible.posix.mount in ansible-core 2.14)
+[ -d /usr/lib/python3/dist-packages/ansible_collections/ansible/posix ] || need="$need ansible"
 # modules compared with Ansible's: cron, git, get_url/uri (curl), unarchive
 command -v crontab >/dev/null 2>&1 || need="$need cron"
 command -v git >/dev/null 2>&1 || need="$need git"

@@ -72,6 +72,11 @@ var editCases = []editCase{
 	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "state": "absent", "manage_dir": false}, "# keys\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a\nssh-rsa AAAAB3 other\n"},
 	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "exclusive": true, "manage_dir": false}, "ssh-rsa AAAAB3 other\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a\n"},
 	{"authorized_key", map[string]any{"user": "root", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 me@a", "key_options": `from="10.0.0.0/8",no-pty`, "manage_dir": false}, ""},
+	{"mount", map[string]any{"path": "/mnt/data", "src": "/dev/vdb", "fstype": "ext4", "opts": "noatime", "state": "present"}, "UUID=abc / ext4 errors=remount-ro 0 1\n"},
+	{"mount", map[string]any{"path": "/mnt/data", "src": "/dev/vdc", "fstype": "xfs", "state": "present"}, "UUID=abc / ext4 errors=remount-ro 0 1\n/dev/vdb   /mnt/data  ext4  noatime  0  0\n"},
+	{"mount", map[string]any{"path": "/mnt/data", "src": "/dev/vdb", "fstype": "ext4", "opts": "noatime", "state": "present"}, "/dev/vdb   /mnt/data  ext4  noatime  0  0\n"},
+	{"mount", map[string]any{"path": "/mnt/data", "state": "absent_from_fstab"}, "UUID=abc / ext4 errors=remount-ro 0 1\n/dev/vdb /mnt/data ext4 noatime 0 0\n"},
+	{"mount", map[string]any{"path": "/mnt/data", "src": "tmpfs", "fstype": "tmpfs", "opts": "size=64m", "boot": false, "state": "present"}, ""},
 	{"replace", map[string]any{"regexp": `(?P<k>\w+)=(?P<v>\w+)`, "replace": `\g<v>=\g<k>`}, "a=b\nc=d\n"},
 }
 
@@ -182,6 +187,8 @@ func pathArg(module string) string {
 		return "sysctl_file"
 	case "cron":
 		return "cron_file"
+	case "mount":
+		return "fstab"
 	}
 	return "path"
 }
