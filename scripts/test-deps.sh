@@ -25,6 +25,7 @@ command -v git >/dev/null 2>&1 || need="$need git"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v unzip >/dev/null 2>&1 || need="$need unzip"
 command -v zip >/dev/null 2>&1 || need="$need zip"
+command -v gpg >/dev/null 2>&1 || need="$need gpg"
 # hypervisor modules: disks and NoCloud seeds
 command -v qemu-img >/dev/null 2>&1 || need="$need qemu-utils"
 command -v genisoimage >/dev/null 2>&1 || need="$need genisoimage"
