@@ -34,6 +34,9 @@ type Env struct {
 	Warn func(format string, args ...any)
 	// Progress shows how a long step is going (a download); may be nil.
 	Progress func(msg string)
+	// Reconnect drops the host's connection and dials it again until it
+	// answers or timeout passes (reboot); nil where it cannot.
+	Reconnect func(ctx context.Context, timeout time.Duration) (Host, error)
 	// Dirs are the folders a relative local file (copy's or template's
 	// src) is looked for in, first match wins: the role's folder, then the
 	// folder of the file the task is written in.

@@ -238,6 +238,18 @@ func (c *Connector) jumpConfig(spec string, depth int) (*transport.SSHConfig, er
 	return c.sshConfig(spec, vars, depth+1)
 }
 
+// Drop closes a host's connection and forgets it: the next Connect dials
+// again (a host that rebooted).
+func (c *Connector) Drop(name string) {
+	c.mu.Lock()
+	slot := c.conns[name]
+	delete(c.conns, name)
+	c.mu.Unlock()
+	if slot != nil && slot.conn != nil {
+		slot.conn.Close()
+	}
+}
+
 // Close closes every connection.
 func (c *Connector) Close() {
 	c.mu.Lock()

@@ -354,6 +354,20 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		}
 		var as string
 		env.Host, as = r.asUser(conn, sc, vars)
+		target := modules.Or(delegate, h.name)
+		env.Reconnect = func(ctx context.Context, timeout time.Duration) (modules.Host, error) {
+			tvars := vars
+			if delegate != "" {
+				tvars = r.opt.Inventory.HostVars(delegate)
+			}
+			r.opt.Connector.Drop(target)
+			c, err := r.opt.Connector.ConnectWait(ctx, target, tvars, timeout)
+			if err != nil {
+				return nil, err
+			}
+			host, _ := r.asUser(c, sc, vars)
+			return host, nil
+		}
 		if r.opt.Explain {
 			explain = &explainHost{Host: env.Host, as: as}
 			env.Host = explain
