@@ -50,6 +50,7 @@ func TestBecomePasswordNeverReachesTheCommand(t *testing.T) {
     - shell: cat > %s
       args:
         stdin: data
+        stdin_add_newline: false
       become: true
       become_user: nobody
 `, out))

@@ -20,6 +20,7 @@ type Command struct {
 	Creates string             `yaml:"creates" doc:"skip when this path exists"`
 	Removes string             `yaml:"removes" doc:"skip unless this path exists"`
 	Stdin   string             `yaml:"stdin" doc:"text given on standard input"`
+	StdinNL *bool              `yaml:"stdin_add_newline" doc:"end stdin with a newline" default:"true"`
 }
 
 func init() {
@@ -48,16 +49,22 @@ func (c *Command) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		}
 		argv = words
 	}
-	return runScript(ctx, env, modules.Join(argv...), c.Chdir, c.Creates, c.Removes, c.Stdin)
+	stdin := c.Stdin
+	if stdin != "" && (c.StdinNL == nil || *c.StdinNL) && !strings.HasSuffix(stdin, "\n") {
+		stdin += "\n" // Ansible's stdin_add_newline
+	}
+	return runScript(ctx, env, modules.Join(argv...), c.Chdir, c.Creates, c.Removes, stdin)
 }
 
 // Shell runs a command line through /bin/sh, with pipes and variables.
 type Shell struct {
-	Cmd     string `yaml:"cmd" doc:"the shell command line"`
-	Chdir   string `yaml:"chdir" doc:"directory to run in"`
-	Creates string `yaml:"creates" doc:"skip when this path exists"`
-	Removes string `yaml:"removes" doc:"skip unless this path exists"`
-	Stdin   string `yaml:"stdin" doc:"text given on standard input"`
+	Cmd        string `yaml:"cmd" doc:"the shell command line"`
+	Chdir      string `yaml:"chdir" doc:"directory to run in"`
+	Creates    string `yaml:"creates" doc:"skip when this path exists"`
+	Removes    string `yaml:"removes" doc:"skip unless this path exists"`
+	Stdin      string `yaml:"stdin" doc:"text given on standard input"`
+	Executable string `yaml:"executable" doc:"the shell to run the line with (e.g. /bin/bash; default /bin/sh)"`
+	StdinNL    *bool  `yaml:"stdin_add_newline" doc:"end stdin with a newline" default:"true"`
 }
 
 func init() {
@@ -78,7 +85,17 @@ func (s *Shell) Validate() error {
 
 // Run runs the command line.
 func (s *Shell) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	return runScript(ctx, env, s.Cmd, s.Chdir, s.Creates, s.Removes, s.Stdin)
+	script, stdin := s.Cmd, s.Stdin
+	if s.Executable != "" {
+		if strings.ContainsAny(s.Executable, " \t\n;&|$`'\"") {
+			return modules.Failf("shell: executable %q is a path, not a command line", s.Executable), nil
+		}
+		script = s.Executable + " -c " + modules.Quote(script)
+	}
+	if stdin != "" && (s.StdinNL == nil || *s.StdinNL) && !strings.HasSuffix(stdin, "\n") {
+		stdin += "\n"
+	}
+	return runScript(ctx, env, script, s.Chdir, s.Creates, s.Removes, stdin)
 }
 
 func runScript(ctx context.Context, env *modules.Env, script, chdir, creates, removes, stdin string) (*modules.Result, error) {

@@ -12,8 +12,9 @@ import (
 
 // Debug prints a message or a variable.
 type Debug struct {
-	Msg any    `yaml:"msg" doc:"what to print (templated)"`
-	Var string `yaml:"var" doc:"name of a variable to print, dotted paths allowed"`
+	Msg       any    `yaml:"msg" doc:"what to print (templated)"`
+	Verbosity int    `yaml:"verbosity" doc:"accepted for Ansible playbooks: runbook always shows the message"`
+	Var       string `yaml:"var" doc:"name of a variable to print, dotted paths allowed"`
 }
 
 func init() {

@@ -16,14 +16,17 @@ import (
 // connections, a path exists (or not), or a command succeeds. The loop runs
 // on the host in one command, so waiting costs no round trips.
 type WaitFor struct {
-	Host    string  `yaml:"host" doc:"address to probe, as seen from the host" default:"127.0.0.1"`
-	Port    int     `yaml:"port" doc:"TCP port"`
-	Path    string  `yaml:"path" doc:"a path to wait for"`
-	Cmd     string  `yaml:"cmd" doc:"a shell command to wait for (exit 0)"`
-	State   string  `yaml:"state" doc:"started/present (default) or stopped/absent" default:"started"`
-	Timeout float64 `yaml:"timeout" doc:"seconds before failing" default:"300"`
-	Delay   float64 `yaml:"delay" doc:"seconds to wait before the first probe"`
-	Sleep   float64 `yaml:"sleep" doc:"seconds between probes" default:"1"`
+	Host           string  `yaml:"host" doc:"address to probe, as seen from the host" default:"127.0.0.1"`
+	Port           int     `yaml:"port" doc:"TCP port"`
+	Path           string  `yaml:"path" doc:"a path to wait for"`
+	Cmd            string  `yaml:"cmd" doc:"a shell command to wait for (exit 0)"`
+	State          string  `yaml:"state" doc:"started/present (default) or stopped/absent" default:"started"`
+	Timeout        float64 `yaml:"timeout" doc:"seconds before failing" default:"300"`
+	Delay          float64 `yaml:"delay" doc:"seconds to wait before the first probe"`
+	SearchRegex    string  `yaml:"search_regex" doc:"with path: wait until the file holds a line matching this (extended) regular expression"`
+	Msg            string  `yaml:"msg" doc:"the failure message instead of the default"`
+	ConnectTimeout int     `yaml:"connect_timeout" doc:"accepted for Ansible playbooks (each probe is short)"`
+	Sleep          float64 `yaml:"sleep" doc:"seconds between probes" default:"1"`
 }
 
 func init() {
@@ -59,6 +62,8 @@ func (w *WaitFor) Script() string {
 	case w.Port != 0:
 		// host and port are arguments of the inner shell, never its code
 		probe = `bash -c '(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null' wait_for ` + modules.Join(w.Host, strconv.Itoa(w.Port))
+	case w.Path != "" && w.SearchRegex != "":
+		probe = "grep -Eq -- " + modules.Quote(w.SearchRegex) + " " + modules.Quote(w.Path) + " 2>/dev/null"
 	case w.Path != "":
 		probe = "[ -e " + modules.Quote(w.Path) + " ]"
 	default:
@@ -87,6 +92,9 @@ func (w *WaitFor) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	}
 	what := map[bool]string{true: fmt.Sprintf("port %s:%d", w.Host, w.Port), false: modules.Or(w.Path, w.Cmd)}[w.Port != 0]
 	msg := fmt.Sprintf("timeout after %gs waiting for %s to be %s", w.Timeout, what, w.State)
+	if w.Msg != "" {
+		msg = w.Msg
+	}
 	if e := strings.TrimSpace(r.Stderr); e != "" && r.RC != 3 {
 		msg += ": " + e
 	}
