@@ -32,7 +32,22 @@ type Play struct {
 	Tags     []string
 	Tasks    []*Task
 	Handlers []*Task
-	At       Pos
+	// Environment is set for every command of the play (environment:).
+	Environment map[string]string
+	// RemoteUser is the user to connect as (remote_user:), unless the
+	// inventory names one.
+	RemoteUser string
+	// Connection "local" runs the play on this machine.
+	Connection string
+	// AnyErrorsFatal ends the play for every host when one fails.
+	AnyErrorsFatal bool
+	// ForceHandlers runs notified handlers on hosts that failed later
+	// (runbook's default; false is Ansible's).
+	ForceHandlers *bool
+	IgnoreErrors  bool
+	NoLog         bool
+	CheckMode     *bool
+	At            Pos
 }
 
 // Task is one step: a module call, or a block of steps.
@@ -67,7 +82,14 @@ type Task struct {
 	NoLog        bool
 	CheckMode    *bool // false: run even under --check (read-only commands)
 	Vars         map[string]any
-	RoleDir      string // the role's folder, for a task that comes from a role
+	Environment  map[string]string // environment: for the task's commands
+	RemoteUser   string            // remote_user: connect as this user
+	Connection   string            // connection: local
+	RoleDir      string            // the role's folder, for a task that comes from a role
+	RoleName     string
+	// RoleDefaults are a role's defaults/main.yml, on the block that runs
+	// the role: beneath the inventory in precedence, as Ansible's.
+	RoleDefaults map[string]any
 	Block        []*Task
 	Rescue       []*Task
 	Always       []*Task

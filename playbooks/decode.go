@@ -256,3 +256,41 @@ func resolveTag(v string) string {
 	}
 	return "!!str"
 }
+
+// env reads an environment: mapping of variable names to values (a
+// template naming a mapping is not supported: it must be visible here).
+func (d *decoder) env(n *yaml.Node) (map[string]string, error) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return nil, d.errf(n, "environment: expected a mapping of NAME: value, got %s", diag.KindName(n))
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if !envName.MatchString(k.Value) {
+			return nil, d.errf(k, "environment: %q is not a variable name", k.Value)
+		}
+		if v.Kind != yaml.ScalarNode {
+			return nil, d.errf(v, "environment: %s: expected a string, got %s", k.Value, diag.KindName(v))
+		}
+		if err := d.template(v, v.Value); err != nil {
+			return nil, err
+		}
+		out[k.Value] = v.Value
+	}
+	return out, nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkBecomeMethod accepts sudo, the one runbook has.
+func checkBecomeMethod(d *decoder, n *yaml.Node) error {
+	m, err := d.str(n, "become_method")
+	if err != nil {
+		return err
+	}
+	if m != "sudo" && !strings.Contains(m, "{{") {
+		return d.errf(n, "become_method: %q is not supported (runbook becomes with sudo)", m)
+	}
+	return nil
+}

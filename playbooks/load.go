@@ -21,6 +21,10 @@ type Loader struct {
 	Catalog  Catalog
 
 	including []string // the include_tasks chain being loaded (cycle check)
+	// taskHandlers are the handlers of roles imported by tasks
+	// (import_role) of the play being loaded
+	taskHandlers []*Task
+	baseDir      string // the top playbook's folder (its roles/ is searched too)
 }
 
 // file is a source file located on disk or in the embedded set.
@@ -85,13 +89,18 @@ func (l *Loader) Load(name string) (*Playbook, error) {
 	}
 	pb := &Playbook{Name: name}
 	l.including = []string{f.src.Name}
+	if !f.embedded {
+		l.baseDir = f.dir
+	}
 	if err := l.loadInto(pb, f, 0); err != nil {
 		return nil, err
 	}
 	return pb, nil
 }
 
-var playKeys = []string{"strategy", "name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks"}
+var playKeys = []string{"strategy", "name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks",
+	"roles", "environment", "remote_user", "become_method", "connection", "any_errors_fatal", "force_handlers", "max_fail_percentage",
+	"order", "collections", "ignore_errors", "no_log", "check_mode", "gather_subset", "gather_timeout", "throttle", "debugger", "diff", "port", "timeout"}
 
 func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	root, err := parseYAML(f.src)
@@ -148,7 +157,8 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 
 func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 	p := &Play{At: d.pos(n), Vars: map[string]any{}}
-	var pre, post []*Task
+	var pre, post, roleTasks, roleHandlers []*Task
+	var refs []roleRef
 	var hostsNode *yaml.Node
 	err := d.mapping(n, "play", func(k, v *yaml.Node) error {
 		var err error
@@ -218,6 +228,31 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 			post, err = l.tasks(d, f, v, false)
 		case "handlers":
 			p.Handlers, err = l.tasks(d, f, v, true)
+		case "roles":
+			refs, err = l.roleRefs(d, v)
+		case "environment":
+			p.Environment, err = d.env(v)
+		case "remote_user":
+			p.RemoteUser, err = d.str(v, "remote_user")
+		case "become_method":
+			err = checkBecomeMethod(d, v)
+		case "connection":
+			p.Connection, err = d.str(v, "connection")
+			if err == nil && p.Connection != "local" && p.Connection != "ssh" && p.Connection != "smart" {
+				err = d.errf(v, "connection: %q is not one runbook has (ssh or local)", p.Connection)
+			}
+		case "any_errors_fatal":
+			p.AnyErrorsFatal, err = d.boolean(v, "any_errors_fatal")
+		case "force_handlers":
+			p.ForceHandlers, err = d.boolPtr(v, "force_handlers")
+		case "ignore_errors":
+			p.IgnoreErrors, err = d.boolean(v, "ignore_errors")
+		case "no_log":
+			p.NoLog, err = d.boolean(v, "no_log")
+		case "check_mode":
+			p.CheckMode, err = d.boolPtr(v, "check_mode")
+		case "max_fail_percentage", "order", "collections", "gather_subset", "gather_timeout", "throttle", "debugger", "diff", "port", "timeout":
+			// accepted; runbook's behaviour is Ansible's default for these
 		default:
 			return unknownKey(d, k, "play", playKeys)
 		}
@@ -232,7 +267,18 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 	if strings.TrimSpace(p.Hosts) == "" {
 		return nil, d.errf(hostsNode, "hosts: an empty pattern selects no host (all, a group, a host, or a:b patterns)")
 	}
-	p.Tasks = append(append(pre, p.Tasks...), post...)
+	for _, r := range refs {
+		t, hs, err := l.role(d, f, r, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		roleTasks = append(roleTasks, t)
+		roleHandlers = append(roleHandlers, hs...)
+	}
+	p.Tasks = append(append(append(pre, roleTasks...), p.Tasks...), post...)
+	p.Handlers = append(roleHandlers, p.Handlers...)
+	p.Handlers = append(p.Handlers, l.taskHandlers...)
+	l.taskHandlers = nil
 	return p, checkNotify(p)
 }
 

@@ -36,7 +36,7 @@ func TestBadPlaybooks(t *testing.T) {
 		{"bad_notify.yaml", 3, 7, `notify: no handler named "restart postgresql" in this play (did you mean "restart postgres"?)`},
 		{"bad_mode.yaml", 7, 15, `mode: expected an octal number`},
 		{"template_in_when.yaml", 5, 13, `conditions are expressions, not templates: write x`},
-		{"validate.yaml", 5, 9, `state must be file, directory, absent, link or touch, got "dir"`},
+		{"validate.yaml", 5, 9, `state must be file, directory, absent, link, hard or touch, got "dir"`},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

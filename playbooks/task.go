@@ -1,6 +1,8 @@
 package playbooks
 
 import (
+	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,7 +18,9 @@ import (
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
 	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
-	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items"}
+	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items",
+	"import_tasks", "import_role", "include_role", "environment", "remote_user", "become_method", "connection",
+	"any_errors_fatal", "throttle", "debugger", "diff", "ignore_unreachable", "action", "local_action"}
 
 // maxIncludeDepth bounds nested include_tasks.
 const maxIncludeDepth = 50
@@ -144,14 +148,58 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.Rescue, err = l.tasks(d, f, v, handler)
 		case "always":
 			t.Always, err = l.tasks(d, f, v, handler)
-		case "include_tasks":
+		case "import_role", "include_role":
+			r, rerr := l.roleRef(d, resolve(v), k.Value)
+			if rerr != nil {
+				return rerr
+			}
+			block, hs, rerr := l.role(d, f, r, handler, nil)
+			if rerr != nil {
+				return rerr
+			}
+			included = true
+			t.Block = []*Task{block}
+			l.taskHandlers = append(l.taskHandlers, hs...)
+			if t.Name == "" {
+				t.Name = k.Value + " " + r.name
+			}
+		case "environment":
+			t.Environment, err = d.env(v)
+		case "remote_user":
+			t.RemoteUser, err = d.str(v, "remote_user")
+		case "become_method":
+			err = checkBecomeMethod(d, v)
+		case "connection":
+			t.Connection, err = d.str(v, "connection")
+			if err == nil && t.Connection != "local" && t.Connection != "ssh" && t.Connection != "smart" {
+				err = d.errf(v, "connection: %q is not one runbook has (ssh or local)", t.Connection)
+			}
+		case "any_errors_fatal", "throttle", "debugger", "diff", "ignore_unreachable":
+			// accepted; runbook's behaviour is Ansible's default for these
+		case "action", "local_action":
+			// the old form: action: module arg=value ...
+			line, aerr := d.str(v, k.Value)
+			if aerr != nil {
+				return d.errf(v, "%s: expected \"MODULE ARGS\" (or write the module as the key)", k.Value)
+			}
+			mod, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+			moduleKey = &yaml.Node{Kind: yaml.ScalarNode, Value: mod, Line: v.Line, Column: v.Column}
+			moduleVal = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: rest, Line: v.Line, Column: v.Column}
+			if k.Value == "local_action" {
+				t.DelegateTo, t.DelegateAt = "localhost", d.pos(v)
+			}
+		case "include_tasks", "import_tasks":
 			var name string
-			if name, err = d.str(v, "include_tasks"); err != nil {
+			if name, err = d.str(v, k.Value); err != nil {
 				return err
 			}
 			inc, rerr := l.read(name, f)
+			if rerr != nil && f.dir != "" && strings.HasSuffix(filepath.ToSlash(f.dir), "/handlers") {
+				// a role's handler file includes from the role's tasks/
+				inc, rerr = l.read(path.Join("..", "tasks", name), f)
+			}
 			if rerr != nil {
-				return d.errf(v, "include_tasks: cannot read %q: %v", name, rerr)
+				return d.errf(v, "%s: cannot read %q: %v", k.Value, name, rerr)
 			}
 			// a static include that includes itself, directly or not, would
 			// recurse forever: refuse it with the chain

@@ -278,6 +278,10 @@ type playCtx struct {
 
 // scope is what a block passes down to its tasks (Ansible's inheritance).
 type scope struct {
+	defaults     map[string]any    // role defaults: beneath the inventory
+	env          map[string]string // environment: for every command
+	remoteUser   string
+	connection   string
 	when         []string
 	tags         []string
 	vars         map[string]any
@@ -299,6 +303,26 @@ func (s scope) child(t *playbooks.Task) scope {
 			c.vars = map[string]any{}
 		}
 		maps.Copy(c.vars, t.Vars)
+	}
+	if len(t.RoleDefaults) > 0 {
+		c.defaults = maps.Clone(s.defaults)
+		if c.defaults == nil {
+			c.defaults = map[string]any{}
+		}
+		maps.Copy(c.defaults, t.RoleDefaults)
+	}
+	if len(t.Environment) > 0 {
+		c.env = maps.Clone(s.env)
+		if c.env == nil {
+			c.env = map[string]string{}
+		}
+		maps.Copy(c.env, t.Environment)
+	}
+	if t.RemoteUser != "" {
+		c.remoteUser = t.RemoteUser
+	}
+	if t.Connection != "" {
+		c.connection = t.Connection
 	}
 	if t.Become != nil {
 		c.become = t.Become
@@ -326,7 +350,8 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 		pc.hosts = append(pc.hosts, h)
 		pc.playHosts = append(pc.playHosts, n)
 	}
-	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser}
+	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser, env: p.Environment, remoteUser: p.RemoteUser,
+		connection: p.Connection, ignoreErrors: p.IgnoreErrors, noLog: p.NoLog, checkMode: p.CheckMode}
 	var gather []*playbooks.Task
 	if p.GatherFacts == nil || *p.GatherFacts {
 		gather = []*playbooks.Task{{Name: "Gathering Facts", Module: "facts", At: p.At, Tags: []string{"always"},
@@ -409,7 +434,23 @@ func (r *run) tasks(ctx context.Context, pc *playCtx, tasks []*playbooks.Task, s
 		if t.Module == "meta" {
 			r.afterMeta(ctx, pc, hs)
 		}
+		if pc.play.AnyErrorsFatal && len(active(hs)) < len(hs) {
+			r.warn("any_errors_fatal: a host failed; ending the play for every host")
+			for _, h := range pc.hosts {
+				h.ended = true
+			}
+		}
 	}
+}
+
+// forceHandlers says whether handlers run on a host that failed after
+// notifying: the play's force_handlers when written, else runbook's
+// default (yes) unless --no-handlers-on-failure.
+func (r *run) forceHandlers(p *playbooks.Play) bool {
+	if p.ForceHandlers != nil {
+		return *p.ForceHandlers
+	}
+	return !r.opt.NoHandlersOnFailure
 }
 
 // afterMeta acts on the play-wide meta actions once every host has run
@@ -479,7 +520,7 @@ func (r *run) handlers(ctx context.Context, pc *playCtx) {
 	for _, hd := range pc.play.Handlers {
 		var hs []*hostState
 		for _, h := range pc.hosts {
-			if h.unreachable || (h.failed && r.opt.NoHandlersOnFailure) {
+			if h.unreachable || (h.failed && !r.forceHandlers(pc.play)) {
 				continue
 			}
 			if h.notified[hd.Name] || anyNotified(h, hd.Listen) {

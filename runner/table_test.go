@@ -3,6 +3,8 @@ package runner_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -188,5 +190,50 @@ func TestRunnerControlFlow(t *testing.T) {
 				t.Errorf("recap:\n got %s\nwant %s", recap(st), c.recap)
 			}
 		})
+	}
+}
+
+// Roles from a folder tree: dependencies first, defaults beneath play vars,
+// parameters above the role's defaults, the role's vars, its handlers,
+// import_role with tasks_from, import_tasks.
+func TestRoles(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"roles/base/defaults/main.yml": "port: 1\nwho: default\n",
+		"roles/base/vars/main.yml":     "fixed: v\n",
+		"roles/base/tasks/main.yml":    "- command: echo base-{{ .port }}-{{ .who }}-{{ .fixed }}\n  notify: restart base\n- import_tasks: more.yml\n",
+		"roles/base/tasks/more.yml":    "- command: echo more\n",
+		"roles/base/handlers/main.yml": "- name: restart base\n  command: echo restarted\n",
+		"roles/base/meta/main.yml":     "galaxy_info: {author: x}\ndependencies:\n  - dep\n",
+		"roles/dep/tasks/main.yml":     "- command: echo dep\n",
+		"roles/dep/tasks/other.yml":    "- command: echo other-{{ .who }}\n",
+		"site.yml": "- hosts: h1\n  gather_facts: false\n  vars: {who: play}\n  roles:\n    - {role: base, port: 2}\n  tasks:\n" +
+			"    - import_role: {name: dep, tasks_from: other}\n    - command: echo last\n      notify: \"base : restart base\"\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(text), 0o644)
+	}
+	inv, err := inventory.Parse(&diag.Source{Name: "inv.yaml", Text: []byte(threeHosts)}, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &playbooks.Loader{Catalog: runner.Catalog{Reg: modules.Default}}
+	pb, err := l.Load(filepath.Join(dir, "site.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fleet{tries: map[string]int{}}
+	_, err = runner.Run(context.Background(), pb, runner.Options{Registry: modules.Default, Inventory: inv, Output: quiet{}, Forks: 1,
+		Connector: &runner.Connector{Dial: func(_ context.Context, name string, _ map[string]any) (transport.Conn, error) {
+			return &fakeConn{name: name, f: f}, nil
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "h1: dep|h1: base-2-play-v|h1: more|h1: other-play|h1: last|h1: restarted"
+	if got := strings.Join(f.log, "|"); got != want {
+		t.Errorf("commands:\n got %s\nwant %s", got, want)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -47,7 +49,7 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 	}
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars
-	vars, broken := composeVarsLazy(magic, r.invVars.get(r, h.name), pc.play.Vars, sc.vars, facts, r.opt.ExtraVars)
+	vars, broken := composeVarsLazy(magic, sc.defaults, r.invVars.get(r, h.name), pc.play.Vars, sc.vars, facts, r.opt.ExtraVars)
 	r.redact.collect(vars) // rendered values: templated secrets, task and block vars
 	h.broken = broken
 	return vars, nil
@@ -354,6 +356,13 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		}
 		var as string
 		env.Host, as = r.asUser(conn, sc, vars)
+		if len(sc.env) > 0 {
+			vals, err := renderEnv(sc.env, vars)
+			if err != nil {
+				return failed("environment: %v", err)
+			}
+			env.Host = withEnv(env.Host, vals)
+		}
 		target := modules.Or(delegate, h.name)
 		env.Reconnect = func(ctx context.Context, timeout time.Duration) (modules.Host, error) {
 			tvars := vars
@@ -422,6 +431,13 @@ func (r *run) reach(ctx context.Context, m modules.Module, sc scope, name string
 		} else {
 			tvars = map[string]any{}
 		}
+	}
+	if sc.connection == "local" {
+		return &transport.Local{HostName: target}, delegate, nil, nil
+	}
+	if sc.remoteUser != "" && tvars["ansible_user"] == nil {
+		tvars = maps.Clone(tvars) // the inventory's ansible_user wins, as in Ansible
+		tvars["ansible_user"] = sc.remoteUser
 	}
 	var err error
 	if w, ok := m.(modules.ConnectionWaiter); ok {
@@ -731,4 +747,41 @@ func (r *run) meta(h *hostState, action string) {
 	case "clear_host_errors":
 		h.failed = false
 	}
+}
+
+// renderEnv renders environment: values for one host.
+func renderEnv(env map[string]string, vars map[string]any) (map[string]string, error) {
+	out := make(map[string]string, len(env))
+	for k, v := range env {
+		s, err := templates.Render("environment", v, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// envHost exports environment: variables before every command.
+type envHost struct {
+	modules.Host
+	prefix string
+}
+
+func withEnv(h modules.Host, vals map[string]string) modules.Host {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString("export " + k + "=" + modules.Quote(vals[k]) + "\n")
+	}
+	return &envHost{Host: h, prefix: b.String()}
+}
+
+func (e *envHost) Run(ctx context.Context, c modules.Cmd) (modules.CmdResult, error) {
+	c.Script = e.prefix + c.Script
+	return e.Host.Run(ctx, c)
 }

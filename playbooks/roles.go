@@ -1,0 +1,324 @@
+package playbooks
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-lab/runbook/internal/diag"
+)
+
+// roleRef is a role as a play or a task names it: roles: [name] or
+// {role: name, vars..., params...}, import_role: {name, tasks_from...}.
+type roleRef struct {
+	name                                            string
+	params                                          map[string]any
+	tasksFrom, varsFrom, defaultsFrom, handlersFrom string
+	at                                              *yaml.Node
+	tags                                            []string
+	when                                            []string
+	become                                          *bool
+	becomeUser                                      string
+}
+
+// roleRefKeys are the keywords of a roles: entry; anything else is a role
+// parameter.
+var roleRefKeys = map[string]bool{"role": true, "name": true, "vars": true, "tags": true, "when": true, "become": true, "become_user": true}
+
+func (l *Loader) roleRefs(d *decoder, n *yaml.Node) ([]roleRef, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, d.errf(n, "roles: expected a list of roles, got %s", diag.KindName(n))
+	}
+	var out []roleRef
+	for _, e := range n.Content {
+		e = resolve(e)
+		r, err := l.roleRef(d, e, "roles")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (l *Loader) roleRef(d *decoder, e *yaml.Node, what string) (roleRef, error) {
+	r := roleRef{at: e, params: map[string]any{}}
+	if e.Kind == yaml.ScalarNode {
+		r.name = e.Value
+		return r, d.template(e, e.Value)
+	}
+	if e.Kind != yaml.MappingNode {
+		return r, d.errf(e, "%s: expected a role name or a mapping with role:, got %s", what, diag.KindName(e))
+	}
+	err := d.mapping(e, what, func(k, v *yaml.Node) error {
+		var err error
+		switch k.Value {
+		case "role", "name":
+			r.name, err = d.str(v, k.Value)
+		case "vars":
+			var vs map[string]any
+			vs, err = d.vars(v, "vars")
+			for x, y := range vs {
+				r.params[x] = y
+			}
+		case "tags":
+			r.tags, err = d.strList(v, "tags")
+		case "when":
+			r.when, err = d.conditions(v, "when")
+		case "become":
+			r.become, err = d.boolPtr(v, "become")
+		case "become_user":
+			r.becomeUser, err = d.str(v, "become_user")
+		case "tasks_from", "vars_from", "defaults_from", "handlers_from":
+			if what == "roles" {
+				return d.errf(k, "%s belongs to import_role and include_role", k.Value)
+			}
+			var s string
+			s, err = d.str(v, k.Value)
+			switch k.Value {
+			case "tasks_from":
+				r.tasksFrom = s
+			case "vars_from":
+				r.varsFrom = s
+			case "defaults_from":
+				r.defaultsFrom = s
+			case "handlers_from":
+				r.handlersFrom = s
+			}
+		case "public", "allow_duplicates", "apply", "rolespec_validate":
+			// accepted: runbook's roles are always public within the play
+		default:
+			if what != "roles" {
+				return unknownKey(d, k, what, []string{"name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "public", "apply"})
+			}
+			var x any
+			if err := v.Decode(&x); err != nil {
+				return d.errf(v, "role parameter %s: %v", k.Value, err)
+			}
+			r.params[k.Value] = x // a role parameter
+		}
+		return err
+	})
+	if err == nil && r.name == "" {
+		err = d.errf(e, "%s: which role? (role: NAME)", what)
+	}
+	if err == nil && strings.Contains(r.name, "{{") {
+		err = d.errf(e, "%s: a templated role name is not supported: roles are loaded (and checked) before any host is contacted", what)
+	}
+	return r, err
+}
+
+// rolePaths are the folders a role is looked for in, first match wins:
+// roles/ beside the file naming it, that folder itself, ANSIBLE_ROLES_PATH,
+// then Ansible's defaults.
+func (l *Loader) rolePaths(f *file) []string {
+	if f.embedded {
+		return []string{path.Join(f.dir, "roles"), f.dir, path.Dir(f.dir), path.Dir(path.Dir(f.dir))}
+	}
+	// beside the file; for a role's own files (meta, tasks) the roles
+	// folder holding it; then the playbook's roles folder
+	dirs := []string{filepath.Join(f.dir, "roles"), f.dir, filepath.Dir(f.dir), filepath.Dir(filepath.Dir(f.dir))}
+	if l.baseDir != "" {
+		dirs = append(dirs, filepath.Join(l.baseDir, "roles"), l.baseDir)
+	}
+	for _, p := range filepath.SplitList(os.Getenv("ANSIBLE_ROLES_PATH")) {
+		if p != "" {
+			dirs = append(dirs, p)
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".ansible", "roles"))
+	}
+	return append(dirs, "/usr/share/ansible/roles", "/etc/ansible/roles")
+}
+
+// roleFile reads ROLE/sub/name(.yml|.yaml|) if it exists.
+func (l *Loader) roleFile(dir *file, sub, name string) (*file, error) {
+	for _, ext := range []string{".yml", ".yaml", ""} {
+		f, err := l.read(path.Join(sub, name+ext), dir)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return nil, fs.ErrNotExist
+}
+
+// findRole locates a role's folder.
+func (l *Loader) findRole(f *file, name string) (*file, bool) {
+	short := name
+	if i := strings.LastIndex(name, "."); i >= 0 && strings.Count(name, ".") >= 2 {
+		short = name[i+1:] // namespace.collection.role: looked for by its last part
+	}
+	for _, base := range l.rolePaths(f) {
+		for _, n := range []string{name, short} {
+			dir := &file{dir: filepath.Join(base, n), embedded: f.embedded}
+			if f.embedded {
+				dir.dir = path.Join(base, n)
+			}
+			for _, marker := range []string{"tasks", "handlers", "defaults", "vars", "meta"} {
+				if _, err := l.roleFile(dir, marker, "main"); err == nil {
+					return dir, true
+				}
+			}
+		}
+	}
+	return nil, false
+}
+
+// role loads a role into a block: its dependencies first, then its tasks,
+// with its vars and parameters as the block's vars, its defaults beneath
+// the inventory, and its handlers returned for the play.
+func (l *Loader) role(d *decoder, f *file, r roleRef, handler bool, chain []string) (*Task, []*Task, error) {
+	for _, c := range chain {
+		if c == r.name {
+			return nil, nil, d.errf(r.at, "role %s depends on itself: %s -> %s", r.name, strings.Join(chain, " -> "), r.name)
+		}
+	}
+	if len(chain) > maxIncludeDepth {
+		return nil, nil, d.errf(r.at, "role dependencies nested more than %d deep", maxIncludeDepth)
+	}
+	dir, ok := l.findRole(f, r.name)
+	if !ok {
+		return nil, nil, d.errf(r.at, "role %q not found (looked in %s)", r.name, strings.Join(l.rolePaths(f), ", "))
+	}
+	block := &Task{Name: "role " + r.name, At: d.pos(r.at), Vars: map[string]any{}, RoleDefaults: map[string]any{},
+		RoleName: r.name, Tags: r.tags, When: r.when, Become: r.become, BecomeUser: r.becomeUser}
+	vars := func(sub, from string, into map[string]any) error {
+		vf, err := l.roleFile(dir, sub, or(from, "main"))
+		if errors.Is(err, fs.ErrNotExist) {
+			if from != "" {
+				return d.errf(r.at, "role %s: no %s/%s", r.name, sub, from)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		vs, err := LoadVarsFile(vf.src)
+		for k, v := range vs {
+			into[k] = v
+		}
+		return err
+	}
+	if err := vars("defaults", r.defaultsFrom, block.RoleDefaults); err != nil {
+		return nil, nil, err
+	}
+	if err := vars("vars", r.varsFrom, block.Vars); err != nil {
+		return nil, nil, err
+	}
+	for k, v := range r.params {
+		block.Vars[k] = v // parameters beat the role's vars
+	}
+	var handlers []*Task
+	chain = append(chain, r.name)
+	if mf, err := l.roleFile(dir, "meta", "main"); err == nil {
+		deps, err := l.roleDeps(mf)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, dep := range deps {
+			t, hs, err := l.role(&decoder{src: mf.src}, dir, dep, handler, chain)
+			if err != nil {
+				return nil, nil, err
+			}
+			block.Block = append(block.Block, t)
+			handlers = append(handlers, hs...)
+		}
+	}
+	if tf, err := l.roleFile(dir, "tasks", or(r.tasksFrom, "main")); err == nil {
+		root, err := parseYAML(tf.src)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts, err := l.tasks(&decoder{src: tf.src}, tf, root, handler)
+		if err != nil {
+			return nil, nil, err
+		}
+		setRole(ts, dir.dir, r.name)
+		block.Block = append(block.Block, ts...)
+	} else if r.tasksFrom != "" {
+		return nil, nil, d.errf(r.at, "role %s: no tasks/%s", r.name, r.tasksFrom)
+	}
+	if hf, err := l.roleFile(dir, "handlers", or(r.handlersFrom, "main")); err == nil {
+		root, err := parseYAML(hf.src)
+		if err != nil {
+			return nil, nil, err
+		}
+		hs, err := l.tasks(&decoder{src: hf.src}, hf, root, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		setRole(hs, dir.dir, r.name)
+		for _, h := range hs {
+			h.Listen = append(h.Listen, r.name+" : "+h.Name) // Ansible's "role : handler" name
+			h.Vars = mergeVars(block.Vars, h.Vars)
+		}
+		handlers = append(handlers, hs...)
+	}
+	if block.Block == nil {
+		block.Block = []*Task{}
+	}
+	return block, handlers, nil
+}
+
+func mergeVars(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// roleDeps reads meta/main.yml's dependencies.
+func (l *Loader) roleDeps(mf *file) ([]roleRef, error) {
+	root, err := parseYAML(mf.src)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{src: mf.src}
+	if root.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "dependencies" {
+			continue // galaxy_info and the rest describe the role
+		}
+		v := resolve(root.Content[i+1])
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			return nil, nil
+		}
+		return l.roleRefs(d, v)
+	}
+	return nil, nil
+}
+
+// setRole marks tasks (and the tasks of their blocks) as the role's, so
+// their relative files are looked for in its folder.
+func setRole(ts []*Task, dir, name string) {
+	for _, t := range ts {
+		if t.RoleDir == "" {
+			t.RoleDir, t.RoleName = dir, name
+		}
+		setRole(t.Block, dir, name)
+		setRole(t.Rescue, dir, name)
+		setRole(t.Always, dir, name)
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
