@@ -56,11 +56,14 @@ type hostState struct {
 	failed      bool
 	unreachable bool
 	notified    map[string]bool
-	ended       bool       // meta end_host: done with this play
-	endPlay     bool       // meta end_play: ask the play to end
-	flush       bool       // meta flush_handlers: run notified handlers now
-	version     int        // bumped when facts change (the shared view re-merges the host)
-	broken      brokenVars // variables of the current task that could not be rendered
+	ended       bool // meta end_host: done with this play
+	endPlay     bool // meta end_play: ask the play to end
+	flush       bool // meta flush_handlers: run notified handlers now
+	// lastFailed is the task that failed last and its result, for a
+	// rescue's ansible_failed_task and ansible_failed_result
+	lastFailed, lastFailedResult map[string]any
+	version                      int        // bumped when facts change (the shared view re-merges the host)
+	broken                       brokenVars // variables of the current task that could not be rendered
 }
 
 type run struct {
@@ -484,9 +487,14 @@ func (r *run) block(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scop
 		}
 	}
 	if len(failedIn) > 0 && t.Rescue != nil {
+		r.factsMu.Lock()
 		for _, h := range failedIn {
 			h.failed = false
+			h.facts["ansible_failed_task"] = h.lastFailed
+			h.facts["ansible_failed_result"] = h.lastFailedResult
+			h.version++
 		}
+		r.factsMu.Unlock()
 		r.tasks(ctx, pc, t.Rescue, bsc, failedIn, false)
 		for _, h := range failedIn {
 			if !h.failed && !h.unreachable {

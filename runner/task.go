@@ -126,6 +126,8 @@ func (r *run) apply(t *playbooks.Task, h *hostState, o outcome) {
 	switch o.status {
 	case StatusFailed:
 		h.failed = true
+		h.lastFailed = map[string]any{"name": t.Name, "action": t.Module, "path": t.At.String()}
+		h.lastFailedResult = o.register
 	case StatusUnreachable:
 		h.unreachable = true
 	}
