@@ -65,7 +65,7 @@ func (a *app) showCmd() *cobra.Command {
 
 func (a *app) docCmd() *cobra.Command {
 	return &cobra.Command{Use: "doc [MODULE]", Short: "Document modules (arguments, types, defaults, example)",
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.MaximumNArgs(1), ValidArgsFunction: completeModules,
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				for _, id := range modules.Default.IDs() {

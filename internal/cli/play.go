@@ -128,7 +128,11 @@ func (a *app) playCmd() *cobra.Command {
 	fl.BoolVar(&listTags, "list-tags", false, "list the tags of each play's tasks, and stop")
 	fl.BoolVar(&listHosts, "list-hosts", false, "list the hosts each play would run on, and stop")
 	fl.BoolVar(&syntaxCheck, "syntax-check", false, "check the playbook and stop")
-	fl.BoolVar(&noHandlersOnFailure, "no-handlers-on-failure", false, "do not run notified handlers on hosts that failed later in the play")
+	fl.BoolVar(&noHandlersOnFailure, "no-handlers-on-failure", false, "do not run notified handlers on hosts that failed later in the play (Ansible's default)")
+	var forceHandlers bool
+	fl.BoolVar(&forceHandlers, "force-handlers", false, "run notified handlers on hosts that failed later (runbook's default; the flag is for Ansible users)")
+	cmd.ValidArgsFunction = completePlaybooks
+	cmd.RegisterFlagCompletionFunc("limit", completeHosts(&f))
 	return cmd
 }
 

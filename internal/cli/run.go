@@ -61,6 +61,9 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringVarP(&module, "module-name", "m", "command", "module to run")
 	fl.StringVarP(&args, "args", "a", "", "module arguments: key=value words, or the command for command/shell")
 	fl.StringVar(&becomeUser, "become-user", "root", "user to become")
+	cmd.ValidArgsFunction = completeHosts(&f)
+	cmd.RegisterFlagCompletionFunc("module-name", completeModules)
+	cmd.RegisterFlagCompletionFunc("limit", completeHosts(&f))
 	return cmd
 }
 
