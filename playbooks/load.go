@@ -2,12 +2,14 @@ package playbooks
 
 import (
 	"errors"
-	"github.com/runbook-lab/runbook/internal/inputfile"
+	"fmt"
 	"io/fs"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/runbook-lab/runbook/internal/inputfile"
 
 	"go.yaml.in/yaml/v3"
 
@@ -25,6 +27,9 @@ type Loader struct {
 	// (import_role) of the play being loaded
 	taskHandlers []*Task
 	baseDir      string // the top playbook's folder (its roles/ is searched too)
+	// errs are the mistakes found so far: the loader goes on after a bad
+	// task or play, so that one run reports them all (up to maxErrors)
+	errs []error
 }
 
 // file is a source file located on disk or in the embedded set.
@@ -92,10 +97,47 @@ func (l *Loader) Load(name string) (*Playbook, error) {
 	if !f.embedded {
 		l.baseDir = f.dir
 	}
-	if err := l.loadInto(pb, f, 0); err != nil {
+	l.errs = nil
+	if err := l.result(l.loadInto(pb, f, 0)); err != nil {
 		return nil, err
 	}
 	return pb, nil
+}
+
+// maxErrors bounds the mistakes one load reports.
+const maxErrors = 20
+
+// keep records a mistake and says whether to go on (nil) or stop.
+func (l *Loader) keep(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, e := range l.errs {
+		if e.Error() == err.Error() {
+			return nil // the same mistake reached twice (an included file)
+		}
+	}
+	l.errs = append(l.errs, err)
+	if len(l.errs) >= maxErrors {
+		return fmt.Errorf("%w\n(stopping after %d errors)", errors.Join(l.errs...), maxErrors)
+	}
+	return nil
+}
+
+// result is the load's error: every mistake kept, then err.
+func (l *Loader) result(err error) error {
+	if err != nil && !strings.Contains(err.Error(), "(stopping after") {
+		l.keep(err)
+	} else if err != nil {
+		return err
+	}
+	switch len(l.errs) {
+	case 0:
+		return nil
+	case 1:
+		return l.errs[0]
+	}
+	return fmt.Errorf("%d errors:\n%w", len(l.errs), errors.Join(l.errs...))
 }
 
 var playKeys = []string{"strategy", "name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks",
@@ -148,7 +190,10 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 		}
 		p, err := l.play(d, f, pn)
 		if err != nil {
-			return err
+			if stop := l.keep(err); stop != nil {
+				return stop
+			}
+			continue
 		}
 		pb.Plays = append(pb.Plays, p)
 	}
@@ -325,7 +370,8 @@ func checkNotify(p *Play) error {
 func (l *Loader) LoadText(name string, text []byte) (*Playbook, error) {
 	pb := &Playbook{Name: name}
 	f := &file{src: &diag.Source{Name: name, Text: text}, dir: "."}
-	if err := l.loadInto(pb, f, 0); err != nil {
+	l.errs = nil
+	if err := l.result(l.loadInto(pb, f, 0)); err != nil {
 		return nil, err
 	}
 	return pb, nil

@@ -149,3 +149,36 @@ func TestLanguage(t *testing.T) {
 		t.Error("loop/notify not parsed")
 	}
 }
+
+// --syntax-check reports every mistake of a file, each at its place, not
+// only the first.
+func TestEveryMistakeReported(t *testing.T) {
+	l := loader()
+	text := `- hosts: all
+  tasks:
+    - name: one
+      comand: echo a
+    - name: fine
+      command: echo b
+    - name: two
+      command: echo c
+      whne: x
+- hosts: all
+  tasks:
+    - name: three
+      file: {path: /x, state: dir}
+- hosts: all
+  bogus: 1
+  tasks: []
+`
+	_, err := l.LoadText("many.yaml", []byte(text))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"4 errors", "many.yaml:4:7", "many.yaml:9:7", "many.yaml:13:", "many.yaml:15:3"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+}

@@ -37,7 +37,11 @@ func (l *Loader) tasks(d *decoder, f *file, n *yaml.Node, handlers bool) ([]*Tas
 		tn = resolve(tn)
 		t, err := l.task(d, f, tn, handlers)
 		if err != nil {
-			return nil, err
+			// go on with the next task: one run reports every mistake
+			if stop := l.keep(err); stop != nil {
+				return nil, stop
+			}
+			continue
 		}
 		out = append(out, t)
 	}
