@@ -36,6 +36,7 @@ var funcs = func() template.FuncMap {
 		sum := md5.Sum([]byte(fmt.Sprint(s)))
 		return hex.EncodeToString(sum[:])
 	}
+	jinjaFuncs(m)
 	bound(m)
 	return m
 }()
@@ -132,7 +133,9 @@ var wholeRE = regexp.MustCompile(`^\s*\{\{-?\s*((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s
 func Native(text string, vars map[string]any) (any, bool, error) {
 	m := wholeRE.FindStringSubmatch(text)
 	if m == nil {
-		return nil, false, nil
+		// one action of another kind (a function's value, as convert
+		// writes for Jinja filters): its value too, unflattened
+		return NativeValue(text, vars)
 	}
 	var cur any = vars
 	for _, part := range strings.Split(m[1][1:], ".") {

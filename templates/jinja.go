@@ -1,0 +1,364 @@
+package templates
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Functions that `runbook convert` writes for Jinja2 filters, tests and
+// operators that text/template and sprig have no equal for. Each takes its
+// operands in the order a pipeline gives them (the filtered value last).
+func jinjaFuncs(m template.FuncMap) {
+	// value is a variable by dotted path, or nil when it is not defined
+	// (`x | default(y)` must not fail on a missing x).
+	m["value"] = func(root any, path string) any {
+		v, _ := lookupPath(root, path)
+		return v
+	}
+	m["defined"] = func(root any, path string) bool {
+		_, ok := lookupPath(root, path)
+		return ok
+	}
+	// fallback is Jinja's default: the value, or def when it is nil
+	// (sprig's default also replaces "", 0 and false).
+	m["fallback"] = func(def, v any) any {
+		if v == nil {
+			return def
+		}
+		return v
+	}
+	m["truthy"] = truthy
+	m["member"] = member
+	m["plus"] = plus
+	m["toYaml"] = func(v any) (string, error) {
+		b, err := yaml.Marshal(v)
+		return strings.TrimSuffix(string(b), "\n"), err
+	}
+	m["fromYaml"] = func(s string) (any, error) {
+		var v any
+		err := yaml.Unmarshal([]byte(s), &v)
+		return v, err
+	}
+	m["fromJsonValue"] = func(s string) (any, error) {
+		var v any
+		err := json.Unmarshal([]byte(s), &v)
+		return v, err
+	}
+	m["dict2items"] = func(d map[string]any) []any {
+		keys := make([]string, 0, len(d))
+		for k := range d {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := make([]any, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, map[string]any{"key": k, "value": d[k]})
+		}
+		return out
+	}
+	m["items2dict"] = func(l []any) map[string]any {
+		out := map[string]any{}
+		for _, e := range l {
+			if mp, ok := e.(map[string]any); ok {
+				out[fmt.Sprint(mp["key"])] = mp["value"]
+			}
+		}
+		return out
+	}
+	// combine merges mappings, later ones winning (Jinja's combine).
+	m["combine"] = func(ms ...any) map[string]any {
+		out := map[string]any{}
+		for _, x := range ms {
+			if mp, ok := x.(map[string]any); ok {
+				for k, v := range mp {
+					out[k] = v
+				}
+			}
+		}
+		return out
+	}
+	// mapAttr is map(attribute='x'): the x of every element.
+	m["mapAttr"] = func(attr string, l []any) []any {
+		out := make([]any, 0, len(l))
+		for _, e := range l {
+			v, _ := lookupPath(e, attr)
+			out = append(out, v)
+		}
+		return out
+	}
+	// selectAttr is selectattr('x') (truthy) or selectattr('x', 'equalto', v).
+	m["selectAttr"] = func(attr string, args ...any) []any { return selectAttr(true, attr, args) }
+	m["rejectAttr"] = func(attr string, args ...any) []any { return selectAttr(false, attr, args) }
+	// jinjaIndent is indent(width): every line but the first.
+	m["jinjaIndent"] = func(width int, s string) string {
+		pad := strings.Repeat(" ", width)
+		lines := strings.Split(s, "\n")
+		for i := 1; i < len(lines); i++ {
+			if lines[i] != "" {
+				lines[i] = pad + lines[i]
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	m["isChanged"] = func(r any) bool { v, _ := lookupPath(r, "changed"); return truthy(v) }
+	m["isFailed"] = func(r any) bool { v, _ := lookupPath(r, "failed"); return truthy(v) }
+	m["isSucceeded"] = func(r any) bool { v, _ := lookupPath(r, "failed"); return !truthy(v) }
+	m["isSkipped"] = func(r any) bool { v, _ := lookupPath(r, "skipped"); return truthy(v) }
+	m["isNone"] = func(v any) bool { return v == nil }
+	m["isString"] = func(v any) bool { _, ok := v.(string); return ok }
+	m["isNumber"] = func(v any) bool {
+		switch v.(type) {
+		case int, int64, float64, uint64:
+			return true
+		}
+		return false
+	}
+	m["isMapping"] = func(v any) bool { _, ok := v.(map[string]any); return ok }
+	m["isIterable"] = func(v any) bool {
+		k := reflect.ValueOf(v).Kind()
+		return k == reflect.Slice || k == reflect.Map || k == reflect.String
+	}
+	m["versionCompare"] = func(v, other string, op ...string) (bool, error) {
+		o := "=="
+		if len(op) > 0 {
+			o = op[0]
+		}
+		return compareVersion(v, other, o)
+	}
+	m["regexSearch"] = func(re, s string) (string, error) {
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			return "", err
+		}
+		return rx.FindString(s), nil
+	}
+	m["jinjaRound"] = func(args ...any) float64 {
+		v, _ := strconv.ParseFloat(fmt.Sprint(args[len(args)-1]), 64)
+		p := 0
+		if len(args) > 1 {
+			p, _ = strconv.Atoi(fmt.Sprint(args[0]))
+		}
+		s := strconv.FormatFloat(v, 'f', p, 64)
+		f, _ := strconv.ParseFloat(s, 64)
+		return f
+	}
+}
+
+func lookupPath(root any, path string) (any, bool) {
+	cur := root
+	for _, p := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[p]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// truthy is Jinja's truth (and Ansible's bool filter for strings).
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "yes", "y", "true", "on", "1":
+			return true
+		}
+		return false
+	case int:
+		return x != 0
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Map:
+		return rv.Len() > 0
+	}
+	return true
+}
+
+// member is Jinja's `in`: an element of a list, a key of a mapping, a
+// substring of a string.
+func member(needle, hay any) bool {
+	switch h := hay.(type) {
+	case string:
+		return strings.Contains(h, fmt.Sprint(needle))
+	case map[string]any:
+		_, ok := h[fmt.Sprint(needle)]
+		return ok
+	}
+	rv := reflect.ValueOf(hay)
+	if rv.Kind() == reflect.Slice {
+		for i := 0; i < rv.Len(); i++ {
+			if fmt.Sprint(rv.Index(i).Interface()) == fmt.Sprint(needle) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// plus is Jinja's +: numbers add, strings and lists concatenate.
+func plus(a, b any) (any, error) {
+	switch x := a.(type) {
+	case string:
+		return x + fmt.Sprint(b), nil
+	case []any:
+		if y, ok := b.([]any); ok {
+			return append(append([]any{}, x...), y...), nil
+		}
+	}
+	fa, ea := strconv.ParseFloat(fmt.Sprint(a), 64)
+	fb, eb := strconv.ParseFloat(fmt.Sprint(b), 64)
+	if ea != nil || eb != nil {
+		return nil, fmt.Errorf("cannot add %T and %T", a, b)
+	}
+	if fa == float64(int64(fa)) && fb == float64(int64(fb)) {
+		if _, isF := a.(float64); !isF {
+			if _, isF := b.(float64); !isF {
+				return int64(fa) + int64(fb), nil
+			}
+		}
+	}
+	return fa + fb, nil
+}
+
+func selectAttr(keep bool, attr string, args []any) []any {
+	if len(args) == 0 {
+		return nil
+	}
+	l, _ := args[len(args)-1].([]any)
+	var out []any
+	for _, e := range l {
+		v, ok := lookupPath(e, attr)
+		match := ok && truthy(v)
+		if len(args) == 3 { // test name, value, list
+			switch fmt.Sprint(args[0]) {
+			case "equalto", "==", "eq":
+				match = ok && fmt.Sprint(v) == fmt.Sprint(args[1])
+			case "defined":
+				match = ok
+			case "undefined":
+				match = !ok
+			}
+		} else if len(args) == 2 && fmt.Sprint(args[0]) == "defined" {
+			match = ok
+		} else if len(args) == 2 && fmt.Sprint(args[0]) == "undefined" {
+			match = !ok
+		}
+		if match == keep {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var versionPart = regexp.MustCompile(`\d+|[A-Za-z]+`)
+
+func compareVersion(a, b, op string) (bool, error) {
+	pa, pb := versionPart.FindAllString(a, -1), versionPart.FindAllString(b, -1)
+	c := 0
+	for i := 0; c == 0 && (i < len(pa) || i < len(pb)); i++ {
+		switch {
+		case i >= len(pa):
+			c = -1
+		case i >= len(pb):
+			c = 1
+		default:
+			na, ea := strconv.Atoi(pa[i])
+			nb, eb := strconv.Atoi(pb[i])
+			switch {
+			case ea == nil && eb == nil:
+				c = map[bool]int{true: -1, false: 1}[na < nb]
+				if na == nb {
+					c = 0
+				}
+			case ea == nil:
+				c = 1
+			case eb == nil:
+				c = -1
+			default:
+				c = strings.Compare(pa[i], pb[i])
+			}
+		}
+	}
+	switch op {
+	case "<", "lt":
+		return c < 0, nil
+	case "<=", "le":
+		return c <= 0, nil
+	case ">", "gt":
+		return c > 0, nil
+	case ">=", "ge":
+		return c >= 0, nil
+	case "==", "=", "eq":
+		return c == 0, nil
+	case "!=", "<>", "ne":
+		return c != 0, nil
+	}
+	return false, fmt.Errorf("version: unknown operator %q", op)
+}
+
+// nativeRE is a text that is exactly one action.
+var nativeRE = regexp.MustCompile(`^\s*\{\{-?\s*(.+?)\s*-?\}\}\s*$`)
+
+var nativeCache sync.Map // pipeline text -> *template.Template
+
+// NativeValue evaluates a text that is exactly one action ("{{ fallback
+// (list) (value $ "pkgs") }}") and returns its value unflattened (a list
+// stays a list); ok is false for any other text.
+func NativeValue(text string, vars map[string]any) (any, bool, error) {
+	m := nativeRE.FindStringSubmatch(text)
+	if m == nil || strings.Contains(m[1], "{{") || strings.Contains(m[1], "}}") {
+		return nil, false, nil
+	}
+	var t *template.Template
+	if c, ok := nativeCache.Load(m[1]); ok {
+		t = c.(*template.Template)
+	} else {
+		fm := template.FuncMap{"__value": func(v any) string { return "" }}
+		parsed, err := template.New("value").Funcs(funcs).Funcs(fm).Option("missingkey=error").Parse("{{ __value (" + m[1] + ") }}")
+		if err != nil {
+			return nil, false, nil // not one pipeline: render as text
+		}
+		t = parsed
+		nativeCache.Store(m[1], t)
+	}
+	var got any
+	c, err := t.Clone()
+	if err != nil {
+		return nil, false, nil
+	}
+	c.Funcs(template.FuncMap{"__value": func(v any) string { got = v; return "" }})
+	if _, err := Execute(c, vars); err != nil {
+		return nil, true, err
+	}
+	return got, true, nil
+}
