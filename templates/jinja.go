@@ -37,6 +37,13 @@ func jinjaFuncs(m template.FuncMap) {
 		return v
 	}
 	m["truthy"] = truthy
+	// same is Jinja's ==: numbers by value (1 == 1.0), others as equal
+	// values; text/template's eq refuses mixed types.
+	m["same"] = same
+	m["py"] = py
+	m["toPyJson"] = func(v any) (string, error) { return pyJSON(v, 0) }
+	m["toPyNiceJson"] = func(v any) (string, error) { return pyJSON(v, 4) }
+	m["cmp"] = compare
 	m["member"] = member
 	m["plus"] = plus
 	m["toYaml"] = func(v any) (string, error) {
@@ -361,4 +368,186 @@ func NativeValue(text string, vars map[string]any) (any, bool, error) {
 		return nil, true, err
 	}
 	return got, true, nil
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+func same(a, b any) bool {
+	fa, oka := number(a)
+	fb, okb := number(b)
+	if oka && okb {
+		return fa == fb
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// compare is Jinja's <, >, <=, >=: numbers by value, strings in order.
+func compare(op string, a, b any) (bool, error) {
+	c := 0
+	fa, oka := number(a)
+	fb, okb := number(b)
+	sa, sok := a.(string)
+	sb, sokb := b.(string)
+	switch {
+	case oka && okb:
+		c = map[bool]int{true: -1, false: 1}[fa < fb]
+		if fa == fb {
+			c = 0
+		}
+	case sok && sokb:
+		c = strings.Compare(sa, sb)
+	default:
+		return false, fmt.Errorf("cannot compare %T and %T with %s", a, b, op)
+	}
+	switch op {
+	case "<":
+		return c < 0, nil
+	case ">":
+		return c > 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">=":
+		return c >= 0, nil
+	}
+	return false, fmt.Errorf("unknown comparison %q", op)
+}
+
+// py prints a value as Python (and so Jinja in Ansible) prints it: True,
+// False, None, ['a', 'b'], {'k': 1}; text as is.
+func py(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return pyRepr(v)
+}
+
+func pyRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		if strings.Contains(x, "'") && !strings.Contains(x, `"`) {
+			return `"` + x + `"`
+		}
+		return "'" + strings.ReplaceAll(strings.ReplaceAll(x, `\`, `\\`), "'", `\'`) + "'"
+	case float64:
+		if x == float64(int64(x)) {
+			return strconv.FormatInt(int64(x), 10) // a JSON number that is whole
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = pyRepr(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = pyRepr(k) + ": " + pyRepr(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice {
+		parts := make([]string, rv.Len())
+		for i := range parts {
+			parts[i] = pyRepr(rv.Index(i).Interface())
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(v)
+}
+
+// pyJSON is Python's json.dumps: ", " and ": " between items (Ansible's
+// to_json), keys in order.
+func pyJSON(v any, indent int) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	writePyJSON(&out, generic, indent, 0)
+	return out.String(), nil
+}
+
+func writePyJSON(b *strings.Builder, v any, indent, depth int) {
+	nl := func(d int) {
+		if indent > 0 {
+			b.WriteString("\n" + strings.Repeat(" ", indent*d))
+		}
+	}
+	sep := ", "
+	if indent > 0 {
+		sep = ","
+	}
+	switch x := v.(type) {
+	case []any:
+		if len(x) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			nl(depth + 1)
+			writePyJSON(b, e, indent, depth+1)
+		}
+		nl(depth)
+		b.WriteString("]")
+	case map[string]any:
+		if len(x) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			nl(depth + 1)
+			kb, _ := json.Marshal(k)
+			b.Write(kb)
+			b.WriteString(": ")
+			writePyJSON(b, x[k], indent, depth+1)
+		}
+		nl(depth)
+		b.WriteString("}")
+	default:
+		eb, _ := json.Marshal(x)
+		b.Write(eb)
+	}
 }

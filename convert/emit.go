@@ -1,0 +1,539 @@
+package convert
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// scope is what names mean where an expression is converted: loop and set
+// variables of the template ($x), and whether a range has moved the dot
+// (then the variables are $.x).
+type scope struct {
+	locals  map[string]string // Jinja name -> Go variable ($x)
+	loops   []loopInfo
+	inRange bool
+}
+
+type loopInfo struct {
+	index string // $i of the innermost loop
+	coll  string // the collection, for loop.last and loop.length
+}
+
+func (s *scope) child() *scope {
+	c := &scope{locals: map[string]string{}, loops: append([]loopInfo(nil), s.loops...), inRange: s.inRange}
+	for k, v := range s.locals {
+		c.locals[k] = v
+	}
+	return c
+}
+
+// unsupported is an error for a construct convert leaves to the user.
+type unsupported struct{ what string }
+
+func (u unsupported) Error() string { return u.what }
+
+func unsup(format string, args ...any) error { return unsupported{fmt.Sprintf(format, args...)} }
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// path is the dotted name of a plain variable reference (a.b.c), or "".
+func path(n node) string {
+	switch x := n.(type) {
+	case name:
+		return x.name
+	case attr:
+		if p := path(x.x); p != "" && identRE.MatchString(x.name) {
+			return p + "." + x.name
+		}
+	}
+	return ""
+}
+
+func (s *scope) root() string {
+	if s.inRange {
+		return "$"
+	}
+	return "$"
+}
+
+// emit writes n as a Go template operand.
+func (s *scope) emit(n node) (string, error) {
+	switch x := n.(type) {
+	case lit:
+		return x.text, nil
+	case name:
+		switch x.name {
+		case "omit":
+			return "", unsup("omit (leaving an argument out) has no equal: write the task without the argument, or two tasks with when")
+		case "loop":
+			return "", unsup("loop used alone")
+		}
+		if v, ok := s.locals[x.name]; ok {
+			return v, nil
+		}
+		if s.inRange {
+			return "$." + x.name, nil
+		}
+		return "." + x.name, nil
+	case attr:
+		if nm, ok := x.x.(name); ok && nm.name == "loop" && len(s.loops) > 0 {
+			l := s.loops[len(s.loops)-1]
+			switch x.name {
+			case "index":
+				return "(add " + l.index + " 1)", nil
+			case "index0":
+				return l.index, nil
+			case "first":
+				return "(eq " + l.index + " 0)", nil
+			case "last":
+				return "(eq " + l.index + " (sub (len " + l.coll + ") 1))", nil
+			case "length":
+				return "(len " + l.coll + ")", nil
+			case "revindex":
+				return "(sub (len " + l.coll + ") " + l.index + ")", nil
+			}
+			return "", unsup("loop.%s", x.name)
+		}
+		base, err := s.emit(x.x)
+		if err != nil {
+			return "", err
+		}
+		if identRE.MatchString(x.name) && (strings.HasPrefix(base, ".") || strings.HasPrefix(base, "$")) && !strings.ContainsAny(base, " ()") {
+			return base + "." + x.name, nil
+		}
+		return "(index " + base + " " + strconv.Quote(x.name) + ")", nil
+	case index:
+		base, err := s.emit(x.x)
+		if err != nil {
+			return "", err
+		}
+		i, err := s.emit(x.i)
+		if err != nil {
+			return "", err
+		}
+		return "(index " + base + " " + i + ")", nil
+	case list:
+		parts := []string{"list"}
+		for _, it := range x.items {
+			e, err := s.emit(it)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, e)
+		}
+		return "(" + strings.Join(parts, " ") + ")", nil
+	case dict:
+		parts := []string{"dict"}
+		for i := range x.keys {
+			k, err := s.emit(x.keys[i])
+			if err != nil {
+				return "", err
+			}
+			v, err := s.emit(x.vals[i])
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, k, v)
+		}
+		return "(" + strings.Join(parts, " ") + ")", nil
+	case unop:
+		e, err := s.emit(x.x)
+		if err != nil {
+			return "", err
+		}
+		if x.op == "not" {
+			return "(not (truthy " + e + "))", nil
+		}
+		return "(sub 0 " + e + ")", nil
+	case binop:
+		return s.emitBinop(x)
+	case cond:
+		t, err := s.emit(x.then)
+		if err != nil {
+			return "", err
+		}
+		c, err := s.emit(x.c)
+		if err != nil {
+			return "", err
+		}
+		e, err := s.emit(x.els)
+		if err != nil {
+			return "", err
+		}
+		return "(ternary " + t + " " + e + " (truthy " + c + "))", nil
+	case filter:
+		return s.emitFilter(x)
+	case test:
+		return s.emitTest(x)
+	case call:
+		return s.emitCall(x)
+	}
+	return "", unsup("expression %T", n)
+}
+
+func (s *scope) emitBinop(x binop) (string, error) {
+	l, err := s.emit(x.l)
+	if err != nil {
+		return "", err
+	}
+	r, err := s.emit(x.r)
+	if err != nil {
+		return "", err
+	}
+	switch x.op {
+	case "and", "or":
+		return "(" + x.op + " " + l + " " + r + ")", nil
+	case "==":
+		return "(same " + l + " " + r + ")", nil
+	case "!=":
+		return "(not (same " + l + " " + r + "))", nil
+	case "<", ">", "<=", ">=":
+		return "(cmp " + strconv.Quote(x.op) + " " + l + " " + r + ")", nil
+	case "in":
+		return "(member " + l + " " + r + ")", nil
+	case "~":
+		return `(printf "%v%v" ` + l + " " + r + ")", nil
+	case "+":
+		return "(plus " + l + " " + r + ")", nil
+	case "-":
+		return "(sub " + l + " " + r + ")", nil
+	case "*":
+		return "(mul " + l + " " + r + ")", nil
+	case "/":
+		return "(divf " + l + " " + r + ")", nil
+	case "//":
+		return "(div " + l + " " + r + ")", nil
+	case "%":
+		return "(mod " + l + " " + r + ")", nil
+	}
+	return "", unsup("operator %s", x.op)
+}
+
+// simpleFilters are filters whose Go function takes the value last and
+// the filter's arguments first, in the same order.
+var simpleFilters = map[string]string{
+	"lower": "lower", "upper": "upper", "trim": "trim", "length": "len", "count": "len", "first": "first",
+	"last": "last", "to_json": "toPyJson", "to_nice_json": "toPyNiceJson", "from_json": "fromJsonValue",
+	"to_yaml": "toYaml", "to_nice_yaml": "toYaml", "from_yaml": "fromYaml", "b64encode": "b64enc", "b64decode": "b64dec",
+	"basename": "base", "dirname": "dir", "unique": "uniq", "sort": "sortAlpha", "quote": "shq", "bool": "truthy",
+	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
+	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
+	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max",
+}
+
+func (s *scope) emitFilter(f filter) (string, error) {
+	// default on a plain variable must not fail when it is undefined
+	var x string
+	var err error
+	if (f.name == "default" || f.name == "d") && path(f.x) != "" {
+		if v, ok := s.locals[strings.Split(path(f.x), ".")[0]]; ok {
+			x = v + strings.TrimPrefix(path(f.x), strings.Split(path(f.x), ".")[0])
+		} else {
+			x = "(value $ " + strconv.Quote(path(f.x)) + ")"
+		}
+	} else if x, err = s.emit(f.x); err != nil {
+		return "", err
+	}
+	args := make([]string, 0, len(f.args))
+	for _, a := range f.args {
+		e, err := s.emit(a)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, e)
+	}
+	arg := func(i int, def string) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return def
+	}
+	kw := func(k string) (string, error) {
+		if v, ok := f.kwargs[k]; ok {
+			return s.emit(v)
+		}
+		return "", nil
+	}
+	if fn, ok := simpleFilters[f.name]; ok {
+		if len(args) > 0 && f.name != "hash" && f.name != "checksum" {
+			return "", unsup("filter %s with arguments", f.name)
+		}
+		if f.name == "hash" && len(args) > 0 && args[0] != `"sha1"` {
+			switch args[0] {
+			case `"sha256"`:
+				fn = "sha256sum"
+			case `"md5"`:
+				fn = "md5"
+			default:
+				return "", unsup("hash(%s)", args[0])
+			}
+		}
+		return "(" + fn + " " + x + ")", nil
+	}
+	switch f.name {
+	case "default", "d":
+		if len(args) > 1 && args[1] == "true" {
+			return "(default " + arg(0, `""`) + " " + x + ")", nil // also for empty values
+		}
+		return "(fallback " + arg(0, `""`) + " " + x + ")", nil
+	case "join":
+		return "(join " + arg(0, `""`) + " " + x + ")", nil
+	case "replace":
+		if len(args) < 2 {
+			return "", unsup("replace needs two arguments")
+		}
+		return "(replace " + args[0] + " " + args[1] + " " + x + ")", nil
+	case "int":
+		return "(int64 " + x + ")", nil
+	case "list":
+		return x, nil
+	case "regex_replace":
+		if len(args) < 2 {
+			return "", unsup("regex_replace needs two arguments")
+		}
+		repl := regexp.MustCompile(`\\\\(\d)`).ReplaceAllString(args[1], `$${$1}`)
+		return "(regexReplaceAll " + args[0] + " " + x + " " + repl + ")", nil
+	case "regex_search":
+		if len(args) != 1 {
+			return "", unsup("regex_search with groups")
+		}
+		return "(regexSearch " + args[0] + " " + x + ")", nil
+	case "split":
+		return "(splitList " + arg(0, `" "`) + " " + x + ")", nil
+	case "indent":
+		w := arg(0, "4")
+		if v, _ := kw("width"); v != "" {
+			w = v
+		}
+		if v, _ := kw("first"); v == "true" || len(args) > 1 && args[1] == "true" {
+			return "(indent " + w + " " + x + ")", nil
+		}
+		return "(jinjaIndent " + w + " " + x + ")", nil
+	case "ternary":
+		return "(ternary " + arg(0, "true") + " " + arg(1, "false") + " (truthy " + x + "))", nil
+	case "combine":
+		return "(combine " + x + " " + strings.Join(args, " ") + ")", nil
+	case "map":
+		a, _ := kw("attribute")
+		if a == "" {
+			if len(args) == 1 {
+				if fn, ok := simpleFilters[strings.Trim(args[0], `"`)]; ok {
+					return "", unsup("map(%s): use a loop (range) instead", fn)
+				}
+			}
+			return "", unsup("map without attribute=")
+		}
+		return "(mapAttr " + a + " " + x + ")", nil
+	case "selectattr", "rejectattr":
+		fn := map[string]string{"selectattr": "selectAttr", "rejectattr": "rejectAttr"}[f.name]
+		return "(" + fn + " " + strings.Join(args, " ") + " " + x + ")", nil
+	case "round":
+		return "(jinjaRound " + strings.Join(args, " ") + " " + x + ")", nil
+	case "mandatory":
+		return "(required \"a mandatory variable is undefined\" " + x + ")", nil
+	case "dictsort":
+		return x, nil // ranging over a mapping is in key order already
+	}
+	return "", unsup("filter %s", f.name)
+}
+
+func (s *scope) emitTest(t test) (string, error) {
+	wrap := func(e string) string {
+		if t.negate {
+			return "(not " + e + ")"
+		}
+		return e
+	}
+	if t.name == "defined" || t.name == "undefined" {
+		p := path(t.x)
+		if p == "" {
+			return "", unsup("is %s on an expression", t.name)
+		}
+		e := "(defined $ " + strconv.Quote(p) + ")"
+		if v, ok := s.locals[strings.Split(p, ".")[0]]; ok {
+			e = "(ne " + v + " nil)"
+		}
+		if t.name == "undefined" {
+			t.negate = !t.negate
+		}
+		return wrap(e), nil
+	}
+	x, err := s.emit(t.x)
+	if err != nil {
+		return "", err
+	}
+	var args []string
+	for _, a := range t.args {
+		e, err := s.emit(a)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, e)
+	}
+	fn := map[string]string{"changed": "isChanged", "failed": "isFailed", "failure": "isFailed", "succeeded": "isSucceeded",
+		"success": "isSucceeded", "skipped": "isSkipped", "none": "isNone", "string": "isString", "number": "isNumber",
+		"mapping": "isMapping", "iterable": "isIterable", "sequence": "isIterable"}[t.name]
+	switch {
+	case fn != "":
+		return wrap("(" + fn + " " + x + ")"), nil
+	case t.name == "version" || t.name == "version_compare":
+		return wrap("(versionCompare (toString " + x + ") " + strings.Join(args, " ") + ")"), nil
+	case t.name == "match" && len(args) == 1:
+		return wrap(`(regexMatch (printf "^(?:%s)" ` + args[0] + ") " + x + ")"), nil
+	case (t.name == "search" || t.name == "regex") && len(args) == 1:
+		return wrap("(regexMatch " + args[0] + " " + x + ")"), nil
+	case t.name == "true":
+		return wrap("(eq " + x + " true)"), nil
+	case t.name == "false":
+		return wrap("(eq " + x + " false)"), nil
+	case t.name == "in" && len(args) == 1:
+		return wrap("(member " + x + " " + args[0] + ")"), nil
+	}
+	return "", unsup("test %s", t.name)
+}
+
+func (s *scope) emitCall(c call) (string, error) {
+	var args []string
+	for _, a := range c.args {
+		e, err := s.emit(a)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, e)
+	}
+	if fn, ok := c.fn.(name); ok {
+		switch fn.name {
+		case "range":
+			if len(args) == 1 {
+				return "(until " + args[0] + ")", nil
+			}
+			if len(args) == 2 {
+				return "(untilStep " + args[0] + " " + args[1] + " 1)", nil
+			}
+		case "lookup", "query", "q":
+			if len(args) == 2 && args[0] == `"env"` {
+				return "(env " + args[1] + ")", nil
+			}
+			if len(args) >= 1 {
+				return "", unsup("lookup(%s): read the value into a variable (vars_files, include_vars) instead", args[0])
+			}
+		}
+		return "", unsup("function %s()", fn.name)
+	}
+	if a, ok := c.fn.(attr); ok {
+		base, err := s.emit(a.x)
+		if err != nil {
+			return "", err
+		}
+		switch a.name {
+		case "items":
+			return base, nil // for k, v in d.items(): ranging over the mapping
+		case "keys":
+			return "(keys " + base + " | sortAlpha)", nil
+		case "values":
+			return "(values " + base + ")", nil
+		case "startswith":
+			return "(hasPrefix " + strings.Join(args, " ") + " " + base + ")", nil
+		case "endswith":
+			return "(hasSuffix " + strings.Join(args, " ") + " " + base + ")", nil
+		case "strip":
+			return "(trim " + base + ")", nil
+		case "lower", "upper":
+			return "(" + a.name + " " + base + ")", nil
+		case "split":
+			sep := `" "`
+			if len(args) > 0 {
+				sep = args[0]
+			}
+			return "(splitList " + sep + " " + base + ")", nil
+		case "replace":
+			if len(args) == 2 {
+				return "(replace " + args[0] + " " + args[1] + " " + base + ")", nil
+			}
+		case "join":
+			if len(args) == 1 {
+				return "(join " + base + " " + args[0] + ")", nil
+			}
+		case "get":
+			def := "nil"
+			if len(args) > 1 {
+				def = args[1]
+			}
+			if len(args) >= 1 {
+				return "(fallback " + def + " (index " + base + " " + args[0] + "))", nil
+			}
+		}
+		return "", unsup("method .%s()", a.name)
+	}
+	return "", unsup("call")
+}
+
+// Expr converts one Jinja expression to a Go template pipeline.
+func (s *scope) Expr(src string) (string, error) {
+	e, _, err := s.exprNode(src)
+	return e, err
+}
+
+func (s *scope) exprNode(src string) (string, node, error) {
+	n, err := parseExpr(src)
+	if err != nil {
+		return "", nil, fmt.Errorf("not a Jinja expression: %v", err)
+	}
+	e, err := s.emit(n)
+	if err != nil {
+		return "", nil, err
+	}
+	return trimParens(e), n, nil
+}
+
+// stringy says an expression's value is text already (printing it as
+// Python would changes nothing).
+func stringy(n node) bool {
+	switch x := n.(type) {
+	case lit:
+		return strings.HasPrefix(x.text, `"`)
+	case filter:
+		switch x.name {
+		case "join", "lower", "upper", "replace", "trim", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml",
+			"regex_replace", "basename", "dirname", "quote", "indent", "b64encode", "b64decode", "hash", "checksum",
+			"md5", "sha1", "string", "capitalize", "title", "regex_search":
+			return true
+		case "default", "d":
+			return len(x.args) > 0 && stringy(x.args[0]) && stringy(x.x)
+		}
+	case binop:
+		return x.op == "~"
+	}
+	return false
+}
+
+// boolish says an expression's value is a boolean (True/False in Jinja).
+func boolish(n node) bool {
+	switch x := n.(type) {
+	case test:
+		return true
+	case unop:
+		return x.op == "not"
+	case binop:
+		switch x.op {
+		case "==", "!=", "<", ">", "<=", ">=", "in":
+			return true
+		}
+	case filter:
+		return x.name == "bool"
+	}
+	return false
+}
+
+// sortedKeys is for deterministic output.
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,91 @@
+// Package convert rewrites Ansible playbooks, roles and Jinja2 templates
+// into runbook's language (Go templates), and lists what it could not
+// convert with its place. It is the bridge for users who bring Ansible
+// material: runbook keeps Go templates as its own language.
+package convert
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+type tokKind int
+
+const (
+	tEOF tokKind = iota
+	tName
+	tNum
+	tStr
+	tOp
+)
+
+type token struct {
+	kind tokKind
+	val  string // for tStr: the unquoted value
+	pos  int
+}
+
+// lex splits a Jinja expression into tokens.
+func lex(s string) ([]token, error) {
+	var out []token
+	i := 0
+	for i < len(s) {
+		c := rune(s[i])
+		switch {
+		case unicode.IsSpace(c):
+			i++
+		case c == '_' || unicode.IsLetter(c):
+			j := i
+			for j < len(s) && (s[j] == '_' || unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j]))) {
+				j++
+			}
+			out = append(out, token{tName, s[i:j], i})
+			i = j
+		case unicode.IsDigit(c):
+			j := i
+			for j < len(s) && (unicode.IsDigit(rune(s[j])) || s[j] == '.' && j+1 < len(s) && unicode.IsDigit(rune(s[j+1])) || s[j] == '_') {
+				j++
+			}
+			out = append(out, token{tNum, strings.ReplaceAll(s[i:j], "_", ""), i})
+			i = j
+		case c == '\'' || c == '"':
+			var b strings.Builder
+			j := i + 1
+			for ; j < len(s) && s[j] != byte(c); j++ {
+				if s[j] == '\\' && j+1 < len(s) {
+					j++
+					switch s[j] {
+					case 'n':
+						b.WriteByte('\n')
+					case 't':
+						b.WriteByte('\t')
+					default:
+						b.WriteByte(s[j])
+					}
+					continue
+				}
+				b.WriteByte(s[j])
+			}
+			if j >= len(s) {
+				return nil, fmt.Errorf("unterminated string at %d", i)
+			}
+			out = append(out, token{tStr, b.String(), i})
+			i = j + 1
+		default:
+			op := ""
+			for _, o := range []string{"//", "**", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "~", "(", ")", "[", "]", "{", "}", ",", ":", ".", "|", "="} {
+				if strings.HasPrefix(s[i:], o) {
+					op = o
+					break
+				}
+			}
+			if op == "" {
+				return nil, fmt.Errorf("unexpected %q at %d", string(c), i)
+			}
+			out = append(out, token{tOp, op, i})
+			i += len(op)
+		}
+	}
+	return append(out, token{tEOF, "", len(s)}), nil
+}
