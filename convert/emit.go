@@ -67,7 +67,7 @@ func (s *scope) emit(n node) (string, error) {
 	case name:
 		switch x.name {
 		case "omit":
-			return "", unsup("omit (leaving an argument out) has no equal: write the task without the argument, or two tasks with when")
+			return "(omit)", nil
 		case "loop":
 			return "", unsup("loop used alone")
 		}
@@ -150,7 +150,7 @@ func (s *scope) emit(n node) (string, error) {
 		return "(sub 0 " + e + ")", nil
 	case binop:
 		return s.emitBinop(x)
-	case cond:
+	case ternaryOp:
 		t, err := s.emit(x.then)
 		if err != nil {
 			return "", err
@@ -221,7 +221,7 @@ var simpleFilters = map[string]string{
 	"basename": "base", "dirname": "dir", "unique": "uniq", "sort": "sortAlpha", "quote": "shq", "bool": "truthy",
 	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
-	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max",
+	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment",
 }
 
 func (s *scope) emitFilter(f filter) (string, error) {
@@ -258,8 +258,11 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		return "", nil
 	}
 	if fn, ok := simpleFilters[f.name]; ok {
-		if len(args) > 0 && f.name != "hash" && f.name != "checksum" {
+		if len(args) > 0 && f.name != "hash" && f.name != "checksum" && f.name != "comment" {
 			return "", unsup("filter %s with arguments", f.name)
+		}
+		if f.name == "comment" && len(args) > 0 {
+			return "", unsup("comment with a style")
 		}
 		if f.name == "hash" && len(args) > 0 && args[0] != `"sha1"` {
 			switch args[0] {
@@ -385,6 +388,8 @@ func (s *scope) emitTest(t test) (string, error) {
 		return wrap(`(regexMatch (printf "^(?:%s)" ` + args[0] + ") " + x + ")"), nil
 	case (t.name == "search" || t.name == "regex") && len(args) == 1:
 		return wrap("(regexMatch " + args[0] + " " + x + ")"), nil
+	case t.name == "sameas" && len(args) == 1, t.name == "eq" && len(args) == 1, t.name == "equalto" && len(args) == 1:
+		return wrap("(same " + x + " " + args[0] + ")"), nil
 	case t.name == "true":
 		return wrap("(eq " + x + " true)"), nil
 	case t.name == "false":

@@ -42,9 +42,9 @@ type (
 		op string
 		x  node
 	}
-	cond struct{ then, c, els node }
-	list struct{ items []node }
-	dict struct{ keys, vals []node }
+	ternaryOp struct{ then, c, els node }
+	list      struct{ items []node }
+	dict      struct{ keys, vals []node }
 )
 
 type parser struct {
@@ -105,7 +105,7 @@ func (p *parser) ternary() (node, error) {
 				return nil, err
 			}
 		}
-		return cond{x, c, els}, nil
+		return ternaryOp{x, c, els}, nil
 	}
 	return x, nil
 }
@@ -181,7 +181,7 @@ func (p *parser) compare() (node, error) {
 					return nil, err
 				}
 				tst.args = args
-			} else if k := p.peek(); k.kind == tStr || k.kind == tNum {
+			} else if k := p.peek(); k.kind == tStr || k.kind == tNum || k.kind == tName && (k.val == "true" || k.val == "false" || k.val == "none" || k.val == "True" || k.val == "False" || k.val == "None") {
 				a, err := p.concat() // `x is version '1.0'`
 				if err != nil {
 					return nil, err

@@ -20,7 +20,8 @@ var jinjaVars = map[string]any{
 	"conf":  map[string]any{"max_connections": 100, "shared_buffers": "128MB", "listen": "*"},
 	"hosts": []any{map[string]any{"name": "a", "ip": "10.0.0.1", "primary": true}, map[string]any{"name": "b", "ip": "10.0.0.2", "primary": false}},
 	"empty": []any{}, "text": "Hello World", "path": "/etc/postgresql/15/main/postgresql.conf", "ver": "15.4",
-	"res": map[string]any{"changed": true, "failed": false, "rc": 0, "stdout": "ok"},
+	"res":             map[string]any{"changed": true, "failed": false, "rc": 0, "stdout": "ok"},
+	"ansible_managed": "Ansible managed",
 }
 
 // jinjaCases are templates as roles write them.
@@ -55,6 +56,8 @@ var jinjaCases = []string{
 	"{{ (users | length) > 2 }} {{ users[0] }} {{ conf['max_connections'] }}\n",
 	"{% if enabled and port > 1000 or off %}x{% endif %}\n",
 	"{{ range(3) | list | join('-') }}\n",
+	"{{ ansible_managed | comment }}\nport = {{ port }}\n",
+	"{% if enabled is sameas true %}same{% endif %}\n",
 }
 
 // Each converted template renders, through runbook's templates, exactly

@@ -12,7 +12,7 @@ var rank = map[string]int{
 	"hostexec": 0, "internal/diag": 0, "internal/shellwords": 0, "internal/inputfile": 0,
 	"internal/profile": 0, "internal/testrig/testenv": 0, "internal/testrig": 0,
 	"internal/cond": 1, "templates": 1, "inventory": 1, "transport": 1,
-	"playbooks": 2, "modules": 2,
+	"playbooks": 2, "modules": 2, "convert": 2,
 	// module domains: none imports another
 	"modules/builtin": 3, "modules/pg": 3, "modules/virt": 3,
 	"modules/all": 4,

@@ -229,9 +229,23 @@ func unknownKey(d *decoder, k *yaml.Node, what string, known []string) error {
 // ParseKV turns `a=1 b='two words'` into a mapping node positioned at n, for
 // the k=v form of module arguments. Values keep YAML's scalar typing.
 func ParseKV(n *yaml.Node) (*yaml.Node, error) {
-	words, err := shellwords.Split(n.Value)
+	// template actions stay whole, spaces and quotes inside them included
+	// (Ansible's parse_kv keeps {{ }} blocks together)
+	var actions []string
+	protected := templateAction.ReplaceAllStringFunc(n.Value, func(a string) string {
+		actions = append(actions, a)
+		return fmt.Sprintf("\x00%d\x00", len(actions)-1)
+	})
+	words, err := shellwords.Split(protected)
 	if err != nil {
 		return nil, err
+	}
+	restore := regexp.MustCompile("\x00(\\d+)\x00")
+	for i, w := range words {
+		words[i] = restore.ReplaceAllStringFunc(w, func(m string) string {
+			k, _ := strconv.Atoi(m[1 : len(m)-1])
+			return actions[k]
+		})
 	}
 	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 	for _, w := range words {

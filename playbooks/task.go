@@ -18,7 +18,7 @@ import (
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
 	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
-	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items",
+	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found",
 	"import_tasks", "import_role", "include_role", "environment", "remote_user", "become_method", "connection",
 	"any_errors_fatal", "throttle", "debugger", "diff", "ignore_unreachable", "action", "local_action"}
 
@@ -72,7 +72,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.FailedWhen, err = d.conditions(v, "failed_when")
 		case "until":
 			t.Until, err = d.conditions(v, "until")
-		case "loop", "with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items":
+		case "loop", "with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found":
 			if t.Loop != nil {
 				return d.errf(k, "%s: the task already loops (one of loop or with_* per task)", k.Value)
 			}
@@ -80,7 +80,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if t.LoopKind == "loop" {
 				t.LoopKind = ""
 			}
-			if err = d.templates(v); err == nil && t.LoopKind != "dict" {
+			if err = d.templates(v); err == nil && t.LoopKind != "dict" && t.LoopKind != "first_found" {
 				err = checkLoop(d, v)
 			}
 		case "loop_control":
@@ -234,6 +234,9 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			extraArgs = v
 			argsKey = k
 		default:
+			if strings.HasPrefix(k.Value, "with_") {
+				return d.errf(k, "%s: this loop lookup is not available in runbook (it has loop, with_items, with_list, with_dict, with_fileglob, with_indexed_items, with_first_found)", k.Value)
+			}
 			if moduleKey != nil {
 				if l.Catalog.Has(k.Value) && l.Catalog.Has(moduleKey.Value) {
 					return d.errf(k, "task has two modules, %q and %q: one task runs one module", moduleKey.Value, k.Value)

@@ -191,13 +191,17 @@ func renderNode(n *yaml.Node, vars map[string]any) (*yaml.Node, error) {
 		}
 		return &out, nil
 	}
-	out.Content = make([]*yaml.Node, len(n.Content))
+	out.Content = make([]*yaml.Node, 0, len(n.Content))
 	for i, c := range n.Content {
 		r, err := renderNode(c, vars)
 		if err != nil {
 			return nil, err
 		}
-		out.Content[i] = r
+		if n.Kind == yaml.MappingNode && i%2 == 1 && r.Kind == yaml.ScalarNode && r.Value == templates.Omit {
+			out.Content = out.Content[:len(out.Content)-1] // default(omit): the argument is left out
+			continue
+		}
+		out.Content = append(out.Content, r)
 	}
 	return &out, nil
 }

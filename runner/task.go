@@ -45,7 +45,7 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"group_names": view.groupNames(r, h.name), "play_hosts": pc.playHosts, "ansible_play_hosts": pc.playHosts,
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
 		"runbook_netns": r.opt.Connector.NetNS, "playbook_dir": pc.playbookDir(),
-		"ansible_play_name": pc.play.Name,
+		"ansible_play_name": pc.play.Name, "ansible_managed": "Ansible managed",
 	}
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars
@@ -626,8 +626,11 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 		}
 		n = parsed.Content[0]
 	}
-	if t.LoopKind == "dict" {
+	switch t.LoopKind {
+	case "dict":
 		return dictItems(n)
+	case "first_found":
+		return firstFound(t, n)
 	}
 	var v any
 	if err := n.Decode(&v); err != nil {
@@ -786,4 +789,80 @@ func withEnv(h modules.Host, vals map[string]string) modules.Host {
 func (e *envHost) Run(ctx context.Context, c modules.Cmd) (modules.CmdResult, error) {
 	c.Script = e.prefix + c.Script
 	return e.Host.Run(ctx, c)
+}
+
+// firstFound is with_first_found: the first of the named files that
+// exists on the machine running runbook (in the role's vars/, files/,
+// templates/ and tasks/, then beside the task's file), as a one-item loop.
+func firstFound(t *playbooks.Task, n *yaml.Node) ([]any, bool, error) {
+	var names []string
+	var dirs []string
+	var spec any
+	if err := n.Decode(&spec); err != nil {
+		return nil, true, err
+	}
+	add := func(v any) {
+		switch x := v.(type) {
+		case string:
+			names = append(names, x)
+		case []any:
+			for _, e := range x {
+				names = append(names, fmt.Sprint(e))
+			}
+		}
+	}
+	switch x := spec.(type) {
+	case []any:
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				add(m["files"])
+				if p, ok := m["paths"].([]any); ok {
+					for _, d := range p {
+						dirs = append(dirs, fmt.Sprint(d))
+					}
+				} else if p, ok := m["paths"].(string); ok {
+					dirs = append(dirs, p)
+				}
+				continue
+			}
+			add(e)
+		}
+	case map[string]any:
+		add(x["files"])
+		if p, ok := x["paths"].([]any); ok {
+			for _, d := range p {
+				dirs = append(dirs, fmt.Sprint(d))
+			}
+		}
+	default:
+		add(x)
+	}
+	var search []string
+	for _, base := range taskDirs(t) {
+		for _, d := range dirs {
+			if filepath.IsAbs(d) {
+				search = append(search, d)
+			} else {
+				search = append(search, filepath.Join(base, d))
+			}
+		}
+		for _, sub := range []string{"vars", "files", "templates", "tasks", ""} {
+			search = append(search, filepath.Join(base, sub))
+		}
+	}
+	for _, name := range names {
+		if filepath.IsAbs(name) {
+			if _, err := os.Stat(name); err == nil {
+				return []any{name}, true, nil
+			}
+			continue
+		}
+		for _, d := range search {
+			p := filepath.Join(d, name)
+			if _, err := os.Stat(p); err == nil {
+				return []any{p}, true, nil
+			}
+		}
+	}
+	return nil, true, fmt.Errorf("with_first_found: none of %v found (looked in %v)", names, search)
 }

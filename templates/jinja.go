@@ -14,6 +14,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// Omit is what the omit function gives: a module argument whose value
+// renders to it is left out, as Ansible's default(omit).
+const Omit = "\x00runbook-omit\x00"
+
 // Functions that `runbook convert` writes for Jinja2 filters, tests and
 // operators that text/template and sprig have no equal for. Each takes its
 // operands in the order a pipeline gives them (the filtered value last).
@@ -41,6 +45,16 @@ func jinjaFuncs(m template.FuncMap) {
 	// values; text/template's eq refuses mixed types.
 	m["same"] = same
 	m["py"] = py
+	m["omit"] = func() string { return Omit }
+	// comment is Ansible's comment filter (plain style): the text between
+	// two "#" lines, each line "# "-prefixed.
+	m["comment"] = func(v any) string {
+		lines := strings.Split(fmt.Sprint(v), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimRight("# "+l, " ")
+		}
+		return "#\n" + strings.Join(lines, "\n") + "\n#"
+	}
 	m["toPyJson"] = func(v any) (string, error) { return pyJSON(v, 0) }
 	m["toPyNiceJson"] = func(v any) (string, error) { return pyJSON(v, 4) }
 	m["cmp"] = compare
