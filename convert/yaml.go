@@ -3,6 +3,7 @@ package convert
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -15,6 +16,8 @@ import (
 // conditionKeys hold conditions: runbook reads Ansible's condition
 // language (tests, filters, `in`) as it is, so they are only checked.
 var conditionKeys = map[string]bool{"when": true, "changed_when": true, "failed_when": true, "until": true}
+
+var bareVar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 
 // taskLists are the keys whose value is a list of tasks.
 var taskLists = map[string]bool{"tasks": true, "handlers": true, "pre_tasks": true, "post_tasks": true,
@@ -116,6 +119,11 @@ func (c *yamlConv) node(n *yaml.Node, key string, inTasks bool) {
 			}
 			if k.Value == "vars" && v.Kind == yaml.SequenceNode {
 				v = mergeListOfMaps(v) // vars: [{a: 1}, {b: 2}], an old form
+			}
+			if task && (k.Value == "loop" || strings.HasPrefix(k.Value, "with_") && k.Value != "with_sequence" && k.Value != "with_first_found") &&
+				v.Kind == yaml.ScalarNode && bareVar.MatchString(v.Value) {
+				// an old bare variable (with_items: packages): a template
+				v.Value, v.Style = "{{ "+v.Value+" }}", yaml.DoubleQuotedStyle
 			}
 			switch {
 			case task && conditionKeys[k.Value] || k.Value == "that" && !task:

@@ -86,6 +86,23 @@ func (l *IntList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// SELinux are the SELinux context arguments of Ansible's file modules:
+// accepted so that playbooks load, not applied (runbook's hosts are
+// Debian; a warning says so when one is given).
+type SELinux struct {
+	SEType  string `yaml:"setype" doc:"SELinux type (accepted, not applied)"`
+	SEUser  string `yaml:"seuser" doc:"SELinux user (accepted, not applied)"`
+	SERole  string `yaml:"serole" doc:"SELinux role (accepted, not applied)"`
+	SELevel string `yaml:"selevel" doc:"SELinux level (accepted, not applied)"`
+}
+
+// Warn says the context was not applied.
+func (s SELinux) Warn(env *Env) {
+	if (s.SEType != "" || s.SEUser != "" || s.SERole != "" || s.SELevel != "") && env.Warn != nil {
+		env.Warn("SELinux context arguments are not applied by runbook")
+	}
+}
+
 // Secret is a string argument that is never printed.
 type Secret string
 

@@ -32,6 +32,9 @@ type Play struct {
 	Tags     []string
 	Tasks    []*Task
 	Handlers []*Task
+	// Prompts are vars_prompt: runbook runs unattended, so each must come
+	// from -e or have a default.
+	Prompts []Prompt
 	// Environment is set for every command of the play (environment:).
 	Environment map[string]string
 	// RemoteUser is the user to connect as (remote_user:), unless the
@@ -73,20 +76,23 @@ type Task struct {
 	DelaySet     bool    // delay was written (0 means no wait; unset means 5 s)
 	Timeout      float64 // seconds a task may run on a host; 0: no limit
 	IgnoreErrors bool
-	Tags         []string
-	Become       *bool
-	BecomeUser   string
-	DelegateTo   string
-	DelegateAt   Pos // where delegate_to was written
-	RunOnce      bool
-	NoLog        bool
-	CheckMode    *bool // false: run even under --check (read-only commands)
-	Vars         map[string]any
-	Environment  map[string]string // environment: for the task's commands
-	RemoteUser   string            // remote_user: connect as this user
-	Connection   string            // connection: local
-	RoleDir      string            // the role's folder, for a task that comes from a role
-	RoleName     string
+	// IgnoreErrorsExpr and NoLogExpr are templated ignore_errors and
+	// no_log ("{{ .ansible_check_mode }}"), rendered for each host.
+	IgnoreErrorsExpr, NoLogExpr string
+	Tags                        []string
+	Become                      *bool
+	BecomeUser                  string
+	DelegateTo                  string
+	DelegateAt                  Pos // where delegate_to was written
+	RunOnce                     bool
+	NoLog                       bool
+	CheckMode                   *bool // false: run even under --check (read-only commands)
+	Vars                        map[string]any
+	Environment                 map[string]string // environment: for the task's commands
+	RemoteUser                  string            // remote_user: connect as this user
+	Connection                  string            // connection: local
+	RoleDir                     string            // the role's folder, for a task that comes from a role
+	RoleName                    string
 	// RoleDefaults are a role's defaults/main.yml, on the block that runs
 	// the role: beneath the inventory in precedence, as Ansible's.
 	RoleDefaults map[string]any
@@ -140,4 +146,13 @@ type Catalog interface {
 	Has(id string) bool
 	Canonical(name string) string // the ID for an Ansible name (ansible.builtin.copy)
 	ValidateArgs(src *diag.Source, id string, args *yaml.Node) error
+}
+
+// Prompt is one vars_prompt entry.
+type Prompt struct {
+	Name, Prompt string
+	Default      any
+	HasDefault   bool
+	Private      bool
+	At           Pos
 }

@@ -308,3 +308,39 @@ func checkBecomeMethod(d *decoder, n *yaml.Node) error {
 	}
 	return nil
 }
+
+// prompts reads vars_prompt.
+func (d *decoder) prompts(n *yaml.Node) ([]Prompt, error) {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		return nil, d.errf(n, "vars_prompt: expected a list")
+	}
+	var out []Prompt
+	for _, e := range n.Content {
+		e = resolve(e)
+		p := Prompt{At: d.pos(e), Private: true}
+		err := d.mapping(e, "vars_prompt", func(k, v *yaml.Node) error {
+			var err error
+			switch k.Value {
+			case "name":
+				p.Name, err = d.identifier(v, "name")
+			case "prompt":
+				p.Prompt, err = d.str(v, "prompt")
+			case "default":
+				p.HasDefault = true
+				err = v.Decode(&p.Default)
+			case "private":
+				p.Private, err = d.boolean(v, "private")
+			case "confirm", "encrypt", "salt_size", "salt", "unsafe":
+			default:
+				return unknownKey(d, k, "vars_prompt", []string{"name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "unsafe"})
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/templates"
 
 	"go.yaml.in/yaml/v3"
 
@@ -141,7 +142,7 @@ func (l *Loader) result(err error) error {
 }
 
 var playKeys = []string{"strategy", "name", "hosts", "vars", "vars_files", "become", "become_user", "gather_facts", "serial", "tasks", "handlers", "tags", "import_playbook", "pre_tasks", "post_tasks",
-	"roles", "environment", "remote_user", "become_method", "connection", "any_errors_fatal", "force_handlers", "max_fail_percentage",
+	"roles", "vars_prompt", "environment", "remote_user", "become_method", "connection", "any_errors_fatal", "force_handlers", "max_fail_percentage",
 	"order", "collections", "ignore_errors", "no_log", "check_mode", "gather_subset", "gather_timeout", "throttle", "debugger", "diff", "port", "timeout"}
 
 func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
@@ -222,14 +223,34 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 				p.Vars[k] = x
 			}
 		case "vars_files":
-			var list []string
-			if list, err = d.strList(v, "vars_files"); err != nil {
-				return err
+			if v.Kind != yaml.SequenceNode {
+				return d.errf(v, "vars_files: expected a list of files")
 			}
-			for _, name := range list {
-				vf, err := l.read(name, f)
-				if err != nil {
-					return d.errf(v, "vars_files: cannot read %q: %v", name, err)
+			for _, e := range v.Content {
+				e = resolve(e)
+				// an entry that is a list: the first of its files that exists
+				candidates := []*yaml.Node{e}
+				if e.Kind == yaml.SequenceNode {
+					candidates = e.Content
+				}
+				var vf *file
+				var names []string
+				for _, c := range candidates {
+					name, err := d.str(c, "vars_files")
+					if err != nil {
+						return err
+					}
+					if templates.Has(name) {
+						return d.errf(c, "vars_files: %q: a templated file name is not supported (it is read before any host is contacted); use include_vars in a task", name)
+					}
+					names = append(names, name)
+					if f2, err := l.read(name, f); err == nil {
+						vf = f2
+						break
+					}
+				}
+				if vf == nil {
+					return d.errf(e, "vars_files: cannot read %s", strings.Join(names, " or "))
 				}
 				vs, err := LoadVarsFile(vf.src)
 				if err != nil {
@@ -239,6 +260,8 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 					p.Vars[k] = x
 				}
 			}
+		case "vars_prompt":
+			p.Prompts, err = d.prompts(v)
 		case "become":
 			p.Become, err = d.boolPtr(v, "become")
 		case "become_user":

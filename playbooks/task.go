@@ -19,6 +19,7 @@ var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "not
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
 	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
 	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found",
+	"with_nested", "with_together", "with_sequence", "with_subelements",
 	"import_tasks", "import_role", "include_role", "environment", "remote_user", "become_method", "connection",
 	"any_errors_fatal", "throttle", "debugger", "diff", "ignore_unreachable", "action", "local_action"}
 
@@ -72,7 +73,8 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.FailedWhen, err = d.conditions(v, "failed_when")
 		case "until":
 			t.Until, err = d.conditions(v, "until")
-		case "loop", "with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found":
+		case "loop", "with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found",
+			"with_nested", "with_together", "with_sequence", "with_subelements":
 			if t.Loop != nil {
 				return d.errf(k, "%s: the task already loops (one of loop or with_* per task)", k.Value)
 			}
@@ -80,7 +82,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if t.LoopKind == "loop" {
 				t.LoopKind = ""
 			}
-			if err = d.templates(v); err == nil && t.LoopKind != "dict" && t.LoopKind != "first_found" {
+			if err = d.templates(v); err == nil && t.LoopKind == "" {
 				err = checkLoop(d, v)
 			}
 		case "loop_control":
@@ -125,7 +127,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "timeout":
 			t.Timeout, err = d.nonNegative(v, "timeout")
 		case "ignore_errors":
-			t.IgnoreErrors, err = d.boolean(v, "ignore_errors")
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.IgnoreErrorsExpr, err = v.Value, d.template(v, v.Value) // decided per host
+			} else {
+				t.IgnoreErrors, err = d.boolean(v, "ignore_errors")
+			}
 		case "tags":
 			t.Tags, err = d.strList(v, "tags")
 		case "become":
@@ -140,7 +146,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "check_mode":
 			t.CheckMode, err = d.boolPtr(v, "check_mode")
 		case "no_log":
-			t.NoLog, err = d.boolean(v, "no_log")
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.NoLogExpr, err = v.Value, d.template(v, v.Value) // decided per host
+			} else {
+				t.NoLog, err = d.boolean(v, "no_log")
+			}
 		case "vars":
 			t.Vars, err = d.vars(v, "vars")
 		case "block":
@@ -235,7 +245,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			argsKey = k
 		default:
 			if strings.HasPrefix(k.Value, "with_") {
-				return d.errf(k, "%s: this loop lookup is not available in runbook (it has loop, with_items, with_list, with_dict, with_fileglob, with_indexed_items, with_first_found)", k.Value)
+				return d.errf(k, "%s: this loop lookup is not available in runbook (it has loop, with_items, with_list, with_dict, with_fileglob, with_indexed_items, with_first_found, with_nested, with_together, with_sequence, with_subelements)", k.Value)
 			}
 			if moduleKey != nil {
 				if l.Catalog.Has(k.Value) && l.Catalog.Has(moduleKey.Value) {

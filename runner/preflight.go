@@ -16,13 +16,25 @@ func preflight(pb *playbooks.Playbook, opt Options) error {
 		if _, err := PlayHosts(p, opt.ExtraVars); err != nil {
 			return p.At.Errorf("play %q: hosts %q: %v", p.Name, p.Hosts, err)
 		}
+		// vars_prompt: runbook runs unattended; -e or the default answers
+		for _, q := range p.Prompts {
+			if _, given := opt.ExtraVars[q.Name]; given {
+				continue
+			}
+			if !q.HasDefault {
+				return q.At.Errorf("vars_prompt %s (%q): runbook does not stop to ask; give it with -e %s=VALUE", q.Name, q.Prompt, q.Name)
+			}
+			if _, set := p.Vars[q.Name]; !set {
+				p.Vars[q.Name] = q.Default
+			}
+		}
 	}
 	var names []string
 	addsHosts := false
 	var badDelegate error
 	walkTasks(pb, func(t *playbooks.Task) {
 		names = append(names, t.Name)
-		if t.Module == "add_host" {
+		if t.Module == "add_host" || t.Module == "group_by" {
 			addsHosts = true
 		}
 		if d := t.DelegateTo; d != "" && !templates.Has(d) && badDelegate == nil && d != "localhost" && d != "127.0.0.1" {

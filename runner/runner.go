@@ -222,7 +222,7 @@ func PlayHosts(p *playbooks.Play, extra map[string]any) (string, error) {
 // addsHosts reports whether the playbook has an add_host task.
 func (r *run) addsHosts(pb *playbooks.Playbook) bool {
 	found := false
-	walkTasks(pb, func(t *playbooks.Task) { found = found || t.Module == "add_host" })
+	walkTasks(pb, func(t *playbooks.Task) { found = found || t.Module == "add_host" || t.Module == "group_by" })
 	return found
 }
 
@@ -292,6 +292,7 @@ type scope struct {
 	becomeUser   string
 	ignoreErrors bool
 	noLog        bool
+	flagExprs    [][2]string // templated ignore_errors / no_log: {which, template}
 	delegateTo   string
 	checkMode    *bool
 }
@@ -335,6 +336,15 @@ func (s scope) child(t *playbooks.Task) scope {
 	}
 	c.ignoreErrors = s.ignoreErrors || t.IgnoreErrors
 	c.noLog = s.noLog || t.NoLog
+	if t.IgnoreErrorsExpr != "" || t.NoLogExpr != "" {
+		c.flagExprs = append([][2]string(nil), s.flagExprs...)
+		if t.IgnoreErrorsExpr != "" {
+			c.flagExprs = append(c.flagExprs, [2]string{"ignore_errors", t.IgnoreErrorsExpr})
+		}
+		if t.NoLogExpr != "" {
+			c.flagExprs = append(c.flagExprs, [2]string{"no_log", t.NoLogExpr})
+		}
+	}
 	if t.DelegateTo != "" {
 		c.delegateTo = t.DelegateTo
 	}

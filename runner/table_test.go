@@ -127,6 +127,12 @@ func TestRunnerControlFlow(t *testing.T) {
 		{name: "with_dict: key and value, in the mapping's order",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo {{ .item.key }}-{{ .item.value }}\n      with_dict: {z: 1, a: 2}\n",
 			log:  "h1: z-1|h1: a-2"},
+		{name: "with_nested, with_together, with_sequence, with_subelements",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo n{{ index .item 0 }}{{ index .item 1 }}\n      with_nested: [[a, b], [x, y]]\n" +
+				"    - command: echo t{{ index .item 0 }}{{ index .item 1 }}\n      with_together: [[a, b], [1, 2]]\n" +
+				"    - command: echo s{{ .item }}\n      with_sequence: start=1 end=5 stride=2 format=%02d\n" +
+				"    - command: echo u{{ (index .item 0).name }}-{{ index .item 1 }}\n      with_subelements: [[{name: a, keys: [k1, k2]}], keys]\n",
+			log: "h1: nax|h1: nay|h1: nbx|h1: nby|h1: ta1|h1: tb2|h1: s01|h1: s03|h1: s05|h1: ua-k1|h1: ua-k2"},
 		{name: "loop_control index_var and ansible_loop",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo i{{ .idx }}-{{ .ansible_loop.index }}-{{ .ansible_loop.last }}\n      loop: [a, b]\n      loop_control: {index_var: idx}\n",
 			log:  "h1: i0-1-false|h1: i1-2-true"},
@@ -142,6 +148,12 @@ func TestRunnerControlFlow(t *testing.T) {
 		{name: "block: rescue and always run, the host is rescued",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - block:\n        - command: echo fail1\n        - command: echo skipped\n      rescue:\n        - command: echo rescue\n      always:\n        - command: echo always\n    - command: echo next\n",
 			log:  "h1: fail1|h1: rescue|h1: always|h1: next", recap: "h1 ok=3 changed=3 failed=0 skipped=0 rescued=1;"},
+		{name: "templated ignore_errors is decided per host",
+			play: "- hosts: h1,h2\n  gather_facts: false\n  tasks:\n    - command: echo fail4\n      ignore_errors: '{{ eq .inventory_hostname \"h1\" }}'\n    - command: echo after\n",
+			log:  "h1: fail4|h2: fail4|h1: after"},
+		{name: "group_by: later plays reach the hosts by their new group",
+			play: "- hosts: h1,h2\n  gather_facts: false\n  tasks:\n    - group_by: {key: 'kind_{{ if eq .inventory_hostname \"h2\" }}odd{{ else }}even{{ end }}'}\n- hosts: kind_odd\n  gather_facts: false\n  tasks:\n    - command: echo odd\n",
+			log:  "h2: odd"},
 		{name: "rescue sees ansible_failed_task and ansible_failed_result",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - block:\n        - name: breaks\n          command: echo fail2\n      rescue:\n        - command: echo rescued-{{ .ansible_failed_task.name }}-{{ .ansible_failed_result.rc }}\n",
 			log:  "h1: fail2|h1: rescued-breaks-1"},

@@ -7,7 +7,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -170,6 +172,18 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 	vars, err := r.hostVars(pc, h, sc)
 	if err != nil {
 		return fail(err)
+	}
+	for _, fe := range sc.flagExprs {
+		v, err := templates.Render(fe[0], fe[1], vars)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", fe[0], err))
+		}
+		on := truthy(strings.TrimSpace(v))
+		if fe[0] == "no_log" {
+			sc.noLog = sc.noLog || on
+		} else {
+			sc.ignoreErrors = sc.ignoreErrors || on
+		}
 	}
 	items, looped, err := loopItems(t, vars)
 	if err != nil {
@@ -631,6 +645,8 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 		return dictItems(n)
 	case "first_found":
 		return firstFound(t, n)
+	case "sequence":
+		return sequenceItems(n)
 	}
 	var v any
 	if err := n.Decode(&v); err != nil {
@@ -670,6 +686,12 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 		return out, true, nil
 	case "fileglob":
 		return globItems(t, items)
+	case "nested":
+		return nestedItems(items)
+	case "together":
+		return togetherItems(items)
+	case "subelements":
+		return subelementItems(items)
 	}
 	return items, true, nil
 }
@@ -865,4 +887,121 @@ func firstFound(t *playbooks.Task, n *yaml.Node) ([]any, bool, error) {
 		}
 	}
 	return nil, true, fmt.Errorf("with_first_found: none of %v found (looked in %v)", names, search)
+}
+
+// nestedItems is with_nested: every combination, the first list outermost.
+func nestedItems(lists []any) ([]any, bool, error) {
+	out := []any{[]any{}}
+	for _, l := range lists {
+		ls, ok := l.([]any)
+		if !ok {
+			ls = []any{l}
+		}
+		var next []any
+		for _, prefix := range out {
+			for _, e := range ls {
+				next = append(next, append(append([]any{}, prefix.([]any)...), e))
+			}
+		}
+		out = next
+	}
+	return out, true, nil
+}
+
+// togetherItems is with_together: the lists side by side (nil where one
+// is shorter).
+func togetherItems(lists []any) ([]any, bool, error) {
+	longest := 0
+	for _, l := range lists {
+		if ls, ok := l.([]any); ok && len(ls) > longest {
+			longest = len(ls)
+		}
+	}
+	out := make([]any, longest)
+	for i := range out {
+		row := make([]any, len(lists))
+		for j, l := range lists {
+			if ls, ok := l.([]any); ok && i < len(ls) {
+				row[j] = ls[i]
+			}
+		}
+		out[i] = row
+	}
+	return out, true, nil
+}
+
+// subelementItems is with_subelements: [list, "key"] gives a pair
+// (element, sub-element) for every sub-element under key.
+func subelementItems(args []any) ([]any, bool, error) {
+	if len(args) < 2 {
+		return nil, true, fmt.Errorf("with_subelements: expected [list, key]")
+	}
+	l, _ := args[0].([]any)
+	key := fmt.Sprint(args[1])
+	var out []any
+	for _, e := range l {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, true, fmt.Errorf("with_subelements: %v is not a mapping", e)
+		}
+		subs, _ := m[key].([]any)
+		for _, sub := range subs {
+			out = append(out, []any{e, sub})
+		}
+	}
+	return out, true, nil
+}
+
+var seqShort = regexp.MustCompile(`^(?:(\d+)-)?(\d+)(?:/(\d+))?(?::(.+))?$`)
+
+// sequenceItems is with_sequence: start, end (or count), stride, format,
+// as key=value words or the short form 1-10/2:host%02d.
+func sequenceItems(n *yaml.Node) ([]any, bool, error) {
+	spec := strings.TrimSpace(n.Value)
+	start, end, stride, format := 1, 0, 1, "%d"
+	if m := seqShort.FindStringSubmatch(spec); m != nil {
+		if m[1] != "" {
+			start, _ = strconv.Atoi(m[1])
+		}
+		end, _ = strconv.Atoi(m[2])
+		if m[3] != "" {
+			stride, _ = strconv.Atoi(m[3])
+		}
+		if m[4] != "" {
+			format = m[4]
+		}
+	} else {
+		count := -1
+		for _, w := range strings.Fields(spec) {
+			k, v, ok := strings.Cut(w, "=")
+			if !ok {
+				return nil, true, fmt.Errorf("with_sequence: expected key=value, got %q", w)
+			}
+			switch k {
+			case "start":
+				start, _ = strconv.Atoi(v)
+			case "end":
+				end, _ = strconv.Atoi(v)
+			case "count":
+				count, _ = strconv.Atoi(v)
+			case "stride":
+				stride, _ = strconv.Atoi(v)
+			case "format":
+				format = strings.Trim(v, `"'`)
+			default:
+				return nil, true, fmt.Errorf("with_sequence: unknown %s", k)
+			}
+		}
+		if count >= 0 {
+			end = start + (count-1)*stride
+		}
+	}
+	if stride == 0 || (end-start)/stride > 100000 {
+		return nil, true, fmt.Errorf("with_sequence: %q is too long or has stride 0", spec)
+	}
+	var out []any
+	for i := start; (stride > 0 && i <= end) || (stride < 0 && i >= end); i += stride {
+		out = append(out, fmt.Sprintf(format, i))
+	}
+	return out, true, nil
 }

@@ -20,6 +20,7 @@ type Dnf struct {
 	EnableRepo  modules.StringList `yaml:"enablerepo" doc:"repositories to enable for this task"`
 	DisableRepo modules.StringList `yaml:"disablerepo" doc:"repositories to disable for this task"`
 	DisableGPG  bool               `yaml:"disable_gpg_check" doc:"do not check package signatures"`
+	Exclude     modules.StringList `yaml:"exclude" doc:"packages not to install or upgrade"`
 	Autoremove  bool               `yaml:"autoremove" doc:"remove packages nothing depends on any more"`
 	tool        string
 }
@@ -30,6 +31,10 @@ type Package struct {
 	Name  modules.StringList `yaml:"name" aliases:"pkg" doc:"package(s)"`
 	State string             `yaml:"state" doc:"present (or installed), absent (or removed), latest" default:"present"`
 	Use   string             `yaml:"use" doc:"auto, apt, dnf or yum" default:"auto"`
+	// what Ansible's package hands to the package manager
+	EnableRepo  modules.StringList `yaml:"enablerepo" doc:"dnf/yum: repositories to enable"`
+	DisableRepo modules.StringList `yaml:"disablerepo" doc:"dnf/yum: repositories to disable"`
+	UpdateCache bool               `yaml:"update_cache" doc:"refresh the package lists first"`
 }
 
 func init() {
@@ -59,7 +64,7 @@ func (d *Dnf) Validate() error {
 	if len(d.Name) == 0 && !d.UpdateCache && !d.Autoremove {
 		return fmt.Errorf("%s: name is required", d.tool)
 	}
-	for _, n := range append(append(append([]string{}, d.Name...), d.EnableRepo...), d.DisableRepo...) {
+	for _, n := range append(append(append(append([]string{}, d.Name...), d.EnableRepo...), d.DisableRepo...), d.Exclude...) {
 		if !rpmName.MatchString(n) {
 			return fmt.Errorf("%s: %q is not a package or repository name", d.tool, n)
 		}
@@ -82,6 +87,9 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	if d.DisableGPG {
 		tool += " --nogpgcheck"
+	}
+	for _, x := range d.Exclude {
+		tool += " --exclude=" + modules.Quote(x)
 	}
 	res := &modules.Result{Data: map[string]any{}}
 	if d.UpdateCache && !env.Check {
@@ -200,9 +208,9 @@ func (p *Package) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	}
 	switch use {
 	case "apt":
-		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300}
+		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300, UpdateCache: p.UpdateCache}
 	case "dnf", "yum":
-		m = &Dnf{Name: p.Name, State: p.State, tool: use}
+		m = &Dnf{Name: p.Name, State: p.State, tool: use, EnableRepo: p.EnableRepo, DisableRepo: p.DisableRepo, UpdateCache: p.UpdateCache}
 	default:
 		return modules.Failf("package: no supported package manager on %s (apt, dnf or yum), found %q", env.Host.Name(), use), nil
 	}

@@ -11,15 +11,16 @@ import (
 
 // File manages a path's existence, type, mode and owner.
 type File struct {
-	Path    string       `yaml:"path" aliases:"dest,name" doc:"the path on the host"`
-	State   string       `yaml:"state" doc:"file (must exist), directory, absent, link, hard, touch" default:"file"`
-	Src     string       `yaml:"src" doc:"link target (state: link or hard)"`
-	Recurse bool         `yaml:"recurse" doc:"state directory: set mode and owner on everything inside too"`
-	Force   bool         `yaml:"force" doc:"state link: replace a file that is where the link goes"`
-	Follow  *bool        `yaml:"follow" doc:"accepted for Ansible playbooks (runbook sets attributes through links)" default:"true"`
-	Mode    modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner   string       `yaml:"owner" doc:"owner"`
-	Group   string       `yaml:"group" doc:"group"`
+	Path            string       `yaml:"path" aliases:"dest,name" doc:"the path on the host"`
+	State           string       `yaml:"state" doc:"file (must exist), directory, absent, link, hard, touch" default:"file"`
+	Src             string       `yaml:"src" doc:"link target (state: link or hard)"`
+	Recurse         bool         `yaml:"recurse" doc:"state directory: set mode and owner on everything inside too"`
+	Force           bool         `yaml:"force" doc:"state link: replace a file that is where the link goes"`
+	Follow          *bool        `yaml:"follow" doc:"accepted for Ansible playbooks (runbook sets attributes through links)" default:"true"`
+	Mode            modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner           string       `yaml:"owner" doc:"owner"`
+	Group           string       `yaml:"group" doc:"group"`
+	modules.SELinux `yaml:",inline"`
 }
 
 func init() {
@@ -51,6 +52,7 @@ func (f *File) Validate() error {
 
 // Run brings the path to the wanted state.
 func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	f.SELinux.Warn(env)
 	st, err := modules.Stat(ctx, env.Host, f.Path, false)
 	if err != nil {
 		return nil, err

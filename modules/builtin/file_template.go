@@ -14,14 +14,15 @@ import (
 // FileTemplate renders a template (embedded in runbook, or a local file)
 // with the host's variables and writes it like copy does.
 type FileTemplate struct {
-	Src      string       `yaml:"src" doc:"template: a local file (found in the role's templates/, then next to the playbook) or an embedded one (see runbook show templates)"`
-	Dest     string       `yaml:"dest" doc:"path on the host"`
-	Mode     modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner    string       `yaml:"owner" doc:"owner"`
-	Group    string       `yaml:"group" doc:"group"`
-	Force    *bool        `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
-	Backup   bool         `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
-	CheckCmd string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
+	Src             string       `yaml:"src" doc:"template: a local file (found in the role's templates/, then next to the playbook) or an embedded one (see runbook show templates)"`
+	Dest            string       `yaml:"dest" doc:"path on the host"`
+	Mode            modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner           string       `yaml:"owner" doc:"owner"`
+	Group           string       `yaml:"group" doc:"group"`
+	modules.SELinux `yaml:",inline"`
+	Force           *bool  `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
+	Backup          bool   `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
+	CheckCmd        string `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
 }
 
 func init() {
@@ -58,6 +59,7 @@ func ReadTemplate(name string) (string, error) {
 
 // Run renders and writes.
 func (t *FileTemplate) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	t.SELinux.Warn(env)
 	text, err := ReadTemplate(modules.FindLocal(env, t.Src, "templates"))
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ type GetURL struct {
 	URL            string            `yaml:"url" doc:"http, https or ftp URL"`
 	Dest           string            `yaml:"dest" doc:"the file on the host (a folder: the URL's file name inside it)"`
 	Checksum       string            `yaml:"checksum" doc:"ALGORITHM:HEX (sha256:...), or ALGORITHM:URL of a checksums file"`
+	SHA256Sum      string            `yaml:"sha256sum" doc:"the old spelling of checksum: sha256:HEX"`
 	Force          bool              `yaml:"force" doc:"download even when dest exists (without it, an existing file with the right checksum is kept)"`
 	Mode           modules.Mode      `yaml:"mode" doc:"octal mode"`
 	Owner          string            `yaml:"owner" doc:"owner"`
@@ -68,6 +69,9 @@ func (g *GetURL) Validate() error {
 	}
 	if err := checkURL(g.URL, "http", "https", "ftp", "file"); err != nil {
 		return fmt.Errorf("get_url: %v", err)
+	}
+	if g.SHA256Sum != "" && g.Checksum == "" {
+		g.Checksum = "sha256:" + g.SHA256Sum
 	}
 	if g.Checksum != "" && !checksumRE.MatchString(g.Checksum) {
 		return fmt.Errorf("get_url: checksum must be ALGORITHM:HEX or ALGORITHM:URL (sha256:...), got %q", g.Checksum)

@@ -18,6 +18,7 @@ type Systemd struct {
 	DaemonReload bool   `yaml:"daemon_reload" aliases:"daemon-reload" doc:"run systemctl daemon-reload first"`
 	DaemonReexec bool   `yaml:"daemon_reexec" aliases:"daemon-reexec" doc:"run systemctl daemon-reexec first"`
 	NoBlock      bool   `yaml:"no_block" doc:"do not wait for the start or stop to finish (systemctl --no-block)"`
+	Sleep        int    `yaml:"sleep" doc:"state restarted: seconds between stop and start (Ansible's service)"`
 	Scope        string `yaml:"scope" doc:"system (the only one runbook manages)" default:"system"`
 	Timeout      int    `yaml:"timeout" doc:"seconds to wait for systemctl (a unit stuck starting or stopping fails the task instead of hanging it)" default:"600"`
 }
@@ -134,7 +135,12 @@ func (s *Systemd) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 			steps, changes = append(steps, "systemctl stop "+q), append(changes, "stop")
 		}
 	case "restarted":
-		steps, changes = append(steps, "systemctl restart "+q), append(changes, "restart")
+		if s.Sleep > 0 {
+			steps = append(steps, "systemctl stop "+q, fmt.Sprintf("sleep %d", s.Sleep), "systemctl start "+q)
+		} else {
+			steps = append(steps, "systemctl restart "+q)
+		}
+		changes = append(changes, "restart")
 	case "reloaded":
 		if active {
 			steps, changes = append(steps, "systemctl reload "+q), append(changes, "reload")

@@ -281,18 +281,23 @@ func ansibleFacts(f map[string]any) map[string]any {
 }
 
 // Ping checks that the host runs commands.
-type Ping struct{}
+type Ping struct {
+	Data string `yaml:"data" doc:"what to answer instead of pong (crash: fail, as Ansible's)" default:"pong"`
+}
 
 func init() {
 	modules.Register(modules.Info{ID: "ping", Summary: "Check that the host is reachable and runs commands.", Example: "ping: {}", New: func() modules.Module { return &Ping{} }})
 }
 
 // Run pings.
-func (*Ping) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+func (p *Ping) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	if _, err := modules.RunOK(ctx, env.Host, "true", "ping"); err != nil {
 		return nil, err
 	}
-	return &modules.Result{Msg: "pong", Data: map[string]any{"ping": "pong"}}, nil
+	if p.Data == "crash" {
+		return modules.Failf("boom (ping data=crash)"), nil
+	}
+	return &modules.Result{Msg: p.Data, Data: map[string]any{"ping": p.Data}}, nil
 }
 
 var _ modules.Validator = (*WaitFor)(nil)
