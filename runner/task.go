@@ -524,6 +524,17 @@ func (r *run) keepEffects(h *hostState, res *modules.Result) {
 	}
 	if res.Facts != nil {
 		r.factsMu.Lock()
+		if af, ok := res.Facts["ansible_facts"].(map[string]any); ok {
+			// ansible_facts grows (setup, service_facts, package_facts),
+			// it is not replaced
+			merged := map[string]any{}
+			if old, ok := h.facts["ansible_facts"].(map[string]any); ok {
+				maps.Copy(merged, old)
+			}
+			maps.Copy(merged, af)
+			res.Facts = maps.Clone(res.Facts)
+			res.Facts["ansible_facts"] = merged
+		}
 		maps.Copy(h.facts, res.Facts)
 		h.version++
 		r.factsMu.Unlock()

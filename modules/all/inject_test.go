@@ -29,7 +29,7 @@ func (h *recordingHost) Run(_ context.Context, c modules.Cmd) (modules.CmdResult
 
 // shellCode lists the arguments that are shell code by design (they are
 // the user's command); every other string must reach a shell as data.
-var shellCode = map[string]bool{"command.cmd": true, "shell.cmd": true, "wait_for.cmd": true,
+var shellCode = map[string]bool{"command.cmd": true, "shell.cmd": true, "wait_for.cmd": true, "raw.cmd": true,
 	"command.argv": true, "shell.argv": true}
 
 const marker = "RBMARK"
