@@ -94,12 +94,18 @@ type SELinux struct {
 	SEUser  string `yaml:"seuser" doc:"SELinux user (accepted, not applied)"`
 	SERole  string `yaml:"serole" doc:"SELinux role (accepted, not applied)"`
 	SELevel string `yaml:"selevel" doc:"SELinux level (accepted, not applied)"`
+	// and the other common file arguments of Ansible's, accepted
+	Attributes   string `yaml:"attributes" aliases:"attr" doc:"chattr attributes (accepted, not applied)"`
+	UnsafeWrites bool   `yaml:"unsafe_writes" doc:"accepted: runbook always writes atomically"`
 }
 
 // Warn says the context was not applied.
 func (s SELinux) Warn(env *Env) {
 	if (s.SEType != "" || s.SEUser != "" || s.SERole != "" || s.SELevel != "") && env.Warn != nil {
 		env.Warn("SELinux context arguments are not applied by runbook")
+	}
+	if s.Attributes != "" && env.Warn != nil {
+		env.Warn("file attributes (chattr) are not applied by runbook")
 	}
 }
 

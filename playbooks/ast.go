@@ -32,11 +32,16 @@ type Play struct {
 	Tags     []string
 	Tasks    []*Task
 	Handlers []*Task
+	// LateVarsFiles are vars_files entries with templated names, read for
+	// each host when the play starts (the first that exists).
+	LateVarsFiles []LateVarsFile
 	// Prompts are vars_prompt: runbook runs unattended, so each must come
 	// from -e or have a default.
 	Prompts []Prompt
-	// Environment is set for every command of the play (environment:).
-	Environment map[string]string
+	// Environment is set for every command of the play (environment:);
+	// EnvironmentExpr is one written as a template naming a mapping.
+	Environment     map[string]string
+	EnvironmentExpr string
 	// RemoteUser is the user to connect as (remote_user:), unless the
 	// inventory names one.
 	RemoteUser string
@@ -89,6 +94,7 @@ type Task struct {
 	CheckMode                   *bool // false: run even under --check (read-only commands)
 	Vars                        map[string]any
 	Environment                 map[string]string // environment: for the task's commands
+	EnvironmentExpr             string            // or a template naming a mapping
 	RemoteUser                  string            // remote_user: connect as this user
 	Connection                  string            // connection: local
 	RoleDir                     string            // the role's folder, for a task that comes from a role
@@ -155,4 +161,11 @@ type Prompt struct {
 	HasDefault   bool
 	Private      bool
 	At           Pos
+}
+
+// LateVarsFile is a vars_files entry read at run time.
+type LateVarsFile struct {
+	Names []string // candidates, templates
+	Dir   string   // the playbook's folder
+	At    Pos
 }

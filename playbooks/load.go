@@ -235,19 +235,25 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 				}
 				var vf *file
 				var names []string
+				late := false
 				for _, c := range candidates {
 					name, err := d.str(c, "vars_files")
 					if err != nil {
 						return err
 					}
-					if templates.Has(name) {
-						return d.errf(c, "vars_files: %q: a templated file name is not supported (it is read before any host is contacted); use include_vars in a task", name)
-					}
 					names = append(names, name)
+					if templates.Has(name) {
+						late = true // read for each host when the play starts
+						continue
+					}
 					if f2, err := l.read(name, f); err == nil {
 						vf = f2
 						break
 					}
+				}
+				if late && vf == nil {
+					p.LateVarsFiles = append(p.LateVarsFiles, LateVarsFile{Names: names, Dir: f.dir, At: d.pos(e)})
+					continue
 				}
 				if vf == nil {
 					return d.errf(e, "vars_files: cannot read %s", strings.Join(names, " or "))
@@ -299,7 +305,11 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 		case "roles":
 			refs, err = l.roleRefs(d, v)
 		case "environment":
-			p.Environment, err = d.env(v)
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				p.EnvironmentExpr, err = v.Value, d.template(v, v.Value) // a mapping variable, rendered per host
+			} else {
+				p.Environment, err = d.env(v)
+			}
 		case "remote_user":
 			p.RemoteUser, err = d.str(v, "remote_user")
 		case "become_method":

@@ -178,7 +178,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 				t.Name = k.Value + " " + r.name
 			}
 		case "environment":
-			t.Environment, err = d.env(v)
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.EnvironmentExpr, err = v.Value, d.template(v, v.Value) // a mapping variable, rendered per host
+			} else {
+				t.Environment, err = d.env(v)
+			}
 		case "remote_user":
 			t.RemoteUser, err = d.str(v, "remote_user")
 		case "become_method":

@@ -273,7 +273,9 @@ func (pc *playCtx) playbookDir() string {
 }
 
 type playCtx struct {
-	free      bool // strategy: free (hosts run their tasks independently)
+	lateMu    sync.Mutex
+	late      map[string]map[string]any // templated vars_files, per host
+	free      bool                      // strategy: free (hosts run their tasks independently)
 	play      *playbooks.Play
 	hosts     []*hostState
 	playHosts []any // play_hosts, built once
@@ -283,6 +285,7 @@ type playCtx struct {
 type scope struct {
 	defaults     map[string]any    // role defaults: beneath the inventory
 	env          map[string]string // environment: for every command
+	envExprs     []string          // templated environment: mappings, rendered per host
 	remoteUser   string
 	connection   string
 	when         []string
@@ -321,6 +324,9 @@ func (s scope) child(t *playbooks.Task) scope {
 			c.env = map[string]string{}
 		}
 		maps.Copy(c.env, t.Environment)
+	}
+	if t.EnvironmentExpr != "" {
+		c.envExprs = append(append([]string(nil), s.envExprs...), t.EnvironmentExpr)
 	}
 	if t.RemoteUser != "" {
 		c.remoteUser = t.RemoteUser
@@ -364,6 +370,7 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 		pc.playHosts = append(pc.playHosts, n)
 	}
 	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser, env: p.Environment, remoteUser: p.RemoteUser,
+		envExprs:   nonEmpty(p.EnvironmentExpr),
 		connection: p.Connection, ignoreErrors: p.IgnoreErrors, noLog: p.NoLog, checkMode: p.CheckMode}
 	var gather []*playbooks.Task
 	if p.GatherFacts == nil || *p.GatherFacts {
@@ -654,4 +661,11 @@ func (r *run) slowest(n int) []TaskTime {
 		out = out[:n]
 	}
 	return out
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/cond"
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/templates"
@@ -52,6 +53,13 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars
 	vars, broken := composeVarsLazy(magic, sc.defaults, r.invVars.get(r, h.name), pc.play.Vars, sc.vars, facts, r.opt.ExtraVars)
+	if len(pc.play.LateVarsFiles) > 0 {
+		late, err := pc.lateVars(h.name, vars)
+		if err != nil {
+			return nil, err
+		}
+		vars, broken = composeVarsLazy(magic, sc.defaults, r.invVars.get(r, h.name), pc.play.Vars, late, sc.vars, facts, r.opt.ExtraVars)
+	}
 	r.redact.collect(vars) // rendered values: templated secrets, task and block vars
 	h.broken = broken
 	return vars, nil
@@ -372,8 +380,8 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		}
 		var as string
 		env.Host, as = r.asUser(conn, sc, vars)
-		if len(sc.env) > 0 {
-			vals, err := renderEnv(sc.env, vars)
+		if len(sc.env) > 0 || len(sc.envExprs) > 0 {
+			vals, err := renderEnv(sc.env, sc.envExprs, vars)
 			if err != nil {
 				return failed("environment: %v", err)
 			}
@@ -787,9 +795,26 @@ func (r *run) meta(h *hostState, action string) {
 	}
 }
 
-// renderEnv renders environment: values for one host.
-func renderEnv(env map[string]string, vars map[string]any) (map[string]string, error) {
+// renderEnv renders environment: values for one host; a templated
+// environment: names a mapping of them.
+func renderEnv(env map[string]string, exprs []string, vars map[string]any) (map[string]string, error) {
 	out := make(map[string]string, len(env))
+	for _, e := range exprs {
+		v, ok, err := templates.Native(e, vars)
+		if err != nil {
+			return nil, err
+		}
+		m, isMap := v.(map[string]any)
+		if !ok || !isMap {
+			return nil, fmt.Errorf("%s: expected a mapping of NAME: value", e)
+		}
+		for k, x := range m {
+			if !envVarName.MatchString(k) {
+				return nil, fmt.Errorf("%q is not a variable name", k)
+			}
+			out[k] = fmt.Sprint(x)
+		}
+	}
 	for k, v := range env {
 		s, err := templates.Render("environment", v, vars)
 		if err != nil {
@@ -799,6 +824,8 @@ func renderEnv(env map[string]string, vars map[string]any) (map[string]string, e
 	}
 	return out, nil
 }
+
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // envHost exports environment: variables before every command.
 type envHost struct {
@@ -1015,4 +1042,48 @@ func sequenceItems(n *yaml.Node) ([]any, bool, error) {
 		out = append(out, fmt.Sprintf(format, i))
 	}
 	return out, true, nil
+}
+
+// lateVars reads a play's templated vars_files for one host, once.
+func (pc *playCtx) lateVars(host string, vars map[string]any) (map[string]any, error) {
+	pc.lateMu.Lock()
+	defer pc.lateMu.Unlock()
+	if v, ok := pc.late[host]; ok {
+		return v, nil
+	}
+	out := map[string]any{}
+	for _, lf := range pc.play.LateVarsFiles {
+		var tried []string
+		found := false
+		for _, name := range lf.Names {
+			p, err := templates.Render("vars_files", name, vars)
+			if err != nil {
+				tried = append(tried, name+" ("+err.Error()+")")
+				continue
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(lf.Dir, p)
+			}
+			b, err := inputfile.Read(p)
+			if err != nil {
+				tried = append(tried, p)
+				continue
+			}
+			vs, err := playbooks.LoadVarsFile(&diag.Source{Name: p, Text: b})
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(out, vs)
+			found = true
+			break
+		}
+		if !found {
+			return nil, lf.At.Errorf("vars_files: none of %s could be read", strings.Join(tried, ", "))
+		}
+	}
+	if pc.late == nil {
+		pc.late = map[string]map[string]any{}
+	}
+	pc.late[host] = out
+	return out, nil
 }

@@ -282,7 +282,7 @@ func ansibleFacts(f map[string]any) map[string]any {
 
 // Ping checks that the host runs commands.
 type Ping struct {
-	Data string `yaml:"data" doc:"what to answer instead of pong (crash: fail, as Ansible's)" default:"pong"`
+	Data any `yaml:"data" doc:"what to answer instead of pong (crash: fail, as Ansible's)" default:"pong"`
 }
 
 func init() {
@@ -294,10 +294,13 @@ func (p *Ping) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	if _, err := modules.RunOK(ctx, env.Host, "true", "ping"); err != nil {
 		return nil, err
 	}
+	if p.Data == nil {
+		p.Data = "pong"
+	}
 	if p.Data == "crash" {
 		return modules.Failf("boom (ping data=crash)"), nil
 	}
-	return &modules.Result{Msg: p.Data, Data: map[string]any{"ping": p.Data}}, nil
+	return &modules.Result{Msg: fmt.Sprint(p.Data), Data: map[string]any{"ping": p.Data}}, nil
 }
 
 var _ modules.Validator = (*WaitFor)(nil)
