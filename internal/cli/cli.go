@@ -77,7 +77,7 @@ builds the PostgreSQL high-availability lab from nothing.`,
 	}
 	root.Version = versionString()
 	root.SetVersionTemplate("runbook {{.Version}}\n")
-	root.AddCommand(a.playCmd(), a.verifyCmd(), a.statusCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd(), a.convertCmd())
+	root.AddCommand(a.playCmd(), a.verifyCmd(), a.statusCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd(), a.convertCmd(), a.drillsCmd())
 	return root
 }
 

@@ -91,6 +91,15 @@ func (a *app) playCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if name := embeddedName(args[0]); isDrill(name) {
+				if _, given := opt.ExtraVars["report_dir"]; !given {
+					// reports go where `runbook drills` lists them
+					if opt.ExtraVars == nil {
+						opt.ExtraVars = map[string]any{}
+					}
+					opt.ExtraVars["report_dir"] = drillsDir()
+				}
+			}
 			opt.Tags, opt.SkipTags, opt.StartAt, opt.NoHandlersOnFailure = tags, skipTags, startAt, noHandlersOnFailure
 			embedded := embeddedName(args[0])
 			// an embedded lab playbook whose hosts are missing fails

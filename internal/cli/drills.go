@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-lab/runbook/internal/inputfile"
+)
+
+// drillsDir is where the drills' reports go unless -e report_dir= says
+// otherwise: beside the lab record, so `runbook drills` finds them.
+func drillsDir() string {
+	p := labRecordPath()
+	if p == "" {
+		return "."
+	}
+	return filepath.Join(filepath.Dir(p), "drills")
+}
+
+// isDrill says whether an embedded playbook writes a drill report.
+func isDrill(embedded string) bool {
+	return embedded == "failover-drill.yaml" || embedded == "failback-drill.yaml"
+}
+
+// drillReport is the part of a report.json the list shows.
+type drillReport struct {
+	Probe string `json:"probe"`
+	Worst struct {
+		Writes     int     `json:"writes"`
+		Acked      int     `json:"acknowledged"`
+		Missing    int     `json:"acknowledged_rows_missing"`
+		Detection  float64 `json:"detection_s"`
+		Back       float64 `json:"first_write_back_s"`
+		LongestGap float64 `json:"longest_gap_s"`
+	} `json:"worst"`
+	Split []json.RawMessage `json:"two_writable_primaries"`
+}
+
+// drillsCmd is `runbook drills`: the past drills with their figures.
+func (a *app) drillsCmd() *cobra.Command {
+	var dir, output string
+	cmd := &cobra.Command{
+		Use:   "drills",
+		Short: "List past drills (failover-drill.yaml, failback-drill.yaml) with their figures, newest last",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if dir == "" {
+				dir = drillsDir()
+			}
+			paths, _ := filepath.Glob(filepath.Join(dir, "*", "report.json"))
+			sort.Strings(paths) // names end in the UTC time: oldest first
+			type row struct {
+				Dir    string      `json:"dir"`
+				Report drillReport `json:"report"`
+			}
+			var rows []row
+			for _, p := range paths {
+				b, err := inputfile.Read(p)
+				if err != nil {
+					continue
+				}
+				var r drillReport
+				if json.Unmarshal(b, &r) != nil {
+					fmt.Fprintf(a.stderr, "[WARNING]: %s is not a drill report\n", p)
+					continue
+				}
+				rows = append(rows, row{filepath.Dir(p), r})
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintf(a.stdout, "no drill reports in %s (runbook play failover-drill.yaml -e mode=kill makes one)\n", dir)
+				return nil
+			}
+			w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "DRILL\tWHEN (UTC)\tLOST\tACKED\tDETECTED\tWRITES BACK\tLONGEST GAP\tTWO PRIMARIES\tREPORT")
+			for _, r := range rows {
+				base := filepath.Base(r.Dir)
+				when := "?"
+				if i := strings.LastIndex(base, "-"); i >= 8 {
+					when = base[i-8:] // NAME-YYYYMMDD-HHMMSS
+				}
+				fig := func(v float64) string {
+					if v < 0 {
+						return "-"
+					}
+					return fmt.Sprintf("%.2f s", v)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\n", r.Report.Probe, when, r.Report.Worst.Missing, r.Report.Worst.Acked,
+					fig(r.Report.Worst.Detection), fig(r.Report.Worst.Back), fig(r.Report.Worst.LongestGap), len(r.Report.Split), r.Dir)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "where the reports are (default: beside the lab record, "+drillsDir()+")")
+	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	return cmd
+}
