@@ -54,7 +54,14 @@ func (a *app) drillsCmd() *cobra.Command {
 				dir = drillsDir()
 			}
 			paths, _ := filepath.Glob(filepath.Join(dir, "*", "report.json"))
-			sort.Strings(paths) // names end in the UTC time: oldest first
+			stamp := func(p string) string { // NAME-YYYYMMDD-HHMMSS: the time
+				b := filepath.Base(filepath.Dir(p))
+				if i := strings.LastIndex(b, "-"); i >= 8 {
+					return b[i-8:]
+				}
+				return b
+			}
+			sort.SliceStable(paths, func(i, j int) bool { return stamp(paths[i]) < stamp(paths[j]) })
 			type row struct {
 				Dir    string      `json:"dir"`
 				Report drillReport `json:"report"`
