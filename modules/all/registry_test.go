@@ -1,10 +1,12 @@
 package all_test
 
 import (
-	_ "github.com/runbook-lab/runbook/modules/all"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	_ "github.com/runbook-lab/runbook/modules/all"
 
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/modules/builtin"
@@ -52,4 +54,19 @@ func TestRegistryRejectsDuplicates(t *testing.T) {
 		}
 	}()
 	r.Register(modules.Info{ID: "x", New: func() modules.Module { return &builtin.Ping{} }})
+}
+
+// The README's module tables name every registered module, so the page a
+// user reads first cannot fall behind the code.
+func TestReadmeNamesEveryModule(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skip("no README.md")
+	}
+	readme := string(b)
+	for _, id := range modules.Default.IDs() {
+		if !strings.Contains(readme, "`"+id+"`") {
+			t.Errorf("README.md does not mention module `%s` (add it to a module table)", id)
+		}
+	}
 }

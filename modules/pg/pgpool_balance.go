@@ -1,0 +1,192 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// PgpoolBalance checks pgpool's load balancing as the notes do it: many
+// sessions each run a SELECT through pgpool and say which backend served
+// them; the counts must follow the backends' weights (SHOW POOL_NODES) and
+// a write must land on the primary. Run through the host's SSH connection.
+type PgpoolBalance struct {
+	Host      string         `yaml:"host" doc:"pgpool's address as seen from the task's host" default:"127.0.0.1"`
+	Port      int            `yaml:"port" doc:"pgpool's port" default:"9999"`
+	User      string         `yaml:"user" doc:"role to connect as" default:"postgres"`
+	Password  modules.Secret `yaml:"password" doc:"its password (never shown)"`
+	DB        string         `yaml:"db" doc:"database" default:"postgres"`
+	Sessions  int            `yaml:"sessions" doc:"sessions to open, one SELECT each (pgpool balances per session)" default:"300"`
+	Tolerance float64        `yaml:"tolerance" doc:"how many standard deviations a node's count may be from its share" default:"4"`
+	// Weights are the intended weights by backend address: pgpool's own
+	// (SHOW POOL_NODES) must say the same, in proportion.
+	Weights map[string]float64 `yaml:"weights" doc:"intended weight of each backend by address; pgpool's must match in proportion"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "pgpool_balance", Summary: "Check pgpool's load balancing: reads from many sessions spread over the backends by their weights, a write lands on the primary.",
+		Example: "pgpool_balance:\n  port: 9999\n  password: \"{{ .postgres_password }}\"\n  sessions: 300", New: func() modules.Module { return &PgpoolBalance{} }})
+}
+
+// Validate checks the numbers.
+func (b *PgpoolBalance) Validate() error {
+	if b.Sessions < 10 || b.Sessions > 100000 {
+		return errors.New("pgpool_balance: sessions must be from 10 to 100000")
+	}
+	if b.Tolerance <= 0 {
+		return errors.New("pgpool_balance: tolerance must be above 0")
+	}
+	return nil
+}
+
+// backend is a row of SHOW POOL_NODES.
+type backend struct {
+	host, role, status string
+	weight             float64
+}
+
+// Run reads the weights, opens the sessions, writes once, and judges.
+func (b *PgpoolBalance) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	if env.Check {
+		return &modules.Result{Skipped: true, Msg: "opens sessions through pgpool: not under --check"}, nil
+	}
+	probe := &PgProbe{Host: b.Host, Port: b.Port, User: b.User, Password: b.Password, DB: b.DB}
+	dial, err := probe.dialer(env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgpool_balance: connecting to pgpool: %w", err)
+	}
+	// pgpool answers SHOW POOL_NODES itself only over the simple protocol
+	rows, err := c.Query(ctx, "SHOW POOL_NODES", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		c.Close(context.Background())
+		return nil, err
+	}
+	var backends []backend
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			rows.Close()
+			c.Close(context.Background())
+			return nil, err
+		}
+		row := map[string]string{}
+		for i, f := range rows.FieldDescriptions() {
+			row[f.Name] = fmt.Sprint(vals[i])
+		}
+		var w float64
+		fmt.Sscanf(row["lb_weight"], "%g", &w)
+		backends = append(backends, backend{host: row["hostname"], role: row["role"], status: row["status"], weight: w})
+	}
+	rows.Close()
+	// a write: after it, pgpool keeps the transaction on the primary
+	var writeHost string
+	tx, err := c.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, "CREATE TEMP TABLE runbook_balance_probe (i int)")
+		if err == nil {
+			err = tx.QueryRow(ctx, "SELECT host(inet_server_addr())").Scan(&writeHost)
+		}
+		tx.Rollback(context.Background())
+	}
+	c.Close(context.Background())
+	if err != nil {
+		return modules.Failf("pgpool_balance: the write: %v", err), nil
+	}
+	counts := map[string]int{}
+	for i := 0; i < b.Sessions; i++ {
+		s, err := dial(ctx)
+		if err != nil {
+			return modules.Failf("pgpool_balance: session %d: %v", i+1, err), nil
+		}
+		var host string
+		err = s.QueryRow(ctx, "SELECT host(inet_server_addr())").Scan(&host)
+		s.Close(context.Background())
+		if err != nil {
+			return modules.Failf("pgpool_balance: session %d: %v", i+1, err), nil
+		}
+		counts[host]++
+	}
+	return b.judge(backends, counts, writeHost), nil
+}
+
+// judge compares the counts with each up backend's share of the weights.
+func (b *PgpoolBalance) judge(backends []backend, counts map[string]int, writeHost string) *modules.Result {
+	total := 0.0
+	for _, be := range backends {
+		if be.status == "up" || be.status == "waiting" {
+			total += be.weight
+		}
+	}
+	var lines, problems []string
+	reads := map[string]any{}
+	primary := ""
+	for _, be := range backends {
+		up := be.status == "up" || be.status == "waiting"
+		if be.role == "primary" {
+			primary = be.host
+		}
+		share := 0.0
+		if up && total > 0 {
+			share = be.weight / total
+		}
+		n := float64(b.Sessions)
+		want := n * share
+		sd := math.Sqrt(n * share * (1 - share))
+		got := counts[be.host]
+		reads[be.host] = got
+		lines = append(lines, fmt.Sprintf("%s (%s, weight %g): %d of %d reads, expected %.0f", be.host, be.role, be.weight, got, b.Sessions, want))
+		if math.Abs(float64(got)-want) > math.Max(b.Tolerance*sd, 3) {
+			problems = append(problems, fmt.Sprintf("%s served %d reads, expected %.0f ± %.0f", be.host, got, want, math.Max(b.Tolerance*sd, 3)))
+		}
+	}
+	for host, n := range counts {
+		found := false
+		for _, be := range backends {
+			found = found || be.host == host
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("%d reads from %s, which pgpool does not list", n, host))
+		}
+	}
+	if len(b.Weights) > 0 {
+		wantTotal, haveTotal := 0.0, 0.0
+		for _, w := range b.Weights {
+			wantTotal += w
+		}
+		for _, be := range backends {
+			haveTotal += be.weight
+		}
+		for _, be := range backends {
+			want, ok := b.Weights[be.host]
+			if !ok || wantTotal == 0 || haveTotal == 0 {
+				continue
+			}
+			if math.Abs(want/wantTotal-be.weight/haveTotal) > 0.01 {
+				problems = append(problems, fmt.Sprintf("%s has weight %g in pgpool, %g intended", be.host, be.weight/haveTotal, want/wantTotal))
+			}
+		}
+	}
+	if writeHost != primary {
+		problems = append(problems, fmt.Sprintf("the write was served by %s, not the primary %s", writeHost, primary))
+	}
+	sort.Strings(lines)
+	res := &modules.Result{Msg: strings.Join(lines, "; ") + "; write on " + writeHost,
+		Data: map[string]any{"reads": reads, "write_served_by": writeHost, "primary": primary, "sessions": b.Sessions}}
+	if len(problems) > 0 {
+		res.Failed = true
+		res.Msg = "load balancing is off: " + strings.Join(problems, "; ") + " (" + res.Msg + ")"
+	}
+	return res
+}
+
+var _ modules.Validator = (*PgpoolBalance)(nil)
