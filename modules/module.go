@@ -37,6 +37,10 @@ type Env struct {
 	// Reconnect drops the host's connection and dials it again until it
 	// answers or timeout passes (reboot); nil where it cannot.
 	Reconnect func(ctx context.Context, timeout time.Duration) (Host, error)
+	// HostFor reaches another inventory host over its own connection (a
+	// probe polling every node must not go through the one host a
+	// partition cuts off); nil where the runner cannot.
+	HostFor func(ctx context.Context, name string) (Host, error)
 	// Dirs are the folders a relative local file (copy's or template's
 	// src) is looked for in, first match wins: the role's folder, then the
 	// folder of the file the task is written in.

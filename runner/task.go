@@ -363,6 +363,12 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		check = *sc.checkMode
 	}
 	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars, Dirs: taskDirs(t)}
+	env.HostFor = func(ctx context.Context, name string) (modules.Host, error) {
+		if _, ok := r.opt.Inventory.Host(name); !ok {
+			return nil, fmt.Errorf("%s is not a host of the inventory", name)
+		}
+		return r.opt.Connector.Connect(ctx, name, r.opt.Inventory.HostVars(name))
+	}
 	var warnings []string
 	env.Warn = func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
 	if p, ok := r.opt.Output.(Progresser); ok && !sc.noLog {

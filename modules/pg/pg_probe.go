@@ -145,7 +145,7 @@ func (p *PgProbe) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 }
 
 // nodeDialer is dialer for one database node (address:port).
-func (p *PgProbe) nodeDialer(env *modules.Env, addr string) (func(ctx context.Context) (*pgx.Conn, error), error) {
+func (p *PgProbe) nodeDialer(ctx context.Context, env *modules.Env, name, addr string) (func(ctx context.Context) (*pgx.Conn, error), error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("pg_probe: node address %q: %w", addr, err)
@@ -156,6 +156,13 @@ func (p *PgProbe) nodeDialer(env *modules.Env, addr string) (func(ctx context.Co
 	}
 	q := *p
 	q.Host, q.Port = host, n
+	// through the node's own connection when the runner can give it: a
+	// partition between this host and the node must not blind the poll
+	if env.HostFor != nil {
+		if h, err := env.HostFor(ctx, name); err == nil {
+			return q.dialer(&modules.Env{Host: h})
+		}
+	}
 	return q.dialer(env)
 }
 
@@ -280,7 +287,7 @@ func (p *PgProbe) start(ctx context.Context, env *modules.Env) (*modules.Result,
 		}()
 	}
 	for name, addr := range p.Nodes {
-		nodeDial, err := p.nodeDialer(env, addr)
+		nodeDial, err := p.nodeDialer(ctx, env, name, addr)
 		if err != nil {
 			pr.stop()
 			return nil, err
