@@ -80,6 +80,13 @@ func (a *app) playCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if embeddedName(args[0]) == "chaos.yaml" && !listHosts && !f.check {
+				extra, err := f.extraVars()
+				if err != nil {
+					return err
+				}
+				return a.chaos(cmd.Context(), &f, extra)
+			}
 			if listHosts {
 				extra, err := f.extraVars()
 				if err != nil {

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/runbook-lab/runbook/internal/inputfile"
+)
+
+// chaosModes are the faults a campaign draws from (failover-drill.yaml's).
+var chaosModes = []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap"}
+
+// chaosFault is one fault of a campaign and what it showed.
+type chaosFault struct {
+	N          int     `json:"n"`
+	Mode       string  `json:"mode"`
+	Drill      string  `json:"drill"` // ok or the failure
+	Recovery   string  `json:"recovery"`
+	Verify     string  `json:"verify"`
+	Lost       int     `json:"acknowledged_rows_lost"`
+	Gap        float64 `json:"longest_gap_s"`
+	Back       float64 `json:"first_write_back_s"`
+	TwoPrimary int     `json:"two_primary_moments"`
+	Fenced     bool    `json:"fenced"`
+	Seconds    float64 `json:"seconds"`
+	Report     string  `json:"report"`
+}
+
+// chaosPlan is the campaign's fault sequence: the same seed gives the same
+// sequence (a campaign ends when its time is up, so only a prefix runs).
+func chaosPlan(seed uint64, n int, modes []string) []string {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = modes[rng.IntN(len(modes))]
+	}
+	return out
+}
+
+// chaos runs `runbook play chaos.yaml -e duration=10m -e seed=N`: faults
+// drawn from the seed, each under failover-drill.yaml's probe, followed by
+// its recovery and verify.yaml, until the duration is spent; one report for
+// the campaign. It fails when an invariant breaks: an acknowledged row
+// lost, two writable primaries outside a fenced partition, a cluster that
+// does not verify after its recovery.
+func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) error {
+	duration := 10 * time.Minute
+	if d, ok := extra["duration"]; ok {
+		pd, err := time.ParseDuration(fmt.Sprint(d))
+		if err != nil {
+			return fmt.Errorf("chaos: -e duration=%v: expected a duration such as 10m", d)
+		}
+		duration = pd
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s, ok := extra["seed"]; ok {
+		n, err := strconv.ParseUint(fmt.Sprint(s), 10, 64)
+		if err != nil {
+			return fmt.Errorf("chaos: -e seed=%v: expected a number", s)
+		}
+		seed = n
+	}
+	modes := chaosModes
+	if m, ok := extra["modes"]; ok {
+		modes = strings.Split(fmt.Sprint(m), ",")
+		for _, x := range modes {
+			if !contains(chaosModes, x) {
+				return fmt.Errorf("chaos: -e modes=...: %q is not a drill mode (%s)", x, strings.Join(chaosModes, ", "))
+			}
+		}
+	}
+	plan := chaosPlan(seed, 1000, modes)
+	dir := filepath.Join(drillsDir(), fmt.Sprintf("chaos-%d-%s", seed, time.Now().UTC().Format("20060102-150405")))
+	if r, ok := extra["report_dir"]; ok {
+		dir = filepath.Join(fmt.Sprint(r), fmt.Sprintf("chaos-%d", seed))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "chaos campaign: seed %d, %s, faults drawn from %s; first faults: %s\nreports and logs in %s\n",
+		seed, duration, strings.Join(modes, ","), strings.Join(plan[:min(8, len(plan))], " "), dir)
+	common := f.passThrough()
+	log, err := os.Create(filepath.Join(dir, "campaign.log"))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	play := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		code := Main(append(append([]string{"play"}, args...), common...), strings.NewReader(""), &out, &out)
+		fmt.Fprintf(log, "$ runbook play %s\n%s\n", strings.Join(args, " "), out.String())
+		return code, out.String()
+	}
+	begin := time.Now()
+	var faults []chaosFault
+	broken := 0
+	for i := 0; time.Since(begin) < duration && ctx.Err() == nil; i++ {
+		mode := plan[i%len(plan)]
+		fb := time.Now()
+		fault := chaosFault{N: i + 1, Mode: mode, Drill: "ok", Recovery: "ok", Verify: "ok"}
+		code, out := play("failover-drill.yaml", "-e", "mode="+mode, "-e", "report_dir="+dir)
+		if code != 0 {
+			fault.Drill = fmt.Sprintf("exit %d", code)
+		}
+		if rep, path := newestReport(dir, "failover-"+mode); path != "" {
+			fault.Lost, fault.Gap, fault.Back, fault.TwoPrimary, fault.Report = rep.Worst.Missing, rep.Worst.LongestGap, rep.Worst.Back, len(rep.Split), path
+		}
+		failedOver := !strings.Contains(out, "nothing to fence")
+		fault.Fenced = strings.Contains(out, "Fence the old primary") && failedOver
+		recover := map[string]string{"standby": "recover-replica.yaml"}[mode]
+		if recover == "" {
+			recover = "recover-primary.yaml"
+		}
+		switch {
+		case mode == "flap" && !failedOver, strings.HasPrefix(mode, "partition") && !failedOver:
+			fault.Recovery = "none needed (no failover)"
+		default:
+			args := []string{recover}
+			if recover == "recover-primary.yaml" {
+				args = append(args, "-l", "postgres1")
+			}
+			if c, _ := play(args...); c != 0 {
+				fault.Recovery = fmt.Sprintf("exit %d", c)
+			}
+		}
+		if c, _ := play("verify.yaml"); c != 0 {
+			fault.Verify = fmt.Sprintf("exit %d", c)
+		}
+		fault.Seconds = time.Since(fb).Seconds()
+		partition := strings.HasPrefix(mode, "partition") || mode == "flap"
+		if fault.Lost > 0 || fault.Drill != "ok" || fault.Recovery != "ok" && !strings.HasPrefix(fault.Recovery, "none") ||
+			fault.Verify != "ok" || fault.TwoPrimary > 0 && !(partition && fault.Fenced) {
+			broken++
+		}
+		faults = append(faults, fault)
+		fmt.Fprintf(a.stdout, "fault %d %s: lost %d, longest gap %.2f s, two primaries %d%s; recovery %s; verify %s (%.0f s)\n",
+			fault.N, mode, fault.Lost, fault.Gap, fault.TwoPrimary, map[bool]string{true: " (fenced)", false: ""}[fault.Fenced],
+			fault.Recovery, fault.Verify, fault.Seconds)
+		if fault.Verify != "ok" {
+			break // the cluster is not whole: later faults would measure nothing
+		}
+	}
+	b, _ := json.MarshalIndent(map[string]any{"seed": seed, "duration_s": duration.Seconds(), "modes": modes, "faults": faults, "broken": broken}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "campaign.json"), b, 0o644); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "\nFAULT\tMODE\tLOST\tWRITES BACK\tLONGEST GAP\tTWO PRIMARIES\tRECOVERY\tVERIFY")
+	for _, f := range faults {
+		fmt.Fprintf(w, "%d\t%s\t%d\t%.2f s\t%.2f s\t%d%s\t%s\t%s\n", f.N, f.Mode, f.Lost, f.Back, f.Gap, f.TwoPrimary,
+			map[bool]string{true: " fenced", false: ""}[f.Fenced], f.Recovery, f.Verify)
+	}
+	w.Flush()
+	fmt.Fprintf(a.stdout, "%d faults in %s, seed %d: %d broke an invariant; campaign.json in %s\n", len(faults), time.Since(begin).Round(time.Second), seed, broken, dir)
+	if broken > 0 {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// newestReport is the latest report.json of a probe under dir.
+func newestReport(dir, probe string) (drillReport, string) {
+	paths, _ := filepath.Glob(filepath.Join(dir, probe+"-*", "report.json"))
+	sort.Strings(paths)
+	var r drillReport
+	if len(paths) == 0 {
+		return r, ""
+	}
+	p := paths[len(paths)-1]
+	if b, err := inputfile.Read(p); err == nil {
+		json.Unmarshal(b, &r)
+	}
+	return r, filepath.Dir(p)
+}
+
+// passThrough are the connection flags a campaign gives every playbook.
+func (f *runFlags) passThrough() []string {
+	var out []string
+	if f.inventory != "" {
+		out = append(out, "-i", f.inventory)
+	}
+	if f.netns != "" {
+		out = append(out, "--netns", f.netns)
+	}
+	if f.knownHosts != "" {
+		out = append(out, "--known-hosts", f.knownHosts)
+	}
+	if f.acceptNew {
+		out = append(out, "--ssh-accept-new")
+	}
+	if f.remoteUser != "" {
+		out = append(out, "-u", f.remoteUser)
+	}
+	if f.privateKey != "" {
+		out = append(out, "--private-key", f.privateKey)
+	}
+	return out
+}

@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"reflect"
+	"testing"
+)
+
+// The same seed gives the same fault sequence; another seed another one;
+// every fault is a drill mode.
+func TestChaosPlanIsReproducible(t *testing.T) {
+	a, b := chaosPlan(42, 50, chaosModes), chaosPlan(42, 50, chaosModes)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("seed 42 gave two sequences:\n%v\n%v", a, b)
+	}
+	if reflect.DeepEqual(a, chaosPlan(43, 50, chaosModes)) {
+		t.Error("seeds 42 and 43 gave the same sequence")
+	}
+	seen := map[string]bool{}
+	for _, m := range a {
+		if !contains(chaosModes, m) {
+			t.Errorf("%q is not a drill mode", m)
+		}
+		seen[m] = true
+	}
+	if len(seen) < 5 {
+		t.Errorf("50 faults drew only %d of %d modes: %v", len(seen), len(chaosModes), a)
+	}
+}
