@@ -116,7 +116,7 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 			fault.Lost, fault.Gap, fault.Back, fault.TwoPrimary, fault.Report = rep.Worst.Missing, rep.Worst.LongestGap, rep.Worst.Back, len(rep.Split), path
 		}
 		failedOver := !strings.Contains(out, "nothing to fence")
-		fault.Fenced = strings.Contains(out, "Fence the old primary") && failedOver
+		fault.Fenced = taskChanged(out, "Fence the old primary", "postgres1")
 		recover := map[string]string{"standby": "recover-replica.yaml"}[mode]
 		if recover == "" {
 			recover = "recover-primary.yaml"
@@ -166,6 +166,19 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// taskChanged says whether the task whose name starts with name changed
+// host, in a play's output.
+func taskChanged(out, name, host string) bool {
+	_, after, ok := strings.Cut(out, "TASK ["+name)
+	if !ok {
+		return false
+	}
+	if i := strings.Index(after, "\nTASK ["); i >= 0 {
+		after = after[:i]
+	}
+	return strings.Contains(after, "changed: ["+host+"]")
 }
 
 func contains(l []string, s string) bool {

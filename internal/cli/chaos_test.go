@@ -26,3 +26,10 @@ func TestChaosPlanIsReproducible(t *testing.T) {
 		t.Errorf("50 faults drew only %d of %d modes: %v", len(seen), len(chaosModes), a)
 	}
 }
+
+func TestTaskChanged(t *testing.T) {
+	out := "TASK [Fence the old primary (x)] ***\nskipping: [postgres-client]\nchanged: [postgres1]\n\nTASK [Heal] ***\nchanged: [postgres2]\n"
+	if !taskChanged(out, "Fence the old primary", "postgres1") || taskChanged(out, "Fence the old primary", "postgres2") || taskChanged(out, "Nope", "postgres1") {
+		t.Error("taskChanged")
+	}
+}
