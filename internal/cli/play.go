@@ -34,7 +34,35 @@ func newLoader() *playbooks.Loader {
 
 // statusCmd is `runbook status`: the embedded status.yaml (reads only).
 func (a *app) statusCmd() *cobra.Command {
-	return a.embeddedCmd("status", "status.yaml", "The live lab in one screen: roles, timelines, streaming and lag, pgpool's view, agreement")
+	cmd := a.embeddedCmd("status", "status.yaml", "The live lab in one screen: roles, timelines, streaming and lag, pgpool's view, agreement, the last drill")
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		err := run(c, args)
+		a.lastDrill()
+		return err
+	}
+	return cmd
+}
+
+// lastDrill prints the newest drill report's figures (runbook drills lists
+// them all).
+func (a *app) lastDrill() {
+	paths, _ := filepath.Glob(filepath.Join(drillsDir(), "*", "report.json"))
+	var newest string
+	var when string
+	for _, p := range paths {
+		b := filepath.Base(filepath.Dir(p))
+		if i := strings.LastIndex(b, "-"); i >= 8 && b[i-8:] > when {
+			newest, when = p, b[i-8:]
+		}
+	}
+	if newest == "" {
+		fmt.Fprintln(a.stdout, "last drill: none yet (runbook play failover-drill.yaml -e mode=kill)")
+		return
+	}
+	r, _ := newestReport(filepath.Dir(filepath.Dir(newest)), strings.TrimSuffix(filepath.Base(filepath.Dir(newest)), "-"+when))
+	fmt.Fprintf(a.stdout, "last drill: %s at %s UTC: %d acknowledged rows lost, longest gap %.2f s, %d moments with two primaries (%s)\n",
+		r.Probe, when, r.Worst.Missing, r.Worst.LongestGap, len(r.Split), filepath.Dir(newest))
 }
 
 // verifyCmd is `runbook verify`: the embedded verify.yaml, with play's flags.
