@@ -110,7 +110,8 @@ func TestFailoverDrills(t *testing.T) {
 // labPGState says whether PostgreSQL runs on a node.
 func labPGState(t *testing.T, lab *testlab.Lab, host string) string {
 	_, out := runbook(t, lab, "run", host, "-m", "shell", "-a", "pgrep -x postgres >/dev/null && echo RUNNING || echo STOPPED")
-	if strings.Contains(out, "RUNNING") {
+	// the stdout line, not the task's header (which shows the command)
+	if regexp.MustCompile(`(?m)^\s+RUNNING$`).MatchString(out) {
 		return "active"
 	}
 	return "not active"
