@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/runbook-lab/runbook/convert"
@@ -99,6 +100,22 @@ func TestTemplatesRenderAsAnsible(t *testing.T) {
 		}
 		if got != string(want) {
 			t.Errorf("case %d %q\nconverted %q\nrunbook %q\nAnsible %q", i, c, conv, got, want)
+		}
+	}
+}
+
+// A converted task file keeps its tasks apart with blank lines, its
+// comments, and converts expressions and bare-variable loops.
+func TestYAMLTaskFile(t *testing.T) {
+	in := "---\n# install\n- name: packages\n  apt: name={{ item }} state=present\n  with_items: packages\n- name: conf\n  template: src=a.j2 dest=/etc/a\n  when: a is defined\n"
+	out, issues, err := convert.YAML("roles/x/tasks/main.yml", []byte(in), func(string) bool { return true })
+	if err != nil || len(issues) > 0 {
+		t.Fatalf("%v %v", err, issues)
+	}
+	got := string(out)
+	for _, want := range []string{"# install", "name={{ .item }}", `with_items: "{{ .packages }}"`, "\n\n- name: conf", "when: a is defined"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
 		}
 	}
 }

@@ -59,7 +59,7 @@ func YAML(file string, text []byte, known func(string) bool) ([]byte, []Issue, e
 		return nil, nil, err
 	}
 	enc.Close()
-	out := b.Bytes()
+	out := spaceItems(b.Bytes())
 	if bytes.HasPrefix(text, []byte("---")) && !bytes.HasPrefix(out, []byte("---")) {
 		out = append([]byte("---\n"), out...)
 	}
@@ -214,4 +214,22 @@ func (c *yamlConv) condition(v *yaml.Node) {
 			c.issue(n, 0, 0, "condition %q: %v", s, err)
 		}
 	}
+}
+
+// spaceItems puts a blank line between the top-level items of a list (the
+// plays of a playbook, the tasks of a task file), as people write them;
+// the YAML encoder drops blank lines.
+func spaceItems(out []byte) []byte {
+	lines := bytes.Split(out, []byte("\n"))
+	var b bytes.Buffer
+	for i, l := range lines {
+		if i > 0 && bytes.HasPrefix(l, []byte("- ")) && len(bytes.TrimSpace(lines[i-1])) > 0 {
+			b.WriteByte('\n')
+		}
+		b.Write(l)
+		if i < len(lines)-1 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
 }
