@@ -77,6 +77,9 @@ var editCases = []editCase{
 	{"mount", map[string]any{"path": "/mnt/data", "src": "/dev/vdb", "fstype": "ext4", "opts": "noatime", "state": "present"}, "/dev/vdb   /mnt/data  ext4  noatime  0  0\n"},
 	{"mount", map[string]any{"path": "/mnt/data", "state": "absent_from_fstab"}, "UUID=abc / ext4 errors=remount-ro 0 1\n/dev/vdb /mnt/data ext4 noatime 0 0\n"},
 	{"mount", map[string]any{"path": "/mnt/data", "src": "tmpfs", "fstype": "tmpfs", "opts": "size=64m", "boot": false, "state": "present"}, ""},
+	{"known_hosts", map[string]any{"name": "db1.example.org", "key": "db1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1"}, ""},
+	{"known_hosts", map[string]any{"name": "db1.example.org", "key": "db1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2"}, "other.org ssh-rsa AAAAB3x\ndb1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1\n"},
+	{"known_hosts", map[string]any{"name": "db1.example.org", "state": "absent"}, "other.org ssh-rsa AAAAB3x\ndb1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1\n"},
 	{"replace", map[string]any{"regexp": `(?P<k>\w+)=(?P<v>\w+)`, "replace": `\g<v>=\g<k>`}, "a=b\nc=d\n"},
 }
 

@@ -104,3 +104,48 @@ func run(t *testing.T, id string, args map[string]any) *modules.Result {
 	}
 	return r
 }
+
+// assemble joins fragments as Ansible's assemble (remote_src) does.
+func TestAssembleMatchesAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	dir := t.TempDir()
+	frag := filepath.Join(dir, "frag")
+	os.MkdirAll(frag, 0o755)
+	for n, c := range map[string]string{"10-a.conf": "a=1\n", "20-b.conf": "b=2", "05-c.conf": "c=3\n", ".hidden": "h\n", "skip.txt": "x\n"} {
+		os.WriteFile(filepath.Join(frag, n), []byte(c), 0o644)
+	}
+	cases := []map[string]any{
+		{"src": frag},
+		{"src": frag, "delimiter": "### next", "regexp": `\.conf$`},
+		{"src": frag, "ignore_hidden": true},
+	}
+	var tasks []map[string]any
+	for i, c := range cases {
+		args := map[string]any{"dest": filepath.Join(dir, fmt.Sprintf("ansible-%d", i)), "remote_src": true}
+		for k, v := range c {
+			args[k] = v
+		}
+		tasks = append(tasks, map[string]any{"assemble": args})
+	}
+	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
+	os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
+	cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
+	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+	for i, c := range cases {
+		args := map[string]any{"dest": filepath.Join(dir, fmt.Sprintf("runbook-%d", i))}
+		for k, v := range c {
+			args[k] = v
+		}
+		run(t, "assemble", args)
+		a, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("ansible-%d", i)))
+		r, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("runbook-%d", i)))
+		if string(a) != string(r) {
+			t.Errorf("assemble %v:\nrunbook %q\nAnsible %q", c, r, a)
+		}
+	}
+}
