@@ -243,7 +243,10 @@ func ParseKV(n *yaml.Node) (*yaml.Node, error) {
 	restore := regexp.MustCompile("\x00(\\d+)\x00")
 	for i, w := range words {
 		words[i] = restore.ReplaceAllStringFunc(w, func(m string) string {
-			k, _ := strconv.Atoi(m[1 : len(m)-1])
+			k, err := strconv.Atoi(m[1 : len(m)-1])
+			if err != nil || k < 0 || k >= len(actions) {
+				return m // the text had such bytes of its own
+			}
 			return actions[k]
 		})
 	}
