@@ -11,6 +11,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/runbook-lab/runbook/internal/looseversion"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -153,7 +154,7 @@ func jinjaFuncs(m template.FuncMap) {
 		if len(op) > 0 {
 			o = op[0]
 		}
-		return compareVersion(v, other, o)
+		return looseversion.Test(v, other, o)
 	}
 	m["regexSearch"] = func(re, s string) (string, error) {
 		rx, err := regexp.Compile(re)
@@ -299,52 +300,6 @@ func selectAttr(keep bool, attr string, args []any) []any {
 		}
 	}
 	return out
-}
-
-var versionPart = regexp.MustCompile(`\d+|[A-Za-z]+`)
-
-func compareVersion(a, b, op string) (bool, error) {
-	pa, pb := versionPart.FindAllString(a, -1), versionPart.FindAllString(b, -1)
-	c := 0
-	for i := 0; c == 0 && (i < len(pa) || i < len(pb)); i++ {
-		switch {
-		case i >= len(pa):
-			c = -1
-		case i >= len(pb):
-			c = 1
-		default:
-			na, ea := strconv.Atoi(pa[i])
-			nb, eb := strconv.Atoi(pb[i])
-			switch {
-			case ea == nil && eb == nil:
-				c = map[bool]int{true: -1, false: 1}[na < nb]
-				if na == nb {
-					c = 0
-				}
-			case ea == nil:
-				c = 1
-			case eb == nil:
-				c = -1
-			default:
-				c = strings.Compare(pa[i], pb[i])
-			}
-		}
-	}
-	switch op {
-	case "<", "lt":
-		return c < 0, nil
-	case "<=", "le":
-		return c <= 0, nil
-	case ">", "gt":
-		return c > 0, nil
-	case ">=", "ge":
-		return c >= 0, nil
-	case "==", "=", "eq":
-		return c == 0, nil
-	case "!=", "<>", "ne":
-		return c != 0, nil
-	}
-	return false, fmt.Errorf("version: unknown operator %q", op)
 }
 
 // nativeRE is a text that is exactly one action.

@@ -3,10 +3,10 @@ package cond
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/runbook-lab/runbook/internal/looseversion"
 )
 
 // ansibleFuncs are the functions translate may call besides expr's own.
@@ -151,8 +151,7 @@ func truthy(v any) bool {
 	return false
 }
 
-// versionTest is Ansible's `v is version("15.2", ">=")` (loose versions:
-// numeric parts compare as numbers, others as text).
+// versionTest is Ansible's `v is version("15.2", ">=")`.
 func versionTest(p ...any) (any, error) {
 	if len(p) < 2 {
 		return false, fmt.Errorf("version: expected a version to compare with")
@@ -161,56 +160,7 @@ func versionTest(p ...any) (any, error) {
 	if len(p) > 2 {
 		op = fmt.Sprint(p[2])
 	}
-	c := compareVersions(fmt.Sprint(p[0]), fmt.Sprint(p[1]))
-	switch op {
-	case "<", "lt":
-		return c < 0, nil
-	case "<=", "le":
-		return c <= 0, nil
-	case ">", "gt":
-		return c > 0, nil
-	case ">=", "ge":
-		return c >= 0, nil
-	case "==", "=", "eq":
-		return c == 0, nil
-	case "!=", "<>", "ne":
-		return c != 0, nil
-	}
-	return false, fmt.Errorf("version: unknown operator %q", op)
-}
-
-var versionPart = regexp.MustCompile(`\d+|[A-Za-z]+`)
-
-func compareVersions(a, b string) int {
-	pa, pb := versionPart.FindAllString(a, -1), versionPart.FindAllString(b, -1)
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		if i >= len(pa) {
-			return -1
-		}
-		if i >= len(pb) {
-			return 1
-		}
-		na, ea := strconv.Atoi(pa[i])
-		nb, eb := strconv.Atoi(pb[i])
-		switch {
-		case ea == nil && eb == nil:
-			if na != nb {
-				if na < nb {
-					return -1
-				}
-				return 1
-			}
-		case ea == nil:
-			return 1 // numbers sort after letters, as LooseVersion
-		case eb == nil:
-			return -1
-		default:
-			if c := strings.Compare(pa[i], pb[i]); c != 0 {
-				return c
-			}
-		}
-	}
-	return 0
+	return looseversion.Test(fmt.Sprint(p[0]), fmt.Sprint(p[1]), op)
 }
 
 // rewriteFilters turns each Jinja filter `operand | name(args)` into the
