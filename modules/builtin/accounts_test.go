@@ -1,10 +1,8 @@
 package builtin_test
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -69,13 +67,7 @@ func TestAccountsMatchAnsible(t *testing.T) {
 		tasks = append(tasks, map[string]any{c.module: args})
 	}
 	dir := t.TempDir()
-	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
-	os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
+	ansiblePlay(t, dir, tasks)
 	for round := 0; round < 2; round++ {
 		for i, c := range accountCases {
 			args := map[string]any{}

@@ -104,14 +104,7 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 		}
 		tasks = append(tasks, map[string]any{c.module: args})
 	}
-	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
-	pb := filepath.Join(dir, "p.yaml")
-	os.WriteFile(pb, play, 0o600)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pb)
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
+	ansiblePlay(t, dir, tasks)
 	for i, c := range editCases {
 		path := filepath.Join(dir, "runbook", fmt.Sprint(i))
 		args := map[string]any{pathArg(c.module): path}
@@ -128,6 +121,38 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 			t.Errorf("case %d %s %v on %q:\nrunbook %q\nAnsible %q", i, c.module, c.args, c.before, got, want)
 		}
 	}
+}
+
+// ansiblePlay runs tasks with Ansible's ansible-playbook on this machine
+// (connection local, in dir) and returns each task's result.
+func ansiblePlay(t *testing.T, dir string, tasks []map[string]any) []map[string]any {
+	t.Helper()
+	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
+	pb := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(pb, play, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pb)
+	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+	var res struct {
+		Plays []struct {
+			Tasks []struct {
+				Hosts map[string]map[string]any `json:"hosts"`
+			} `json:"tasks"`
+		} `json:"plays"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || len(res.Plays) == 0 {
+		t.Fatalf("ansible-playbook output: %v\n%s", err, out)
+	}
+	var results []map[string]any
+	for _, tk := range res.Plays[0].Tasks {
+		results = append(results, tk.Hosts["localhost"])
+	}
+	return results
 }
 
 // decodeInto decodes args strictly into m, as a playbook's are.

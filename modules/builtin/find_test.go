@@ -2,7 +2,6 @@ package builtin_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -49,22 +48,7 @@ func TestFindSlurpScriptMatchAnsible(t *testing.T) {
 	}
 	tasks = append(tasks, map[string]any{"slurp": map[string]any{"src": filepath.Join(root, "c.txt")}, "register": "s"},
 		map[string]any{"script": filepath.Join(dir, "s.sh") + " one 'two words'", "register": "sc"})
-	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
-	os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
-	var res struct {
-		Plays []struct {
-			Tasks []struct {
-				Hosts map[string]map[string]any `json:"hosts"`
-			} `json:"tasks"`
-		} `json:"plays"`
-	}
-	json.Unmarshal(out, &res)
+	ansible := ansiblePlay(t, dir, tasks)
 	paths := func(v any) string {
 		l, _ := v.([]any)
 		var ps []string
@@ -75,18 +59,18 @@ func TestFindSlurpScriptMatchAnsible(t *testing.T) {
 		return strings.Join(ps, " ")
 	}
 	for i, c := range cases {
-		want := res.Plays[0].Tasks[i].Hosts["localhost"]
+		want := ansible[i]
 		r := run(t, "find", c)
 		if got, w := paths(r.Data["files"]), paths(want["files"]); got != w {
 			t.Errorf("find %v:\nrunbook %s\nAnsible %s", c, got, w)
 		}
 	}
 	n := len(cases)
-	if got, want := run(t, "slurp", map[string]any{"src": filepath.Join(root, "c.txt")}).Data["content"], res.Plays[0].Tasks[n].Hosts["localhost"]["content"]; got != want {
+	if got, want := run(t, "slurp", map[string]any{"src": filepath.Join(root, "c.txt")}).Data["content"], ansible[n]["content"]; got != want {
 		t.Errorf("slurp: %v, Ansible %v", got, want)
 	}
 	sc := run(t, "script", map[string]any{"cmd": filepath.Join(dir, "s.sh") + " one 'two words'"})
-	if got, want := strings.TrimSpace(fmt.Sprint(sc.Data["stdout"])), strings.TrimSpace(fmt.Sprint(res.Plays[0].Tasks[n+1].Hosts["localhost"]["stdout"])); got != want {
+	if got, want := strings.TrimSpace(fmt.Sprint(sc.Data["stdout"])), strings.TrimSpace(fmt.Sprint(ansible[n+1]["stdout"])); got != want {
 		t.Errorf("script: %q, Ansible %q", got, want)
 	}
 }
@@ -129,13 +113,7 @@ func TestAssembleMatchesAnsible(t *testing.T) {
 		}
 		tasks = append(tasks, map[string]any{"assemble": args})
 	}
-	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
-	os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
+	ansiblePlay(t, dir, tasks)
 	for i, c := range cases {
 		args := map[string]any{"dest": filepath.Join(dir, fmt.Sprintf("runbook-%d", i))}
 		for k, v := range c {

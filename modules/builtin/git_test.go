@@ -1,7 +1,6 @@
 package builtin_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,13 +44,7 @@ func TestGitMatchesAnsible(t *testing.T) {
 		for i, v := range versions {
 			tasks = append(tasks, map[string]any{"git": map[string]any{"repo": up, "dest": filepath.Join(dir, "ansible", fmt.Sprint(i)), "version": v}})
 		}
-		play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
-		os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
-		cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
-		cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ansible-playbook: %v\n%s", err, out)
-		}
+		ansiblePlay(t, dir, tasks)
 	}
 	check := func(stage string, wantChanged []bool) {
 		for i, v := range versions {

@@ -81,25 +81,7 @@ func TestHTTPModulesMatchAnsible(t *testing.T) {
 			task["register"] = fmt.Sprintf("r%d", i)
 			ts = append(ts, task)
 		}
-		play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": ts}})
-		os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
-		cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
-		cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("ansible-playbook: %v\n%s", err, out)
-		}
-		var res struct {
-			Plays []struct {
-				Tasks []struct {
-					Hosts map[string]map[string]any `json:"hosts"`
-				} `json:"tasks"`
-			} `json:"plays"`
-		}
-		json.Unmarshal(out, &res)
-		for _, tk := range res.Plays[0].Tasks {
-			regs = append(regs, tk.Hosts["localhost"])
-		}
+		regs = ansiblePlay(t, dir, ts)
 		ansible = append(ansible, regs)
 	}
 	for round := 0; round < 2; round++ {

@@ -1,7 +1,6 @@
 package builtin_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -72,13 +71,7 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 		}
 		tasks = append(tasks, map[string]any{"unarchive": args})
 	}
-	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
-	os.WriteFile(filepath.Join(dir, "p.yaml"), play, 0o600)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", filepath.Join(dir, "p.yaml"))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCALHOST_WARNING=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
+	ansiblePlay(t, dir, tasks)
 	for i, c := range cases {
 		args := map[string]any{"dest": filepath.Join(dir, "runbook", fmt.Sprint(i))}
 		for k, v := range c {
