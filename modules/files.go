@@ -121,6 +121,22 @@ func validateCommand(v string) (string, error) {
 	return strings.Join(out, " "), nil
 }
 
+// FileAttrs are the arguments every module that writes a whole file
+// shares (copy, template, lineinfile, blockinfile, replace, assemble),
+// embedded inline.
+type FileAttrs struct {
+	Mode     Mode   `yaml:"mode" doc:"octal mode such as 0644 (a new file: 0644; an existing one keeps its own)"`
+	Owner    string `yaml:"owner" doc:"owner (default: kept, or the connecting user for a new file)"`
+	Group    string `yaml:"group" doc:"group"`
+	Backup   bool   `yaml:"backup" doc:"keep the old file as PATH.PID.DATE@TIME~"`
+	CheckCmd string `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
+}
+
+// Spec is the file at path with data and these attributes.
+func (a FileAttrs) Spec(path string, data []byte) FileSpec {
+	return FileSpec{Path: path, Data: data, Mode: a.Mode, Owner: a.Owner, Group: a.Group, Backup: a.Backup, Validate: a.CheckCmd}
+}
+
 // FileSpec is a file's wanted content and attributes.
 type FileSpec struct {
 	Path         string

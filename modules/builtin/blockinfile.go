@@ -13,20 +13,16 @@ import (
 // BlockInFile keeps a block of lines between two marker lines in a file
 // (Ansible's blockinfile).
 type BlockInFile struct {
-	Path         string       `yaml:"path" aliases:"dest,destfile,name" doc:"the file"`
-	Block        string       `yaml:"block" aliases:"content" doc:"the lines between the markers (empty: remove the block)"`
-	Marker       string       `yaml:"marker" doc:"marker line; {mark} becomes marker_begin or marker_end" default:"# {mark} ANSIBLE MANAGED BLOCK"`
-	MarkerBegin  string       `yaml:"marker_begin" doc:"{mark} of the first marker" default:"BEGIN"`
-	MarkerEnd    string       `yaml:"marker_end" doc:"{mark} of the last marker" default:"END"`
-	State        string       `yaml:"state" doc:"present or absent" default:"present"`
-	InsertAfter  string       `yaml:"insertafter" doc:"a new block goes after the last line matching this regexp, or EOF"`
-	InsertBefore string       `yaml:"insertbefore" doc:"a new block goes before the last line matching this regexp, or BOF"`
-	Create       bool         `yaml:"create" doc:"create the file when missing"`
-	Backup       bool         `yaml:"backup" doc:"keep the old file as PATH.PID.DATE@TIME~"`
-	CheckCmd     string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
-	Mode         modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner        string       `yaml:"owner" doc:"owner"`
-	Group        string       `yaml:"group" doc:"group"`
+	Path              string `yaml:"path" aliases:"dest,destfile,name" doc:"the file"`
+	Block             string `yaml:"block" aliases:"content" doc:"the lines between the markers (empty: remove the block)"`
+	Marker            string `yaml:"marker" doc:"marker line; {mark} becomes marker_begin or marker_end" default:"# {mark} ANSIBLE MANAGED BLOCK"`
+	MarkerBegin       string `yaml:"marker_begin" doc:"{mark} of the first marker" default:"BEGIN"`
+	MarkerEnd         string `yaml:"marker_end" doc:"{mark} of the last marker" default:"END"`
+	State             string `yaml:"state" doc:"present or absent" default:"present"`
+	InsertAfter       string `yaml:"insertafter" doc:"a new block goes after the last line matching this regexp, or EOF"`
+	InsertBefore      string `yaml:"insertbefore" doc:"a new block goes before the last line matching this regexp, or BOF"`
+	Create            bool   `yaml:"create" doc:"create the file when missing"`
+	modules.FileAttrs `yaml:",inline"`
 }
 
 func init() {
@@ -69,8 +65,7 @@ func (b *BlockInFile) Run(ctx context.Context, env *modules.Env) (*modules.Resul
 		return modules.Failf("%s does not exist (set create: true)", b.Path), nil
 	}
 	text := b.Edit(string(st.Content))
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: b.Path, Data: []byte(text), Mode: b.Mode, Owner: b.Owner, Group: b.Group,
-		Backup: b.Backup, Validate: b.CheckCmd})
+	return modules.PutFile(ctx, env, b.Spec(b.Path, []byte(text)))
 }
 
 // Edit is blockinfile's logic, as Ansible's: an existing block (both

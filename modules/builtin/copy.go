@@ -15,17 +15,13 @@ import (
 // Copy writes a file from inline content or a file on the controller,
 // atomically, and only when content, mode or owner differ.
 type Copy struct {
-	Dest            string       `yaml:"dest" doc:"path on the host (ending in / or naming a folder: the src file's name inside it)"`
-	Content         string       `yaml:"content" doc:"the file's text"`
-	Src             string       `yaml:"src" doc:"a file on the machine running runbook (found in the role's files/, then next to the playbook), or on the host with remote_src"`
-	RemoteSrc       bool         `yaml:"remote_src" doc:"src is a file on the host"`
-	Mode            modules.Mode `yaml:"mode" doc:"octal mode such as 0644 (default 0644 for a new file, else kept)"`
-	Owner           string       `yaml:"owner" doc:"owner (default: kept, or the connecting user)"`
-	Group           string       `yaml:"group" doc:"group"`
-	modules.SELinux `yaml:",inline"`
-	Force           *bool  `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
-	Backup          bool   `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
-	CheckCmd        string `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
+	Dest              string `yaml:"dest" doc:"path on the host (ending in / or naming a folder: the src file's name inside it)"`
+	Content           string `yaml:"content" doc:"the file's text"`
+	Src               string `yaml:"src" doc:"a file on the machine running runbook (found in the role's files/, then next to the playbook), or on the host with remote_src"`
+	RemoteSrc         bool   `yaml:"remote_src" doc:"src is a file on the host"`
+	modules.FileAttrs `yaml:",inline"`
+	modules.SELinux   `yaml:",inline"`
+	Force             *bool `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
 }
 
 func init() {
@@ -78,8 +74,9 @@ func (c *Copy) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 			dest = strings.TrimSuffix(dest, "/") + "/" + filepath.Base(c.Src)
 		}
 	}
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: dest, Data: data, Mode: c.Mode, Owner: c.Owner, Group: c.Group,
-		Backup: c.Backup, Validate: c.CheckCmd, KeepExisting: c.Force != nil && !*c.Force})
+	spec := c.Spec(dest, data)
+	spec.KeepExisting = c.Force != nil && !*c.Force
+	return modules.PutFile(ctx, env, spec)
 }
 
 var _ modules.Validator = (*Copy)(nil)

@@ -14,15 +14,11 @@ import (
 // FileTemplate renders a template (embedded in runbook, or a local file)
 // with the host's variables and writes it like copy does.
 type FileTemplate struct {
-	Src             string       `yaml:"src" doc:"template: a local file (found in the role's templates/, then next to the playbook) or an embedded one (see runbook show templates)"`
-	Dest            string       `yaml:"dest" doc:"path on the host"`
-	Mode            modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner           string       `yaml:"owner" doc:"owner"`
-	Group           string       `yaml:"group" doc:"group"`
-	modules.SELinux `yaml:",inline"`
-	Force           *bool  `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
-	Backup          bool   `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
-	CheckCmd        string `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
+	Src               string `yaml:"src" doc:"template: a local file (found in the role's templates/, then next to the playbook) or an embedded one (see runbook show templates)"`
+	Dest              string `yaml:"dest" doc:"path on the host"`
+	modules.FileAttrs `yaml:",inline"`
+	modules.SELinux   `yaml:",inline"`
+	Force             *bool `yaml:"force" doc:"replace a file that differs (false: only create a missing file)" default:"true"`
 }
 
 func init() {
@@ -72,8 +68,9 @@ func (t *FileTemplate) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Src, err)
 	}
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: t.Dest, Data: []byte(out), Mode: t.Mode, Owner: t.Owner, Group: t.Group,
-		Backup: t.Backup, Validate: t.CheckCmd, KeepExisting: t.Force != nil && !*t.Force})
+	spec := t.Spec(t.Dest, []byte(out))
+	spec.KeepExisting = t.Force != nil && !*t.Force
+	return modules.PutFile(ctx, env, spec)
 }
 
 var _ modules.Validator = (*FileTemplate)(nil)

@@ -13,21 +13,17 @@ import (
 // LineInFile makes sure a line is in a file (replacing the last line that
 // matches regexp), or that no line matches; Ansible's arguments.
 type LineInFile struct {
-	Path         string       `yaml:"path" aliases:"dest,destfile,name" doc:"the file"`
-	Line         string       `yaml:"line" aliases:"value" doc:"the line wanted (state: present)"`
-	Regexp       string       `yaml:"regexp" aliases:"regex" doc:"lines to replace (present) or remove (absent)"`
-	SearchString string       `yaml:"search_string" doc:"a literal string instead of regexp"`
-	State        string       `yaml:"state" doc:"present or absent" default:"present"`
-	InsertAfter  string       `yaml:"insertafter" doc:"when no line matches: insert after the last line matching this regexp, or EOF"`
-	InsertBefore string       `yaml:"insertbefore" doc:"when no line matches: insert before the last line matching this regexp, or BOF"`
-	FirstMatch   bool         `yaml:"firstmatch" doc:"use the first match of regexp/insertafter/insertbefore, not the last"`
-	Backrefs     bool         `yaml:"backrefs" doc:"line may use \\1 groups of regexp; no match leaves the file alone"`
-	Create       bool         `yaml:"create" doc:"create the file when missing"`
-	Backup       bool         `yaml:"backup" doc:"keep the old file as PATH.PID.DATE@TIME~"`
-	CheckCmd     string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
-	Mode         modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner        string       `yaml:"owner" doc:"owner"`
-	Group        string       `yaml:"group" doc:"group"`
+	Path              string `yaml:"path" aliases:"dest,destfile,name" doc:"the file"`
+	Line              string `yaml:"line" aliases:"value" doc:"the line wanted (state: present)"`
+	Regexp            string `yaml:"regexp" aliases:"regex" doc:"lines to replace (present) or remove (absent)"`
+	SearchString      string `yaml:"search_string" doc:"a literal string instead of regexp"`
+	State             string `yaml:"state" doc:"present or absent" default:"present"`
+	InsertAfter       string `yaml:"insertafter" doc:"when no line matches: insert after the last line matching this regexp, or EOF"`
+	InsertBefore      string `yaml:"insertbefore" doc:"when no line matches: insert before the last line matching this regexp, or BOF"`
+	FirstMatch        bool   `yaml:"firstmatch" doc:"use the first match of regexp/insertafter/insertbefore, not the last"`
+	Backrefs          bool   `yaml:"backrefs" doc:"line may use \\1 groups of regexp; no match leaves the file alone"`
+	Create            bool   `yaml:"create" doc:"create the file when missing"`
+	modules.FileAttrs `yaml:",inline"`
 }
 
 func init() {
@@ -73,8 +69,7 @@ func (l *LineInFile) Run(ctx context.Context, env *modules.Env) (*modules.Result
 		return modules.Failf("%s does not exist (set create: true)", l.Path), nil
 	}
 	text := l.Edit(string(st.Content))
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: l.Path, Data: []byte(text), Mode: l.Mode, Owner: l.Owner, Group: l.Group,
-		Backup: l.Backup, Validate: l.CheckCmd})
+	return modules.PutFile(ctx, env, l.Spec(l.Path, []byte(text)))
 }
 
 // EditLines is lineinfile's pure logic for the common case: line wanted

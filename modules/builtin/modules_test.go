@@ -70,7 +70,7 @@ func TestFileModulesLocally(t *testing.T) {
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "sub", "f.conf")
 	mkdir := &builtin.File{Path: filepath.Join(dir, "sub"), State: "directory", Mode: modules.Mode{Set: true, Perm: 0o750}}
-	copyMod := &builtin.Copy{Dest: dest, Content: "port = 1\n", Mode: modules.Mode{Set: true, Perm: 0o640}}
+	copyMod := &builtin.Copy{Dest: dest, Content: "port = 1\n", FileAttrs: modules.FileAttrs{Mode: modules.Mode{Set: true, Perm: 0o640}}}
 	line := &builtin.LineInFile{Path: dest, Line: "port = 5432", Regexp: `^port`, State: "present"}
 	for _, m := range []interface {
 		Run(context.Context, *modules.Env) (*modules.Result, error)

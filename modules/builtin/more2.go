@@ -24,17 +24,13 @@ type KnownHosts struct {
 // Assemble joins the files of a folder on the host into one file, in name
 // order (Ansible's assemble with remote_src).
 type Assemble struct {
-	Src       string       `yaml:"src" doc:"the folder of fragments on the host"`
-	Dest      string       `yaml:"dest" doc:"the file to write"`
-	Delimiter string       `yaml:"delimiter" doc:"a line written between fragments"`
-	Regexp    string       `yaml:"regexp" doc:"only fragments whose name matches"`
-	IgnoreHid bool         `yaml:"ignore_hidden" doc:"leave out names starting with a dot"`
-	RemoteSrc *bool        `yaml:"remote_src" doc:"the fragments are on the host (the only kind runbook assembles)" default:"true"`
-	Mode      modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner     string       `yaml:"owner" doc:"owner"`
-	Group     string       `yaml:"group" doc:"group"`
-	Backup    bool         `yaml:"backup" doc:"keep the old file as DEST.PID.DATE@TIME~"`
-	CheckCmd  string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
+	Src               string `yaml:"src" doc:"the folder of fragments on the host"`
+	Dest              string `yaml:"dest" doc:"the file to write"`
+	Delimiter         string `yaml:"delimiter" doc:"a line written between fragments"`
+	Regexp            string `yaml:"regexp" doc:"only fragments whose name matches"`
+	IgnoreHid         bool   `yaml:"ignore_hidden" doc:"leave out names starting with a dot"`
+	RemoteSrc         *bool  `yaml:"remote_src" doc:"the fragments are on the host (the only kind runbook assembles)" default:"true"`
+	modules.FileAttrs `yaml:",inline"`
 }
 
 // DpkgSelections sets a package's dpkg selection (hold, install...).
@@ -182,8 +178,7 @@ func (a *Assemble) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 		b.Write(st.Content)
 		addNewline = !strings.HasSuffix(string(st.Content), "\n")
 	}
-	return modules.PutFile(ctx, env, modules.FileSpec{Path: a.Dest, Data: []byte(b.String()), Mode: a.Mode, Owner: a.Owner, Group: a.Group,
-		Backup: a.Backup, Validate: a.CheckCmd})
+	return modules.PutFile(ctx, env, a.Spec(a.Dest, []byte(b.String())))
 }
 
 // Validate checks the arguments.

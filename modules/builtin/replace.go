@@ -12,16 +12,12 @@ import (
 // Replace replaces every match of a regular expression in a file
 // (Ansible's replace; the expression is RE2, Python's without lookaround).
 type Replace struct {
-	Path     string       `yaml:"path" aliases:"dest,destfile,name" doc:"the file"`
-	Regexp   string       `yaml:"regexp" doc:"what to replace (multi-line mode: ^ and $ match at each line)"`
-	With     string       `yaml:"replace" doc:"the replacement; \\1 and \\g<name> are groups"`
-	After    string       `yaml:"after" doc:"only replace after the first match of this expression"`
-	Before   string       `yaml:"before" doc:"only replace before the first match of this expression"`
-	Backup   bool         `yaml:"backup" doc:"keep the old file as PATH.PID.DATE@TIME~"`
-	CheckCmd string       `yaml:"validate" doc:"command that checks the new file before it replaces the old one; %s is its path"`
-	Mode     modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner    string       `yaml:"owner" doc:"owner"`
-	Group    string       `yaml:"group" doc:"group"`
+	Path              string `yaml:"path" aliases:"dest,destfile,name" doc:"the file"`
+	Regexp            string `yaml:"regexp" doc:"what to replace (multi-line mode: ^ and $ match at each line)"`
+	With              string `yaml:"replace" doc:"the replacement; \\1 and \\g<name> are groups"`
+	After             string `yaml:"after" doc:"only replace after the first match of this expression"`
+	Before            string `yaml:"before" doc:"only replace before the first match of this expression"`
+	modules.FileAttrs `yaml:",inline"`
 }
 
 func init() {
@@ -53,8 +49,7 @@ func (r *Replace) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		return modules.Failf("%s does not exist", r.Path), nil
 	}
 	text, n := r.Edit(string(st.Content))
-	res, err := modules.PutFile(ctx, env, modules.FileSpec{Path: r.Path, Data: []byte(text), Mode: r.Mode, Owner: r.Owner, Group: r.Group,
-		Backup: r.Backup, Validate: r.CheckCmd})
+	res, err := modules.PutFile(ctx, env, r.Spec(r.Path, []byte(text)))
 	if res != nil && n > 0 {
 		res.Msg = fmt.Sprintf("%d replacements made", n)
 	}
