@@ -32,19 +32,34 @@ func TestFailoverDrills(t *testing.T) {
 	if code, out := runbook(t, lab, "play", "site.yaml"); code != 0 {
 		t.Fatalf("site.yaml: exit %d\n%s", code, out)
 	}
+	play := func(args ...string) (int, string) { return runbook(t, lab, args...) }
+	runDrills(t, play, allDrills)
+}
+
+// A drill mode and the playbook that brings the cluster back after it.
+type drill struct{ mode, recover string }
+
+// allDrills: the five drills of the notes, then the partitions.
+var allDrills = []drill{
+	{"kill", "failback-drill.yaml"}, // recover-primary.yaml under the write probe
+	{"diskfull", "recover-primary.yaml"},
+	{"standby", "recover-replica.yaml"},
+	{"freeze", "recover-primary.yaml"},
+	// partitions: the cut-off primary is fenced by the drill, the
+	// network healed, then it is brought back as a standby
+	{"partition-pgpool", "recover-primary.yaml"},
+	{"partition-primary", "recover-primary.yaml"},
+	{"flap", "recover-primary.yaml"},
+}
+
+// runDrills runs each drill through play (any tier), its recovery and
+// verify: no acknowledged row may be lost, and the cluster must verify
+// afterwards. Timings are logged, not asserted.
+func runDrills(t *testing.T, play func(args ...string) (int, string), drills []drill) {
+	t.Helper()
 	dir := t.TempDir()
-	for _, d := range []struct{ mode, recover string }{
-		{"kill", "failback-drill.yaml"}, // recover-primary.yaml under the write probe
-		{"diskfull", "recover-primary.yaml"},
-		{"standby", "recover-replica.yaml"},
-		{"freeze", "recover-primary.yaml"},
-		// partitions: the cut-off primary is fenced by the drill, the
-		// network healed, then it is brought back as a standby
-		{"partition-pgpool", "recover-primary.yaml"},
-		{"partition-primary", "recover-primary.yaml"},
-		{"flap", "recover-primary.yaml"},
-	} {
-		code, out := runbook(t, lab, "play", "failover-drill.yaml", "-e", "mode="+d.mode, "-e", "report_dir="+dir)
+	for _, d := range drills {
+		code, out := play("play", "failover-drill.yaml", "-e", "mode="+d.mode, "-e", "report_dir="+dir)
 		m := drillRE.FindStringSubmatch(out)
 		if code != 0 || m == nil {
 			t.Fatalf("drill %s: exit %d\n%s", d.mode, code, out)
@@ -55,12 +70,12 @@ func TestFailoverDrills(t *testing.T) {
 			// commit: its synchronous standby is gone); the drill fences it
 			// when pgpool failed over. A flap may be too short for that.
 			failedOver := strings.Contains(out, "Fence the old primary") && !strings.Contains(out, "nothing to fence")
-			if failedOver && labPGState(t, lab, "postgres1") == "active" {
+			if failedOver && pgState(play, "postgres1") == "active" {
 				t.Errorf("drill %s: the cut-off primary was not fenced", d.mode)
 			}
 			if !failedOver {
 				t.Logf("drill %s: no failover (the link came back before pgpool's health check timed out)", d.mode)
-				if code, out := runbook(t, lab, "play", "verify.yaml"); code != 0 {
+				if code, out := play("play", "verify.yaml"); code != 0 {
 					t.Fatalf("verify after the %s drill: exit %d\n%s", d.mode, code, out)
 				}
 				continue
@@ -76,7 +91,7 @@ func TestFailoverDrills(t *testing.T) {
 		if d.recover == "recover-primary.yaml" {
 			args = append(args, "-l", "postgres1")
 		}
-		code, out = runbook(t, lab, args...)
+		code, out = play(args...)
 		if code != 0 {
 			t.Fatalf("%s after the %s drill: exit %d\n%s", d.recover, d.mode, code, out)
 		}
@@ -93,7 +108,7 @@ func TestFailoverDrills(t *testing.T) {
 				t.Errorf("fail-back: no timeline picture: %v", err)
 			}
 		}
-		if code, out := runbook(t, lab, "play", "verify.yaml"); code != 0 {
+		if code, out := play("play", "verify.yaml"); code != 0 {
 			t.Fatalf("verify after the %s drill: exit %d\n%s", d.mode, code, out)
 		}
 	}
@@ -107,9 +122,9 @@ func TestFailoverDrills(t *testing.T) {
 	}
 }
 
-// labPGState says whether PostgreSQL runs on a node.
-func labPGState(t *testing.T, lab *testlab.Lab, host string) string {
-	_, out := runbook(t, lab, "run", host, "-m", "shell", "-a", "pgrep -x postgres >/dev/null && echo RUNNING || echo STOPPED")
+// pgState says whether PostgreSQL runs on a node.
+func pgState(play func(args ...string) (int, string), host string) string {
+	_, out := play("run", host, "-m", "shell", "-a", "pgrep -x postgres >/dev/null && echo RUNNING || echo STOPPED")
 	// the stdout line, not the task's header (which shows the command)
 	if regexp.MustCompile(`(?m)^\s+RUNNING$`).MatchString(out) {
 		return "active"

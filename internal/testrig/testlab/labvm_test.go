@@ -47,6 +47,26 @@ func TestSiteOnVMs(t *testing.T) {
 			t.Errorf("second run on %s: %s", h, c)
 		}
 	}
+
+	// The user's next commands, with no inventory: the lab remembers itself.
+	for _, args := range [][]string{
+		{"play", "verify.yaml"},
+		{"play", "recover-primary.yaml", "--check", "-l", "postgres1"},
+		{"run", "postgres2", "-m", "command", "-a", "true"},
+		{"status"},
+	} {
+		begin = time.Now()
+		code, out := play(args...)
+		if code != 0 || !strings.Contains(out, "using the lab") {
+			t.Fatalf("runbook %s after site.yaml: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		t.Logf("runbook %s: %s", strings.Join(args, " "), time.Since(begin).Round(time.Second))
+	}
+
+	// Every drill on the VMs, each followed by its recovery and verify.
+	begin = time.Now()
+	runDrills(t, play, allDrills)
+	t.Logf("all drills on the VMs: %s", time.Since(begin).Round(time.Second))
 }
 
 // One VM through the hypervisor phase, in every CI run: KVM tried and
