@@ -19,8 +19,15 @@ func init() {
 		Example: "pg_replication: {}\nregister: repl\n# repl.role, repl.upstream_host, repl.standbys[0].sync_state", New: func() modules.Module { return &PgReplication{} }})
 }
 
+// nodeQuery's timeline is the one the node writes or replays now: the last
+// checkpoint's lags a promotion until the next checkpoint, which once made
+// a fresh primary look one timeline behind its standbys.
 const nodeQuery = `SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary' END AS role,
- (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline,
+ CASE WHEN pg_is_in_recovery()
+  THEN greatest((SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'),
+                nullif((SELECT min_recovery_end_timeline FROM pg_control_recovery()), 0),
+                (SELECT timeline_id FROM pg_control_checkpoint()))
+  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
  current_setting('synchronous_standby_names') AS synchronous_standby_names,
  coalesce((SELECT sender_host FROM pg_stat_wal_receiver), '') AS upstream_host,
  coalesce((SELECT sender_port::text FROM pg_stat_wal_receiver), '') AS upstream_port,

@@ -116,6 +116,14 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	// the cascade follows the new timeline
 	p2.SQL("INSERT INTO t VALUES (43)")
 	waitFor(t, func() bool { return p3.SQL("SELECT count(*) FROM t") == "2" }, "postgres3 following postgres2's promotion")
+	// the timeline each reports is the new one at once, before any
+	// checkpoint (the last checkpoint's timeline lags a promotion)
+	for _, n := range []*pgtest.Server{p2, p3} {
+		r, err := (&pg.PgReplication{PgConn: conn(n)}).Run(ctx, e)
+		if err != nil || fmt.Sprint(r.Data["timeline"]) != "2" {
+			t.Errorf("timeline on port %d after the promotion: %v %v (want 2)", n.Port, r, err)
+		}
+	}
 
 	// the crashed old primary comes back as a standby of postgres2 by
 	// pg_rewind (CHECKPOINT on the new primary first), not a re-clone
