@@ -18,7 +18,7 @@ import (
 )
 
 // chaosModes are the faults a campaign draws from (failover-drill.yaml's).
-var chaosModes = []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap"}
+var chaosModes = []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk"}
 
 // chaosFault is one fault of a campaign and what it showed.
 type chaosFault struct {
@@ -122,6 +122,8 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 			recover = "recover-primary.yaml"
 		}
 		switch {
+		case mode == "slow-disk":
+			fault.Recovery = "none needed (a slow disk fails nothing over)"
 		case mode == "flap" && !failedOver, strings.HasPrefix(mode, "partition") && !failedOver:
 			fault.Recovery = "none needed (no failover)"
 		default:

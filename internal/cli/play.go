@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -35,8 +36,16 @@ func newLoader() *playbooks.Loader {
 // statusCmd is `runbook status`: the embedded status.yaml (reads only).
 func (a *app) statusCmd() *cobra.Command {
 	cmd := a.embeddedCmd("status", "status.yaml", "The live lab in one screen: roles, timelines, streaming and lag, pgpool's view, agreement, the last drill")
+	var svg string
+	cmd.Flags().StringVar(&svg, "svg", "", "also draw the topology as an SVG picture into this file (on this machine)")
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if svg != "" {
+			v, _ := json.Marshal(map[string]string{"status_svg": svg})
+			if err := c.Flags().Set("extra-vars", string(v)); err != nil {
+				return err
+			}
+		}
 		err := run(c, args)
 		a.lastDrill()
 		return err

@@ -30,7 +30,7 @@ var imagePackages = []string{"systemd", "systemd-sysv", "dbus", "openssh-server"
 // RepoPackages are served by the lab's package repository (with their
 // dependencies): what the lab playbooks install, and one small package for
 // apt module tests.
-var RepoPackages = []string{"postgresql", "postgresql-contrib", "postgresql-client", "pgpool2", "postgresql-15-pgpool2", "hello"}
+var RepoPackages = []string{"postgresql", "postgresql-contrib", "postgresql-client", "pgpool2", "postgresql-15-pgpool2", "hello", "strace"}
 
 // recipe is everything that changes the image; its hash names the cache.
 // The repository has a recipe of its own, so adding a package does not

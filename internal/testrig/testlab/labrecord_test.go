@@ -2,7 +2,9 @@ package testlab_test
 
 import (
 	"bytes"
+	"encoding/xml"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,6 +48,15 @@ func TestLabRemembersItself(t *testing.T) {
 	if code, out := bare("status"); code != 0 || !strings.Contains(out, "postgres3  standby  timeline") ||
 		!strings.Contains(out, "streams from postgres2") || !strings.Contains(out, "pgpool and PostgreSQL agree") {
 		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	// the same as a picture: well-formed SVG naming every node and role
+	svg := filepath.Join(t.TempDir(), "lab.svg")
+	if code, out := bare("status", "--svg", svg); code != 0 {
+		t.Errorf("status --svg: exit %d\n%s", code, out)
+	}
+	if b, err := os.ReadFile(svg); err != nil || xml.Unmarshal(b, new(struct{ XMLName xml.Name })) != nil ||
+		strings.Count(string(b), "timeline") != 3 || !strings.Contains(string(b), ">postgres1<") || !strings.Contains(string(b), "sync") {
+		t.Errorf("status --svg wrote: %v\n%s", err, b)
 	}
 	if code, out := bare("run", "postgres3", "-m", "shell", "-a", "systemctl stop postgresql"); code != 0 {
 		t.Fatalf("stopping postgres3: %s", out)

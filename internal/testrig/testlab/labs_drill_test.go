@@ -50,6 +50,7 @@ var allDrills = []drill{
 	{"partition-pgpool", "recover-primary.yaml"},
 	{"partition-primary", "recover-primary.yaml"},
 	{"flap", "recover-primary.yaml"},
+	{"slow-disk", ""}, // nothing fails over: verify only
 }
 
 // runDrills runs each drill through play (any tier), its recovery and
@@ -86,6 +87,12 @@ func runDrills(t *testing.T, play func(args ...string) (int, string), drills []d
 		}
 		if svg, err := timeline(dir, "failover-"+d.mode); err != nil || !strings.HasPrefix(string(svg), "<svg") {
 			t.Errorf("drill %s: no timeline picture: %v", d.mode, err)
+		}
+		if d.recover == "" {
+			if code, out := play("play", "verify.yaml"); code != 0 {
+				t.Fatalf("verify after the %s drill: exit %d\n%s", d.mode, code, out)
+			}
+			continue
 		}
 		args := []string{"play", d.recover, "-e", "report_dir=" + dir}
 		if d.recover == "recover-primary.yaml" {
