@@ -45,6 +45,20 @@ type Env struct {
 	// src) is looked for in, first match wins: the role's folder, then the
 	// folder of the file the task is written in.
 	Dirs []string
+	// Jobs are the run's background tasks (async with poll: 0), for
+	// async_status; nil where the runner keeps none.
+	Jobs Jobs
+}
+
+// Jobs are a run's background tasks (a task with async: N and poll: 0).
+// runbook keeps them in the controller, not in files on the host: a job
+// lasts as long as the run that started it.
+type Jobs interface {
+	// Job is a job's result once it has finished (finished false until
+	// then); known is false for an id the run never gave out.
+	Job(jid string) (result map[string]any, finished, known bool)
+	// Forget drops a job's result (async_status mode=cleanup).
+	Forget(jid string) bool
 }
 
 // FindLocal finds a file on the machine running runbook as Ansible does:

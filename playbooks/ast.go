@@ -60,26 +60,32 @@ type Play struct {
 
 // Task is one step: a module call, or a block of steps.
 type Task struct {
-	Name         string
-	Module       string
-	Args         *yaml.Node // raw, decoded by module ID at run time
-	When         []string
-	Loop         *yaml.Node
-	LoopKind     string // "" (loop), or the with_* lookup it came from: items, list, dict, fileglob, indexed_items
-	LoopVar      string
-	IndexVar     string  // loop_control.index_var
-	LoopLabel    string  // loop_control.label: what the output shows for each item
-	LoopPause    float64 // loop_control.pause: seconds between items
-	Register     string
-	Notify       []string
-	Listen       []string
-	ChangedWhen  []string
-	FailedWhen   []string
-	Until        []string
-	Retries      int
-	Delay        float64 // seconds between until attempts
-	DelaySet     bool    // delay was written (0 means no wait; unset means 5 s)
-	Timeout      float64 // seconds a task may run on a host; 0: no limit
+	Name        string
+	Module      string
+	Args        *yaml.Node // raw, decoded by module ID at run time
+	When        []string
+	Loop        *yaml.Node
+	LoopKind    string // "" (loop), or the with_* lookup it came from: items, list, dict, fileglob, indexed_items
+	LoopVar     string
+	IndexVar    string  // loop_control.index_var
+	LoopLabel   string  // loop_control.label: what the output shows for each item
+	LoopPause   float64 // loop_control.pause: seconds between items
+	Register    string
+	Notify      []string
+	Listen      []string
+	ChangedWhen []string
+	FailedWhen  []string
+	Until       []string
+	Retries     int
+	Delay       float64 // seconds between until attempts
+	DelaySet    bool    // delay was written (0 means no wait; unset means 5 s)
+	Timeout     float64 // seconds a task may run on a host; 0: no limit
+	// Async is async: seconds the task may run; Poll is poll: seconds
+	// between checks (0 with Async: started in the background, its
+	// result read by async_status). PollSet says poll was written.
+	Async        float64
+	Poll         float64
+	PollSet      bool
 	IgnoreErrors bool
 	// IgnoreErrorsExpr and NoLogExpr are templated ignore_errors and
 	// no_log ("{{ .ansible_check_mode }}"), rendered for each host.

@@ -126,6 +126,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			t.DelaySet = err == nil
 		case "timeout":
 			t.Timeout, err = d.nonNegative(v, "timeout")
+		case "async":
+			t.Async, err = d.nonNegative(v, "async")
+		case "poll":
+			t.Poll, err = d.nonNegative(v, "poll")
+			t.PollSet = err == nil
 		case "ignore_errors":
 			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
 				t.IgnoreErrorsExpr, err = v.Value, d.template(v, v.Value) // decided per host

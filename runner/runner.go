@@ -85,6 +85,7 @@ type run struct {
 	view      atomic.Pointer[shared] // hostvars and groups, refreshed between tasks
 	viewMu    sync.Mutex             // guards view.groupsOf
 	refreshMu sync.Mutex             // one refresh at a time (strategy free refreshes per host)
+	jobs      *jobs                  // async: N, poll: 0
 }
 
 // addPendingHosts puts add_host's hosts into the inventory. It runs between
@@ -144,6 +145,12 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 	begin := time.Now()
 	defer opt.Connector.Close()
 	defer modules.End() // e.g. a drill that fails must not leave its probe writing
+	r.jobs = newJobs(ctx)
+	defer func() {
+		for _, j := range r.jobs.stop() {
+			r.warn("background job " + j + " had not finished when the run ended: stopped")
+		}
+	}()
 	growing := r.addsHosts(pb)
 plays:
 	for _, pp := range plan.Plays {

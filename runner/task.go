@@ -265,22 +265,30 @@ func worse(a, b Status) Status {
 
 // oneWithTimeout is one under the task's timeout keyword: a task still
 // running after it is stopped (its remote command killed) and fails.
+// async: N with poll: 0 starts it in the background instead.
 func (r *run) oneWithTimeout(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
-	if t.Timeout <= 0 {
+	if t.Async > 0 && t.PollSet && t.Poll == 0 {
+		return r.startJob(t, sc, h, vars)
+	}
+	limit, msg := asyncLimit(t)
+	if limit <= 0 {
 		return r.one(ctx, t, sc, h, vars)
 	}
-	tctx, cancel := context.WithTimeout(ctx, time.Duration(t.Timeout*float64(time.Second)))
+	tctx, cancel := context.WithTimeout(ctx, time.Duration(limit*float64(time.Second)))
 	defer cancel()
 	res, data := r.one(tctx, t, sc, h, vars)
 	if ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
-		msg := fmt.Sprintf("the task took longer than its timeout of %gs and was stopped", t.Timeout)
+		if res.Status == StatusIgnored || sc.ignoreErrors {
+			return &HostResult{Status: StatusIgnored, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
+		}
 		return &HostResult{Status: StatusFailed, Msg: msg}, map[string]any{"failed": true, "changed": false, "msg": msg}
 	}
 	return res, data
 }
 
-// one runs the module once (with until/retries) for one item.
-func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+// skipped is the result of a task whose when is false (or cannot be
+// evaluated) on this host; nil when it runs.
+func (r *run) skipped(t *playbooks.Task, sc scope, vars map[string]any) (*HostResult, map[string]any) {
 	for _, c := range sc.when {
 		ok, err := cond.Eval(c, vars)
 		if err != nil {
@@ -289,6 +297,14 @@ func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState
 		if !ok {
 			return &HostResult{Status: StatusSkipped, Msg: "condition false: " + c}, map[string]any{"skipped": true, "changed": false}
 		}
+	}
+	return nil, nil
+}
+
+// one runs the module once (with until/retries) for one item.
+func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+	if skip, data := r.skipped(t, sc, vars); skip != nil {
+		return skip, data
 	}
 	attempts := 1
 	if len(t.Until) > 0 {
@@ -362,7 +378,7 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if sc.checkMode != nil {
 		check = *sc.checkMode
 	}
-	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars, Dirs: taskDirs(t)}
+	env := &modules.Env{Check: check, Diff: r.opt.Diff, Vars: vars, Dirs: taskDirs(t), Jobs: r.jobs}
 	env.HostFor = func(ctx context.Context, name string) (modules.Host, error) {
 		if _, ok := r.opt.Inventory.Host(name); !ok {
 			return nil, fmt.Errorf("%s is not a host of the inventory", name)

@@ -55,7 +55,7 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			return re.MatchString(fmt.Sprint(p[0])), nil
 		}
 	}
-	return []expr.Option{extra, defined(vars), memberOf, expr.Patch(inPatch{}), expr.AsBool(),
+	return []expr.Option{extra, defined(vars), memberOf, expr.Patch(inPatch{}),
 		fn("default_", func(p ...any) (any, error) {
 			path, _ := p[0].(string)
 			if v, ok := lookup(vars, path); ok && v != nil {

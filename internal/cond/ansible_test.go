@@ -27,6 +27,8 @@ bad: {changed: false, failed: true, rc: 2, stdout: ""}
 skip: {changed: false, skipped: true}
 conf: {port: 5432}
 nothing: null
+zero: 0
+blank: ""
 `
 
 // ansibleCases are conditions written as Ansible users write them.
@@ -42,6 +44,8 @@ var ansibleCases = []string{
 	`name is match("Deb")`, `name is match("bian")`, `name is search("bian")`, `res.rc == 0 and not (bad.rc == 0)`,
 	`{{ count == 3 }}`, `True`, `count == 3 and True`, `nothing == None`, `items | first == "a"`, `items | last == "c"`,
 	`(res.stdout | length) > 0`, `count | int == 3`, `"5432" == conf.port | string`,
+	// a value that is not a boolean, judged by its truth (until: job.finished)
+	`count`, `zero`, `items`, `empty`, `conf`, `nothing`, `name`, `blank`, `res.rc`, `bad.rc`,
 }
 
 func TestAnsibleFormsLocally(t *testing.T) {

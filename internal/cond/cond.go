@@ -127,7 +127,9 @@ func Check(s string) error {
 	if unknown != "" {
 		return fmt.Errorf("unknown function %s()%s", unknown, diag.DidYouMean(unknown, functionNames()))
 	}
-	opts := options(nil, expr.AllowUndefinedVariables())
+	// a literal that is not a truth value (when: 42) is a mistake; a
+	// variable's value is judged by Python's truth when it runs
+	opts := append(options(nil, expr.AllowUndefinedVariables()), expr.AsBool())
 	for _, n := range names {
 		if _, b := builtin.Index[n]; b {
 			opts = append(opts, expr.DisableBuiltin(n))
@@ -240,7 +242,43 @@ func Eval(s string, vars map[string]any) (bool, error) {
 	if err != nil {
 		return false, clean(err)
 	}
-	return out.(bool), nil
+	return pyTruth(out), nil
+}
+
+// pyTruth is Python's truth of a condition's value, as Ansible judges
+// `until: job.finished` (an int) or `when: items` (a list): zero, empty
+// and null are false.
+func pyTruth(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case int:
+		return x != 0
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
+		return rv.Len() > 0
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int() != 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return rv.Uint() != 0
+	case reflect.Float32, reflect.Float64:
+		return rv.Float() != 0
+	}
+	return true
 }
 
 // defined is the function `defined("a.b")`: whether the dotted path exists.

@@ -42,8 +42,20 @@ func TestEvalErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `undefined variable "rol"`) {
 		t.Errorf("undefined variable: %v", err)
 	}
-	if _, err := Eval(`1 + 1`, map[string]any{}); err == nil {
-		t.Error("a non-boolean result must be an error")
+	// a variable's non-boolean value is judged as Python does (Ansible's
+	// `until: job.finished`, an int): compared with ansible-playbook
+	for v, want := range map[any]bool{0: false, 1: true, 0.0: false, "false": true, "": false, "0": true} {
+		if got, err := Eval(`x`, map[string]any{"x": v}); err != nil || got != want {
+			t.Errorf("when: x with x=%#v: %v %v, want %v", v, got, err, want)
+		}
+	}
+	for _, c := range []struct {
+		v    any
+		want bool
+	}{{[]any{}, false}, {[]any{1}, true}, {map[string]any{}, false}, {map[string]any{"a": 1}, true}, {nil, false}} {
+		if got, err := Eval(`x`, map[string]any{"x": c.v}); err != nil || got != c.want {
+			t.Errorf("when: x with x=%#v: %v %v, want %v", c.v, got, err, c.want)
+		}
 	}
 	if err := Check(`a == == b`); err == nil {
 		t.Error("syntax error not caught")

@@ -1,0 +1,114 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/runbook-lab/runbook/playbooks"
+)
+
+// jobs are the run's background tasks (async: N with poll: 0). They run in
+// the controller on the host's connection; async_status reads them. A job
+// still running when the run ends is stopped (its remote command with it).
+type jobs struct {
+	mu     sync.Mutex
+	seq    int
+	byID   map[string]*job
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type job struct {
+	host, task string
+	done       bool
+	result     map[string]any
+}
+
+func newJobs(ctx context.Context) *jobs {
+	j := &jobs{byID: map[string]*job{}}
+	j.ctx, j.cancel = context.WithCancel(ctx)
+	return j
+}
+
+// Job implements modules.Jobs.
+func (j *jobs) Job(jid string) (map[string]any, bool, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	b, ok := j.byID[jid]
+	if !ok {
+		return nil, false, false
+	}
+	if !b.done {
+		return nil, false, true
+	}
+	return maps.Clone(b.result), true, true
+}
+
+// Forget implements modules.Jobs.
+func (j *jobs) Forget(jid string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, ok := j.byID[jid]
+	delete(j.byID, jid)
+	return ok
+}
+
+// stop ends the run's jobs and names those that had not finished.
+func (j *jobs) stop() (unfinished []string) {
+	j.mu.Lock()
+	for id, b := range j.byID {
+		if !b.done {
+			unfinished = append(unfinished, fmt.Sprintf("%s (%s on %s)", id, b.task, b.host))
+		}
+	}
+	j.mu.Unlock()
+	j.cancel()
+	j.wg.Wait()
+	return unfinished
+}
+
+// asyncLimit is the time a task may run: the smaller of timeout and async,
+// with the message Ansible gives for each.
+func asyncLimit(t *playbooks.Task) (float64, string) {
+	if t.Async > 0 && (t.Timeout <= 0 || t.Async < t.Timeout) {
+		return t.Async, fmt.Sprintf("async task did not complete within the requested time - %gs", t.Async)
+	}
+	return t.Timeout, fmt.Sprintf("the task took longer than its timeout of %gs and was stopped", t.Timeout)
+}
+
+// startJob runs a task in the background (async: N, poll: 0) and answers at
+// once with the job's id, as Ansible does.
+func (r *run) startJob(t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+	if skip, data := r.skipped(t, sc, vars); skip != nil {
+		return skip, data
+	}
+	j := r.jobs
+	j.mu.Lock()
+	j.seq++
+	jid := fmt.Sprintf("j%d.%d", j.seq, os.Getpid())
+	b := &job{host: h.name, task: t.Name}
+	j.byID[jid] = b
+	j.mu.Unlock()
+	limit, msg := asyncLimit(t)
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		ctx, cancel := context.WithTimeout(j.ctx, time.Duration(limit*float64(time.Second)))
+		defer cancel()
+		_, data := r.one(ctx, t, sc, h, vars)
+		if j.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			data = map[string]any{"failed": true, "changed": false, "msg": msg}
+		}
+		j.mu.Lock()
+		b.done, b.result = true, data
+		j.mu.Unlock()
+	}()
+	return &HostResult{Status: StatusChanged, Msg: "started in the background as job " + jid + " (async_status reads it)"},
+		map[string]any{"ansible_job_id": jid, "started": 1, "finished": 0, "changed": true, "failed": false}
+}
