@@ -26,6 +26,9 @@ command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v unzip >/dev/null 2>&1 || need="$need unzip"
 command -v zip >/dev/null 2>&1 || need="$need zip"
 command -v gpg >/dev/null 2>&1 || need="$need gpg"
+[ -x /usr/sbin/iptables ] || need="$need iptables"
+# the slow-disk drill's fault injection, also on this machine for its test
+command -v strace >/dev/null 2>&1 || need="$need strace"
 # hypervisor modules: disks and NoCloud seeds
 command -v qemu-img >/dev/null 2>&1 || need="$need qemu-utils"
 command -v genisoimage >/dev/null 2>&1 || need="$need genisoimage"

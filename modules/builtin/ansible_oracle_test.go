@@ -127,12 +127,23 @@ func TestFileEditsMatchAnsible(t *testing.T) {
 // (connection local, in dir) and returns each task's result.
 func ansiblePlay(t *testing.T, dir string, tasks []map[string]any) []map[string]any {
 	t.Helper()
+	return ansiblePlayIn(t, dir, "", tasks)
+}
+
+// ansiblePlayIn is ansiblePlay inside a network namespace (netns "" is
+// this one).
+func ansiblePlayIn(t *testing.T, dir, netns string, tasks []map[string]any) []map[string]any {
+	t.Helper()
 	play, _ := json.Marshal([]map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "tasks": tasks}})
 	pb := filepath.Join(dir, "p.yaml")
 	if err := os.WriteFile(pb, play, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pb)
+	argv := []string{"ansible-playbook", "-i", "localhost,", pb}
+	if netns != "" {
+		argv = append([]string{"ip", "netns", "exec", netns}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false")
 	out, err := cmd.Output()
 	if err != nil {
