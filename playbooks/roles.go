@@ -233,6 +233,11 @@ func (l *Loader) role(d *decoder, f *file, r roleRef, handler bool, chain []stri
 			handlers = append(handlers, hs...)
 		}
 	}
+	if check, err := l.roleArgCheck(dir, r); err != nil {
+		return nil, nil, err
+	} else if check != nil {
+		block.Block = append(block.Block, check)
+	}
 	if tf, err := l.roleFile(dir, "tasks", or(r.tasksFrom, "main")); err == nil {
 		root, err := parseYAML(tf.src)
 		if err != nil {
@@ -321,4 +326,81 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// roleArgCheck is the task Ansible puts before a role's own tasks when the
+// role has an argument spec (meta/argument_specs.yml, or argument_specs in
+// meta/main.yml) for its entry point: validate_argument_spec on the
+// variables the role sees. Only what is checked is kept (type, required,
+// choices, elements, options, aliases): descriptions are free text.
+func (l *Loader) roleArgCheck(dir *file, r roleRef) (*Task, error) {
+	entry := or(r.tasksFrom, "main")
+	var specs *yaml.Node
+	for _, name := range []string{"argument_specs", "main"} {
+		mf, err := l.roleFile(dir, "meta", name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		root, err := parseYAML(mf.src)
+		if err != nil {
+			return nil, err
+		}
+		if specs = mapValue(root, "argument_specs"); specs != nil {
+			break
+		}
+	}
+	opts := mapValue(mapValue(specs, entry), "options")
+	if opts == nil {
+		return nil, nil
+	}
+	var spec map[string]any
+	if err := opts.Decode(&spec); err != nil {
+		return nil, err
+	}
+	args := &yaml.Node{}
+	if err := args.Encode(map[string]any{"argument_spec": keepChecked(spec),
+		"validate_args_context": map[string]any{"name": r.name, "type": "role", "argument_spec_name": entry}}); err != nil {
+		return nil, err
+	}
+	return &Task{Name: "Validating arguments against arg spec " + entry, Module: "validate_argument_spec", Args: args,
+		At: Pos{Src: &diag.Source{Name: r.name + "/meta/argument_specs"}, Line: opts.Line, Col: opts.Column}}, nil
+}
+
+// mapValue is the value of key in a YAML mapping, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return resolve(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+func keepChecked(spec map[string]any) map[string]any {
+	out := map[string]any{}
+	for name, s := range spec {
+		m, ok := s.(map[string]any)
+		if !ok {
+			out[name] = map[string]any{}
+			continue
+		}
+		kept := map[string]any{}
+		for _, k := range []string{"type", "required", "choices", "elements", "aliases"} {
+			if v, ok := m[k]; ok {
+				kept[k] = v
+			}
+		}
+		if o, ok := m["options"].(map[string]any); ok {
+			kept["options"] = keepChecked(o)
+		}
+		out[name] = kept
+	}
+	return out
 }
