@@ -13,7 +13,7 @@ func labVars() map[string]any {
 	return map[string]any{"inventory_hostname": "postgres-client", "pgpool_failover_args": "%d %h %p %D %m %H %M %P %r %R %N %S",
 		"replication_user": "replicator", "pgpool_listen_addresses": "*", "pgpool_port": 9999, "pcp_port": 9898,
 		"pgpool_socket_dir": "/var/run/postgresql", "pgpool_run_dir": "/var/run/postgresql", "pgpool_children": 32,
-		"pgpool_load_balance": true, "pgpool_sr_check_period": 0, "pgpool_check_user": "pgpool",
+		"pgpool_load_balance": true, "pgpool_sr_check_period": 0, "pgpool_delay_threshold": 0, "pgpool_check_user": "pgpool",
 		"pgpool_health_check_period": 1, "pgpool_health_check_timeout": 5, "pgpool_failover_script": "/etc/pgpool2/failover.sh",
 		"pgpool_backends": []any{
 			map[string]any{"host": "10.0.0.1", "port": 5432, "name": "postgres1", "data_dir": "/d", "weight": 1},

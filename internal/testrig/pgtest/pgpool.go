@@ -46,7 +46,7 @@ func (e *Env) StartPgpool(backends []*Server, failoverScript string, users map[s
 	}
 	vars := map[string]any{"inventory_hostname": "test", "pgpool_listen_addresses": "127.0.0.1", "pgpool_port": p.Port,
 		"pcp_port": p.PCPPort, "pgpool_socket_dir": p.Dir, "pgpool_run_dir": p.Dir, "pgpool_backends": list,
-		"pgpool_load_balance": true, "pgpool_sr_check_period": 0, "pgpool_check_user": "pgpool",
+		"pgpool_load_balance": true, "pgpool_sr_check_period": 0, "pgpool_delay_threshold": 0, "pgpool_check_user": "pgpool",
 		"pgpool_health_check_period": 1, "pgpool_health_check_timeout": 5, "pgpool_children": 8, "pgpool_failover_script": failoverScript, "pgpool_failover_args": "%d %h %p %D %m %H %M %P %r %R %N %S"}
 	text, err := fs.ReadFile(templates.Files, "files/pgpool.conf.tmpl")
 	if err != nil {
