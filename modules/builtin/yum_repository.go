@@ -73,7 +73,7 @@ type YumRepository struct {
 func init() {
 	modules.Register(modules.Info{ID: "yum_repository", Summary: "A yum/dnf repository as a section of a .repo file (Ansible's file format and change rule)",
 		Example: "yum_repository:\n  name: pgdg15\n  description: PostgreSQL 15\n  baseurl: https://download.postgresql.org/pub/repos/yum/15/redhat/rhel-$releasever-$basearch\n  gpgcheck: true",
-		New: func() modules.Module { return &YumRepository{} }})
+		New:     func() modules.Module { return &YumRepository{} }})
 }
 
 // Validate checks what Ansible requires.
