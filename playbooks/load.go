@@ -156,7 +156,7 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	}
 	for _, pn := range root.Content {
 		pn = resolve(pn)
-		if pn.Kind == yaml.MappingNode && len(pn.Content) >= 2 && pn.Content[0].Value == "import_playbook" {
+		if pn.Kind == yaml.MappingNode && len(pn.Content) >= 2 && shortAction(pn.Content[0]).Value == "import_playbook" {
 			// import_playbook may carry vars, which every imported play gets
 			var importVars map[string]any
 			for i := 2; i+1 < len(pn.Content); i += 2 {

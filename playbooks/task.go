@@ -59,6 +59,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	var moduleVal, extraArgs *yaml.Node
 	err := d.mapping(n, "task", func(k, v *yaml.Node) error {
 		var err error
+		k = shortAction(k)
 		switch k.Value {
 		case "name":
 			t.Name, err = d.str(v, "name")
@@ -213,7 +214,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			}
 		case "include_tasks", "import_tasks":
 			var name string
-			if name, err = d.str(v, k.Value); err != nil {
+			if name, err = l.includeFile(d, t, k.Value, resolve(v)); err != nil {
 				return err
 			}
 			inc, rerr := l.read(name, f)
@@ -400,4 +401,69 @@ func TaskKeywords() []string {
 	out := append([]string(nil), taskKeys...)
 	sort.Strings(out)
 	return out
+}
+
+// shortAction is the short name of an include or import written with its
+// collection name (ansible.builtin.import_tasks: as modern roles write it).
+func shortAction(k *yaml.Node) *yaml.Node {
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		short, ok := strings.CutPrefix(k.Value, prefix)
+		switch {
+		case !ok:
+		case short == "import_tasks", short == "include_tasks", short == "import_role", short == "include_role",
+			short == "import_playbook", short == "include":
+			c := *k
+			c.Value = short
+			return &c
+		}
+	}
+	return k
+}
+
+// includeFile reads include_tasks' file: the free form (include_tasks:
+// x.yml) or the mapping Ansible also takes (file: x.yml, apply: keywords
+// for every included task, which a block's keywords are here).
+func (l *Loader) includeFile(d *decoder, t *Task, key string, v *yaml.Node) (string, error) {
+	if v.Kind != yaml.MappingNode {
+		return d.str(v, key)
+	}
+	var name string
+	err := d.mapping(v, key, func(k2, v2 *yaml.Node) error {
+		var err error
+		switch k2.Value {
+		case "file", "_raw_params":
+			name, err = d.str(v2, key+": file")
+		case "apply":
+			err = d.mapping(v2, key+": apply", func(k3, v3 *yaml.Node) error {
+				var err error
+				switch k3.Value {
+				case "tags":
+					var tags []string
+					tags, err = d.strList(v3, "tags")
+					t.Tags = append(t.Tags, tags...)
+				case "become":
+					t.Become, err = d.boolPtr(v3, "become")
+				case "become_user":
+					t.BecomeUser, err = d.str(v3, "become_user")
+				case "vars":
+					var vars map[string]any
+					if vars, err = d.vars(v3, "vars"); err == nil {
+						t.Vars = mergeVars(t.Vars, vars)
+					}
+				case "environment":
+					t.Environment, err = d.env(v3)
+				default:
+					return d.errf(k3, "%s: apply: %q is not a keyword runbook applies (tags, become, become_user, vars, environment)", key, k3.Value)
+				}
+				return err
+			})
+		default:
+			return unknownKey(d, k2, key, []string{"file", "apply"})
+		}
+		return err
+	})
+	if err == nil && name == "" {
+		err = d.errf(v, "%s: file is missing", key)
+	}
+	return name, err
 }

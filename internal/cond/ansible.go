@@ -7,6 +7,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/runbook-lab/runbook/internal/looseversion"
+	"github.com/runbook-lab/runbook/internal/pyre"
 )
 
 // ansibleFuncs are the functions translate may call besides expr's own.
@@ -14,7 +15,7 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_changed": true, "is_failed": true, "is_failure": true, "is_succeeded": true, "is_success": true, "is_skipped": true,
 	"is_version": true, "is_version_compare": true, "is_none": true, "is_string": true, "is_number": true,
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
-	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true}
+	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true}
 
 // options are the compile options of a condition evaluated against vars.
 func options(vars map[string]any, extra expr.Option) []expr.Option {
@@ -55,7 +56,7 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			return re.MatchString(fmt.Sprint(p[0])), nil
 		}
 	}
-	return []expr.Option{extra, defined(vars), memberOf, expr.Patch(inPatch{}),
+	return []expr.Option{extra, defined(vars), memberOf, pyTruthFunc, expr.Patch(inPatch{}), expr.Patch(truthPatch{}),
 		fn("default_", func(p ...any) (any, error) {
 			path, _ := p[0].(string)
 			if v, ok := lookup(vars, path); ok && v != nil {
@@ -73,6 +74,35 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			return p[0], nil
 		}),
 		fn("to_bool", func(p ...any) (any, error) { return truthy(p[0]), nil }),
+		// regex_replace(s, pattern, replacement): Python's \1 and \g<name>
+		fn("regex_replace", func(p ...any) (any, error) {
+			if len(p) < 2 {
+				return nil, fmt.Errorf("regex_replace: expected a pattern")
+			}
+			re, err := regexp.Compile(fmt.Sprint(p[1]))
+			if err != nil {
+				return nil, err
+			}
+			repl := ""
+			if len(p) > 2 {
+				repl = fmt.Sprint(p[2])
+			}
+			return re.ReplaceAllString(fmt.Sprint(p[0]), pyre.Backrefs(repl)), nil
+		}),
+		// regex_search(s, pattern): the first match, or none
+		fn("regex_search", func(p ...any) (any, error) {
+			if len(p) < 2 {
+				return nil, fmt.Errorf("regex_search: expected a pattern")
+			}
+			re, err := regexp.Compile(fmt.Sprint(p[1]))
+			if err != nil {
+				return nil, err
+			}
+			if loc := re.FindStringIndex(fmt.Sprint(p[0])); loc != nil {
+				return fmt.Sprint(p[0])[loc[0]:loc[1]], nil
+			}
+			return nil, nil
+		}),
 		fn("to_list", func(p ...any) (any, error) { return p[0], nil }),
 		fn("is_changed", result("changed", true)),
 		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),

@@ -46,6 +46,10 @@ var ansibleCases = []string{
 	`(res.stdout | length) > 0`, `count | int == 3`, `"5432" == conf.port | string`,
 	// a value that is not a boolean, judged by its truth (until: job.finished)
 	`count`, `zero`, `items`, `empty`, `conf`, `nothing`, `name`, `blank`, `res.rc`, `bad.rc`,
+	// filters real roles use in conditions
+	`(version | regex_replace('[.]', '')) == "154"`, `name | regex_replace('^D(e)', 'd') == "dbian"`,
+	`res.stdout | regex_search('al+')`, `not (res.stdout | regex_search('zz'))`, `items | join(',') == "a,b,c"`,
+	`(name | replace('Deb', 'Ub')) == "Ubian"`, `"v1.2" | regex_replace('v', '') in "1.2.3"`,
 }
 
 func TestAnsibleFormsLocally(t *testing.T) {

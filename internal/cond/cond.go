@@ -29,7 +29,8 @@ var (
 // filterNames maps Jinja filters to the expression language's functions.
 var filterNames = map[string]string{"length": "len", "count": "len", "bool": "to_bool", "int": "int", "float": "float",
 	"string": "string", "lower": "lower", "upper": "upper", "trim": "trim", "first": "first", "last": "last",
-	"list": "to_list", "unique": "uniq", "default": "default_", "d": "default_"}
+	"list": "to_list", "unique": "uniq", "default": "default_", "d": "default_",
+	"regex_replace": "regex_replace", "regex_search": "regex_search", "join": "join", "replace": "replace"}
 
 // translate rewrites Ansible's forms into the expression language: tests
 // (`x is defined`, `r is changed`, `v is version("15", ">=")`), Jinja
@@ -167,6 +168,38 @@ func (inPatch) Visit(node *ast.Node) {
 	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: "member"}, Arguments: []ast.Node{b.Left, b.Right}}
 	ast.Patch(node, call)
 }
+
+// truthPatch makes `not`, `and` and `or` take any value by its Python
+// truth (`not (x | regex_search('y'))`, where the match may be none), as
+// Jinja does; the expression language wants booleans there.
+type truthPatch struct{}
+
+func (truthPatch) Visit(node *ast.Node) {
+	wrap := func(n *ast.Node) {
+		if _, isBool := (*n).(*ast.BoolNode); isBool {
+			return
+		}
+		if c, ok := (*n).(*ast.CallNode); ok {
+			if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == "py_truth" {
+				return
+			}
+		}
+		ast.Patch(n, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "py_truth"}, Arguments: []ast.Node{*n}})
+	}
+	switch x := (*node).(type) {
+	case *ast.UnaryNode:
+		if x.Operator == "not" || x.Operator == "!" {
+			wrap(&x.Node)
+		}
+	case *ast.BinaryNode:
+		if x.Operator == "and" || x.Operator == "or" || x.Operator == "&&" || x.Operator == "||" {
+			wrap(&x.Left)
+			wrap(&x.Right)
+		}
+	}
+}
+
+var pyTruthFunc = expr.Function("py_truth", func(p ...any) (any, error) { return pyTruth(p[0]), nil }, new(func(any) bool))
 
 var memberOf = expr.Function("member", func(p ...any) (any, error) {
 	needle, hay := p[0], p[1]

@@ -24,6 +24,8 @@ type Apt struct {
 	CacheValidTime    int                `yaml:"cache_valid_time" doc:"skip the update when the lists are younger than this many seconds"`
 	InstallRecommends *bool              `yaml:"install_recommends" doc:"install recommended packages too (unset: apt's own setting)"`
 	LockTimeout       int                `yaml:"lock_timeout" doc:"seconds to wait for the dpkg lock" default:"300"`
+	DefaultRelease    string             `yaml:"default_release" aliases:"default-release" doc:"install from this release (apt-get -t), e.g. bookworm-backports"`
+	AllowDowngrade    bool               `yaml:"allow_downgrade" aliases:"allow-downgrade,allow_downgrades,allow-downgrades" doc:"let a name=version install an older version"`
 }
 
 func init() {
@@ -202,6 +204,12 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 			rec = " --install-recommends"
 		} else if a.InstallRecommends != nil {
 			rec = " --no-install-recommends"
+		}
+		if a.DefaultRelease != "" {
+			rec += " -t " + modules.Quote(a.DefaultRelease)
+		}
+		if a.AllowDowngrade {
+			rec += " --allow-downgrades"
 		}
 		cmd = aptGet + " install -y -q" + rec + " " + modules.Join(todo...)
 	}

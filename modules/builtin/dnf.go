@@ -22,7 +22,9 @@ type Dnf struct {
 	DisableGPG  bool               `yaml:"disable_gpg_check" doc:"do not check package signatures"`
 	Exclude     modules.StringList `yaml:"exclude" doc:"packages not to install or upgrade"`
 	Autoremove  bool               `yaml:"autoremove" doc:"remove packages nothing depends on any more"`
-	tool        string
+	// AllowDowngrade lets a name-version install an older version.
+	AllowDowngrade bool `yaml:"allow_downgrade" doc:"let a name-version install an older version (dnf install --allowerasing)"`
+	tool           string
 }
 
 // Package installs packages with whatever the host has (apt, dnf or yum),
@@ -35,6 +37,12 @@ type Package struct {
 	EnableRepo  modules.StringList `yaml:"enablerepo" doc:"dnf/yum: repositories to enable"`
 	DisableRepo modules.StringList `yaml:"disablerepo" doc:"dnf/yum: repositories to disable"`
 	UpdateCache bool               `yaml:"update_cache" doc:"refresh the package lists first"`
+	// what Ansible's package passes on to apt or dnf
+	CacheValidTime    int    `yaml:"cache_valid_time" doc:"apt: skip the update when the lists are younger than this many seconds"`
+	InstallRecommends *bool  `yaml:"install_recommends" doc:"apt: install recommended packages too"`
+	DefaultRelease    string `yaml:"default_release" doc:"apt: install from this release"`
+	AllowDowngrade    bool   `yaml:"allow_downgrade" doc:"apt, dnf: let a pinned version install an older one"`
+	DisableGPG        bool   `yaml:"disable_gpg_check" doc:"dnf/yum: do not check signatures"`
 }
 
 func init() {
@@ -90,6 +98,9 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	for _, x := range d.Exclude {
 		tool += " --exclude=" + modules.Quote(x)
+	}
+	if d.AllowDowngrade {
+		tool += " --allowerasing"
 	}
 	res := &modules.Result{Data: map[string]any{}}
 	if d.UpdateCache && !env.Check {
@@ -208,9 +219,11 @@ func (p *Package) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	}
 	switch use {
 	case "apt":
-		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300, UpdateCache: p.UpdateCache}
+		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300, UpdateCache: p.UpdateCache,
+			CacheValidTime: p.CacheValidTime, InstallRecommends: p.InstallRecommends, DefaultRelease: p.DefaultRelease, AllowDowngrade: p.AllowDowngrade}
 	case "dnf", "yum":
-		m = &Dnf{Name: p.Name, State: p.State, tool: use, EnableRepo: p.EnableRepo, DisableRepo: p.DisableRepo, UpdateCache: p.UpdateCache}
+		m = &Dnf{Name: p.Name, State: p.State, tool: use, EnableRepo: p.EnableRepo, DisableRepo: p.DisableRepo, UpdateCache: p.UpdateCache,
+			AllowDowngrade: p.AllowDowngrade, DisableGPG: p.DisableGPG}
 	default:
 		return modules.Failf("package: no supported package manager on %s (apt, dnf or yum), found %q", env.Host.Name(), use), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/runbook-lab/runbook/internal/pyre"
 	"github.com/runbook-lab/runbook/modules"
 )
 
@@ -169,16 +170,8 @@ func lastMatch(ls []string, re string, first bool) int {
 	return found
 }
 
-var pyGroup = regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`)
-
 // pythonBackrefs turns Python's \1 and \g<name> into Go's ${1}.
-func pythonBackrefs(s string) string {
-	s = strings.ReplaceAll(s, "$", "$$")
-	return pyGroup.ReplaceAllStringFunc(s, func(m string) string {
-		g := pyGroup.FindStringSubmatch(m)
-		return "${" + g[1] + g[2] + "}"
-	})
-}
+func pythonBackrefs(s string) string { return pyre.Backrefs(s) }
 
 func joinLines(ls []string) string {
 	if len(ls) == 0 {

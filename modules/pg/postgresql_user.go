@@ -20,7 +20,7 @@ import (
 // PostgresqlUser manages a role: attributes, password and grants.
 type PostgresqlUser struct {
 	PgConn      `yaml:",inline"`
-	Name        string              `yaml:"name" doc:"role name"`
+	Name        string              `yaml:"name" aliases:"user" doc:"role name"`
 	Password    string              `yaml:"password" doc:"password (hashed here, then sent as the hash: never in logs or arguments)"`
 	Encryption  string              `yaml:"encryption" doc:"scram-sha-256 or md5 (default: the server's password_encryption)"`
 	Login       *bool               `yaml:"login" doc:"LOGIN" default:"true"`
