@@ -16,11 +16,11 @@ import (
 // `postgres` OS user over the local socket (peer authentication), so no
 // password is needed or shown.
 type PgConn struct {
-	DB        string `yaml:"db" doc:"database" default:"postgres"`
-	Port      int    `yaml:"port" doc:"server port" default:"5432"`
-	Host      string `yaml:"host" doc:"socket directory or host name (default: the local socket)"`
+	DB        string `yaml:"db" aliases:"login_db" doc:"database" default:"postgres"`
+	Port      int    `yaml:"port" aliases:"login_port" doc:"server port" default:"5432"`
+	Host      string `yaml:"host" aliases:"login_host,login_unix_socket" doc:"socket directory or host name (default: the local socket)"`
 	OSUser    string `yaml:"os_user" doc:"OS user psql runs as (peer authentication on the socket)" default:"postgres"`
-	LoginRole string `yaml:"login_role" doc:"database role to log in as (default: the OS user's name)"`
+	LoginRole string `yaml:"login_role" aliases:"login_user" doc:"database role to log in as (default: the OS user's name)"`
 }
 
 func (c PgConn) withDefaults() PgConn {
