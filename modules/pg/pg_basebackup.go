@@ -21,6 +21,7 @@ type PgBasebackup struct {
 	Passfile           string `yaml:"passfile" doc:"a .pgpass file on the host with the replication password (its path, never the password, lands in primary_conninfo)"`
 	Slot               string `yaml:"slot" doc:"physical replication slot to use (created when missing)"`
 	Force              bool   `yaml:"force" doc:"wipe a data directory that is not already this standby (never a running primary)"`
+	Reclone            bool   `yaml:"reclone" doc:"clone again even when it already is this standby (a standby that cannot start, e.g. on a timeline it cannot follow); with force"`
 	WipeRunningPrimary bool   `yaml:"wipe_running_primary" doc:"the separate, explicit override for wiping a running primary: never needed in normal recovery"`
 	Binary             string `yaml:"binary" doc:"pg_basebackup to run" default:"pg_basebackup"`
 }
@@ -150,7 +151,7 @@ func (b *PgBasebackup) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 	}
 	host := env.Host.Name()
 	res := &modules.Result{Data: map[string]any{"data_dir": b.DataDir, "already_standby": false}}
-	if b.matches(st) {
+	if b.matches(st) && !(b.Reclone && b.Force) {
 		res.Data["already_standby"] = true // what playbooks test; Msg is for people
 		res.Msg = fmt.Sprintf("already a standby of %s:%d as %s", b.UpstreamHost, b.UpstreamPort, b.ApplicationName)
 		return res, nil

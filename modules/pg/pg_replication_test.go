@@ -55,6 +55,20 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	if r, err := b3.Run(ctx, e); err != nil || r.Failed {
 		t.Fatalf("clone postgres3 from postgres2: %+v %v", r, err)
 	}
+	// the same standby again: nothing to do, unless a re-clone is asked
+	// for (a standby that cannot start on its upstream's timeline)
+	if r, err := b3.Run(ctx, e); err != nil || r.Changed {
+		t.Errorf("cloning the same standby again: %+v %v", r, err)
+	}
+	os.WriteFile(filepath.Join(p3.DataDir, "marker"), []byte("old"), 0o600)
+	again := *b3
+	again.Force, again.Reclone = true, true
+	if r, err := again.Run(ctx, e); err != nil || !r.Changed {
+		t.Errorf("reclone: %+v %v", r, err)
+	}
+	if _, err := os.Stat(filepath.Join(p3.DataDir, "marker")); err == nil {
+		t.Error("reclone kept the old data directory")
+	}
 	auto3, _ := os.ReadFile(filepath.Join(p3.DataDir, "postgresql.auto.conf"))
 	if n := strings.Count(string(auto3), "primary_conninfo"); n != 1 {
 		t.Errorf("%d primary_conninfo lines after cloning from a standby:\n%s", n, auto3)
