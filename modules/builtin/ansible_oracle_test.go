@@ -81,6 +81,20 @@ var editCases = []editCase{
 	{"known_hosts", map[string]any{"name": "db1.example.org", "key": "db1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2"}, "other.org ssh-rsa AAAAB3x\ndb1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1\n"},
 	{"known_hosts", map[string]any{"name": "db1.example.org", "state": "absent"}, "other.org ssh-rsa AAAAB3x\ndb1.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1\n"},
 	{"replace", map[string]any{"regexp": `(?P<k>\w+)=(?P<v>\w+)`, "replace": `\g<v>=\g<k>`}, "a=b\nc=d\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "port", "value": "5432"}, ""},
+	{"ini_file", map[string]any{"section": "main", "option": "port", "value": "5433"}, "[main]\nport = 5432\nhost = a\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "port", "value": "5433"}, "[main]\n# port = 1\nhost = a\n\n[other]\nport = 1\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "user", "value": "pg"}, "[main]\nport = 1\n\n# trailing comment\n[next]\nx = 1"},
+	{"ini_file", map[string]any{"section": "new", "option": "a", "value": "1", "no_extra_spaces": true}, "[main]\nport = 1\n"},
+	{"ini_file", map[string]any{"option": "top", "value": "yes"}, "; header\n[main]\nport = 1\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "port", "state": "absent"}, "[main]\nport = 1\nport=2\nhost = a\n"},
+	{"ini_file", map[string]any{"section": "main", "state": "absent"}, "[a]\nx = 1\n[main]\nport = 1\n[b]\ny = 2\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "dns", "values": []string{"a", "b", "a"}}, "[main]\ndns = b\ndns = c\nport = 1\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "dns", "values": []string{"a"}, "exclusive": false}, "[main]\ndns = b\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "dns", "values": []string{"b"}, "exclusive": false, "state": "absent"}, "[main]\ndns = a\ndns = b\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "skip-name", "allow_no_value": true}, "[main]\nport = 1\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "port", "value": "1"}, "[main]\nport=1\n"},
+	{"ini_file", map[string]any{"section": "main", "option": "port", "value": "1"}, "[main]\nport = 1"},
 }
 
 // The file-editing modules leave a file exactly as Ansible's (Debian's
