@@ -30,7 +30,7 @@ type IniFile struct {
 func init() {
 	modules.Register(modules.Info{ID: "ini_file", Summary: "An option (or values) in a section of an INI file, or a section removed (community.general's ini_file, the same edits)",
 		Example: "ini_file:\n  path: /etc/pgbouncer/pgbouncer.ini\n  section: pgbouncer\n  option: pool_mode\n  value: transaction",
-		New: func() modules.Module { return &IniFile{} }})
+		New:     func() modules.Module { return &IniFile{} }})
 }
 
 // Validate checks what Ansible checks.
