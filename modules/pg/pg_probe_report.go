@@ -133,9 +133,16 @@ func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {
 		return nil, err
 	}
 	w := rep.Worst
-	msg := fmt.Sprintf("%d acknowledged rows missing (kept %d, fresh %d of %d and %d acknowledged), %d present but never acknowledged; detection %.2fs, writes back %.2fs after the break, longest gap between commits %.2fs (kept %.2fs, fresh %.2fs), commit p99 during the outage %.0f ms; report in %s",
+	// a figure that never happened (no write failed: a slow disk) is "-"
+	secs := func(v float64) string {
+		if v < 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fs", v)
+	}
+	msg := fmt.Sprintf("%d acknowledged rows missing (kept %d, fresh %d of %d and %d acknowledged), %d present but never acknowledged; detection %s, writes back %s after the break, longest gap between commits %.2fs (kept %.2fs, fresh %.2fs), commit p99 during the outage %.0f ms; report in %s",
 		w.Missing, rep.Clients["kept"].Missing, rep.Clients["fresh"].Missing, rep.Clients["kept"].Acked, rep.Clients["fresh"].Acked,
-		w.Unacked, w.DetectionSeconds, w.WritesBackAfter, w.LongestGap, rep.Clients["kept"].LongestGap, rep.Clients["fresh"].LongestGap,
+		w.Unacked, secs(w.DetectionSeconds), secs(w.WritesBackAfter), w.LongestGap, rep.Clients["kept"].LongestGap, rep.Clients["fresh"].LongestGap,
 		w.LatencyMs.During[1], dir)
 	if len(rep.Roles) > 0 {
 		msg += fmt.Sprintf("; %d moments with two writable primaries", len(rep.SplitBrain))

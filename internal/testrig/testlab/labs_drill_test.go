@@ -13,7 +13,7 @@ import (
 // drillRE reads pg_probe's report line: "MODE: N acknowledged rows missing
 // (kept K, fresh F of A and B acknowledged), U present but never
 // acknowledged; detection ..., writes back ..., longest gap ...".
-var drillRE = regexp.MustCompile(`(\w+): (\d+) acknowledged rows missing \(kept \d+, fresh \d+ of (\d+) and (\d+) acknowledged\), (\d+) present but never acknowledged; detection (\S+)s, writes back (\S+)s after the break, longest gap between commits (\S+)s`)
+var drillRE = regexp.MustCompile(`([\w-]+): (\d+) acknowledged rows missing \(kept \d+, fresh \d+ of (\d+) and (\d+) acknowledged\), (\d+) present but never acknowledged; detection (\S+), writes back (\S+) after the break, longest gap between commits (\S+)s`)
 
 // timeline finds the SVG of a drill's report directory.
 func timeline(dir, probe string) ([]byte, error) {
