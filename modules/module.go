@@ -207,6 +207,8 @@ var ansibleNames = map[string]string{
 	"setup": "facts", "gather_facts": "facts",
 	"community.postgresql.postgresql_query": "postgresql_query",
 	"community.postgresql.postgresql_user":  "postgresql_user",
+	"community.postgresql.postgresql_db":    "postgresql_db",
+	"community.general.ini_file":            "ini_file",
 }
 
 // Canonical is the runbook module ID for a name as Ansible users write it:

@@ -141,6 +141,19 @@ func TestPostgresqlUserOnARealServer(t *testing.T) {
 	if r, err := u.Run(ctx, e); err != nil || r.Changed {
 		t.Errorf("second run changed: %+v %v", r, err)
 	}
+	// expires: VALID UNTIL, compared as a time, not as text
+	exp := *u
+	exp.Expires = "2031-01-01 00:00:00+00"
+	if r, err := exp.Run(ctx, e); err != nil || !r.Changed {
+		t.Errorf("expires: %+v %v", r, err)
+	}
+	exp.Expires = "2031-01-01T00:00:00Z"
+	if r, err := exp.Run(ctx, e); err != nil || r.Changed {
+		t.Errorf("the same time written another way changed: %+v %v", r, err)
+	}
+	if got := p.SQL("SELECT extract(year FROM rolvaliduntil) FROM pg_roles WHERE rolname='replicator'"); got != "2031" {
+		t.Errorf("valid until: %s", got)
+	}
 	md5 := *u
 	md5.Encryption = "md5"
 	if r, _ := md5.Run(ctx, e); !r.Changed {

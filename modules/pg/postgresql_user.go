@@ -31,6 +31,7 @@ type PostgresqlUser struct {
 	State       string              `yaml:"state" doc:"present or absent" default:"present"`
 	DBPrivs     modules.StringList  `yaml:"db_privileges" doc:"privileges on the database in db (CONNECT, CREATE, TEMPORARY)"`
 	SchemaPrivs map[string][]string `yaml:"schema_privileges" doc:"schema: [USAGE, CREATE] in db"`
+	Expires     string              `yaml:"expires" doc:"VALID UNTIL: when the password stops working ('infinity': never)"`
 }
 
 func init() {
@@ -70,13 +71,14 @@ func (u *PostgresqlUser) Validate() error {
 }
 
 const roleQuery = `SELECT r.rolname, r.rolcanlogin, r.rolreplication, r.rolsuper, r.rolcreatedb, r.rolcreaterole,
-  coalesce(a.rolpassword, '') AS pw, current_setting('password_encryption') AS enc
+  coalesce(a.rolpassword, '') AS pw, current_setting('password_encryption') AS enc,
+  coalesce(r.rolvaliduntil = nullif(:'expires', '')::timestamptz, :'expires' = '') AS expires_ok
 FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid WHERE r.rolname = :'name'
-UNION ALL SELECT '', false, false, false, false, false, '', current_setting('password_encryption') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'name')`
+UNION ALL SELECT '', false, false, false, false, false, '', current_setting('password_encryption'), false WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'name')`
 
 // Run brings the role to the wanted state.
 func (u *PostgresqlUser) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	p := map[string]string{"name": u.Name}
+	p := map[string]string{"name": u.Name, "expires": u.Expires}
 	rows, err := Query(ctx, env.Host, u.PgConn, roleQuery, p)
 	if err != nil {
 		return nil, err
@@ -124,6 +126,10 @@ func (u *PostgresqlUser) Run(ctx context.Context, env *modules.Env) (*modules.Re
 	} else if len(kws) > 0 {
 		stmts = append(stmts, `ALTER ROLE :"name" `+strings.Join(kws, " "))
 		changes = append(changes, "alter role "+u.Name+" "+strings.Join(kws, " "))
+	}
+	if u.Expires != "" && row["expires_ok"] != "t" {
+		stmts = append(stmts, `ALTER ROLE :"name" VALID UNTIL :'expires'`)
+		changes = append(changes, "role "+u.Name+" valid until "+u.Expires)
 	}
 	if u.Password != "" {
 		enc := u.Encryption
