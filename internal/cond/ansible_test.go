@@ -49,7 +49,8 @@ var ansibleCases = []string{
 	// filters real roles use in conditions
 	`(version | regex_replace('[.]', '')) == "154"`, `name | regex_replace('^D(e)', 'd') == "dbian"`,
 	`res.stdout | regex_search('al+')`, `not (res.stdout | regex_search('zz'))`, `items | join(',') == "a,b,c"`,
-	`(name | replace('Deb', 'Ub')) == "Ubian"`, `"v1.2" | regex_replace('v', '') in "1.2.3"`,
+	`(name | replace('Deb', 'Ub')) == "Ubian"`, `version is version(("v15.10" | regex_replace('v', '')), '<')`,
+	`(missing is not defined) or (version is version((name | regex_replace('Debian', '16')), '>='))`, `"v1.2" | regex_replace('v', '') in "1.2.3"`,
 }
 
 func TestAnsibleFormsLocally(t *testing.T) {

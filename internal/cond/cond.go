@@ -20,7 +20,7 @@ import (
 var (
 	operand = `([A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]]*\])*)`
 	// x is [not] test[(args)]: Ansible's tests
-	isTest     = regexp.MustCompile(operand + `\s+is\s+(not\s+)?([a-z_]+)\b(\(([^()]*)\))?`)
+	isTest     = regexp.MustCompile(operand + `\s+is\s+(not\s+)?([a-z_]+)\b`)
 	simplePath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 	pyLiteral  = regexp.MustCompile(`\b(True|False|None)\b`)
 	jinjaWrap  = regexp.MustCompile(`^\s*\{\{(.*)\}\}\s*$`)
@@ -41,9 +41,8 @@ func translate(s string) string {
 	if m := jinjaWrap.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
-	s = isTest.ReplaceAllStringFunc(s, func(t string) string {
-		m := isTest.FindStringSubmatch(t)
-		x, not, test, args := m[1], m[2] != "", m[3], m[5]
+	s = rewriteTests(s, func(m []string, args string) string {
+		x, not, test := m[1], m[2] != "", m[3]
 		var call string
 		switch test {
 		case "defined":
@@ -68,6 +67,58 @@ func translate(s string) string {
 			return map[string]string{"True": "true", "False": "false", "None": "nil"}[l]
 		})
 	})
+}
+
+// rewriteTests replaces each `x is [not] test[(args)]` by f's text; the
+// arguments may hold parentheses and strings of their own
+// (`v is version((w | regex_replace('v', ”)), '<')`).
+func rewriteTests(s string, f func(m []string, args string) string) string {
+	var b strings.Builder
+	for {
+		loc := isTest.FindStringSubmatchIndex(s)
+		if loc == nil {
+			b.WriteString(s)
+			return b.String()
+		}
+		m := make([]string, 4)
+		for i := range m {
+			if loc[2*i] >= 0 {
+				m[i] = s[loc[2*i]:loc[2*i+1]]
+			}
+		}
+		end, args := loc[1], ""
+		if end < len(s) && s[end] == '(' {
+			if close := matchingParen(s, end); close > 0 {
+				args, end = s[end+1:close], close+1
+			}
+		}
+		b.WriteString(s[:loc[0]])
+		b.WriteString(f(m, args))
+		s = s[end:]
+	}
+}
+
+// matchingParen is the index of the parenthesis closing the one at open,
+// skipping quoted strings; -1 when there is none.
+func matchingParen(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\'':
+			for i++; i < len(s) && s[i] != c; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // outsideStrings applies f to the parts of s outside quoted strings.
