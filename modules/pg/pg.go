@@ -21,6 +21,9 @@ type PgConn struct {
 	Host      string `yaml:"host" aliases:"login_host,login_unix_socket" doc:"socket directory or host name (default: the local socket)"`
 	OSUser    string `yaml:"os_user" doc:"OS user psql runs as (peer authentication on the socket)" default:"postgres"`
 	LoginRole string `yaml:"login_role" aliases:"login_user" doc:"database role to log in as (default: the OS user's name)"`
+	// TrustInput is community.postgresql's check against SQL in names:
+	// runbook passes every name and value as a psql variable instead.
+	TrustInput *bool `yaml:"trust_input" doc:"accepted for community.postgresql playbooks: names and values always reach SQL as psql variables"`
 }
 
 func (c PgConn) withDefaults() PgConn {

@@ -30,6 +30,7 @@ type PostgresqlDB struct {
 	Host          string `yaml:"login_host" aliases:"login_unix_socket" doc:"socket directory or host name (default: the local socket)"`
 	OSUser        string `yaml:"os_user" default:"postgres" doc:"OS user psql runs as (peer authentication on the socket)"`
 	LoginRole     string `yaml:"login_user" doc:"database role to log in as"`
+	TrustInput    *bool  `yaml:"trust_input" doc:"accepted for community.postgresql playbooks: names always reach SQL as psql variables"`
 }
 
 func init() {
