@@ -159,7 +159,11 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "\nFAULT\tMODE\tLOST\tWRITES BACK\tLONGEST GAP\tTWO PRIMARIES\tRECOVERY\tVERIFY")
 	for _, f := range faults {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%.2f s\t%.2f s\t%d%s\t%s\t%s\n", f.N, f.Mode, f.Lost, f.Back, f.Gap, f.TwoPrimary,
+		back := fmt.Sprintf("%.2f s", f.Back)
+		if f.Back < 0 {
+			back = "- (no write failed)"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%.2f s\t%d%s\t%s\t%s\n", f.N, f.Mode, f.Lost, back, f.Gap, f.TwoPrimary,
 			map[bool]string{true: " fenced", false: ""}[f.Fenced], f.Recovery, f.Verify)
 	}
 	w.Flush()
