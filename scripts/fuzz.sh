@@ -10,7 +10,8 @@ trap 'rm -f "$log"' EXIT
 for target in \
   ./playbooks:FuzzLoadPlaybook ./playbooks:FuzzParseKV \
   ./inventory:FuzzInventoryYAML ./inventory:FuzzInventoryINI \
-  ./internal/cond:FuzzCondition ./templates:FuzzTemplate ./internal/shellwords:FuzzSplit
+  ./internal/cond:FuzzCondition ./templates:FuzzTemplate ./internal/shellwords:FuzzSplit \
+  ./modules/builtin:FuzzIniEdit
 do
   pkg=${target%%:*}; fn=${target#*:}
   echo "fuzz $fn ($pkg, $t)"

@@ -47,12 +47,29 @@ func (m *IniFile) Validate() error {
 	return nil
 }
 
-func optRE(option string, commented bool) *regexp.Regexp {
-	prefix := ""
-	if commented {
-		prefix = "[#;]?"
+// optMatcher is Ansible's match_opt (commented: a leading # or ; is
+// allowed) and match_active_opt: `[#;]? *option *(=|$) *value`. It returns
+// the value, or ok false. Written out, not as a regexp, so that any option
+// text (even invalid UTF-8) is taken literally.
+func optMatcher(option string, commented bool) func(line string) (value string, ok bool) {
+	blanks := func(s string) string { return strings.TrimLeft(s, " \t") }
+	return func(line string) (string, bool) {
+		if commented && line != "" && (line[0] == '#' || line[0] == ';') {
+			line = line[1:]
+		}
+		rest, found := strings.CutPrefix(blanks(line), option)
+		if !found {
+			return "", false
+		}
+		rest = blanks(rest)
+		if rest == "" {
+			return "", true
+		}
+		if rest[0] != '=' {
+			return "", false
+		}
+		return blanks(rest[1:]), true
 	}
-	return regexp.MustCompile(`^` + prefix + `[ \t]*(` + regexp.QuoteMeta(option) + `)[ \t]*(=|$)[ \t]*(.*)`)
 }
 
 // iniEdit is Ansible's do_ini on the file's lines (each ending in "\n");
@@ -103,8 +120,14 @@ func (m *IniFile) iniEdit(lines []string) ([]string, bool) {
 	sec := append([]string(nil), lines[start:end]...)
 	after := append([]string(nil), lines[end:]...)
 	touched := make([]bool, len(sec))
-	opt, active := optRE(m.Option, true), optRE(m.Option, false)
-	match := func(re *regexp.Regexp, l string) []string { return re.FindStringSubmatch(strings.TrimSuffix(l, "\n")) }
+	opt, active := optMatcher(m.Option, true), optMatcher(m.Option, false)
+	// match is the option's value on a line (without its newline), or nil
+	match := func(f func(string) (string, bool), l string) []string {
+		if v, ok := f(strings.TrimSuffix(l, "\n")); ok {
+			return []string{"", "", "", v}
+		}
+		return nil
+	}
 	set := func(i int, nl string) {
 		changed = changed || sec[i] != nl
 		sec[i], touched[i] = nl, true
