@@ -422,6 +422,9 @@ func (s *scope) emitCall(c call) (string, error) {
 			if len(args) == 2 && args[0] == `"env"` {
 				return "(env " + args[1] + ")", nil
 			}
+			if len(args) == 2 && args[0] == `"file"` {
+				return "(lookupFile " + args[1] + " .role_path .playbook_dir)", nil
+			}
 			if len(args) >= 1 {
 				return "", unsup("lookup(%s): read the value into a variable (vars_files, include_vars) instead", args[0])
 			}

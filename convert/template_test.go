@@ -59,6 +59,7 @@ var jinjaCases = []string{
 	"{{ range(3) | list | join('-') }}\n",
 	"{{ ansible_managed | comment }}\nport = {{ port }}\n",
 	"{% if enabled is sameas true %}same{% endif %}\n",
+	"{{ lookup('file', 'greeting.txt') }}!\n",
 }
 
 // Each converted template renders, through runbook's templates, exactly
@@ -68,6 +69,13 @@ func TestTemplatesRenderAsAnsible(t *testing.T) {
 		t.Skip("ansible-playbook not installed (make test-deps installs it)")
 	}
 	dir := t.TempDir()
+	// lookup('file') finds files/ beside the playbook, as Ansible does
+	os.MkdirAll(filepath.Join(dir, "files"), 0o755)
+	os.WriteFile(filepath.Join(dir, "files", "greeting.txt"), []byte("hello\n\n"), 0o644)
+	vars := map[string]any{"playbook_dir": dir, "role_path": ""}
+	for k, v := range jinjaVars {
+		vars[k] = v
+	}
 	var tasks []map[string]any
 	for i, c := range jinjaCases {
 		src := filepath.Join(dir, fmt.Sprintf("%d.j2", i))
@@ -93,7 +101,7 @@ func TestTemplatesRenderAsAnsible(t *testing.T) {
 			t.Errorf("case %d %q: converted %q does not parse: %v", i, c, conv, err)
 			continue
 		}
-		got, err := templates.Execute(tmpl, jinjaVars)
+		got, err := templates.Execute(tmpl, vars)
 		if err != nil {
 			t.Errorf("case %d %q: converted %q: %v", i, c, conv, err)
 			continue

@@ -48,7 +48,7 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"group_names": view.groupNames(r, h.name), "play_hosts": pc.playHosts, "ansible_play_hosts": pc.playHosts,
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
 		"runbook_netns": r.opt.Connector.NetNS, "playbook_dir": pc.playbookDir(),
-		"ansible_play_name": pc.play.Name, "ansible_managed": "Ansible managed",
+		"ansible_play_name": pc.play.Name, "ansible_managed": "Ansible managed", "role_path": "",
 	}
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars
@@ -180,6 +180,9 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 	vars, err := r.hostVars(pc, h, sc)
 	if err != nil {
 		return fail(err)
+	}
+	if t.RoleDir != "" {
+		vars["role_path"] = t.RoleDir // Ansible's, for lookup('file') from a role
 	}
 	for _, fe := range sc.flagExprs {
 		v, err := templates.Render(fe[0], fe[1], vars)

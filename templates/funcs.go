@@ -8,6 +8,8 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -36,6 +38,7 @@ var funcs = func() template.FuncMap {
 		sum := md5.Sum([]byte(fmt.Sprint(s)))
 		return hex.EncodeToString(sum[:])
 	}
+	m["lookupFile"] = lookupFile
 	jinjaFuncs(m)
 	bound(m)
 	return m
@@ -150,4 +153,43 @@ func Native(text string, vars map[string]any) (any, bool, error) {
 		cur = v
 	}
 	return cur, true, nil
+}
+
+// lookupFile is Ansible's lookup('file', path): a file on this machine (the
+// controller), its trailing newlines cut. A relative path is looked for in
+// each dir's files/ folder, then in the dir itself (the role's, then the
+// playbook's); ~ is the user's home. Files over 32 MiB are refused.
+func lookupFile(path string, dirs ...string) (string, error) {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(home, rest)
+	}
+	candidates := []string{path}
+	if !filepath.IsAbs(path) {
+		candidates = nil
+		for _, d := range dirs {
+			if d != "" {
+				candidates = append(candidates, filepath.Join(d, "files", path), filepath.Join(d, path))
+			}
+		}
+		candidates = append(candidates, path)
+	}
+	for _, c := range candidates {
+		st, err := os.Stat(c)
+		if err != nil || st.IsDir() {
+			continue
+		}
+		if st.Size() > 32<<20 {
+			return "", fmt.Errorf("lookup file %s: %d bytes, more than 32 MiB", c, st.Size())
+		}
+		b, err := os.ReadFile(c)
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimRight(string(b), "\n"), nil
+	}
+	return "", fmt.Errorf("lookup file: %s not found (looked in %s)", path, strings.Join(candidates, ", "))
 }
