@@ -108,10 +108,14 @@ type Task struct {
 	// RoleDefaults are a role's defaults/main.yml, on the block that runs
 	// the role: beneath the inventory in precedence, as Ansible's.
 	RoleDefaults map[string]any
-	Block        []*Task
-	Rescue       []*Task
-	Always       []*Task
-	At           Pos
+	// IncludeIf marks the blocks of an include_tasks whose file name is a
+	// template: the block runs on a host only when the rendered name is
+	// File (or, with Others, when it is none of them).
+	IncludeIf *IncludeIf
+	Block     []*Task
+	Rescue    []*Task
+	Always    []*Task
+	At        Pos
 }
 
 // IsBlock reports whether the task is a block of tasks.
@@ -174,4 +178,11 @@ type LateVarsFile struct {
 	Names []string // candidates, templates
 	Dir   string   // the playbook's folder
 	At    Pos
+}
+
+// IncludeIf is the per-host choice of a templated include's file.
+type IncludeIf struct {
+	Template string   // the include's file name as written
+	File     string   // this block's file
+	Others   []string // for the guard: every file found
 }

@@ -1,6 +1,8 @@
 package playbooks
 
 import (
+	"fmt"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -217,36 +219,12 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if name, err = l.includeFile(d, t, k.Value, resolve(v)); err != nil {
 				return err
 			}
-			inc, rerr := l.read(name, f)
-			if rerr != nil && f.dir != "" && strings.HasSuffix(filepath.ToSlash(f.dir), "/handlers") {
-				// a role's handler file includes from the role's tasks/
-				inc, rerr = l.read(path.Join("..", "tasks", name), f)
-			}
-			if rerr != nil {
-				return d.errf(v, "%s: cannot read %q: %v", k.Value, name, rerr)
-			}
-			// a static include that includes itself, directly or not, would
-			// recurse forever: refuse it with the chain
-			for i, open := range l.including {
-				if open == inc.src.Name {
-					chain := append(append([]string{}, l.including[i:]...), inc.src.Name)
-					return d.errf(v, "include_tasks: cycle %s", strings.Join(chain, " -> "))
-				}
-			}
-			if len(l.including) >= maxIncludeDepth {
-				return d.errf(v, "include_tasks: nested more than %d deep", maxIncludeDepth)
-			}
-			l.including = append(l.including, inc.src.Name)
-			defer func() { l.including = l.including[:len(l.including)-1] }()
-			root, perr := parseYAML(inc.src)
-			if perr != nil {
-				return perr
-			}
-			// A static include: loaded now so that it is validated before
-			// any host is contacted, and run as a block so the include's
-			// own keywords (when, vars, delegate_to, tags) apply to it.
 			included = true
-			t.Block, err = l.tasks(&decoder{src: inc.src}, inc, root, handler)
+			if templates.Has(name) {
+				t.Block, err = l.dynamicInclude(d, f, v, k.Value, name, handler)
+			} else {
+				t.Block, err = l.staticInclude(d, f, v, k.Value, name, handler)
+			}
 			if err == nil && t.Block == nil {
 				t.Block = []*Task{}
 			}
@@ -466,4 +444,74 @@ func (l *Loader) includeFile(d *decoder, t *Task, key string, v *yaml.Node) (str
 		err = d.errf(v, "%s: file is missing", key)
 	}
 	return name, err
+}
+
+// staticInclude loads an included task file now, so that it is validated
+// before any host is contacted; it runs as a block so the include's own
+// keywords (when, vars, delegate_to, tags) apply to it.
+func (l *Loader) staticInclude(d *decoder, f *file, v *yaml.Node, key, name string, handler bool) ([]*Task, error) {
+	inc, rerr := l.read(name, f)
+	if rerr != nil && f.dir != "" && strings.HasSuffix(filepath.ToSlash(f.dir), "/handlers") {
+		// a role's handler file includes from the role's tasks/
+		inc, rerr = l.read(path.Join("..", "tasks", name), f)
+	}
+	if rerr != nil {
+		return nil, d.errf(v, "%s: cannot read %q: %v", key, name, rerr)
+	}
+	// a static include that includes itself, directly or not, would
+	// recurse forever: refuse it with the chain
+	for i, open := range l.including {
+		if open == inc.src.Name {
+			chain := append(append([]string{}, l.including[i:]...), inc.src.Name)
+			return nil, d.errf(v, "include_tasks: cycle %s", strings.Join(chain, " -> "))
+		}
+	}
+	if len(l.including) >= maxIncludeDepth {
+		return nil, d.errf(v, "include_tasks: nested more than %d deep", maxIncludeDepth)
+	}
+	l.including = append(l.including, inc.src.Name)
+	defer func() { l.including = l.including[:len(l.including)-1] }()
+	root, perr := parseYAML(inc.src)
+	if perr != nil {
+		return nil, perr
+	}
+	return l.tasks(&decoder{src: inc.src}, inc, root, handler)
+}
+
+// dynamicInclude is include_tasks with a templated file name
+// ("{{ .ansible_os_family }}.yml"): every file the name can stand for
+// (the template's actions as *) is loaded and checked now; each runs as a
+// block on the hosts whose rendered name is that file, and a host whose
+// name is none of them fails, as in Ansible.
+func (l *Loader) dynamicInclude(d *decoder, f *file, v *yaml.Node, key, name string, handler bool) ([]*Task, error) {
+	pattern := templateAction.ReplaceAllString(name, "*")
+	var found []string
+	if f.embedded {
+		found, _ = fs.Glob(l.Embedded, path.Join(f.dir, pattern))
+	} else {
+		found, _ = filepath.Glob(filepath.Join(f.dir, pattern))
+	}
+	if len(found) == 0 {
+		return nil, d.errf(v, "%s: no file matches %q (as %s beside %s)", key, name, pattern, f.src.Name)
+	}
+	var out, candidates []string
+	for _, full := range found {
+		rel := strings.TrimPrefix(strings.TrimPrefix(filepath.ToSlash(full), filepath.ToSlash(f.dir)), "/")
+		out = append(out, rel)
+	}
+	blocks := []*Task{}
+	for _, rel := range out {
+		ts, err := l.staticInclude(d, f, v, key, rel, handler)
+		if err != nil {
+			return nil, err
+		}
+		candidates = append(candidates, rel)
+		blocks = append(blocks, &Task{Name: key + " " + rel, Block: ts, At: d.pos(v), IncludeIf: &IncludeIf{Template: name, File: rel}})
+	}
+	guard := &Task{Name: key + " " + name, Module: "fail", At: d.pos(v), IncludeIf: &IncludeIf{Template: name, Others: candidates}}
+	guard.Args = &yaml.Node{}
+	if err := guard.Args.Encode(map[string]any{"msg": fmt.Sprintf("%s: %s names none of the files found beside it: %s", key, name, strings.Join(candidates, ", "))}); err != nil {
+		return nil, err
+	}
+	return append([]*Task{guard}, blocks...), nil
 }

@@ -305,11 +305,15 @@ type scope struct {
 	flagExprs    [][2]string // templated ignore_errors / no_log: {which, template}
 	delegateTo   string
 	checkMode    *bool
+	includeIfs   []*playbooks.IncludeIf // templated include_tasks: this host's file only
 }
 
 func (s scope) child(t *playbooks.Task) scope {
 	c := s
 	c.when = append(append([]string(nil), s.when...), t.When...)
+	if t.IncludeIf != nil {
+		c.includeIfs = append(append([]*playbooks.IncludeIf(nil), s.includeIfs...), t.IncludeIf)
+	}
 	c.tags = append(append([]string(nil), s.tags...), t.Tags...)
 	if len(t.Vars) > 0 {
 		c.vars = maps.Clone(s.vars)

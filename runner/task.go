@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,6 +301,20 @@ func (r *run) skipped(t *playbooks.Task, sc scope, vars map[string]any) (*HostRe
 		}
 		if !ok {
 			return &HostResult{Status: StatusSkipped, Msg: "condition false: " + c}, map[string]any{"skipped": true, "changed": false}
+		}
+	}
+	for _, inc := range sc.includeIfs {
+		name, err := templates.Render("include_tasks", inc.Template, vars)
+		if err != nil {
+			return &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("include_tasks %q (task at %s): %v", inc.Template, t.At, err)}, map[string]any{"failed": true}
+		}
+		name = path.Clean(strings.TrimPrefix(name, "./"))
+		runs := name == inc.File
+		if inc.Others != nil {
+			runs = !slices.Contains(inc.Others, name)
+		}
+		if !runs {
+			return &HostResult{Status: StatusSkipped, Msg: "this host includes " + name}, map[string]any{"skipped": true, "changed": false}
 		}
 	}
 	return nil, nil
