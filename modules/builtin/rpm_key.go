@@ -1,0 +1,105 @@
+package builtin
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// RpmKey is Ansible's rpm_key: a GPG key in the rpm database, imported
+// from a file or URL on the host, or removed (by key, file or key id). The
+// key id is read with gpg, as Ansible does, and compared with the keys rpm
+// already has.
+type RpmKey struct {
+	Key         string `yaml:"key" required:"true" doc:"a key file on the host, an http(s) URL, or (for state absent) a key id"`
+	State       string `yaml:"state" default:"present" doc:"present or absent"`
+	Fingerprint string `yaml:"fingerprint" doc:"the fingerprint the key must have (import refused otherwise)"`
+	ValidateCrt *bool  `yaml:"validate_certs" default:"true" doc:"verify the TLS certificate of a URL"`
+}
+
+func init() {
+	modules.Register(modules.Info{ID: "rpm_key", Summary: "Import a GPG key into the rpm database (from a file or URL), or remove one; compares key ids as Ansible does",
+		Example: "rpm_key:\n  key: https://download.postgresql.org/pub/repos/yum/keys/PGDG-RPM-GPG-KEY-RHEL\n  state: present",
+		New:     func() modules.Module { return &RpmKey{} }})
+}
+
+var rpmKeyID = regexp.MustCompile(`^(0x)?[0-9a-fA-F]{8}([0-9a-fA-F]{8})?$`)
+
+// Validate checks the state.
+func (k *RpmKey) Validate() error {
+	if k.State != "present" && k.State != "absent" {
+		return fmt.Errorf("rpm_key: state %q: expected present or absent", k.State)
+	}
+	if k.State == "present" && rpmKeyID.MatchString(k.Key) {
+		return fmt.Errorf("rpm_key: %s is a key id: state present needs a file or URL", k.Key)
+	}
+	return nil
+}
+
+// Run compares the key with rpm's and imports or removes it.
+func (k *RpmKey) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	res := &modules.Result{Data: map[string]any{"key": k.Key}}
+	id := strings.ToUpper(strings.TrimPrefix(strings.ToLower(k.Key), "0x"))
+	fingerprint := ""
+	isURL := strings.HasPrefix(k.Key, "http://") || strings.HasPrefix(k.Key, "https://")
+	fetch := "cat -- " + modules.Quote(k.Key)
+	if isURL {
+		insecure := ""
+		if k.ValidateCrt != nil && !*k.ValidateCrt {
+			insecure = " -k"
+		}
+		fetch = "curl -fsSL" + insecure + " --max-time 60 -- " + modules.Quote(k.Key)
+	}
+	if !rpmKeyID.MatchString(k.Key) {
+		// the key's id and fingerprint from gpg's colon listing, read
+		// through a pipe: nothing is written to look
+		r, err := modules.RunOK(ctx, env.Host, fetch+` | gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys 2>/dev/null | awk -F: '$1=="pub"{print "id", $5} $1=="fpr"{print "fpr", $10}' | head -2`, "reading the key")
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == "id" {
+				id = strings.ToUpper(f[1])
+			} else if len(f) == 2 && f[0] == "fpr" {
+				fingerprint = strings.ToUpper(f[1])
+			}
+		}
+		if fingerprint == "" {
+			return modules.Failf("rpm_key: %s is not a GPG public key", k.Key), nil
+		}
+		if want := strings.ToUpper(strings.ReplaceAll(k.Fingerprint, " ", "")); want != "" && want != fingerprint {
+			return modules.Failf("rpm_key: the key's fingerprint %s is not %s", fingerprint, want), nil
+		}
+	}
+	short := strings.ToLower(id[len(id)-8:])
+	// the ids of the keys rpm has, each from its own armored description
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: `rpm -q gpg-pubkey --qf '%{description}' 2>/dev/null | gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys 2>/dev/null | awk -F: '$1=="pub"{print $5}'`})
+	if err != nil {
+		return nil, err
+	}
+	imported := false
+	for _, l := range strings.Fields(r.Stdout) {
+		imported = imported || strings.HasSuffix(strings.ToUpper(l), id)
+	}
+	if imported == (k.State == "present") {
+		return res, nil
+	}
+	res.Changed = true
+	if env.Check {
+		return res, nil
+	}
+	if k.State == "present" && isURL {
+		// downloaded into a private temporary file (mktemp), imported, removed
+		_, err = modules.RunOK(ctx, env.Host, `set -e; tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT; `+fetch+` > "$tmp"; rpm --import "$tmp"`, "rpm --import")
+	} else if k.State == "present" {
+		_, err = modules.RunOK(ctx, env.Host, "rpm --import "+modules.Quote(k.Key), "rpm --import")
+	} else {
+		_, err = modules.RunOK(ctx, env.Host, "rpm --erase --allmatches "+modules.Quote("gpg-pubkey-"+short), "rpm --erase")
+	}
+	return res, err
+}
+
+var _ modules.Validator = (*RpmKey)(nil)
