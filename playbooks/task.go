@@ -22,7 +22,7 @@ var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "not
 	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
 	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found",
 	"with_nested", "with_together", "with_sequence", "with_subelements",
-	"import_tasks", "import_role", "include_role", "environment", "remote_user", "become_method", "connection",
+	"import_tasks", "include", "import_role", "include_role", "environment", "remote_user", "become_method", "connection",
 	"any_errors_fatal", "throttle", "debugger", "diff", "ignore_unreachable", "action", "local_action"}
 
 // maxIncludeDepth bounds nested include_tasks.
@@ -214,7 +214,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if k.Value == "local_action" {
 				t.DelegateTo, t.DelegateAt = "localhost", d.pos(v)
 			}
-		case "include_tasks", "import_tasks":
+		case "include_tasks", "import_tasks", "include":
 			var name string
 			if name, err = l.includeFile(d, t, k.Value, resolve(v)); err != nil {
 				return err
