@@ -2,6 +2,7 @@ package all_test
 
 import (
 	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,5 +69,32 @@ func TestReadmeNamesEveryModule(t *testing.T) {
 		if !strings.Contains(readme, "`"+id+"`") {
 			t.Errorf("README.md does not mention module `%s` (add it to a module table)", id)
 		}
+	}
+}
+
+// Every module ansible-doc lists as ansible.builtin is one runbook has
+// (under its own name or Ansible's), except the keywords the loader takes
+// (include, import_playbook, include_tasks, import_tasks, include_role,
+// import_role): the oracle is the Ansible installed here.
+func TestEveryAnsibleBuiltinModule(t *testing.T) {
+	out, err := exec.Command("ansible-doc", "-t", "module", "-l").Output()
+	if err != nil {
+		t.Skip("ansible-doc not installed (make test-deps installs it)")
+	}
+	keywords := map[string]bool{"include": true, "import_playbook": true, "include_tasks": true, "import_tasks": true, "include_role": true, "import_role": true}
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "ansible.builtin.") {
+			continue
+		}
+		n++
+		short := strings.TrimPrefix(f[0], "ansible.builtin.")
+		if _, ok := modules.Default.Lookup(f[0]); !ok && !keywords[short] {
+			t.Errorf("ansible.builtin.%s: runbook has no such module", short)
+		}
+	}
+	if n < 60 {
+		t.Errorf("ansible-doc listed only %d builtin modules", n)
 	}
 }
