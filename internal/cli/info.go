@@ -124,6 +124,8 @@ func typeName(t reflect.Type) string {
 		return "secret string"
 	}
 	switch t.Kind() {
+	case reflect.Pointer:
+		return typeName(t.Elem()) // optional: unset differs from the zero value
 	case reflect.Slice:
 		return "list of " + typeName(t.Elem())
 	case reflect.Map:
