@@ -168,3 +168,12 @@ func RunOK(ctx context.Context, h Host, script, what string) (CmdResult, error) 
 	r, err := h.Run(ctx, Cmd{Script: script})
 	return Must(r, err, what)
 }
+
+// AnyList is a list of strings as registered data holds lists ([]any).
+func AnyList(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}

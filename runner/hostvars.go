@@ -3,6 +3,8 @@ package runner
 import (
 	"maps"
 	"sync"
+
+	"github.com/runbook-lab/runbook/modules"
 )
 
 // The variables every host's tasks read that do not depend on the host
@@ -92,7 +94,7 @@ func (s *shared) groupNames(r *run, host string) []any {
 	defer r.viewMu.Unlock()
 	g, ok := s.groupsOf[host]
 	if !ok {
-		g = toAny(r.opt.Inventory.HostGroups(host))
+		g = modules.AnyList(r.opt.Inventory.HostGroups(host))
 		s.groupsOf[host] = g
 	}
 	return g

@@ -67,14 +67,6 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 	return vars, nil
 }
 
-func toAny(l []string) []any {
-	out := make([]any, len(l))
-	for i, s := range l {
-		out[i] = s
-	}
-	return out
-}
-
 // hostTask runs a task on one host, records and reports the outcome.
 func (r *run) hostTask(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, h *hostState) {
 	defer func() {

@@ -185,7 +185,7 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	res.Changed = true
 	verb := map[string]string{"absent": "removed", "present": "installed", "latest": "upgraded"}[a.State]
-	res.Data[verb] = toAnyList(todo)
+	res.Data[verb] = modules.AnyList(todo)
 	res.Msg = verb + " " + strings.Join(todo, " ")
 	if env.Check {
 		return res, nil
@@ -268,14 +268,6 @@ func (a *Apt) system(ctx context.Context, env *modules.Env, res *modules.Result,
 		return modules.Failf("apt-get %s failed: %s", verb, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
 	}
 	return res, nil
-}
-
-func toAnyList(l []string) []any {
-	out := make([]any, len(l))
-	for i, s := range l {
-		out[i] = s
-	}
-	return out
 }
 
 var _ modules.Validator = (*Apt)(nil)

@@ -159,7 +159,7 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	if len(todo) > 0 {
 		res.Changed = true
 		res.Msg = verb + " " + strings.Join(todo, " ")
-		res.Data["results"] = toAnyList(todo)
+		res.Data["results"] = modules.AnyList(todo)
 	}
 	if env.Check {
 		return res, nil

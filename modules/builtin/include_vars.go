@@ -109,7 +109,7 @@ func (v *IncludeVars) Run(_ context.Context, env *modules.Env) (*modules.Result,
 	if v.Name != "" {
 		facts = map[string]any{v.Name: vars}
 	}
-	return &modules.Result{Facts: facts, Data: map[string]any{"ansible_included_var_files": toAnyList(files), "ansible_facts": facts}}, nil
+	return &modules.Result{Facts: facts, Data: map[string]any{"ansible_included_var_files": modules.AnyList(files), "ansible_facts": facts}}, nil
 }
 
 var (

@@ -73,7 +73,7 @@ func (p *Pip) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	if p.Version != "" && len(names) == 1 {
 		names = []string{names[0] + "==" + p.Version}
 	}
-	res := &modules.Result{Data: map[string]any{"name": toAnyList(names)}}
+	res := &modules.Result{Data: map[string]any{"name": modules.AnyList(names)}}
 	var todo []string
 	if p.Requirements == "" {
 		r, err := env.Host.Run(ctx, modules.Cmd{Script: "[ -x " + q + " ] || command -v " + q + " >/dev/null || exit 0\n" + q + " list --format=freeze 2>/dev/null"})
@@ -167,7 +167,7 @@ func (g *GroupBy) Run(_ context.Context, env *modules.Env) (*modules.Result, err
 	name, _ := env.Vars["inventory_hostname"].(string)
 	group := regexp.MustCompile(`[^A-Za-z0-9_]`).ReplaceAllString(g.Key, "_") // Ansible's safe group names
 	groups := append([]string{group}, g.Parents...)
-	return &modules.Result{Msg: "in group " + group, Data: map[string]any{"add_group": group, "parent_groups": toAnyList(g.Parents)},
+	return &modules.Result{Msg: "in group " + group, Data: map[string]any{"add_group": group, "parent_groups": modules.AnyList(g.Parents)},
 		AddHosts: []modules.NewHost{{Name: name, Groups: groups}}}, nil
 }
 

@@ -150,7 +150,7 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	out := strings.Split(strings.TrimSpace(r.Stdout), "\n")
 	res.Changed = len(out) > 0 && out[len(out)-1] == "#new"
 	if u.ListFiles {
-		res.Data["files"] = toAnyList(out[:max(len(out)-1, 0)])
+		res.Data["files"] = modules.AnyList(out[:max(len(out)-1, 0)])
 	}
 	return res, nil
 }

@@ -48,7 +48,7 @@ func (v *ValidateArgumentSpec) Run(_ context.Context, env *modules.Env) (*module
 		}
 	}
 	errs := checkSpec(v.ArgumentSpec, args, "")
-	data := map[string]any{"argument_spec_data": v.ArgumentSpec, "argument_errors": toAnyList(errs), "validate_args_context": v.Context}
+	data := map[string]any{"argument_spec_data": v.ArgumentSpec, "argument_errors": modules.AnyList(errs), "validate_args_context": v.Context}
 	if len(errs) > 0 {
 		where := ""
 		if name, ok := v.Context["name"]; ok {

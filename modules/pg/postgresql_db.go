@@ -116,7 +116,7 @@ func (d *PostgresqlDB) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 		return res, nil
 	}
 	res.Changed = true
-	res.Data["executed_commands"] = toAny(stmts)
+	res.Data["executed_commands"] = modules.AnyList(stmts)
 	res.Msg = strings.Join(stmts, "; ")
 	if env.Check {
 		return res, nil
@@ -127,14 +127,6 @@ func (d *PostgresqlDB) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 		}
 	}
 	return res, nil
-}
-
-func toAny(l []string) []any {
-	out := make([]any, len(l))
-	for i, s := range l {
-		out[i] = s
-	}
-	return out
 }
 
 var _ modules.Validator = (*PostgresqlDB)(nil)
