@@ -61,14 +61,21 @@ type NodeStatus struct {
 // Up says whether pgpool uses the node (status 1 "waiting" or 2 "up").
 func (n NodeStatus) Up() bool { return n.Status == "1" || n.Status == "2" }
 
-// ParseNodeInfo reads `pcp_node_info -v`-less output:
-// "host port status weight status_name role ...".
+// ParseNodeInfo reads `pcp_node_info --verbose` output, one "Name : value"
+// line per field: the names have stayed while the short form's columns
+// moved (4.3 put "Backend Status Name" where 4.2 had the role).
 func ParseNodeInfo(out string) (NodeStatus, error) {
-	f := strings.Fields(strings.TrimSpace(out))
-	if len(f) < 6 {
+	fields := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	st := NodeStatus{Host: fields["Hostname"], Port: fields["Port"], Status: fields["Status"], Role: fields["Role"]}
+	if st.Host == "" || st.Status == "" || st.Role == "" {
 		return NodeStatus{}, fmt.Errorf("unexpected pcp_node_info output %q", strings.TrimSpace(out))
 	}
-	return NodeStatus{Host: f[0], Port: f[1], Status: f[2], Role: f[5]}, nil
+	return st, nil
 }
 
 // status reads the node's status; a pgpool that has just started answers
@@ -76,7 +83,7 @@ func ParseNodeInfo(out string) (NodeStatus, error) {
 func (p *PcpNode) status(ctx context.Context, h modules.Host) (NodeStatus, error) {
 	deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
 	for {
-		r, err := modules.RunOK(ctx, h, p.cmd("pcp_node_info", "-n", fmt.Sprint(p.NodeID)), "pcp_node_info")
+		r, err := modules.RunOK(ctx, h, p.cmd("pcp_node_info", "--verbose", "-n", fmt.Sprint(p.NodeID)), "pcp_node_info")
 		if err != nil {
 			return NodeStatus{}, err
 		}

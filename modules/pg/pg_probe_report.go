@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,32 +48,71 @@ type SplitMoment struct {
 	Primaries []string `json:"primaries"`
 }
 
-// SplitBrain finds the moments when two or more nodes were writable: at
-// each 100 ms, every node's latest answer of the last 300 ms counts.
+// SplitBrain finds the moments when two or more nodes were writable. A
+// node's answers are instants; between two consecutive writable answers it
+// was writable all along (a node does not go read-only and back within a
+// poll period), and an answer alone proves only its instant: a node that
+// answers no more (stopped, frozen, cut off) is not assumed writable after
+// its last answer. A moment is where two nodes' writable stretches meet;
+// one is reported per 100 ms.
 func SplitBrain(samples []roleSample) []SplitMoment {
-	if len(samples) == 0 {
-		return nil
-	}
 	sort.Slice(samples, func(i, j int) bool { return samples[i].At < samples[j].At })
-	var out []SplitMoment
-	latest := map[string]roleSample{}
-	i := 0
-	for t := samples[0].At; t <= samples[len(samples)-1].At; t += 0.1 {
-		for ; i < len(samples) && samples[i].At <= t; i++ {
-			latest[samples[i].Node] = samples[i]
+	type stretch struct{ from, to float64 }
+	byNode := map[string][]stretch{}
+	last := map[string]roleSample{}
+	for _, s := range samples {
+		if !s.OK {
+			delete(last, s.Node)
+			continue
 		}
-		var primaries []string
-		for node, s := range latest {
-			if s.OK && s.Writable && t-s.At <= 0.3 {
-				primaries = append(primaries, node)
+		if s.Writable {
+			from := s.At
+			if prev, ok := last[s.Node]; ok && prev.Writable {
+				from = prev.At
+			}
+			byNode[s.Node] = append(byNode[s.Node], stretch{from, s.At})
+		}
+		last[s.Node] = s
+	}
+	nodes := make([]string, 0, len(byNode))
+	for n := range byNode {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	seen := map[int64]int{}
+	var out []SplitMoment
+	for a := 0; a < len(nodes); a++ {
+		for b := a + 1; b < len(nodes); b++ {
+			for _, x := range byNode[nodes[a]] {
+				for _, y := range byNode[nodes[b]] {
+					from, to := max(x.from, y.from), min(x.to, y.to)
+					if from > to {
+						continue
+					}
+					bucket := int64(from * 10)
+					if k, ok := seen[bucket]; ok {
+						out[k].Primaries = appendNew(out[k].Primaries, nodes[a], nodes[b])
+						continue
+					}
+					seen[bucket] = len(out)
+					out = append(out, SplitMoment{At: from, Primaries: []string{nodes[a], nodes[b]}})
+				}
 			}
 		}
-		if len(primaries) > 1 {
-			sort.Strings(primaries)
-			out = append(out, SplitMoment{At: t, Primaries: primaries})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// appendNew appends the names not in list yet, keeping it sorted.
+func appendNew(list []string, names ...string) []string {
+	for _, n := range names {
+		if !slices.Contains(list, n) {
+			list = append(list, n)
 		}
 	}
-	return out
+	sort.Strings(list)
+	return list
 }
 
 func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {

@@ -58,6 +58,26 @@ func TestPgpoolPasswdFile(t *testing.T) {
 
 // pcp against a real pgpool-II in front of real servers: attach is a no-op
 // for an up node; a detach is seen in the status; re-attach verified.
+// pcp_node_info --verbose as pgpool 4.2 and 4.3 print it (from their
+// sources, pcp_frontend_client.c); the short form's columns differ.
+func TestParseNodeInfo(t *testing.T) {
+	v42 := "Hostname               : 10.0.0.1\nPort                   : 5432\nStatus                 : 2\nWeight                 : 0.500000\nStatus Name            : up\nRole                   : standby\nReplication Delay      : 0\nReplication State      : streaming\nReplication Sync State : async\nLast Status Change     : 2026-11-30 12:51:16\n"
+	v43 := "Hostname               : 10.77.0.10\nPort                   : 5432\nStatus                 : 2\nWeight                 : 0.333333\nStatus Name            : up\nBackend Status Name    : up\nRole                   : primary\nBackend Role           : unknown\nReplication Delay      : 0\nReplication State      : none\nReplication Sync State : none\nLast Status Change     : 2026-11-30 12:51:16\n"
+	for out, want := range map[string]pg.NodeStatus{
+		v42: {Host: "10.0.0.1", Port: "5432", Status: "2", Role: "standby"},
+		v43: {Host: "10.77.0.10", Port: "5432", Status: "2", Role: "primary"},
+	} {
+		if got, err := pg.ParseNodeInfo(out); err != nil || got != want {
+			t.Errorf("ParseNodeInfo = %+v, %v; want %+v", got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "10.77.0.10 5432 2 0.333333 up up primary unknown 0 none none", "Hostname : x\n"} {
+		if _, err := pg.ParseNodeInfo(bad); err == nil {
+			t.Errorf("ParseNodeInfo(%q) took it", bad)
+		}
+	}
+}
+
 func TestPcpNodeOnRealPgpool(t *testing.T) {
 	cluster := pgtest.New(t)
 	p1 := cluster.Primary("postgres1")
@@ -71,6 +91,11 @@ func TestPcpNodeOnRealPgpool(t *testing.T) {
 		r, err := node("status").Run(ctx, e)
 		return err == nil && r.Data["up"] == true
 	}, "node 0 up in pgpool:\n"+pool.Log())
+	// the role comes from pcp_node_info's named fields (the short form's
+	// column for it moved in 4.3; promote waits on it)
+	if r, _ := node("status").Run(ctx, e); r.Data["role"] != "primary" {
+		t.Fatalf("node 0's role: %+v", r.Data)
+	}
 	r, err := node("attach").Run(ctx, e)
 	if err != nil || r.Changed {
 		t.Fatalf("attach of an up node: %+v %v", r, err)
