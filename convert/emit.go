@@ -218,7 +218,7 @@ var simpleFilters = map[string]string{
 	"lower": "lower", "upper": "upper", "trim": "trim", "length": "len", "count": "len", "first": "first",
 	"last": "last", "to_json": "toPyJson", "to_nice_json": "toPyNiceJson", "from_json": "fromJsonValue",
 	"to_yaml": "toYaml", "to_nice_yaml": "toYaml", "from_yaml": "fromYaml", "b64encode": "b64enc", "b64decode": "b64dec",
-	"basename": "base", "dirname": "dir", "unique": "uniq", "sort": "sortAlpha", "quote": "shq", "bool": "truthy",
+	"basename": "base", "dirname": "dir", "unique": "uniq", "sort": "sortAlpha", "quote": "shq", "bool": "toBool",
 	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
 	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment",
@@ -378,7 +378,7 @@ func (s *scope) emitTest(t test) (string, error) {
 	}
 	fn := map[string]string{"changed": "isChanged", "failed": "isFailed", "failure": "isFailed", "succeeded": "isSucceeded",
 		"success": "isSucceeded", "skipped": "isSkipped", "none": "isNone", "string": "isString", "number": "isNumber",
-		"mapping": "isMapping", "iterable": "isIterable", "sequence": "isIterable"}[t.name]
+		"mapping": "isMapping", "iterable": "isIterable", "sequence": "isIterable", "truthy": "truthy"}[t.name]
 	switch {
 	case fn != "":
 		return wrap("(" + fn + " " + x + ")"), nil
@@ -390,6 +390,8 @@ func (s *scope) emitTest(t test) (string, error) {
 		return wrap("(regexMatch " + args[0] + " " + x + ")"), nil
 	case t.name == "sameas" && len(args) == 1, t.name == "eq" && len(args) == 1, t.name == "equalto" && len(args) == 1:
 		return wrap("(same " + x + " " + args[0] + ")"), nil
+	case t.name == "falsy":
+		return wrap("(not (truthy " + x + "))"), nil
 	case t.name == "true":
 		return wrap("(eq " + x + " true)"), nil
 	case t.name == "false":

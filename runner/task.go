@@ -20,6 +20,7 @@ import (
 	"github.com/runbook-lab/runbook/internal/cond"
 	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/internal/truth"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/templates"
@@ -163,7 +164,7 @@ func (r *run) apply(t *playbooks.Task, h *hostState, o outcome) {
 func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, h *hostState, name string) outcome {
 	begin := time.Now()
 	report := func(res *HostResult) {
-		res.Host, res.Task, res.Duration, res.NoLog = name, t.Name, time.Since(begin), sc.noLog
+		res.Host, res.Task, res.Duration, res.NoLog = name, t.Name, time.Since(begin), res.NoLog || sc.noLog
 		r.emit(res)
 	}
 	fail := func(err error) outcome {
@@ -178,21 +179,19 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 	if t.RoleDir != "" {
 		vars["role_path"] = t.RoleDir // Ansible's, for lookup('file') from a role
 	}
-	for _, fe := range sc.flagExprs {
-		v, err := templates.Render(fe[0], fe[1], vars)
-		if err != nil {
-			return fail(fmt.Errorf("%s: %w", fe[0], err))
-		}
-		on := truthy(strings.TrimSpace(v))
-		if fe[0] == "no_log" {
-			sc.noLog = sc.noLog || on
-		} else {
-			sc.ignoreErrors = sc.ignoreErrors || on
-		}
-	}
 	items, looped, err := loopItems(t, vars)
 	if err != nil {
 		return fail(fmt.Errorf("loop: %w", err))
+	}
+	// ignore_errors and no_log templates are read per item when they name
+	// the loop's variable (Ansible templates them per item too)
+	flagged, flagErr := evalFlags(sc, vars)
+	perItem := flagErr != nil && looped
+	if flagErr != nil && !looped {
+		return fail(flagErr)
+	}
+	if !perItem {
+		sc = flagged
 	}
 	loopVar := t.LoopVar
 	if loopVar == "" {
@@ -220,7 +219,18 @@ func (r *run) execute(ctx context.Context, pc *playCtx, t *playbooks.Task, sc sc
 				iv[t.IndexVar] = i
 			}
 		}
-		res, data := r.oneWithTimeout(ctx, t, sc, h, iv)
+		isc := sc
+		if perItem {
+			if isc, err = evalFlags(sc, iv); err != nil {
+				res := &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("%s (task at %s): %v", t.Name, t.At, err), Item: item, NoLog: true}
+				report(res)
+				results = append(results, map[string]any{"failed": true, "msg": err.Error()})
+				agg.status = worse(agg.status, StatusFailed)
+				continue
+			}
+		}
+		res, data := r.oneWithTimeout(ctx, t, isc, h, iv)
+		res.NoLog = res.NoLog || isc.noLog
 		if looped {
 			res.Item = item
 			if t.LoopLabel != "" {
@@ -630,17 +640,27 @@ func unreachable(err error) (*HostResult, map[string]any) {
 	return &HostResult{Status: StatusUnreachable, Msg: err.Error()}, map[string]any{"unreachable": true, "failed": true, "msg": err.Error()}
 }
 
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case string:
-		return x == "true" || x == "yes" || x == "True" || x == "1"
-	case int:
-		return x != 0
+// evalFlags renders the scope's templated ignore_errors and no_log with
+// vars: either turns on when its text is true to Ansible's boolean().
+func evalFlags(sc scope, vars map[string]any) (scope, error) {
+	for _, fe := range sc.flagExprs {
+		v, err := templates.Render(fe[0], fe[1], vars)
+		if err != nil {
+			return sc, fmt.Errorf("%s: %w", fe[0], err)
+		}
+		on := truthy(v)
+		if fe[0] == "no_log" {
+			sc.noLog = sc.noLog || on
+		} else {
+			sc.ignoreErrors = sc.ignoreErrors || on
+		}
 	}
-	return false
+	return sc, nil
 }
+
+// truthy is how Ansible reads a keyword's or connection variable's value
+// (become, ignore_errors, ansible_become): truth.Keyword.
+func truthy(v any) bool { return truth.Keyword(v) }
 
 // emit masks secrets and hands a result to the output.
 func (r *run) emit(res *HostResult) {

@@ -12,6 +12,7 @@ import (
 	"text/template"
 
 	"github.com/runbook-lab/runbook/internal/looseversion"
+	"github.com/runbook-lab/runbook/internal/truth"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -42,6 +43,7 @@ func jinjaFuncs(m template.FuncMap) {
 		return v
 	}
 	m["truthy"] = truthy
+	m["toBool"] = truth.Filter // Ansible's bool filter
 	// same is Jinja's ==: numbers by value (1 == 1.0), others as equal
 	// values; text/template's eq refuses mixed types.
 	m["same"] = same
@@ -198,33 +200,9 @@ func lookupPath(root any, path string) (any, bool) {
 	return cur, true
 }
 
-// truthy is Jinja's truth (and Ansible's bool filter for strings).
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "yes", "y", "true", "on", "1":
-			return true
-		}
-		return false
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Map:
-		return rv.Len() > 0
-	}
-	return true
-}
+// truthy is Jinja's truth (Python's): what `not`, `if` and a ternary's
+// condition see; "no" and "false" are true here, as in Jinja.
+func truthy(v any) bool { return truth.Python(v) }
 
 // member is Jinja's `in`: an element of a list, a key of a mapping, a
 // substring of a string.

@@ -8,6 +8,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/pyre"
+	"github.com/runbook-lab/runbook/internal/truth"
 )
 
 // ansibleFuncs are the functions translate may call besides expr's own.
@@ -123,7 +124,7 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 		fn("is_boolean", kind(func(v any) bool { _, ok := v.(bool); return ok })),
 		fn("is_mapping", kind(func(v any) bool { _, ok := v.(map[string]any); return ok })),
 		fn("is_iterable", kind(iterable)), fn("is_sequence", kind(iterable)),
-		fn("is_truthy", kind(truthy)), fn("is_falsy", kind(func(v any) bool { return !truthy(v) })),
+		fn("is_truthy", kind(truth.Python)), fn("is_falsy", kind(func(v any) bool { return !truth.Python(v) })),
 		fn("is_match", match(true, false)), fn("is_search", match(false, false)), fn("is_regex", match(false, false)),
 	}
 }
@@ -158,28 +159,8 @@ func iterable(v any) bool {
 	return false
 }
 
-// truthy is Ansible's bool filter: yes/true/on/1 (any case) are true.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "yes", "y", "true", "on", "1":
-			return true
-		}
-		return false
-	case int:
-		return x == 1
-	case int64:
-		return x == 1
-	case float64:
-		return x == 1
-	}
-	return false
-}
+// truthy is Ansible's bool filter (truth.Filter).
+func truthy(v any) bool { return truth.Filter(v) }
 
 // versionTest is Ansible's `v is version("15.2", ">=")`.
 func versionTest(p ...any) (any, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/truth"
 )
 
 var (
@@ -329,41 +330,8 @@ func Eval(s string, vars map[string]any) (bool, error) {
 	return pyTruth(out), nil
 }
 
-// pyTruth is Python's truth of a condition's value, as Ansible judges
-// `until: job.finished` (an int) or `when: items` (a list): zero, empty
-// and null are false.
-func pyTruth(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
-		return rv.Len() > 0
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int() != 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return rv.Uint() != 0
-	case reflect.Float32, reflect.Float64:
-		return rv.Float() != 0
-	}
-	return true
-}
+// pyTruth is Python's truth of a condition's value (truth.Python).
+func pyTruth(v any) bool { return truth.Python(v) }
 
 // defined is the function `defined("a.b")`: whether the dotted path exists.
 func defined(vars map[string]any) expr.Option {
