@@ -1,11 +1,13 @@
 package playbooks
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,6 +60,8 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	t := &Task{At: d.pos(n)}
 	var moduleKey, argsKey *yaml.Node
 	included := false
+	var includeErr error // an include_tasks whose file does not load
+	var includeAt Pos
 	var moduleVal, extraArgs *yaml.Node
 	err := d.mapping(n, "task", func(k, v *yaml.Node) error {
 		var err error
@@ -223,7 +227,20 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if templates.Has(name) {
 				t.Block, err = l.dynamicInclude(d, f, v, k.Value, name, handler)
 			} else {
-				t.Block, err = l.staticInclude(d, f, v, k.Value, name, handler)
+				dynamic := k.Value != "import_tasks" && !strings.HasSuffix(k.Value, ".import_tasks")
+				if dynamic {
+					t.Block, err = l.tryInclude(func() ([]*Task, error) { return l.staticInclude(d, f, v, k.Value, name, handler) })
+				} else {
+					t.Block, err = l.staticInclude(d, f, v, k.Value, name, handler)
+				}
+				if err != nil && dynamic {
+					// kept for the end: an include_tasks with a when
+					// (setup-FreeBSD.yml on FreeBSD only) fails only where
+					// it runs, as in Ansible, which reads the file then
+					includeErr, includeAt = err, d.pos(v)
+					literal := strings.ReplaceAll(err.Error(), "{{", `{{"{{"}}`)
+					t.Block, err = failTask(k.Value+" "+name, includeAt, literal)
+				}
 			}
 			if err == nil && t.Block == nil {
 				t.Block = []*Task{}
@@ -253,6 +270,9 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		return nil, err
 	}
 	if included {
+		if includeErr != nil && len(t.When) == 0 {
+			return nil, includeErr // it would run everywhere: a mistake now
+		}
 		if moduleKey != nil {
 			return nil, d.errf(moduleKey, "include_tasks cannot be combined with a module")
 		}
@@ -500,18 +520,61 @@ func (l *Loader) dynamicInclude(d *decoder, f *file, v *yaml.Node, key, name str
 		out = append(out, rel)
 	}
 	blocks := []*Task{}
+	var firstErr error
+	loaded := 0
 	for _, rel := range out {
-		ts, err := l.staticInclude(d, f, v, key, rel, handler)
+		ts, err := l.tryInclude(func() ([]*Task, error) { return l.staticInclude(d, f, v, key, rel, handler) })
 		if err != nil {
-			return nil, err
+			// A file only some hosts would take (setup-FreeBSD.yml with a
+			// module runbook lacks, beside setup-Debian.yml) fails only the
+			// hosts that take it, with its own positioned error, as in
+			// Ansible, which reads it only then.
+			if firstErr == nil {
+				firstErr = err
+			}
+			literal := strings.ReplaceAll(err.Error(), "{{", `{{"{{"}}`) // shown, not rendered
+			if ts, err = failTask(key+" "+rel, d.pos(v), literal); err != nil {
+				return nil, err
+			}
+		} else {
+			loaded++
 		}
 		candidates = append(candidates, rel)
 		blocks = append(blocks, &Task{Name: key + " " + rel, Block: ts, At: d.pos(v), IncludeIf: &IncludeIf{Template: name, File: rel}})
 	}
-	guard := &Task{Name: key + " " + name, Module: "fail", At: d.pos(v), IncludeIf: &IncludeIf{Template: name, Others: candidates}}
-	guard.Args = &yaml.Node{}
-	if err := guard.Args.Encode(map[string]any{"msg": fmt.Sprintf("%s: %s names none of the files found beside it: %s", key, name, strings.Join(candidates, ", "))}); err != nil {
+	if loaded == 0 {
+		return nil, firstErr // no file it can name loads: a mistake for every host
+	}
+	guard, err := failTask(key+" "+name, d.pos(v), fmt.Sprintf("%s: %s names none of the files found beside it: %s", key, name, strings.Join(candidates, ", ")))
+	if err != nil {
 		return nil, err
 	}
-	return append([]*Task{guard}, blocks...), nil
+	guard[0].IncludeIf = &IncludeIf{Template: name, Others: candidates}
+	return append(guard, blocks...), nil
+}
+
+// tryInclude runs load and gives back the mistakes it finds as its error
+// instead of keeping them for the load (the caller decides whether they
+// are mistakes now or only where the file is taken).
+func (l *Loader) tryInclude(load func() ([]*Task, error)) ([]*Task, error) {
+	n := len(l.errs)
+	ts, err := load()
+	if len(l.errs) > n {
+		found := append([]error(nil), l.errs[n:]...)
+		l.errs = l.errs[:n]
+		if err != nil && !slices.ContainsFunc(found, func(e error) bool { return e.Error() == err.Error() }) {
+			found = append(found, err)
+		}
+		return nil, errors.Join(found...)
+	}
+	return ts, err
+}
+
+// failTask is a task list of one fail task with msg.
+func failTask(name string, at Pos, msg string) ([]*Task, error) {
+	t := &Task{Name: name, Module: "fail", At: at, Args: &yaml.Node{}}
+	if err := t.Args.Encode(map[string]any{"msg": msg}); err != nil {
+		return nil, err
+	}
+	return []*Task{t}, nil
 }
