@@ -171,6 +171,9 @@ func versionTest(p ...any) (any, error) {
 	if len(p) > 2 {
 		op = fmt.Sprint(p[2])
 	}
+	if len(p) > 3 && fmt.Sprint(p[3]) != "loose" {
+		return false, fmt.Errorf("version: version_type=%v: runbook compares loose versions (Ansible's default) only", p[3])
+	}
 	return looseversion.Test(fmt.Sprint(p[0]), fmt.Sprint(p[1]), op)
 }
 

@@ -51,6 +51,9 @@ var ansibleCases = []string{
 	`res.stdout | regex_search('al+')`, `not (res.stdout | regex_search('zz'))`, `items | join(',') == "a,b,c"`,
 	`(name | replace('Deb', 'Ub')) == "Ubian"`, `version is version(("v15.10" | regex_replace('v', '')), '<')`,
 	`(missing is not defined) or (version is version((name | regex_replace('Debian', '16')), '>='))`, `"v1.2" | regex_replace('v', '') in "1.2.3"`,
+	// keyword arguments (geerlingguy's git role: operator="!=")
+	`version is version("15.4", operator="!=")`, `version is version("15.10", operator='lt')`, `version is version(version="15", operator=">=")`,
+	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 
 func TestAnsibleFormsLocally(t *testing.T) {
@@ -111,6 +114,66 @@ func TestAnsibleFormsMatchAnsible(t *testing.T) {
 	}
 	for i, c := range ansibleCases {
 		want := fmt.Sprint(res.Plays[0].Tasks[i].Hosts["localhost"].Msg) == "T"
+		got, err := Eval(c, vars)
+		if err != nil || got != want {
+			t.Errorf("%s: runbook %v (%v), Ansible %v", c, got, err, want)
+		}
+	}
+}
+
+// whenCases hold backslashes: in a when (a {% if %} to Ansible) Jinja
+// reads a string's escapes once ("\\1" is a back-reference, "\." stays),
+// where inside {{ }} Ansible doubles backslashes first, so they are judged
+// as whens. The first is geerlingguy's git role's condition.
+var whenCases = []string{
+	`(res.rc == 0) and (version | regex_replace("^.*?([0-9\.]+)$", "\\1") is version("15.3", operator="!="))`,
+	`"v15.4" | regex_replace("^v([0-9\.]+)$", "\\1") is version("15.4", "==")`,
+	`"a.b" | regex_replace("\.", "-") == "a-b"`, `"a\\b" | length == 3`,
+}
+
+func TestWhenBackslashesMatchAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	var vars map[string]any
+	if err := yaml.Unmarshal([]byte(ansibleVars), &vars); err != nil {
+		t.Fatal(err)
+	}
+	var tasks []map[string]any
+	for _, c := range whenCases {
+		tasks = append(tasks, map[string]any{"debug": map[string]any{"msg": "T"}, "when": c})
+	}
+	play := []map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "vars": vars, "tasks": tasks}}
+	dir := t.TempDir()
+	b, _ := json.Marshal(play)
+	pbPath := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pbPath, b, 0o600)
+	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pbPath)
+	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false", "ANSIBLE_INVENTORY_UNPARSED_WARNING=false", "HOME="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+	var res struct {
+		Plays []struct {
+			Tasks []struct {
+				Hosts map[string]struct {
+					Skipped bool `json:"skipped"`
+				} `json:"hosts"`
+			} `json:"tasks"`
+		} `json:"plays"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(res.Plays) == 0 || len(res.Plays[0].Tasks) != len(whenCases) {
+		t.Fatalf("Ansible ran %d tasks\n%s", len(res.Plays), out)
+	}
+	for i, c := range whenCases {
+		want := !res.Plays[0].Tasks[i].Hosts["localhost"].Skipped
+		if !want {
+			t.Errorf("%s: Ansible skipped it; every case here is true to Ansible 2.14", c)
+		}
 		got, err := Eval(c, vars)
 		if err != nil || got != want {
 			t.Errorf("%s: runbook %v (%v), Ansible %v", c, got, err, want)

@@ -19,9 +19,7 @@ import (
 )
 
 var (
-	operand = `([A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]]*\])*)`
-	// x is [not] test[(args)]: Ansible's tests
-	isTest     = regexp.MustCompile(operand + `\s+is\s+(not\s+)?([a-z_]+)\b`)
+	operand    = `([A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]]*\])*)`
 	simplePath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 	pyLiteral  = regexp.MustCompile(`\b(True|False|None)\b`)
 	jinjaWrap  = regexp.MustCompile(`^\s*\{\{(.*)\}\}\s*$`)
@@ -50,6 +48,9 @@ func translate(s string) string {
 			call = `defined("` + x + `")`
 		case "undefined":
 			call, not = `defined("`+x+`")`, !not
+		case "version", "version_compare":
+			args = versionArgs(args)
+			fallthrough
 		default:
 			call = "is_" + test + "(" + x
 			if strings.TrimSpace(args) != "" {
@@ -63,6 +64,7 @@ func translate(s string) string {
 		return call
 	})
 	s = rewriteFilters(s)
+	s = pyEscapes(s)
 	return outsideStrings(s, func(code string) string {
 		return pyLiteral.ReplaceAllStringFunc(code, func(l string) string {
 			return map[string]string{"True": "true", "False": "false", "None": "nil"}[l]
@@ -70,22 +72,23 @@ func translate(s string) string {
 	})
 }
 
-// rewriteTests replaces each `x is [not] test[(args)]` by f's text; the
-// arguments may hold parentheses and strings of their own
-// (`v is version((w | regex_replace('v', ”)), '<')`).
+// rewriteTests replaces each `x is [not] test[(args)]` by f's text. The
+// operand is what a test binds in Jinja: a name or path, a call or a
+// bracketed group, with the filters applied to it (`x | f(y) is version(z)`:
+// filters bind tighter than tests); the arguments may hold parentheses and
+// strings of their own (`v is version((w | regex_replace('v', ”)), '<')`).
 func rewriteTests(s string, f func(m []string, args string) string) string {
 	var b strings.Builder
 	for {
-		loc := isTest.FindStringSubmatchIndex(s)
+		loc := nextTest(s)
 		if loc == nil {
 			b.WriteString(s)
 			return b.String()
 		}
-		m := make([]string, 4)
-		for i := range m {
-			if loc[2*i] >= 0 {
-				m[i] = s[loc[2*i]:loc[2*i+1]]
-			}
+		start := testOperandStart(s, loc[0])
+		m := []string{s[start:loc[1]], strings.TrimSpace(s[start:loc[0]]), "", s[loc[4]:loc[5]]}
+		if loc[2] >= 0 {
+			m[2] = s[loc[2]:loc[3]]
 		}
 		end, args := loc[1], ""
 		if end < len(s) && s[end] == '(' {
@@ -93,10 +96,151 @@ func rewriteTests(s string, f func(m []string, args string) string) string {
 				args, end = s[end+1:close], close+1
 			}
 		}
-		b.WriteString(s[:loc[0]])
+		b.WriteString(s[:start])
 		b.WriteString(f(m, args))
 		s = s[end:]
 	}
+}
+
+// isKeyword finds ` is [not] name` in a condition.
+var isKeyword = regexp.MustCompile(`\s+is\s+(not\s+)?([a-z_]+)\b`)
+
+// nextTest is the first ` is [not] test` outside quoted strings, as
+// regexp submatch indexes; nil when there is none.
+func nextTest(s string) []int {
+	for _, loc := range isKeyword.FindAllStringSubmatchIndex(s, -1) {
+		if !insideString(s, loc[0]) && loc[0] > 0 {
+			return loc
+		}
+	}
+	return nil
+}
+
+// insideString says whether position i of s is inside a quoted string.
+func insideString(s string, i int) bool {
+	var q byte
+	for j := 0; j < i; j++ {
+		switch c := s[j]; {
+		case q != 0 && c == '\\':
+			j++
+		case q != 0 && c == q:
+			q = 0
+		case q == 0 && (c == '"' || c == '\''):
+			q = c
+		}
+	}
+	return q != 0
+}
+
+// testOperandStart is where the operand of a test ending at end begins:
+// the operand before it and every filter applied to it.
+func testOperandStart(s string, end int) int {
+	start := operandStart(s, end)
+	for {
+		i := start - 1
+		for i >= 0 && s[i] == ' ' {
+			i--
+		}
+		if i < 1 || s[i] != '|' || s[i-1] == '|' {
+			return start
+		}
+		start = operandStart(s, i)
+	}
+}
+
+// pyEscapes keeps a backslash that Python keeps: in a Python string an
+// escape it does not know ("\\." in a regular expression) is the
+// backslash and the character, where the expression language refuses it.
+func pyEscapes(s string) string {
+	var b strings.Builder
+	var q byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case q == 0 && (c == '"' || c == '\''):
+			q = c
+		case q != 0 && c == q:
+			q = 0
+		case q != 0 && c == '\\' && i+1 < len(s):
+			if !strings.ContainsRune(`\'"abfnrtvx01234567uU`, rune(s[i+1])) {
+				b.WriteByte('\\') // doubled: the backslash itself
+			}
+			b.WriteByte(c)
+			b.WriteByte(s[i+1])
+			i++
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// versionArgs puts the version test's keyword arguments in their places
+// (version, operator, strict, version_type), as Jinja binds them:
+// `v is version(w, operator="!=")`. strict only makes Ansible refuse a
+// malformed version and is dropped.
+func versionArgs(args string) string {
+	slots := []string{"", "", "", ""}
+	names := map[string]int{"version": 0, "operator": 1, "strict": 2, "version_type": 3}
+	pos := 0
+	for _, a := range splitTopLevel(args) {
+		a = strings.TrimSpace(a)
+		if k, v, ok := strings.Cut(a, "="); ok && !strings.ContainsAny(k, "\"'(") && !strings.HasPrefix(v, "=") {
+			if i, known := names[strings.TrimSpace(k)]; known {
+				slots[i] = strings.TrimSpace(v)
+				continue
+			}
+		}
+		if pos < len(slots) {
+			slots[pos] = a
+		}
+		pos++
+	}
+	slots[2] = "" // strict
+	out := []string{slots[0]}
+	if slots[1] != "" || slots[3] != "" {
+		out = append(out, or(slots[1], `"=="`))
+	}
+	if slots[3] != "" {
+		out = append(out, slots[3])
+	}
+	return strings.Join(out, ", ")
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// splitTopLevel splits s at the commas outside brackets and strings.
+func splitTopLevel(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\'':
+			for i++; i < len(s) && s[i] != c; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if strings.TrimSpace(s[start:]) != "" {
+		out = append(out, s[start:])
+	}
+	return out
 }
 
 // matchingParen is the index of the parenthesis closing the one at open,

@@ -17,6 +17,7 @@ type Unarchive struct {
 	Src       string             `yaml:"src" doc:"the archive: a file on the machine running runbook (role files/ first), or on the host with remote_src"`
 	Dest      string             `yaml:"dest" doc:"the folder it unpacks into (must exist)"`
 	RemoteSrc bool               `yaml:"remote_src" doc:"src is on the host"`
+	Copy      *bool              `yaml:"copy" doc:"the older spelling: copy: false is remote_src: true"`
 	Creates   string             `yaml:"creates" doc:"skip when this path exists on the host"`
 	Mode      modules.Mode       `yaml:"mode" doc:"octal mode for the unpacked files"`
 	Owner     string             `yaml:"owner" doc:"owner of the unpacked files"`
@@ -35,6 +36,12 @@ func init() {
 func (u *Unarchive) Validate() error {
 	if u.Src == "" || u.Dest == "" {
 		return errors.New("unarchive: src and dest are required")
+	}
+	if u.Copy != nil {
+		if u.RemoteSrc && *u.Copy {
+			return errors.New("unarchive: copy and remote_src are mutually exclusive")
+		}
+		u.RemoteSrc = !*u.Copy
 	}
 	if strings.Contains(u.Src, "://") {
 		return errors.New("unarchive: a URL src is not supported: get_url it first, then unarchive with remote_src")

@@ -59,6 +59,7 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 		{"src": filepath.Join(dir, "tool.zip")},
 		{"src": filepath.Join(dir, "tool.tar.gz"), "remote_src": true},
 		{"src": filepath.Join(dir, "tool.tar.gz"), "exclude": []any{"tool/README"}},
+		{"src": filepath.Join(dir, "tool.zip"), "copy": false}, // the older spelling (geerlingguy's git role)
 	}
 	var tasks []map[string]any
 	for i, c := range cases {
