@@ -103,15 +103,35 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 		}
 		hostvars[h] = vars
 	}
+	// ansible-inventory --list's shape: each group with its own hosts and
+	// its child groups (none of either: left out), "all" with the groups
+	// at the top, "ungrouped" first
 	out := map[string]any{"_meta": map[string]any{"hostvars": hostvars}}
+	top := []string{"ungrouped"}
 	for _, n := range inv.GroupNames() {
+		if n == "all" {
+			continue
+		}
+		if n != "ungrouped" && isTopLevel(inv, n) {
+			top = append(top, n)
+		}
 		g, _ := inv.Group(n)
-		entry := map[string]any{"hosts": inv.GroupHosts(n)}
+		hosts := g.Hosts
+		if n == "ungrouped" {
+			hosts = inv.GroupHosts(n)
+		}
+		entry := map[string]any{}
+		if len(hosts) > 0 {
+			entry["hosts"] = hosts
+		}
 		if len(g.Children) > 0 {
 			entry["children"] = g.Children
 		}
-		out[n] = entry
+		if len(entry) > 0 {
+			out[n] = entry
+		}
 	}
+	out["all"] = map[string]any{"children": top}
 	return out
 }
 
