@@ -125,13 +125,25 @@ func TestPatternsMatchAnsible(t *testing.T) {
 		}
 		t.Skip("no ansible (apt-get install ansible-core)")
 	}
-	file := "testdata/parity/yaml_ranges/hosts.yml"
-	inv, err := Load(file)
-	if err != nil {
-		t.Fatal(err)
+	cases := map[string][]string{
+		"testdata/parity/yaml_ranges/hosts.yml": {"db:web", "web:db", "~web.*", "~(web|db)0?[ab1]", "db[0]", "db[-1]", "db[0:1]", "db[1:]",
+			"all:!db", "db:&db_replicas", "web*", "*.example.com", "db,bastion", "db:!db_replicas", "bastion:db[0]", "!web", "&db:web"},
+		// a group under two parents, hosts under all, empty and vars-only groups
+		"testdata/parity/yaml_nested/hosts.yaml": {"standby", "replicas:backup_targets", "dbs:!primary", "pg*:&standby", "redis-*", "~pg[13]",
+			"dbs[2]", "dbs[-2:]", "all[0]", "ungrouped", "cache:&dbs", "only_vars", "lonely:pg1", "*", "nothing", "all:!ungrouped", "pg5:pg3:pg5"},
 	}
-	for _, p := range []string{"db:web", "web:db", "~web.*", "~(web|db)0?[ab1]", "db[0]", "db[-1]", "db[0:1]", "db[1:]",
-		"all:!db", "db:&db_replicas", "web*", "*.example.com", "db,bastion", "db:!db_replicas", "bastion:db[0]", "!web", "&db:web"} {
+	for file, patterns := range cases {
+		inv, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		selectLikeAnsible(t, bin, file, inv, patterns)
+	}
+}
+
+func selectLikeAnsible(t *testing.T, bin, file string, inv *Inventory, patterns []string) {
+	t.Helper()
+	for _, p := range patterns {
 		out, err := exec.Command(bin, p, "-i", file, "--list-hosts").Output()
 		if err != nil {
 			t.Fatalf("ansible %s: %v", p, err)
