@@ -147,6 +147,11 @@ func looksLikeModule(k string) bool {
 	if strings.HasPrefix(k, "with_") {
 		return false // a loop: the loader names the ones runbook lacks
 	}
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		if short, ok := strings.CutPrefix(k, prefix); ok && taskKeyword[short] {
+			return false // ansible.builtin.import_tasks: a keyword the loader knows
+		}
+	}
 	return strings.Count(k, ".") >= 2 || !strings.Contains(k, " ") && !taskKeyword[k]
 }
 

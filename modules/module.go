@@ -209,6 +209,12 @@ var ansibleNames = map[string]string{
 	"community.postgresql.postgresql_user":  "postgresql_user",
 	"community.postgresql.postgresql_db":    "postgresql_db",
 	"community.general.ini_file":            "ini_file",
+	// modules that moved from ansible's core into collections keep their
+	// arguments: Ansible 2.9's mount, sysctl, authorized_key are these
+	"ansible.posix.mount":          "mount",
+	"ansible.posix.sysctl":         "sysctl",
+	"ansible.posix.authorized_key": "authorized_key",
+	"community.general.timezone":   "timezone",
 }
 
 // Canonical is the runbook module ID for a name as Ansible users write it:

@@ -53,6 +53,13 @@ var ansibleCases = []string{
 	`(missing is not defined) or (version is version((name | regex_replace('Debian', '16')), '>='))`, `"v1.2" | regex_replace('v', '') in "1.2.3"`,
 	// keyword arguments (geerlingguy's git role: operator="!=")
 	`version is version("15.4", operator="!=")`, `version is version("15.10", operator='lt')`, `version is version(version="15", operator=">=")`,
+	// forms from dev-sec's hardening roles: Python's not precedence, tuples,
+	// a one-argument test without parentheses, and Jinja's other tests
+	`not name == "Debian"`, `not name == "RedHat"`, `not res.rc == 0 and count == 3`, `not (name == "Debian") or count == 3`,
+	`res.rc not in (257, 0)`, `bad.rc not in (257, 0)`, `count in (1, 2, 3)`, `(count, 4) | length == 2`,
+	`"a" is in items`, `"z" is not in items`, `items is contains("b")`, `count is divisibleby 3`, `count is divisibleby(2)`,
+	`count is odd`, `count is even`, `count is eq 3`, `count is gt(2)`, `count is lt 2`, `name is not in ["Debian", "Ubuntu"]`,
+	`not items is contains("z")`, `not flag | bool`, `not "x" in name`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 

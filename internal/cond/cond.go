@@ -50,7 +50,19 @@ func translate(s string) string {
 			call, not = `defined("`+x+`")`, !not
 		case "version", "version_compare":
 			args = versionArgs(args)
-			fallthrough
+			call = "is_" + test + "(" + x + ", " + args + ")"
+		case "in":
+			call = "member(" + x + ", " + args + ")"
+		case "contains":
+			call = "member(" + args + ", " + x + ")"
+		case "divisibleby":
+			call = "((" + x + ") % (" + args + ") == 0)"
+		case "even", "odd":
+			call = "((" + x + ") % 2 == " + map[string]string{"even": "0", "odd": "1"}[test] + ")"
+		case "eq", "equalto", "sameas", "ne", "lt", "le", "gt", "ge", "lessthan", "greaterthan":
+			op := map[string]string{"eq": "==", "equalto": "==", "sameas": "==", "ne": "!=", "lt": "<", "lessthan": "<",
+				"le": "<=", "gt": ">", "greaterthan": ">", "ge": ">="}[test]
+			call = "((" + x + ") " + op + " (" + args + "))"
 		default:
 			call = "is_" + test + "(" + x
 			if strings.TrimSpace(args) != "" {
@@ -65,6 +77,8 @@ func translate(s string) string {
 	})
 	s = rewriteFilters(s)
 	s = pyEscapes(s)
+	s = pyTuples(s)
+	s = notPrecedence(s)
 	return outsideStrings(s, func(code string) string {
 		return pyLiteral.ReplaceAllStringFunc(code, func(l string) string {
 			return map[string]string{"True": "true", "False": "false", "None": "nil"}[l]
@@ -95,12 +109,24 @@ func rewriteTests(s string, f func(m []string, args string) string) string {
 			if close := matchingParen(s, end); close > 0 {
 				args, end = s[end+1:close], close+1
 			}
+		} else if a := bareTestArg.FindStringSubmatch(s[end:]); a != nil && oneArgTests[m[3]] && !wordOperators[a[1]] {
+			// Jinja's one-argument test without parentheses: x is in y
+			args, end = a[1], end+len(a[0])
 		}
 		b.WriteString(s[:start])
 		b.WriteString(f(m, args))
 		s = s[end:]
 	}
 }
+
+// bareTestArg is a test's argument written without parentheses: a name
+// or path, a number, a string or a flat list.
+var bareTestArg = regexp.MustCompile(`^\s+([A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]]*\])*|-?[0-9]+(?:\.[0-9]+)?|"[^"]*"|'[^']*'|\[[^\]]*\])`)
+
+// oneArgTests take an argument; wordOperators are not one.
+var oneArgTests = map[string]bool{"in": true, "contains": true, "divisibleby": true, "eq": true, "equalto": true, "sameas": true,
+	"ne": true, "lt": true, "le": true, "gt": true, "ge": true, "lessthan": true, "greaterthan": true, "version": true}
+var wordOperators = map[string]bool{"and": true, "or": true, "not": true, "in": true, "is": true, "if": true, "else": true}
 
 // isKeyword finds ` is [not] name` in a condition.
 var isKeyword = regexp.MustCompile(`\s+is\s+(not\s+)?([a-z_]+)\b`)
@@ -173,6 +199,147 @@ func pyEscapes(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// pyTuples writes Python's tuples as lists: `rc not in (257, 0)`. A
+// bracket group holding a comma outside any call is a tuple; a call's
+// parentheses follow a name.
+func pyTuples(s string) string {
+	b := []byte(s)
+	var stack []int // open parentheses that are groups, not calls
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"', '\'':
+			for i++; i < len(b) && b[i] != c; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '(':
+			j := i - 1
+			for j >= 0 && b[j] == ' ' {
+				j--
+			}
+			call := j >= 0 && (isWordByte(b[j]) || b[j] == ')' || b[j] == ']') && !endsWithWordOperator(s[:j+1])
+			if call {
+				stack = append(stack, -1)
+			} else {
+				stack = append(stack, i)
+			}
+		case ')':
+			if n := len(stack); n > 0 {
+				open := stack[n-1]
+				stack = stack[:n-1]
+				if open >= 0 && hasTopLevelComma(s[open+1:i]) {
+					b[open], b[i] = '[', ']'
+				}
+			}
+		}
+	}
+	return string(b)
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// endsWithWordOperator says whether s ends with in, and, or, not (a
+// group follows an operator there, not a call).
+func endsWithWordOperator(s string) bool {
+	for w := range wordOperators {
+		if strings.HasSuffix(s, w) && (len(s) == len(w) || !isWordByte(s[len(s)-len(w)-1])) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasTopLevelComma(s string) bool {
+	return len(splitTopLevel(s)) > 1 || strings.HasSuffix(strings.TrimSpace(s), ",")
+}
+
+// notPrecedence gives Python's `not` its precedence: below comparisons
+// and membership, above and/or. `not a == b` is `not (a == b)` there,
+// where the expression language would read `(not a) == b`.
+func notPrecedence(s string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(s) {
+		j := nextUnaryNot(s, i)
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		b.WriteString(s[i : j+3])
+		end := operandEnd(s, j+3)
+		b.WriteString(" (" + strings.TrimSpace(notPrecedence(s[j+3:end])) + ")")
+		i = end
+		if i < len(s) && s[i] != ' ' && s[i] != ')' && s[i] != ']' && s[i] != ',' {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// nextUnaryNot is the index of the next `not` from i that is the unary
+// operator (not `not in`, not inside a string or a word); -1 if none.
+func nextUnaryNot(s string, i int) int {
+	for k := i; k+3 <= len(s); k++ {
+		switch c := s[k]; c {
+		case '"', '\'':
+			for k++; k < len(s) && s[k] != c; k++ {
+				if s[k] == '\\' {
+					k++
+				}
+			}
+			continue
+		}
+		if s[k:k+3] != "not" || k > 0 && isWordByte(s[k-1]) || k+3 < len(s) && isWordByte(s[k+3]) {
+			continue
+		}
+		rest := strings.TrimLeft(s[k+3:], " ")
+		if strings.HasPrefix(rest, "in ") || strings.HasPrefix(rest, "in(") {
+			continue // a not in b
+		}
+		return k
+	}
+	return -1
+}
+
+// operandEnd is where the operand of a unary not starting at i ends: the
+// next and/or, comma or closing bracket at its own depth, or the end.
+func operandEnd(s string, i int) int {
+	depth := 0
+	for k := i; k < len(s); k++ {
+		switch c := s[k]; c {
+		case '"', '\'':
+			for k++; k < len(s) && s[k] != c; k++ {
+				if s[k] == '\\' {
+					k++
+				}
+			}
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			if depth == 0 {
+				return k
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return k
+			}
+		case 'a', 'o':
+			if depth == 0 && (k == 0 || !isWordByte(s[k-1])) {
+				for _, w := range []string{"and", "or"} {
+					if strings.HasPrefix(s[k:], w) && (k+len(w) == len(s) || !isWordByte(s[k+len(w)])) {
+						return k
+					}
+				}
+			}
+		}
+	}
+	return len(s)
 }
 
 // versionArgs puts the version test's keyword arguments in their places
