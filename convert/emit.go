@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"sort"
@@ -277,6 +278,14 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		return "(" + fn + " " + x + ")", nil
 	}
 	switch f.name {
+	case "difference", "union", "intersect", "symmetric_difference":
+		if len(args) != 1 {
+			return "", unsup("%s needs one list", f.name)
+		}
+		fn := map[string]string{"symmetric_difference": "symmetricDifference"}[f.name]
+		return "(" + cmp.Or(fn, f.name) + " " + args[0] + " " + x + ")", nil
+	case "flatten":
+		return "(flatten " + strings.Join(args, " ") + " " + x + ")", nil
 	case "default", "d":
 		if len(args) > 1 && args[1] == "true" {
 			return "(default " + arg(0, `""`) + " " + x + ")", nil // also for empty values

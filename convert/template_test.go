@@ -60,6 +60,10 @@ var jinjaCases = []string{
 	"{{ ansible_managed | comment }}\nport = {{ port }}\n",
 	"{% if enabled is sameas true %}same{% endif %}\n",
 	"{{ lookup('file', 'greeting.txt') }}!\n",
+	// list filters (dev-sec's os_hardening writes modprobe.d with difference)
+	"{% for fs in users | difference(['bob']) | sort %}{{ fs }} {% endfor %}| {{ users | union(['dave', 'alice']) | join(',') }} | {{ users | intersect(['carol', 'x']) | join(',') }}\n",
+	"{{ [['a', ['b']], 'c'] | flatten | join('') }} {{ [['a', ['b']], 'c'] | flatten(1) | length }} {{ users | symmetric_difference(['bob', 'zed']) | join(',') }}\n",
+	"{{ 'on' | bool }} {{ 'y' | bool }} {{ not 'no' }} {{ 'T' if 'false' else 'F' }}\n",
 }
 
 // Each converted template renders, through runbook's templates, exactly

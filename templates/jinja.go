@@ -11,6 +11,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/truth"
 	"go.yaml.in/yaml/v3"
@@ -43,6 +44,41 @@ func jinjaFuncs(m template.FuncMap) {
 		return v
 	}
 	m["truthy"] = truthy
+	// Ansible's list filters, value last: {{ a | difference(b) }} is
+	// (difference b a)
+	two := func(f func(a, b []any) []any) func(b, a any) ([]any, error) {
+		return func(b, a any) ([]any, error) {
+			la, err := listops.AsList(a)
+			if err != nil {
+				return nil, err
+			}
+			lb, err := listops.AsList(b)
+			if err != nil {
+				return nil, err
+			}
+			return f(la, lb), nil
+		}
+	}
+	m["difference"], m["union"], m["intersect"] = two(listops.Difference), two(listops.Union), two(listops.Intersect)
+	m["symmetricDifference"] = two(listops.SymmetricDifference)
+	m["flatten"] = func(args ...any) ([]any, error) {
+		levels := -1
+		if len(args) == 2 {
+			n, ok := args[0].(int)
+			if !ok {
+				return nil, fmt.Errorf("flatten: levels must be a number, got %v", args[0])
+			}
+			levels = n
+		}
+		if len(args) == 0 || len(args) > 2 {
+			return nil, fmt.Errorf("flatten: expected a list")
+		}
+		l, err := listops.AsList(args[len(args)-1])
+		if err != nil {
+			return nil, err
+		}
+		return listops.Flatten(l, levels), nil
+	}
 	m["toBool"] = truth.Filter // Ansible's bool filter
 	// same is Jinja's ==: numbers by value (1 == 1.0), others as equal
 	// values; text/template's eq refuses mixed types.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/pyre"
 	"github.com/runbook-lab/runbook/internal/truth"
@@ -16,7 +17,8 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_changed": true, "is_failed": true, "is_failure": true, "is_succeeded": true, "is_success": true, "is_skipped": true,
 	"is_version": true, "is_version_compare": true, "is_none": true, "is_string": true, "is_number": true,
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
-	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true}
+	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
+	"difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true}
 
 // options are the compile options of a condition evaluated against vars.
 func options(vars map[string]any, extra expr.Option) []expr.Option {
@@ -105,6 +107,23 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			return nil, nil
 		}),
 		fn("to_list", func(p ...any) (any, error) { return p[0], nil }),
+		fn("difference", listFilter(listops.Difference)), fn("union", listFilter(listops.Union)),
+		fn("intersect", listFilter(listops.Intersect)), fn("symmetric_difference", listFilter(listops.SymmetricDifference)),
+		fn("flatten", func(p ...any) (any, error) {
+			l, err := listops.AsList(p[0])
+			if err != nil {
+				return nil, fmt.Errorf("flatten: %w", err)
+			}
+			levels := -1
+			if len(p) > 1 {
+				n, ok := p[1].(int)
+				if !ok {
+					return nil, fmt.Errorf("flatten: levels must be a number, got %v", p[1])
+				}
+				levels = n
+			}
+			return listops.Flatten(l, levels), nil
+		}),
 		fn("is_changed", result("changed", true)),
 		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),
 		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)),
@@ -157,6 +176,25 @@ func iterable(v any) bool {
 		return true
 	}
 	return false
+}
+
+// listFilter is a two-list filter as a condition's function:
+// `a | difference(b)` is difference(a, b).
+func listFilter(f func(a, b []any) []any) func(p ...any) (any, error) {
+	return func(p ...any) (any, error) {
+		if len(p) != 2 {
+			return nil, fmt.Errorf("expected a list to compare with")
+		}
+		a, err := listops.AsList(p[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := listops.AsList(p[1])
+		if err != nil {
+			return nil, err
+		}
+		return f(a, b), nil
+	}
 }
 
 // truthy is Ansible's bool filter (truth.Filter).

@@ -60,6 +60,9 @@ var ansibleCases = []string{
 	`"a" is in items`, `"z" is not in items`, `items is contains("b")`, `count is divisibleby 3`, `count is divisibleby(2)`,
 	`count is odd`, `count is even`, `count is eq 3`, `count is gt(2)`, `count is lt 2`, `name is not in ["Debian", "Ubuntu"]`,
 	`not items is contains("z")`, `not flag | bool`, `not "x" in name`,
+	`items | difference(["a"]) | length == 2`, `(items | union(["d", "a"])) == ["a", "b", "c", "d"]`, `items | intersect(["c", "z"]) == ["c"]`,
+	`[[1, [2]], 3, None] | flatten == [1, 2, 3]`, `[[1, [2]], 3] | flatten(1) | length == 3`, `items | symmetric_difference(["a", "z"]) == ["b", "c", "z"]`,
+	`"b" in items | difference(["b"])`, `empty | union(items) | length == 3`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 
