@@ -2,7 +2,9 @@ package cond
 
 import (
 	"fmt"
+	"os"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -18,7 +20,7 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_version": true, "is_version_compare": true, "is_none": true, "is_string": true, "is_number": true,
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
 	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
-	"difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true}
+	"lookup": true, "difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true}
 
 // options are the compile options of a condition evaluated against vars.
 func options(vars map[string]any, extra expr.Option) []expr.Option {
@@ -107,6 +109,36 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			return nil, nil
 		}),
 		fn("to_list", func(p ...any) (any, error) { return p[0], nil }),
+		// lookup('varnames', re...) (the names of the variables matching)
+		// and lookup('env', name...), the lookups conditions use
+		fn("lookup", func(p ...any) (any, error) {
+			if len(p) < 2 {
+				return nil, fmt.Errorf("lookup: expected a plugin and a term")
+			}
+			var out []string
+			switch kind := fmt.Sprint(p[0]); kind {
+			case "varnames":
+				for _, term := range p[1:] {
+					re, err := regexp.Compile(fmt.Sprint(term))
+					if err != nil {
+						return nil, fmt.Errorf("lookup('varnames'): %w", err)
+					}
+					for name := range vars {
+						if re.MatchString(name) {
+							out = append(out, name)
+						}
+					}
+				}
+				sort.Strings(out)
+			case "env":
+				for _, term := range p[1:] {
+					out = append(out, os.Getenv(fmt.Sprint(term)))
+				}
+			default:
+				return nil, fmt.Errorf("lookup('%s'): conditions have the varnames and env lookups", kind)
+			}
+			return strings.Join(out, ","), nil // a lookup's terms joined, as Ansible's lookup() gives them
+		}),
 		fn("difference", listFilter(listops.Difference)), fn("union", listFilter(listops.Union)),
 		fn("intersect", listFilter(listops.Intersect)), fn("symmetric_difference", listFilter(listops.SymmetricDifference)),
 		fn("flatten", func(p ...any) (any, error) {

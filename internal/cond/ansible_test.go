@@ -63,6 +63,7 @@ var ansibleCases = []string{
 	`items | difference(["a"]) | length == 2`, `(items | union(["d", "a"])) == ["a", "b", "c", "d"]`, `items | intersect(["c", "z"]) == ["c"]`,
 	`[[1, [2]], 3, None] | flatten == [1, 2, 3]`, `[[1, [2]], 3] | flatten(1) | length == 3`, `items | symmetric_difference(["a", "z"]) == ["b", "c", "z"]`,
 	`"b" in items | difference(["b"])`, `empty | union(items) | length == 3`,
+	`not lookup('varnames', '^' + 'nothing_like_this' + '$')`, `lookup('varnames', '^cou')`, `lookup('varnames', '^co', '^fl') == "conf,count,flag"`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 
