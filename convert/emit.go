@@ -222,7 +222,7 @@ var simpleFilters = map[string]string{
 	"basename": "base", "dirname": "dir", "unique": "uniq", "sort": "sortAlpha", "quote": "shq", "bool": "toBool",
 	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
-	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment",
+	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment", "sum": "pySum",
 }
 
 func (s *scope) emitFilter(f filter) (string, error) {
@@ -331,12 +331,20 @@ func (s *scope) emitFilter(f filter) (string, error) {
 	case "map":
 		a, _ := kw("attribute")
 		if a == "" {
-			if len(args) == 1 {
-				if fn, ok := simpleFilters[strings.Trim(args[0], `"`)]; ok {
-					return "", unsup("map(%s): use a loop (range) instead", fn)
-				}
+			name := ""
+			if len(args) > 0 {
+				name = strings.Trim(args[0], `"`)
 			}
-			return "", unsup("map without attribute=")
+			if fn, ok := simpleFilters[name]; ok && len(args) == 1 {
+				return "(mapWith \"" + fn + "\" " + x + ")", nil
+			}
+			switch {
+			case name == "regex_replace" && len(args) == 3:
+				return "(mapWith \"pyRegexReplace\" " + args[1] + " " + args[2] + " " + x + ")", nil
+			case name == "int" && len(args) == 1:
+				return "(mapWith \"int64\" " + x + ")", nil
+			}
+			return "", unsup("map(%s)", strings.Join(args, ", "))
 		}
 		return "(mapAttr " + a + " " + x + ")", nil
 	case "selectattr", "rejectattr":

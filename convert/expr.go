@@ -188,7 +188,9 @@ func (p *parser) compare() (node, error) {
 				}
 				tst.args = []node{a}
 			}
-			l = tst
+			if l, err = p.filtersOn(tst); err != nil {
+				return nil, err
+			}
 		default:
 			return l, nil
 		}
@@ -237,6 +239,17 @@ func (p *parser) unary() (node, error) {
 
 func (p *parser) filtered() (node, error) {
 	x, err := p.postfix()
+	if err != nil {
+		return nil, err
+	}
+	return p.filtersOn(x)
+}
+
+// filtersOn applies the filters that follow to x (Jinja chains filters
+// and tests left to right: `x is defined | ternary(a, b)` filters the
+// test's result).
+func (p *parser) filtersOn(x node) (node, error) {
+	var err error
 	for err == nil && p.accept(tOp, "|") {
 		nt := p.next()
 		if nt.kind != tName {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
+	"github.com/runbook-lab/runbook/internal/pyre"
 	"github.com/runbook-lab/runbook/internal/truth"
 	"go.yaml.in/yaml/v3"
 )
@@ -44,6 +45,76 @@ func jinjaFuncs(m template.FuncMap) {
 		return v
 	}
 	m["truthy"] = truthy
+	// mapWith is Jinja's map('filter', args...): the template function
+	// name (value last) applied to each element of the list (last).
+	m["mapWith"] = func(name string, args ...any) ([]any, error) {
+		f, ok := m[name]
+		if !ok || len(args) == 0 {
+			return nil, fmt.Errorf("map: no filter %s", name)
+		}
+		l, err := listops.AsList(args[len(args)-1])
+		if err != nil {
+			return nil, fmt.Errorf("map(%s): %w", name, err)
+		}
+		fv := reflect.ValueOf(f)
+		out := make([]any, 0, len(l))
+		for _, e := range l {
+			in := []reflect.Value{}
+			for i, a := range append(append([]any{}, args[:len(args)-1]...), e) {
+				t := fv.Type().In(min(i, fv.Type().NumIn()-1))
+				if fv.Type().IsVariadic() && i >= fv.Type().NumIn()-1 {
+					t = t.Elem()
+				}
+				v := reflect.ValueOf(a)
+				if !v.IsValid() {
+					v = reflect.Zero(t)
+				} else if v.Type().ConvertibleTo(t) && t.Kind() != reflect.Interface {
+					v = v.Convert(t)
+				}
+				in = append(in, v)
+			}
+			res := fv.Call(in)
+			if len(res) == 2 && !res[1].IsNil() {
+				return nil, fmt.Errorf("map(%s): %v", name, res[1].Interface())
+			}
+			out = append(out, res[0].Interface())
+		}
+		return out, nil
+	}
+	// pySum is Jinja's sum: whole numbers stay whole.
+	m["pySum"] = func(v any) (any, error) {
+		l, err := listops.AsList(v)
+		if err != nil {
+			return nil, fmt.Errorf("sum: %w", err)
+		}
+		var whole int64
+		var real float64
+		isReal := false
+		for _, e := range l {
+			switch n := e.(type) {
+			case int:
+				whole += int64(n)
+			case int64:
+				whole += n
+			case float64:
+				real, isReal = real+n, true
+			default:
+				return nil, fmt.Errorf("sum: %v is not a number", e)
+			}
+		}
+		if isReal {
+			return real + float64(whole), nil
+		}
+		return whole, nil
+	}
+	// pyRegexReplace is regex_replace with the value last (for map).
+	m["pyRegexReplace"] = func(pattern, repl string, v any) (string, error) {
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return "", err
+		}
+		return re.ReplaceAllString(fmt.Sprint(v), pyre.Backrefs(repl)), nil
+	}
 	// Ansible's list filters, value last: {{ a | difference(b) }} is
 	// (difference b a)
 	two := func(f func(a, b []any) []any) func(b, a any) ([]any, error) {
