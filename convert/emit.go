@@ -49,6 +49,17 @@ func path(n node) string {
 		if p := path(x.x); p != "" && identRE.MatchString(x.name) {
 			return p + "." + x.name
 		}
+	case index:
+		// a['key'] and a[0] are paths too (packages['mysql-server'])
+		k, ok := x.i.(lit)
+		if p := path(x.x); ok && p != "" {
+			if key, err := strconv.Unquote(k.text); err == nil && key != "" && !strings.ContainsAny(key, ".") {
+				return p + "." + key
+			}
+			if _, err := strconv.Atoi(k.text); err == nil {
+				return p + "." + k.text
+			}
+		}
 	}
 	return ""
 }

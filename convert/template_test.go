@@ -64,7 +64,7 @@ var jinjaCases = []string{
 	"{% for fs in users | difference(['bob']) | sort %}{{ fs }} {% endfor %}| {{ users | union(['dave', 'alice']) | join(',') }} | {{ users | intersect(['carol', 'x']) | join(',') }}\n",
 	"{{ [['a', ['b']], 'c'] | flatten | join('') }} {{ [['a', ['b']], 'c'] | flatten(1) | length }} {{ users | symmetric_difference(['bob', 'zed']) | join(',') }}\n",
 	"{{ 'on' | bool }} {{ 'y' | bool }} {{ not 'no' }} {{ 'T' if 'false' else 'F' }}\n",
-	"{{ port is defined | ternary('has port', 'no port') }} {{ missing is defined | ternary('m', 'no m') }}\n",
+	"{{ port is defined | ternary('has port', 'no port') }} {{ missing is defined | ternary('m', 'no m') }} {{ conf['max_connections'] is defined }} {{ conf['x-y'] is defined }} {{ users[1] is defined }} {{ users[7] is undefined }}\n",
 	"{{ users | map('upper') | join(',') }} {{ users | map('regex_replace', '^', '/home/') | join(' ') }} {{ ['1', '22'] | map('int') | sum }}\n",
 }
 

@@ -125,6 +125,9 @@ func (c *yamlConv) node(n *yaml.Node, key string, inTasks bool) {
 				// an old bare variable (with_items: packages): a template
 				v.Value, v.Style = "{{ "+v.Value+" }}", yaml.DoubleQuotedStyle
 			}
+			if !task && strings.Contains(k.Value, "{{") {
+				c.scalar(k, key) // a templated key (set_fact: {"{{ item.key }}": ...})
+			}
 			switch {
 			case task && conditionKeys[k.Value] || k.Value == "that" && !task:
 				c.condition(v)
