@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/runbook-lab/runbook/modules"
@@ -103,20 +104,52 @@ func (b *PgpoolBalance) Run(ctx context.Context, env *modules.Env) (*modules.Res
 		return modules.Failf("pgpool_balance: the write: %v", err), nil
 	}
 	counts := map[string]int{}
+	retried := 0
 	for i := 0; i < b.Sessions; i++ {
-		s, err := dial(ctx)
+		host, tries, err := b.read(ctx, dial)
+		retried += tries
 		if err != nil {
-			return modules.Failf("pgpool_balance: session %d: %v", i+1, err), nil
+			return modules.Failf("pgpool_balance: session %d: %v (after %d tries)", i+1, err, tries+1), nil
+		}
+		counts[host]++
+	}
+	res := b.judge(backends, counts, writeHost)
+	if retried > 0 {
+		res.Msg += fmt.Sprintf(" (%d sessions were opened again after pgpool closed them at once)", retried)
+		if env.Warn != nil {
+			env.Warn("pgpool_balance: pgpool closed %d new sessions at once (a child restarting); each was opened again", retried)
+		}
+	}
+	return res, nil
+}
+
+// read opens one session and asks which backend serves it. pgpool may
+// close a new session at once while one of its children restarts (after
+// a node is attached, or at child_life_time); such a session is opened
+// again, up to twice: what is measured is the spread, not pgpool's
+// restarts (which the drills measure).
+func (b *PgpoolBalance) read(ctx context.Context, dial func(context.Context) (*pgx.Conn, error)) (string, int, error) {
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return "", try, ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		var s *pgx.Conn
+		if s, err = dial(ctx); err != nil {
+			continue
 		}
 		var host string
 		err = s.QueryRow(ctx, "SELECT host(inet_server_addr())").Scan(&host)
 		s.Close(context.Background())
-		if err != nil {
-			return modules.Failf("pgpool_balance: session %d: %v", i+1, err), nil
+		if err == nil {
+			return host, try, nil
 		}
-		counts[host]++
 	}
-	return b.judge(backends, counts, writeHost), nil
+	return "", 2, err
 }
 
 // judge compares the counts with each up backend's share of the weights.
