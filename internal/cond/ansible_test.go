@@ -100,31 +100,9 @@ func TestAnsibleFormsMatchAnsible(t *testing.T) {
 		}
 		tasks = append(tasks, map[string]any{"debug": map[string]any{"msg": "{{ ( " + strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(expr), "{{"), "}}") + " ) | ternary('T', 'F') }}"}})
 	}
-	play := []map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "vars": vars, "tasks": tasks}}
-	dir := t.TempDir()
-	b, _ := json.Marshal(play)
-	pbPath := filepath.Join(dir, "p.yaml")
-	os.WriteFile(pbPath, b, 0o600)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", pbPath)
-	cmd.Env = append(os.Environ(), "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCALHOST_WARNING=false", "ANSIBLE_INVENTORY_UNPARSED_WARNING=false", "HOME="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
-	var res struct {
-		Plays []struct {
-			Tasks []struct {
-				Hosts map[string]struct {
-					Msg any `json:"msg"`
-				} `json:"hosts"`
-			} `json:"tasks"`
-		} `json:"plays"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	results := ansibleRun(t, vars, tasks)
 	for i, c := range ansibleCases {
-		want := fmt.Sprint(res.Plays[0].Tasks[i].Hosts["localhost"].Msg) == "T"
+		want := fmt.Sprint(results[i]["msg"]) == "T"
 		got, err := Eval(c, vars)
 		if err != nil || got != want {
 			t.Errorf("%s: runbook %v (%v), Ansible %v", c, got, err, want)
@@ -154,6 +132,27 @@ func TestWhenBackslashesMatchAnsible(t *testing.T) {
 	for _, c := range whenCases {
 		tasks = append(tasks, map[string]any{"debug": map[string]any{"msg": "T"}, "when": c})
 	}
+	results := ansibleRun(t, vars, tasks)
+	if len(results) != len(whenCases) {
+		t.Fatalf("Ansible ran %d tasks", len(results))
+	}
+	for i, c := range whenCases {
+		skipped, _ := results[i]["skipped"].(bool)
+		want := !skipped
+		if !want {
+			t.Errorf("%s: Ansible skipped it; every case here is true to Ansible 2.14", c)
+		}
+		got, err := Eval(c, vars)
+		if err != nil || got != want {
+			t.Errorf("%s: runbook %v (%v), Ansible %v", c, got, err, want)
+		}
+	}
+}
+
+// ansibleRun runs tasks on localhost with ansible-playbook (vars as play
+// vars) and gives each task's result.
+func ansibleRun(t *testing.T, vars map[string]any, tasks []map[string]any) []map[string]any {
+	t.Helper()
 	play := []map[string]any{{"hosts": "localhost", "gather_facts": false, "connection": "local", "vars": vars, "tasks": tasks}}
 	dir := t.TempDir()
 	b, _ := json.Marshal(play)
@@ -168,26 +167,16 @@ func TestWhenBackslashesMatchAnsible(t *testing.T) {
 	var res struct {
 		Plays []struct {
 			Tasks []struct {
-				Hosts map[string]struct {
-					Skipped bool `json:"skipped"`
-				} `json:"hosts"`
+				Hosts map[string]map[string]any `json:"hosts"`
 			} `json:"tasks"`
 		} `json:"plays"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := json.Unmarshal(out, &res); err != nil || len(res.Plays) == 0 {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(res.Plays) == 0 || len(res.Plays[0].Tasks) != len(whenCases) {
-		t.Fatalf("Ansible ran %d tasks\n%s", len(res.Plays), out)
+	var results []map[string]any
+	for _, tk := range res.Plays[0].Tasks {
+		results = append(results, tk.Hosts["localhost"])
 	}
-	for i, c := range whenCases {
-		want := !res.Plays[0].Tasks[i].Hosts["localhost"].Skipped
-		if !want {
-			t.Errorf("%s: Ansible skipped it; every case here is true to Ansible 2.14", c)
-		}
-		got, err := Eval(c, vars)
-		if err != nil || got != want {
-			t.Errorf("%s: runbook %v (%v), Ansible %v", c, got, err, want)
-		}
-	}
+	return results
 }
