@@ -210,11 +210,7 @@ func pyTuples(s string) string {
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
 		case '"', '\'':
-			for i++; i < len(b) && b[i] != c; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
+			i = closingQuote(s, i)
 		case '(':
 			j := i - 1
 			for j >= 0 && b[j] == ' ' {
@@ -287,11 +283,7 @@ func nextUnaryNot(s string, i int) int {
 	for k := i; k+3 <= len(s); k++ {
 		switch c := s[k]; c {
 		case '"', '\'':
-			for k++; k < len(s) && s[k] != c; k++ {
-				if s[k] == '\\' {
-					k++
-				}
-			}
+			k = closingQuote(s, k)
 			continue
 		}
 		if s[k:k+3] != "not" || k > 0 && isWordByte(s[k-1]) || k+3 < len(s) && isWordByte(s[k+3]) {
@@ -313,11 +305,7 @@ func operandEnd(s string, i int) int {
 	for k := i; k < len(s); k++ {
 		switch c := s[k]; c {
 		case '"', '\'':
-			for k++; k < len(s) && s[k] != c; k++ {
-				if s[k] == '\\' {
-					k++
-				}
-			}
+			k = closingQuote(s, k)
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':
@@ -388,11 +376,7 @@ func splitTopLevel(s string) []string {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '"', '\'':
-			for i++; i < len(s) && s[i] != c; i++ {
-				if s[i] == '\\' {
-					i++
-				}
-			}
+			i = closingQuote(s, i)
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':
@@ -410,6 +394,18 @@ func splitTopLevel(s string) []string {
 	return out
 }
 
+// closingQuote is the index of the quote that closes the string opening
+// at i (len(s) when it is not closed), skipping escaped characters.
+func closingQuote(s string, i int) int {
+	q := s[i]
+	for i++; i < len(s) && s[i] != q; i++ {
+		if s[i] == '\\' {
+			i++
+		}
+	}
+	return i
+}
+
 // matchingParen is the index of the parenthesis closing the one at open,
 // skipping quoted strings; -1 when there is none.
 func matchingParen(s string, open int) int {
@@ -417,11 +413,7 @@ func matchingParen(s string, open int) int {
 	for i := open; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '"', '\'':
-			for i++; i < len(s) && s[i] != c; i++ {
-				if s[i] == '\\' {
-					i++
-				}
-			}
+			i = closingQuote(s, i)
 		case '(':
 			depth++
 		case ')':
