@@ -377,7 +377,12 @@ func (s *SSH) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, er
 	// exec sh so the session's process is the shell; its process group is
 	// killed by the remote sshd when the channel closes.
 	if err := sess.Start("exec /bin/sh -c " + hostexec.Quote(cmd.Script)); err != nil {
-		return hostexec.CmdResult{}, err
+		if strings.HasPrefix(err.Error(), "ssh: command ") {
+			return hostexec.CmdResult{}, err // the server refused the command
+		}
+		// anything else is the connection, closed between the session and
+		// its command (a host gone silent, closed by the keepalive)
+		return hostexec.CmdResult{}, &UnreachableError{Host: s.cfg.Name, Err: fmt.Errorf("connection lost before the command started: %w", err)}
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
