@@ -359,8 +359,13 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		}
 		return "(mapAttr " + a + " " + x + ")", nil
 	case "selectattr", "rejectattr":
+		if len(args) == 0 {
+			return "", unsup("%s needs an attribute", f.name)
+		}
 		fn := map[string]string{"selectattr": "selectAttr", "rejectattr": "rejectAttr"}[f.name]
 		return "(" + fn + " " + strings.Join(args, " ") + " " + x + ")", nil
+	case "select", "reject":
+		return "(" + f.name + "With " + strings.Join(append(args, x), " ") + ")", nil
 	case "round":
 		return "(jinjaRound " + strings.Join(args, " ") + " " + x + ")", nil
 	case "mandatory":

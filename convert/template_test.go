@@ -66,6 +66,12 @@ var jinjaCases = []string{
 	"{{ 'on' | bool }} {{ 'y' | bool }} {{ not 'no' }} {{ 'T' if 'false' else 'F' }}\n",
 	"{{ port is defined | ternary('has port', 'no port') }} {{ missing is defined | ternary('m', 'no m') }} {{ conf['max_connections'] is defined }} {{ conf['x-y'] is defined }} {{ users[1] is defined }} {{ users[7] is undefined }}\n",
 	"{{ users | map('upper') | join(',') }} {{ users | map('regex_replace', '^', '/home/') | join(' ') }} {{ ['1', '22'] | map('int') | sum }}\n",
+	// select and reject with a named test (geerlingguy's certbot role cleans its domain list so)
+	"{{ ' a b  c ' | trim | split(' ') | map('trim') | select('!=', '') | list | sort | join(',') }} {{ ['x', ''] | reject('equalto', '') | join(',') }} {{ ['x', '', 'y', 0] | select | join(',') }}\n",
+	"{{ [1, 2, 3, 4, 5] | select('gt', 2) | join(',') }} {{ [1, 2, 3, 4, 5] | select('odd') | join(',') }} {{ [1, 2, 3, 4, 5] | reject('divisibleby', 2) | join(',') }} {{ [1, 2, 3] | select('==', 2.0) | join(',') }} {{ [3, 1, 2] | select('<=', 2) | join(',') }}\n",
+	"{{ ['ab', 'cd', 'abc'] | select('match', 'ab') | join(',') }} {{ ['ab', 'cd', 'abc'] | select('search', 'c') | join(',') }} {{ users | select('in', ['bob', 'x']) | join(',') }} {{ ['ab', 'CD', 'Ab'] | select('lower') | join(',') }} {{ [[1, 2], [3]] | select('contains', 3) | length }}\n",
+	"{{ [1, 2.5, true, '3', none, 4] | select('number') | list | length }} {{ [1, 2.5, true, '3', none, 4] | select('integer') | join(',') }} {{ [1, 2.5, true, '3', none, 4] | reject('none') | list | length }} {{ [1, 'a', 2.5] | select('string') | join(',') }}\n",
+	"{{ hosts | selectattr('primary', 'equalto', false) | map(attribute='name') | join(',') }} {{ hosts | rejectattr('primary') | map(attribute='ip') | join(',') }} {{ hosts | selectattr('ip', 'search', '2$') | map(attribute='name') | join(',') }} {{ hosts | selectattr('nope', 'undefined') | map(attribute='name') | join(',') }} {{ hosts | rejectattr('name', 'in', ['a']) | map(attribute='name') | join(',') }}\n",
 }
 
 // Each converted template renders, through runbook's templates, exactly

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/runbook-lab/runbook/internal/jinjatest"
 	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/pyre"
@@ -226,9 +227,13 @@ func jinjaFuncs(m template.FuncMap) {
 		}
 		return out
 	}
-	// selectAttr is selectattr('x') (truthy) or selectattr('x', 'equalto', v).
-	m["selectAttr"] = func(attr string, args ...any) []any { return selectAttr(true, attr, args) }
-	m["rejectAttr"] = func(attr string, args ...any) []any { return selectAttr(false, attr, args) }
+	// selectAttr is selectattr('x', test, args...): the elements whose x
+	// passes the test (Python's truth when none is named); the list is last.
+	m["selectAttr"] = func(attr string, args ...any) ([]any, error) { return selectBy(true, attr, args) }
+	m["rejectAttr"] = func(attr string, args ...any) ([]any, error) { return selectBy(false, attr, args) }
+	// selectWith is select(test, args...), the elements themselves tested.
+	m["selectWith"] = func(args ...any) ([]any, error) { return selectBy(true, "", args) }
+	m["rejectWith"] = func(args ...any) ([]any, error) { return selectBy(false, "", args) }
 	// jinjaIndent is indent(width): every line but the first.
 	m["jinjaIndent"] = func(width int, s string) string {
 		pad := strings.Repeat(" ", width)
@@ -357,34 +362,40 @@ func plus(a, b any) (any, error) {
 	return fa + fb, nil
 }
 
-func selectAttr(keep bool, attr string, args []any) []any {
+// selectBy keeps (or, with keep false, drops) the elements of the list
+// (args' last) that pass the test args[0] with args[1:]; attr names the
+// attribute tested, "" the element itself. As in Ansible, a missing
+// attribute is an error unless the test is defined or undefined.
+func selectBy(keep bool, attr string, args []any) ([]any, error) {
 	if len(args) == 0 {
-		return nil
+		return nil, fmt.Errorf("select: no list")
 	}
-	l, _ := args[len(args)-1].([]any)
-	var out []any
+	l, err := listops.AsList(args[len(args)-1])
+	if err != nil {
+		return nil, err
+	}
+	name, targs := "", args[:len(args)-1]
+	if len(targs) > 0 {
+		name, targs = fmt.Sprint(targs[0]), targs[1:]
+	}
+	out := []any{}
 	for _, e := range l {
-		v, ok := lookupPath(e, attr)
-		match := ok && truthy(v)
-		if len(args) == 3 { // test name, value, list
-			switch fmt.Sprint(args[0]) {
-			case "equalto", "==", "eq":
-				match = ok && fmt.Sprint(v) == fmt.Sprint(args[1])
-			case "defined":
-				match = ok
-			case "undefined":
-				match = !ok
-			}
-		} else if len(args) == 2 && fmt.Sprint(args[0]) == "defined" {
-			match = ok
-		} else if len(args) == 2 && fmt.Sprint(args[0]) == "undefined" {
-			match = !ok
+		v, ok := e, true
+		if attr != "" {
+			v, ok = lookupPath(e, attr)
 		}
-		if match == keep {
+		pass, err := jinjatest.Apply(name, v, ok, targs)
+		if err != nil {
+			if !ok {
+				return nil, fmt.Errorf("%v has no attribute %q", e, attr)
+			}
+			return nil, err
+		}
+		if pass == keep {
 			out = append(out, e)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // nativeRE is a text that is exactly one action.

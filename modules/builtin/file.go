@@ -11,21 +11,31 @@ import (
 
 // File manages a path's existence, type, mode and owner.
 type File struct {
-	Path            string       `yaml:"path" aliases:"dest,name" doc:"the path on the host"`
-	State           string       `yaml:"state" doc:"file (must exist), directory, absent, link, hard, touch" default:"file"`
-	Src             string       `yaml:"src" doc:"link target (state: link or hard)"`
-	Recurse         bool         `yaml:"recurse" doc:"state directory: set mode and owner on everything inside too"`
-	Force           bool         `yaml:"force" doc:"state link: replace a file that is where the link goes"`
-	Follow          *bool        `yaml:"follow" doc:"accepted for Ansible playbooks (runbook sets attributes through links)" default:"true"`
-	Mode            modules.Mode `yaml:"mode" doc:"octal mode"`
-	Owner           string       `yaml:"owner" doc:"owner"`
-	Group           string       `yaml:"group" doc:"group"`
-	modules.SELinux `yaml:",inline"`
+	Path    string       `yaml:"path" aliases:"dest,name" doc:"the path on the host"`
+	State   string       `yaml:"state" doc:"file (must exist), directory, absent, link, hard, touch" default:"file"`
+	Src     string       `yaml:"src" doc:"link target (state: link or hard)"`
+	Recurse bool         `yaml:"recurse" doc:"state directory: set mode and owner on everything inside too"`
+	Force   bool         `yaml:"force" doc:"state link: replace a file that is where the link goes"`
+	Follow  *bool        `yaml:"follow" doc:"accepted for Ansible playbooks (runbook sets attributes through links)" default:"true"`
+	Mode    modules.Mode `yaml:"mode" doc:"octal mode"`
+	Owner   string       `yaml:"owner" doc:"owner"`
+	Group   string       `yaml:"group" doc:"group"`
+	// timestamps, as Ansible's: touch sets both to now unless told to
+	// preserve them, which is how playbooks make a touch idempotent
+	ModificationTime       string `yaml:"modification_time" doc:"preserve, now, or a time in modification_time_format (the host's local time); default now for state touch, else preserve"`
+	ModificationTimeFormat string `yaml:"modification_time_format" doc:"strftime format of modification_time" default:"%Y%m%d%H%M.%S"`
+	AccessTime             string `yaml:"access_time" doc:"as modification_time, for the access time"`
+	AccessTimeFormat       string `yaml:"access_time_format" doc:"strftime format of access_time" default:"%Y%m%d%H%M.%S"`
+	modules.SELinux        `yaml:",inline"`
+
+	times []fileTime // parsed by Validate
 }
 
 func init() {
 	modules.Register(modules.Info{ID: "file", Summary: "Create directories, links and empty files, remove paths, set mode and owner.",
-		Example: "file:\n  path: /var/lib/postgresql/archive\n  state: directory\n  owner: postgres\n  mode: 0700", New: func() modules.Module { return &File{State: "file"} }})
+		Example: "file:\n  path: /var/lib/postgresql/archive\n  state: directory\n  owner: postgres\n  mode: 0700", New: func() modules.Module {
+			return &File{State: "file", ModificationTimeFormat: defaultTimeFormat, AccessTimeFormat: defaultTimeFormat}
+		}})
 }
 
 // Validate checks the arguments.
@@ -46,6 +56,19 @@ func (f *File) Validate() error {
 	}
 	if f.Path == "/" && f.State == "absent" {
 		return errors.New("file: refusing to remove /")
+	}
+	f.times = nil
+	for _, t := range []struct{ flag, name, value, format string }{
+		{"-m", "modification_time", f.ModificationTime, f.ModificationTimeFormat},
+		{"-a", "access_time", f.AccessTime, f.AccessTimeFormat},
+	} {
+		ft, err := parseFileTime(t.flag, t.name, t.value, t.format, f.State)
+		if err != nil {
+			return fmt.Errorf("file: %w", err)
+		}
+		if ft.value != "preserve" {
+			f.times = append(f.times, ft)
+		}
 	}
 	return nil
 }
@@ -145,6 +168,13 @@ func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 			steps = append(steps, "chown "+modules.Quote(f.Owner+":"+f.Group)+" -- "+p)
 			before, after = before+" owner "+st.Owner+":"+st.Group, after+" owner "+modules.Or(f.Owner, st.Owner)+":"+modules.Or(f.Group, st.Group)
 		}
+	}
+	if f.State == "file" || f.State == "directory" || f.State == "touch" {
+		ts, tb, ta, err := f.timeSteps(ctx, env, st.Exists)
+		if err != nil {
+			return nil, err
+		}
+		steps, before, after = append(steps, ts...), before+tb, after+ta
 	}
 	res := &modules.Result{Data: map[string]any{"path": f.Path, "state": f.State}}
 	if len(steps) == 0 {

@@ -67,14 +67,32 @@ func TestLabRemembersItself(t *testing.T) {
 	if code, out := bare("run", "postgres3", "-m", "shell", "-a", "systemctl start postgresql"); code != 0 {
 		t.Fatalf("starting postgres3: %s", out)
 	}
-	// pgpool failed postgres3 over: site.yaml brings the lab back as built
-	if code, out := runbook(t, lab, "play", "site.yaml"); code != 0 {
-		t.Fatalf("site.yaml after the stop: exit %d\n%s", code, out)
+	// pgpool detached postgres3 and keeps it so (no auto_failback): status
+	// says so and names the playbook that attaches it again
+	code, out := bare("status")
+	if code != 0 || !strings.Contains(out, "pgpool has postgres3 detached though it runs as standby (runbook play recover-replica.yaml attaches it)") {
+		t.Errorf("status with postgres3 running but detached: exit %d\n%s", code, out)
+	}
+	if code, out := bare("verify"); code == 0 || !strings.Contains(out, "recover-replica.yaml") {
+		t.Errorf("verify with postgres3 detached: exit %d\n%s", code, out)
+	}
+	if code, out := bare("play", "recover-replica.yaml"); code != 0 {
+		t.Fatalf("recover-replica.yaml after the stop: exit %d\n%s", code, out)
 	}
 	if code, out := bare("verify"); code != 0 {
-		t.Fatalf("verify after site.yaml: exit %d\n%s", code, out)
+		t.Fatalf("verify after recover-replica.yaml: exit %d\n%s", code, out)
 	}
-	code, out := bare("play", "failover-drill.yaml", "-e", "mode=kil")
+	// the design card's ad-hoc command, then what verify would advise
+	if code, out := bare("run", "postgres2", "-m", "systemd", "-a", "name=postgresql state=restarted"); code != 0 || !strings.Contains(out, "changed") {
+		t.Fatalf("restarting postgres2 as the design card does: exit %d\n%s", code, out)
+	}
+	if code, out := bare("play", "recover-replica.yaml"); code != 0 {
+		t.Fatalf("recover-replica.yaml after the restart: exit %d\n%s", code, out)
+	}
+	if code, out := bare("verify"); code != 0 {
+		t.Fatalf("verify after restarting postgres2: exit %d\n%s", code, out)
+	}
+	code, out = bare("play", "failover-drill.yaml", "-e", "mode=kil")
 	if code == 0 || !strings.Contains(out, "the drill knows kill") || strings.Contains(out, "Start writing numbered rows") {
 		t.Errorf("a misspelt mode: exit %d\n%s", code, out)
 	}
