@@ -1,6 +1,6 @@
 // Package jinjatest applies a Jinja test named at run time, as the select,
 // reject, selectattr and rejectattr filters do with each element
-// (`select('!=', ”)`, `selectattr('port', 'gt', 1024)`). A test it does
+// (`select("!=", "")`, `selectattr("port", "gt", 1024)`). A test it does
 // not know is an error, never a silent truth test.
 package jinjatest
 
