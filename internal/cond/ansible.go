@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/runbook-lab/runbook/internal/jinjatest"
 	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/pyre"
@@ -20,7 +21,8 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_version": true, "is_version_compare": true, "is_none": true, "is_string": true, "is_number": true,
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
 	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
-	"lookup": true, "difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true}
+	"lookup": true, "difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true,
+	"jselect": true, "jreject": true, "jselectattr": true, "jrejectattr": true, "jmap": true, "jmap_attr": true}
 
 // options are the compile options of a condition evaluated against vars.
 func options(vars map[string]any, extra expr.Option) []expr.Option {
@@ -156,6 +158,40 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			}
 			return listops.Flatten(l, levels), nil
 		}),
+		// select/reject(test, args...) and selectattr/rejectattr(attr,
+		// test, args...): Jinja's tests by name, as in templates
+		fn("jselect", selectFilter(true, false)), fn("jreject", selectFilter(false, false)),
+		fn("jselectattr", selectFilter(true, true)), fn("jrejectattr", selectFilter(false, true)),
+		fn("jmap_attr", func(p ...any) (any, error) {
+			l, err := listops.AsList(p[0])
+			if err != nil || len(p) < 2 {
+				return nil, fmt.Errorf("map(attribute=...): expected a list and an attribute")
+			}
+			out := make([]any, 0, len(l))
+			for _, e := range l {
+				v, ok := lookup(asMap(e), fmt.Sprint(p[1]))
+				if !ok {
+					return nil, fmt.Errorf("map: %v has no attribute %q", e, p[1])
+				}
+				out = append(out, v)
+			}
+			return out, nil
+		}),
+		fn("jmap", func(p ...any) (any, error) {
+			l, err := listops.AsList(p[0])
+			if err != nil || len(p) < 2 {
+				return nil, fmt.Errorf("map: expected a list and a filter")
+			}
+			f, ok := mapFilters[fmt.Sprint(p[1])]
+			if !ok {
+				return nil, fmt.Errorf("map('%v'): conditions map with lower, upper, trim, int, float, string, length or bool", p[1])
+			}
+			out := make([]any, 0, len(l))
+			for _, e := range l {
+				out = append(out, f(e))
+			}
+			return out, nil
+		}),
 		fn("is_changed", result("changed", true)),
 		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),
 		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)),
@@ -247,6 +283,70 @@ func versionTest(p ...any) (any, error) {
 	return looseversion.Test(fmt.Sprint(p[0]), fmt.Sprint(p[1]), op)
 }
 
+// selectFilter is select or reject (keep), or with attr their *attr forms.
+func selectFilter(keep, attr bool) func(p ...any) (any, error) {
+	return func(p ...any) (any, error) {
+		l, err := listops.AsList(p[0])
+		if err != nil {
+			return nil, err
+		}
+		args, name := p[1:], ""
+		if attr {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("selectattr: expected an attribute")
+			}
+			name, args = fmt.Sprint(args[0]), args[1:]
+		}
+		test := ""
+		if len(args) > 0 {
+			test, args = fmt.Sprint(args[0]), args[1:]
+		}
+		out := []any{}
+		for _, e := range l {
+			v, ok := e, true
+			if attr {
+				v, ok = lookup(asMap(e), name)
+			}
+			pass, err := jinjatest.Apply(test, v, ok, args)
+			if err != nil {
+				if !ok {
+					return nil, fmt.Errorf("%v has no attribute %q", e, name)
+				}
+				return nil, err
+			}
+			if pass == keep {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	}
+}
+
+// mapFilters are the filters map('name') applies in a condition.
+var mapFilters = map[string]func(any) any{
+	"lower":  func(v any) any { return strings.ToLower(fmt.Sprint(v)) },
+	"upper":  func(v any) any { return strings.ToUpper(fmt.Sprint(v)) },
+	"trim":   func(v any) any { return strings.TrimSpace(fmt.Sprint(v)) },
+	"string": func(v any) any { return fmt.Sprint(v) },
+	"bool":   func(v any) any { return truthy(v) },
+	"length": func(v any) any { l, _ := listops.AsList(v); return len(l) },
+	"int": func(v any) any {
+		var n int
+		fmt.Sscan(strings.TrimSpace(fmt.Sprint(v)), &n)
+		return n
+	},
+	"float": func(v any) any {
+		var f float64
+		fmt.Sscan(strings.TrimSpace(fmt.Sprint(v)), &f)
+		return f
+	},
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
 // rewriteFilters turns each Jinja filter `operand | name(args)` into the
 // call `name(operand, args)`, the operand being what stands just before
 // the bar (a name, a path, a literal, a bracketed group or a call), so
@@ -282,6 +382,11 @@ func rewriteFilters(s string) string {
 		if f, ok := filterNames[name]; ok {
 			name = f
 		}
+		if name == "jmap" && strings.HasPrefix(args, "attribute") {
+			if _, v, ok := strings.Cut(args, "="); ok {
+				name, args = "jmap_attr", strings.TrimSpace(v)
+			}
+		}
 		if name == "default_" && !simplePath.MatchString(operand) {
 			name = "default_v"
 		} else if name == "default_" {
@@ -302,7 +407,7 @@ func nextBar(s string) int {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '"', '\'':
-			i = closeQuote(s, i)
+			i = closingQuote(s, i)
 		case '|':
 			if i+1 < len(s) && s[i+1] == '|' {
 				i++
@@ -314,27 +419,13 @@ func nextBar(s string) int {
 	return -1
 }
 
-func closeQuote(s string, i int) int {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		if s[j] == '\\' {
-			j++
-			continue
-		}
-		if s[j] == q {
-			return j
-		}
-	}
-	return len(s) - 1
-}
-
 // matching is the index of the bracket closing the one at i, or -1.
 func matching(s string, i int) int {
 	depth := 0
 	for j := i; j < len(s); j++ {
 		switch s[j] {
 		case '"', '\'':
-			j = closeQuote(s, j)
+			j = closingQuote(s, j)
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':

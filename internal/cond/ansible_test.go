@@ -29,6 +29,8 @@ conf: {port: 5432}
 nothing: null
 zero: 0
 blank: ""
+nodes: [{name: a, primary: true, port: 5432}, {name: b, primary: false, port: 6432}]
+words: ["x", "", " y "]
 `
 
 // ansibleCases are conditions written as Ansible users write them.
@@ -64,6 +66,13 @@ var ansibleCases = []string{
 	`[[1, [2]], 3, None] | flatten == [1, 2, 3]`, `[[1, [2]], 3] | flatten(1) | length == 3`, `items | symmetric_difference(["a", "z"]) == ["b", "c", "z"]`,
 	`"b" in items | difference(["b"])`, `empty | union(items) | length == 3`,
 	`not lookup('varnames', '^' + 'nothing_like_this' + '$')`, `lookup('varnames', '^cou')`, `lookup('varnames', '^co', '^fl') == "conf,count,flag"`,
+	// select, reject, selectattr, rejectattr and map (geerlingguy's certbot role, and many others)
+	`words | select('!=', '') | list | length == 2`, `words | reject('equalto', '') | list == ["x", " y "]`, `words | select | list | length == 2`,
+	`nodes | selectattr('primary') | map(attribute='name') | list == ["a"]`, `nodes | rejectattr('port', 'gt', 6000) | map(attribute='name') | first == "a"`,
+	`nodes | selectattr('name', 'in', ['b', 'c']) | list | length == 1`, `nodes | selectattr('nope', 'defined') | list | length == 0`,
+	`items | map('upper') | list == ["A", "B", "C"]`, `[1, 2, 3, 4] | select('odd') | list == [1, 3]`, `items | select('match', 'a|b') | list | length == 2`,
+	`(nodes | selectattr('primary', 'equalto', true) | list | length) > 0`, `nodes | map(attribute='port') | select('>=', 6000) | list == [6432]`,
+	`words | map('trim') | reject('==', '') | list == ["x", "y"]`, `not (nodes | selectattr('port', 'lt', 1000) | list)`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 

@@ -29,7 +29,8 @@ var (
 var filterNames = map[string]string{"length": "len", "count": "len", "bool": "to_bool", "int": "int", "float": "float",
 	"string": "string", "lower": "lower", "upper": "upper", "trim": "trim", "first": "first", "last": "last",
 	"list": "to_list", "unique": "uniq", "default": "default_", "d": "default_",
-	"regex_replace": "regex_replace", "regex_search": "regex_search", "join": "join", "replace": "replace"}
+	"regex_replace": "regex_replace", "regex_search": "regex_search", "join": "join", "replace": "replace",
+	"select": "jselect", "reject": "jreject", "selectattr": "jselectattr", "rejectattr": "jrejectattr", "map": "jmap"}
 
 // translate rewrites Ansible's forms into the expression language: tests
 // (`x is defined`, `r is changed`, `v is version("15", ">=")`), Jinja
