@@ -22,7 +22,7 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
 	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
 	"lookup": true, "difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true,
-	"jselect": true, "jreject": true, "jselectattr": true, "jrejectattr": true, "jmap": true, "jmap_attr": true}
+	"py_method": true, "concat": true, "jselect": true, "jreject": true, "jselectattr": true, "jrejectattr": true, "jmap": true, "jmap_attr": true}
 
 // options are the compile options of a condition evaluated against vars.
 func options(vars map[string]any, extra expr.Option) []expr.Option {
@@ -192,6 +192,8 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			}
 			return out, nil
 		}),
+		fn("py_method", pyMethod),
+		fn("concat", func(p ...any) (any, error) { return pyStr(p[0]) + pyStr(p[1]), nil }),
 		fn("is_changed", result("changed", true)),
 		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),
 		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)),

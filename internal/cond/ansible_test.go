@@ -73,6 +73,12 @@ var ansibleCases = []string{
 	`items | map('upper') | list == ["A", "B", "C"]`, `[1, 2, 3, 4] | select('odd') | list == [1, 3]`, `items | select('match', 'a|b') | list | length == 2`,
 	`(nodes | selectattr('primary', 'equalto', true) | list | length) > 0`, `nodes | map(attribute='port') | select('>=', 6000) | list == [6432]`,
 	`words | map('trim') | reject('==', '') | list == ["x", "y"]`, `not (nodes | selectattr('port', 'lt', 1000) | list)`,
+	// Python methods, item.1 and ~ (geerlingguy's php role, robertdebock's bootstrap role)
+	`version.split('.') | first == "15"`, `version.split('.')[1] == "4"`, `name.startswith('Deb')`, `name.endswith(('x', 'an'))`,
+	`name.lower() == "debian"`, `(name ~ '-' ~ version) == "Debian-15.4"`, `name ~ count == "Debian3"`, `nodes.1.name == "b"`,
+	`items.0 == "a"`, `conf.get('port') == 5432`, `conf.get('nope', 7) == 7`, `'x' ~ nothing == "xNone"`, `",".join(items) == "a,b,c"`,
+	`name is regex('^' ~ 'Deb')`, `"  pad ".strip() == "pad"`, `conf.keys() | list == ["port"]`, `version.replace('.', '') == "154"`,
+	`"12".isdigit()`, `res.stdout is search('a' ~ 'l' ~ 'l')`, `name != (nodes.0.name ~ "x".upper())`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 

@@ -41,6 +41,7 @@ func translate(s string) string {
 	if m := jinjaWrap.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
+	s = pyMethods(pyIndexAttrs(s))
 	s = rewriteTests(s, func(m []string, args string) string {
 		x, not, test := m[1], m[2] != "", m[3]
 		var call string
@@ -76,7 +77,7 @@ func translate(s string) string {
 		}
 		return call
 	})
-	s = rewriteFilters(s)
+	s = pyConcat(rewriteFilters(s))
 	s = pyEscapes(s)
 	s = pyTuples(s)
 	s = notPrecedence(s)
