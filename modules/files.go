@@ -164,12 +164,12 @@ func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
 	if st.IsDir {
 		return nil, fmt.Errorf("%s is a directory", spec.Path)
 	}
-	mode := spec.Mode.Perm
-	if !spec.Mode.Set {
-		mode = 0o644
-		if st.Exists {
-			mode = st.Mode
-		}
+	mode := fs.FileMode(0o644)
+	if st.Exists {
+		mode = st.Mode
+	}
+	if spec.Mode.Set {
+		mode = spec.Mode.For(mode, false)
 	}
 	owner, group := spec.Owner, spec.Group
 	// Rewriting a file keeps its owner unless told otherwise (the new file

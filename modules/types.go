@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -15,14 +16,18 @@ import (
 type Mode struct {
 	Set  bool
 	Perm fs.FileMode
+	// Symbolic is a chmod(1)-style mode ("u+rwx", "go-w", "a-s",
+	// "u=rw,g=r,o="), applied to the mode a path has; Perm is unused then.
+	Symbolic string
 }
 
-// UnmarshalYAML reads the scalar's text as octal. An integer that comes
-// typed from a variable (tagged, see the runner's rendering) is the mode's
-// value itself: YAML read `file_mode: 0640` as 416, and 416 is 0o640.
+// UnmarshalYAML reads the scalar's text as octal, or as a symbolic mode.
+// An integer that comes typed from a variable (tagged, see the runner's
+// rendering) is the mode's value itself: YAML read `file_mode: 0640` as
+// 416, and 416 is 0o640.
 func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("mode: expected an octal number like 0644")
+		return fmt.Errorf("mode: expected an octal number like 0644 or a symbolic mode like u+rwx")
 	}
 	if n.Tag == "!!int" && n.Style&yaml.TaggedStyle != 0 {
 		v, err := strconv.ParseUint(n.Value, 0, 32)
@@ -32,16 +37,100 @@ func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 		m.Set, m.Perm = true, fs.FileMode(v)
 		return nil
 	}
+	if symbolicMode.MatchString(n.Value) {
+		m.Set, m.Symbolic = true, n.Value
+		return nil
+	}
 	s := strings.TrimPrefix(strings.TrimPrefix(n.Value, "0o"), "0")
 	if s == "" {
 		s = "0"
 	}
 	v, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || v > 0o7777 {
-		return fmt.Errorf("mode: expected an octal number like 0644, got %q", n.Value)
+		return fmt.Errorf("mode: expected an octal number like 0644 or a symbolic mode like u+rwx, got %q", n.Value)
 	}
 	m.Set, m.Perm = true, fs.FileMode(v)
 	return nil
+}
+
+// symbolicMode is chmod's symbolic form as Ansible reads it: clauses of
+// who (ugoa) and one or more operations, each with permissions or a who to
+// copy from.
+var symbolicMode = regexp.MustCompile(`^[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+(?:,[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+)*$`)
+
+// For is the mode a path with mode cur (a directory when dir) gets: Perm,
+// or the symbolic mode applied to cur, as chmod(1) and Ansible apply it
+// (no who is everyone; X is x for a directory or a file executable by
+// someone; s is set-user-ID for u and set-group-ID for g; t is sticky, for o).
+func (m Mode) For(cur fs.FileMode, dir bool) fs.FileMode {
+	if m.Symbolic == "" {
+		return m.Perm
+	}
+	mode := cur & 0o7777
+	for _, clause := range strings.Split(m.Symbolic, ",") {
+		i := strings.IndexAny(clause, "-+=")
+		who := clause[:i]
+		if who == "" || strings.Contains(who, "a") {
+			who = "ugo"
+		}
+		for ops := clause[i:]; ops != ""; {
+			op := ops[0]
+			j := strings.IndexAny(ops[1:], "-+=")
+			if j < 0 {
+				j = len(ops) - 1
+			}
+			perms := ops[1 : j+1]
+			ops = ops[j+1:]
+			var bits fs.FileMode
+			for _, w := range who {
+				bits |= permBits(w, perms, mode, dir)
+			}
+			switch op {
+			case '+':
+				mode |= bits
+			case '-':
+				mode &^= bits
+			case '=':
+				var clear fs.FileMode
+				for _, w := range who {
+					clear |= permBits(w, "rwxst", 0o777, true)
+				}
+				mode = mode&^clear | bits
+			}
+		}
+	}
+	return mode
+}
+
+// permBits are the bits that perms (rwxXst, or u/g/o to copy that class's
+// bits) mean for one class of users.
+func permBits(who rune, perms string, cur fs.FileMode, dir bool) fs.FileMode {
+	shift := map[rune]uint{'u': 6, 'g': 3, 'o': 0}[who]
+	var rwx fs.FileMode
+	var bits fs.FileMode
+	for _, p := range perms {
+		switch p {
+		case 'r':
+			rwx |= 4
+		case 'w':
+			rwx |= 2
+		case 'x':
+			rwx |= 1
+		case 'X':
+			if dir || cur&0o111 != 0 {
+				rwx |= 1
+			}
+		case 's':
+			bits |= map[rune]fs.FileMode{'u': 0o4000, 'g': 0o2000}[who]
+		case 't': // sticky, for o only (Ansible's table)
+			if who == 'o' {
+				bits |= 0o1000
+			}
+		case 'u', 'g', 'o':
+			rwx |= cur >> map[rune]uint{'u': 6, 'g': 3, 'o': 0}[p] & 7
+		}
+	}
+	return bits | rwx<<shift
 }
 
 // StringList accepts one string or a list of strings.

@@ -22,6 +22,7 @@ type Play struct {
 	Hosts       string
 	Vars        map[string]any
 	Become      *bool
+	BecomeExpr  string // a templated become, decided per host
 	BecomeUser  string
 	GatherFacts *bool
 	Serial      int // hosts per batch; 0: all at once
@@ -79,7 +80,10 @@ type Task struct {
 	Retries     int
 	Delay       float64 // seconds between until attempts
 	DelaySet    bool    // delay was written (0 means no wait; unset means 5 s)
-	Timeout     float64 // seconds a task may run on a host; 0: no limit
+	// RetriesExpr and DelayExpr are templated retries and delay, read
+	// for each host when the task runs
+	RetriesExpr, DelayExpr string
+	Timeout                float64 // seconds a task may run on a host; 0: no limit
 	// Async is async: seconds the task may run; Poll is poll: seconds
 	// between checks (0 with Async: started in the background, its
 	// result read by async_status). PollSet says poll was written.
@@ -92,6 +96,7 @@ type Task struct {
 	IgnoreErrorsExpr, NoLogExpr string
 	Tags                        []string
 	Become                      *bool
+	BecomeExpr                  string // a templated become, decided per host
 	BecomeUser                  string
 	DelegateTo                  string
 	DelegateAt                  Pos // where delegate_to was written

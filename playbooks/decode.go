@@ -121,6 +121,16 @@ func (d *decoder) boolPtr(n *yaml.Node, key string) (*bool, error) {
 	return &b, err
 }
 
+// becomeFlag reads become: true or false, or a template decided for each
+// host when the task runs (`become: "{{ app_become }}"`).
+func (d *decoder) becomeFlag(n *yaml.Node) (*bool, string, error) {
+	if n.Kind == yaml.ScalarNode && templates.Has(n.Value) {
+		return nil, n.Value, d.template(n, n.Value)
+	}
+	b, err := d.boolPtr(n, "become")
+	return b, "", err
+}
+
 func (d *decoder) integer(n *yaml.Node, key string) (int, error) {
 	i, err := strconv.Atoi(n.Value)
 	if n.Kind != yaml.ScalarNode || err != nil {

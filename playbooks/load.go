@@ -269,7 +269,7 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 		case "vars_prompt":
 			p.Prompts, err = d.prompts(v)
 		case "become":
-			p.Become, err = d.boolPtr(v, "become")
+			p.Become, p.BecomeExpr, err = d.becomeFlag(v)
 		case "become_user":
 			p.BecomeUser, err = d.str(v, "become_user")
 		case "gather_facts":

@@ -23,6 +23,7 @@ type roleRef struct {
 	tags                                            []string
 	when                                            []string
 	become                                          *bool
+	becomeExpr                                      string
 	becomeUser                                      string
 }
 
@@ -71,7 +72,7 @@ func (l *Loader) roleRef(d *decoder, e *yaml.Node, what string) (roleRef, error)
 		case "when":
 			r.when, err = d.conditions(v, "when")
 		case "become":
-			r.become, err = d.boolPtr(v, "become")
+			r.become, r.becomeExpr, err = d.becomeFlag(v)
 		case "become_user":
 			r.becomeUser, err = d.str(v, "become_user")
 		case "tasks_from", "vars_from", "defaults_from", "handlers_from":
@@ -190,7 +191,7 @@ func (l *Loader) role(d *decoder, f *file, r roleRef, handler bool, chain []stri
 		return nil, nil, d.errf(r.at, "role %q not found (looked in %s)", r.name, strings.Join(l.rolePaths(f), ", "))
 	}
 	block := &Task{Name: "role " + r.name, At: d.pos(r.at), Vars: map[string]any{}, RoleDefaults: map[string]any{},
-		RoleName: r.name, Tags: r.tags, When: r.when, Become: r.become, BecomeUser: r.becomeUser}
+		RoleName: r.name, Tags: r.tags, When: r.when, Become: r.become, BecomeExpr: r.becomeExpr, BecomeUser: r.becomeUser}
 	vars := func(sub, from string, into map[string]any) error {
 		vf, err := l.roleFile(dir, sub, or(from, "main"))
 		if errors.Is(err, fs.ErrNotExist) {

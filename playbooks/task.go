@@ -124,11 +124,20 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			}
 			t.Listen, err = d.strList(v, "listen")
 		case "retries":
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.RetriesExpr, err = v.Value, d.template(v, v.Value) // read per host
+				break
+			}
 			t.Retries, err = d.integer(v, "retries")
 			if err == nil && t.Retries < 0 {
 				err = d.errf(v, "retries: expected 0 or more, got %d", t.Retries)
 			}
 		case "delay":
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.DelayExpr, err = v.Value, d.template(v, v.Value) // read per host
+				t.DelaySet = err == nil
+				break
+			}
 			t.Delay, err = d.nonNegative(v, "delay")
 			t.DelaySet = err == nil
 		case "timeout":
@@ -147,7 +156,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "tags":
 			t.Tags, err = d.strList(v, "tags")
 		case "become":
-			t.Become, err = d.boolPtr(v, "become")
+			t.Become, t.BecomeExpr, err = d.becomeFlag(v)
 		case "become_user":
 			t.BecomeUser, err = d.str(v, "become_user")
 		case "delegate_to":
@@ -440,7 +449,7 @@ func (l *Loader) includeFile(d *decoder, t *Task, key string, v *yaml.Node) (str
 					tags, err = d.strList(v3, "tags")
 					t.Tags = append(t.Tags, tags...)
 				case "become":
-					t.Become, err = d.boolPtr(v3, "become")
+					t.Become, t.BecomeExpr, err = d.becomeFlag(v3)
 				case "become_user":
 					t.BecomeUser, err = d.str(v3, "become_user")
 				case "vars":

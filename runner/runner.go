@@ -299,6 +299,7 @@ type scope struct {
 	tags         []string
 	vars         map[string]any
 	become       *bool
+	becomeExpr   string // a templated become, rendered for each host
 	becomeUser   string
 	ignoreErrors bool
 	noLog        bool
@@ -346,7 +347,10 @@ func (s scope) child(t *playbooks.Task) scope {
 		c.connection = t.Connection
 	}
 	if t.Become != nil {
-		c.become = t.Become
+		c.become, c.becomeExpr = t.Become, ""
+	}
+	if t.BecomeExpr != "" {
+		c.become, c.becomeExpr = nil, t.BecomeExpr
 	}
 	if t.BecomeUser != "" {
 		c.becomeUser = t.BecomeUser
@@ -380,7 +384,7 @@ func (r *run) play(ctx context.Context, p *playbooks.Play, names []string) {
 		pc.hosts = append(pc.hosts, h)
 		pc.playHosts = append(pc.playHosts, n)
 	}
-	root := scope{tags: p.Tags, become: p.Become, becomeUser: p.BecomeUser, env: p.Environment, remoteUser: p.RemoteUser,
+	root := scope{tags: p.Tags, become: p.Become, becomeExpr: p.BecomeExpr, becomeUser: p.BecomeUser, env: p.Environment, remoteUser: p.RemoteUser,
 		envExprs:   nonEmpty(p.EnvironmentExpr),
 		connection: p.Connection, ignoreErrors: p.IgnoreErrors, noLog: p.NoLog, checkMode: p.CheckMode}
 	var gather []*playbooks.Task
@@ -571,7 +575,7 @@ func (r *run) handlers(ctx context.Context, pc *playCtx) {
 			wasFailed[h] = h.failed
 			h.failed = false
 		}
-		r.tasks(ctx, pc, []*playbooks.Task{hd}, scope{tags: []string{"always"}, become: pc.play.Become, becomeUser: pc.play.BecomeUser}, hs, true)
+		r.tasks(ctx, pc, []*playbooks.Task{hd}, scope{tags: []string{"always"}, become: pc.play.Become, becomeExpr: pc.play.BecomeExpr, becomeUser: pc.play.BecomeUser}, hs, true)
 		for h, f := range wasFailed {
 			h.failed = h.failed || f
 		}

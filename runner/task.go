@@ -322,19 +322,48 @@ func (r *run) skipped(t *playbooks.Task, sc scope, vars map[string]any) (*HostRe
 	return nil, nil
 }
 
+// untilCounts are the task's retries and delay, rendered for this host
+// when they are templates (`retries: "{{ app_retries }}"`).
+func untilCounts(t *playbooks.Task, vars map[string]any) (int, float64, error) {
+	retries, delay := t.Retries, t.Delay
+	if t.RetriesExpr != "" {
+		v, err := templates.Render("retries", t.RetriesExpr, vars)
+		if err != nil {
+			return 0, 0, fmt.Errorf("retries: %w", err)
+		}
+		if retries, err = strconv.Atoi(strings.TrimSpace(v)); err != nil || retries < 0 {
+			return 0, 0, fmt.Errorf("retries: expected a whole number of 0 or more, got %q", v)
+		}
+	}
+	if t.DelayExpr != "" {
+		v, err := templates.Render("delay", t.DelayExpr, vars)
+		if err != nil {
+			return 0, 0, fmt.Errorf("delay: %w", err)
+		}
+		if delay, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || delay < 0 {
+			return 0, 0, fmt.Errorf("delay: expected 0 or more seconds, got %q", v)
+		}
+	}
+	return retries, delay, nil
+}
+
 // one runs the module once (with until/retries) for one item.
 func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
 	if skip, data := r.skipped(t, sc, vars); skip != nil {
 		return skip, data
 	}
+	retries, delaySecs, err := untilCounts(t, vars)
+	if err != nil {
+		return &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("%s (task at %s): %v", t.Name, t.At, err)}, map[string]any{"failed": true, "msg": err.Error()}
+	}
 	attempts := 1
 	if len(t.Until) > 0 {
-		attempts = t.Retries + 1
-		if t.Retries == 0 {
+		attempts = retries + 1
+		if retries == 0 {
 			attempts = 4
 		}
 	}
-	delay := time.Duration(t.Delay * float64(time.Second))
+	delay := time.Duration(delaySecs * float64(time.Second))
 	if len(t.Until) > 0 && !t.DelaySet {
 		delay = 5 * time.Second // Ansible's default
 	}
@@ -640,9 +669,17 @@ func unreachable(err error) (*HostResult, map[string]any) {
 	return &HostResult{Status: StatusUnreachable, Msg: err.Error()}, map[string]any{"unreachable": true, "failed": true, "msg": err.Error()}
 }
 
-// evalFlags renders the scope's templated ignore_errors and no_log with
-// vars: either turns on when its text is true to Ansible's boolean().
+// evalFlags renders the scope's templated become, ignore_errors and no_log
+// with vars: each is on when its text is true to Ansible's boolean().
 func evalFlags(sc scope, vars map[string]any) (scope, error) {
+	if sc.becomeExpr != "" {
+		v, err := templates.Render("become", sc.becomeExpr, vars)
+		if err != nil {
+			return sc, fmt.Errorf("become: %w", err)
+		}
+		b := truthy(v)
+		sc.become, sc.becomeExpr = &b, ""
+	}
 	for _, fe := range sc.flagExprs {
 		v, err := templates.Render(fe[0], fe[1], vars)
 		if err != nil {

@@ -151,3 +151,42 @@ func TestBecomeInterruptKillsTheRemoteTree(t *testing.T) {
 		t.Errorf("remote children still running after Ctrl-C: pids %s", left)
 	}
 }
+
+// become may be a template, decided for each host (and each loop item when
+// it names the item), at the play's level and the task's, as in Ansible:
+// robertdebock's roles write `become: "{{ bootstrap_become }}"`.
+func TestTemplatedBecome(t *testing.T) {
+	srv := sshtest.Start(t, 2)
+	if srv.User != "root" {
+		t.Skip("needs to log in as root")
+	}
+	dir := t.TempDir()
+	pb := writeFile(t, dir, "play.yaml", `- hosts: all
+  gather_facts: false
+  become: "{{ .play_become }}"
+  become_user: nobody
+  vars:
+    play_become: "{{ if eq .inventory_hostname \"host1\" }}yes{{ else }}no{{ end }}"
+  tasks:
+    - command: id -un
+      register: at_play
+    - command: id -un
+      become: "{{ ne .play_become \"yes\" }}"
+      register: at_task
+    - command: id -un
+      become: "{{ .item }}"
+      loop: [false, true]
+      register: per_item
+    - debug:
+        msg: "{{ .inventory_hostname }} play={{ .at_play.stdout }} task={{ .at_task.stdout }} items={{ join \",\" (mapAttr \"stdout\" .per_item.results) }}"
+`)
+	r := runMain(t, "", "play", pb, "-i", srv.Inventory(t, ""), "--known-hosts", srv.KnownHosts)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"host1 play=nobody task=root items=root,nobody", "host2 play=root task=nobody items=root,nobody"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q\n%s", want, r.stdout)
+		}
+	}
+}

@@ -91,7 +91,7 @@ func (f *Fetch) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 	}
 	mode := os.FileMode(0o600)
 	if f.Mode.Set {
-		mode = f.Mode.Perm
+		mode = f.Mode.For(mode, false)
 	}
 	sum := sha1.Sum(data)
 	md := md5.Sum(data)

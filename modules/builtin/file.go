@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/runbook-lab/runbook/modules"
@@ -141,18 +142,29 @@ func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 		if f.Group != "" {
 			tests = append(tests, "! -group "+modules.Quote(f.Group))
 		}
-		if f.Mode.Set {
+		if f.Mode.Set && f.Mode.Symbolic == "" {
 			tests = append(tests, fmt.Sprintf("! -perm %04o", f.Mode.Perm))
 		}
-		r, err := env.Host.Run(ctx, modules.Cmd{Script: "find " + p + " -mindepth 1 \\( " + strings.Join(tests, " -o ") + " \\) -print -quit 2>/dev/null"})
-		if err != nil {
-			return nil, err
+		differ := false
+		if len(tests) > 0 {
+			r, err := env.Host.Run(ctx, modules.Cmd{Script: "find " + p + " -mindepth 1 \\( " + strings.Join(tests, " -o ") + " \\) -print -quit 2>/dev/null"})
+			if err != nil {
+				return nil, err
+			}
+			differ = strings.TrimSpace(r.Stdout) != ""
 		}
-		if strings.TrimSpace(r.Stdout) != "" {
+		if f.Mode.Symbolic != "" && !differ {
+			if differ, err = f.symbolicDiffers(ctx, env); err != nil {
+				return nil, err
+			}
+		}
+		if differ {
 			if f.Owner != "" || f.Group != "" {
 				steps = append(steps, "chown -R "+modules.Quote(f.Owner+":"+f.Group)+" -- "+p)
 			}
-			if f.Mode.Set {
+			if f.Mode.Symbolic != "" {
+				steps = append(steps, "chmod -R "+modules.Quote(f.Mode.Symbolic)+" -- "+p)
+			} else if f.Mode.Set {
 				steps = append(steps, fmt.Sprintf("chmod -R %o -- %s", f.Mode.Perm, p))
 			}
 			before, after = before+" (contents differ)", after+" (contents set)"
@@ -160,9 +172,14 @@ func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	}
 	if f.State != "absent" && f.State != "link" && f.State != "hard" {
 		wantNew := !st.Exists
-		if f.Mode.Set && (wantNew || st.Mode != f.Mode.Perm) {
-			steps = append(steps, fmt.Sprintf("chmod %o -- %s", f.Mode.Perm, p))
-			before, after = before+fmt.Sprintf(" mode %04o", st.Mode), after+fmt.Sprintf(" mode %04o", f.Mode.Perm)
+		isDir := st.IsDir || f.State == "directory"
+		cur := st.Mode
+		if wantNew { // what mkdir and touch give under the usual umask
+			cur = map[bool]fs.FileMode{true: 0o755, false: 0o644}[isDir]
+		}
+		if want := f.Mode.For(cur, isDir); f.Mode.Set && (wantNew || st.Mode != want) {
+			steps = append(steps, fmt.Sprintf("chmod %o -- %s", want, p))
+			before, after = before+fmt.Sprintf(" mode %04o", st.Mode), after+fmt.Sprintf(" mode %04o", want)
 		}
 		if (f.Owner != "" && (wantNew || st.Owner != f.Owner)) || (f.Group != "" && (wantNew || st.Group != f.Group)) {
 			steps = append(steps, "chown "+modules.Quote(f.Owner+":"+f.Group)+" -- "+p)
@@ -189,6 +206,23 @@ func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	}
 	_, err = modules.RunOK(ctx, env.Host, "set -e\n"+strings.Join(steps, "\n"), "file")
 	return res, wrapFile(err, f.Path)
+}
+
+// symbolicDiffers says whether a recursive symbolic mode would change
+// anything inside the directory (each entry's mode read, the mode applied).
+func (f *File) symbolicDiffers(ctx context.Context, env *modules.Env) (bool, error) {
+	r, err := modules.RunOK(ctx, env.Host, "find "+modules.Quote(f.Path)+" -mindepth 1 ! -type l -printf '%m %y\\n'", "file")
+	if err != nil {
+		return false, wrapFile(err, f.Path)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		var m uint32
+		var kind string
+		if _, err := fmt.Sscanf(l, "%o %s", &m, &kind); err == nil && f.Mode.For(fs.FileMode(m), kind == "d") != fs.FileMode(m) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func wrapFile(err error, path string) error {

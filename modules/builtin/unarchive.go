@@ -137,7 +137,9 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 		if u.Owner != "" || u.Group != "" {
 			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chown -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(own))
 		}
-		if u.Mode.Set {
+		if u.Mode.Symbolic != "" {
+			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(u.Mode.Symbolic))
+		} else if u.Mode.Set {
 			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R %o \"$0/$1\"' \"$d\" {} \\;\n", u.Mode.Perm)
 		}
 		b.WriteString("echo '#new'\n")

@@ -55,8 +55,11 @@ func (p *PgpoolPasswd) Validate() error {
 	default:
 		return fmt.Errorf("pgpool_passwd: method must be md5, aes or text, got %q", p.Method)
 	}
-	if p.Mode.Perm&0o007 != 0 {
-		return fmt.Errorf("pgpool_passwd: mode %04o lets others read password hashes; use 0600 or 0640", p.Mode.Perm)
+	if p.Mode.Symbolic != "" {
+		return fmt.Errorf("pgpool_passwd: write the mode in octal (0600 or 0640): a symbolic mode keeps what the file had, and others may read the hashes")
+	}
+	if m := p.Mode.Perm; m&0o007 != 0 {
+		return fmt.Errorf("pgpool_passwd: mode %04o lets others read password hashes; use 0600 or 0640", m)
 	}
 	return nil
 }

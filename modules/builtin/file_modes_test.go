@@ -1,0 +1,95 @@
+package builtin_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+// Symbolic modes (u+rwx, go-w, a-s, u=rw,g=r,o=, o=u, X) as Ansible's file
+// and copy modules apply them: the same steps run by ansible-playbook and
+// by runbook give the same changed flags and leave the same modes.
+func TestSymbolicModesMatchAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	steps := func(dir string) []map[string]any {
+		a, d, c := filepath.Join(dir, "a"), filepath.Join(dir, "d"), filepath.Join(dir, "c")
+		file := func(args map[string]any) map[string]any { return map[string]any{"file": args, "ignore_errors": true} }
+		return []map[string]any{
+			file(map[string]any{"path": a, "state": "touch", "mode": "0644"}),
+			file(map[string]any{"path": a, "mode": "u+x"}),
+			file(map[string]any{"path": a, "mode": "u+x"}),
+			file(map[string]any{"path": a, "mode": "go-r"}),
+			file(map[string]any{"path": a, "mode": "a=r"}),
+			file(map[string]any{"path": a, "mode": "u=rw,g=r,o="}),
+			file(map[string]any{"path": a, "mode": "u+s,g+s"}),
+			file(map[string]any{"path": a, "mode": "a-s"}),
+			file(map[string]any{"path": a, "mode": "a+X"}),
+			file(map[string]any{"path": a, "mode": "o=u"}),
+			file(map[string]any{"path": a, "mode": "+t"}),
+			file(map[string]any{"path": a, "mode": "u-w+x,g=rx"}),
+			file(map[string]any{"path": d, "state": "directory", "mode": "0700"}),
+			file(map[string]any{"path": d, "state": "directory", "mode": "go+X"}),
+			file(map[string]any{"path": d + "/in", "state": "touch", "mode": "0666", "modification_time": "preserve", "access_time": "preserve"}),
+			file(map[string]any{"path": d, "state": "directory", "mode": "go-w", "recurse": true}),
+			file(map[string]any{"path": d, "state": "directory", "mode": "go-w", "recurse": true}),
+			{"copy": map[string]any{"content": "x\n", "dest": c, "mode": "u=rw,go=r"}, "ignore_errors": true},
+			{"copy": map[string]any{"content": "x\n", "dest": c, "mode": "g+w"}, "ignore_errors": true},
+			{"copy": map[string]any{"content": "x\n", "dest": c, "mode": "g+w"}, "ignore_errors": true},
+		}
+	}
+	ansDir, rbDir := t.TempDir(), t.TempDir()
+	want := ansiblePlay(t, ansDir, steps(ansDir))
+	for i, step := range steps(rbDir) {
+		id := "file"
+		if _, ok := step["copy"]; ok {
+			id = "copy"
+		}
+		args := step[id].(map[string]any)
+		info, _ := modules.Default.Lookup(id)
+		m := info.New()
+		failed, changed := false, false
+		if err := decodeInto(args, m); err != nil {
+			failed = true
+		} else if res, err := m.Run(context.Background(), env(t, false)); err != nil {
+			t.Fatalf("step %d %v: %v", i, args, err)
+		} else {
+			failed, changed = res.Failed, res.Changed
+		}
+		wantChanged, _ := want[i]["changed"].(bool)
+		wantFailed, _ := want[i]["failed"].(bool)
+		if changed != wantChanged || failed != wantFailed {
+			t.Errorf("step %d %s %v: runbook changed=%v failed=%v, Ansible changed=%v failed=%v (%v)", i, id, args, changed, failed, wantChanged, wantFailed, want[i]["msg"])
+		}
+	}
+	for _, name := range []string{"a", "d", "d/in", "c"} {
+		if a, r := modeOf(filepath.Join(ansDir, name)), modeOf(filepath.Join(rbDir, name)); a != r {
+			t.Errorf("%s: Ansible left %s, runbook %s", name, a, r)
+		}
+	}
+}
+
+func modeOf(p string) string {
+	st, err := os.Stat(p)
+	if err != nil {
+		return err.Error()
+	}
+	m := st.Mode()
+	bits := m.Perm()
+	if m&os.ModeSetuid != 0 {
+		bits |= 0o4000
+	}
+	if m&os.ModeSetgid != 0 {
+		bits |= 0o2000
+	}
+	if m&os.ModeSticky != 0 {
+		bits |= 0o1000
+	}
+	return fmt.Sprintf("%04o", uint32(bits))
+}
