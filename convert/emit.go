@@ -325,7 +325,10 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		}
 		return "(regexSearch " + args[0] + " " + x + ")", nil
 	case "split":
-		return "(splitList " + arg(0, `" "`) + " " + x + ")", nil
+		if len(args) == 0 { // Python's split(): runs of whitespace, no empty parts
+			return "(pySplit " + x + ")", nil
+		}
+		return "(splitList " + args[0] + " " + x + ")", nil
 	case "indent":
 		w := arg(0, "4")
 		if v, _ := kw("width"); v != "" {
@@ -354,6 +357,10 @@ func (s *scope) emitFilter(f filter) (string, error) {
 				return "(mapWith \"pyRegexReplace\" " + args[1] + " " + args[2] + " " + x + ")", nil
 			case name == "int" && len(args) == 1:
 				return "(mapWith \"int64\" " + x + ")", nil
+			case name == "split" && len(args) == 1:
+				return "(mapWith \"pySplit\" " + x + ")", nil
+			case name == "split" && len(args) == 2:
+				return "(mapWith \"splitList\" " + args[1] + " " + x + ")", nil
 			}
 			return "", unsup("map(%s)", strings.Join(args, ", "))
 		}

@@ -71,6 +71,8 @@ var jinjaCases = []string{
 	"{{ [1, 2, 3, 4, 5] | select('gt', 2) | join(',') }} {{ [1, 2, 3, 4, 5] | select('odd') | join(',') }} {{ [1, 2, 3, 4, 5] | reject('divisibleby', 2) | join(',') }} {{ [1, 2, 3] | select('==', 2.0) | join(',') }} {{ [3, 1, 2] | select('<=', 2) | join(',') }}\n",
 	"{{ ['ab', 'cd', 'abc'] | select('match', 'ab') | join(',') }} {{ ['ab', 'cd', 'abc'] | select('search', 'c') | join(',') }} {{ users | select('in', ['bob', 'x']) | join(',') }} {{ ['ab', 'CD', 'Ab'] | select('lower') | join(',') }} {{ [[1, 2], [3]] | select('contains', 3) | length }}\n",
 	"{{ [1, 2.5, true, '3', none, 4] | select('number') | list | length }} {{ [1, 2.5, true, '3', none, 4] | select('integer') | join(',') }} {{ [1, 2.5, true, '3', none, 4] | reject('none') | list | length }} {{ [1, 'a', 2.5] | select('string') | join(',') }}\n",
+	// geerlingguy's nfs role: the first word of each line, once
+	"{{ ['/srv a(rw)', '/srv b(ro)', '/home  c'] | map('split') | map('first') | unique | join(',') }} {{ ' a  b ' | split | join('|') }} {{ ['a:b', 'c:d'] | map('split', ':') | map('last') | join(',') }}\n",
 	"{{ hosts | selectattr('primary', 'equalto', false) | map(attribute='name') | join(',') }} {{ hosts | rejectattr('primary') | map(attribute='ip') | join(',') }} {{ hosts | selectattr('ip', 'search', '2$') | map(attribute='name') | join(',') }} {{ hosts | selectattr('nope', 'undefined') | map(attribute='name') | join(',') }} {{ hosts | rejectattr('name', 'in', ['a']) | map(attribute='name') | join(',') }}\n",
 }
 

@@ -157,14 +157,19 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 // IntList accepts one integer or a list of them (status_code: 201).
 type IntList []int
 
-// UnmarshalYAML accepts 201 or [200, 201].
+// UnmarshalYAML accepts 201, [200, 201] or "200,201" (Ansible splits a
+// string given for a list at its commas).
 func (l *IntList) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
-		var v int
-		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("expected an integer or a list of integers")
+		var out IntList
+		for _, part := range strings.Split(n.Value, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(part))
+			if err != nil {
+				return fmt.Errorf("expected an integer or a list of integers")
+			}
+			out = append(out, v)
 		}
-		*l = IntList{v}
+		*l = out
 		return nil
 	}
 	var out []int

@@ -99,7 +99,8 @@ type Task struct {
 	BecomeExpr                  string // a templated become, decided per host
 	BecomeUser                  string
 	DelegateTo                  string
-	DelegateAt                  Pos // where delegate_to was written
+	DelegateAt                  Pos  // where delegate_to was written
+	DelegateFacts               bool // facts the task sets go to the delegated host
 	RunOnce                     bool
 	NoLog                       bool
 	CheckMode                   *bool // false: run even under --check (read-only commands)

@@ -21,7 +21,7 @@ import (
 // taskKeys are the keywords a task may have besides its one module key.
 var taskKeys = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen", "changed_when",
 	"failed_when", "until", "retries", "delay", "ignore_errors", "tags", "become", "become_user",
-	"delegate_to", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
+	"delegate_to", "delegate_facts", "run_once", "no_log", "check_mode", "vars", "block", "rescue", "always", "include_tasks", "args", "timeout",
 	"with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found",
 	"with_nested", "with_together", "with_sequence", "with_subelements",
 	"import_tasks", "include", "import_role", "include_role", "environment", "remote_user", "become_method", "connection",
@@ -162,6 +162,8 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "delegate_to":
 			t.DelegateTo, err = d.str(v, "delegate_to")
 			t.DelegateAt = d.pos(v)
+		case "delegate_facts":
+			t.DelegateFacts, err = d.boolean(v, "delegate_facts")
 		case "run_once":
 			t.RunOnce, err = d.boolean(v, "run_once")
 		case "check_mode":
@@ -480,9 +482,15 @@ func (l *Loader) includeFile(d *decoder, t *Task, key string, v *yaml.Node) (str
 // keywords (when, vars, delegate_to, tags) apply to it.
 func (l *Loader) staticInclude(d *decoder, f *file, v *yaml.Node, key, name string, handler bool) ([]*Task, error) {
 	inc, rerr := l.read(name, f)
-	if rerr != nil && f.dir != "" && strings.HasSuffix(filepath.ToSlash(f.dir), "/handlers") {
-		// a role's handler file includes from the role's tasks/
-		inc, rerr = l.read(path.Join("..", "tasks", name), f)
+	if dir := filepath.ToSlash(f.dir); rerr != nil && (strings.HasSuffix(dir, "/handlers") || strings.HasSuffix(dir, "/tasks")) {
+		// in a role, Ansible also looks in the role's tasks/ and in the
+		// role itself (a handler's `include_tasks: tasks/restart.yml`)
+		for _, alt := range []string{path.Join("..", "tasks", name), path.Join("..", name)} {
+			if i, err := l.read(alt, f); err == nil {
+				inc, rerr = i, nil
+				break
+			}
+		}
 	}
 	if rerr != nil {
 		return nil, d.errf(v, "%s: cannot read %q: %v", key, name, rerr)

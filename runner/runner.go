@@ -252,16 +252,36 @@ func (r *run) states(names []string) []*hostState {
 	return out
 }
 
+// factsHolder is the state that keeps an inventory host's facts, made
+// for a host no play has run on yet (delegate_facts to it); nil for a
+// name the inventory does not have. Tasks run in parallel: the facts lock
+// guards the map here.
+func (r *run) factsHolder(name string) *hostState {
+	if _, ok := r.opt.Inventory.Host(name); !ok {
+		return nil
+	}
+	r.factsMu.Lock()
+	defer r.factsMu.Unlock()
+	h, ok := r.hosts[name]
+	if !ok {
+		h = &hostState{name: name, facts: map[string]any{}, notified: map[string]bool{}}
+		r.hosts[name] = h
+	}
+	return h
+}
+
 func (r *run) host(name string) *hostState {
 	h, ok := r.hosts[name]
 	if !ok {
 		h = &hostState{name: name, facts: map[string]any{}, notified: map[string]bool{}}
 		r.hosts[name] = h
-		r.statsMu.Lock()
+	}
+	r.statsMu.Lock()
+	if r.stats.Hosts[name] == nil { // a host that so far only received delegated facts has none
 		r.stats.Hosts[name] = &Counts{}
 		r.stats.Order = append(r.stats.Order, name)
-		r.statsMu.Unlock()
 	}
+	r.statsMu.Unlock()
 	return h
 }
 

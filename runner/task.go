@@ -489,7 +489,18 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		res = &modules.Result{Failed: true, Msg: err.Error()}
 	}
 	data := resultData(res)
-	r.keepEffects(h, res)
+	factsHost := h
+	if t.DelegateFacts && sc.delegateTo != "" && res.Facts != nil {
+		// delegate_facts: the facts belong to the host delegated to
+		d, err := templates.Render("delegate_to", sc.delegateTo, vars)
+		if err != nil {
+			return failed("delegate_to: %v", err)
+		}
+		if factsHost = r.factsHolder(d); factsHost == nil {
+			return failed("delegate_facts: %s is not a host of the inventory", d)
+		}
+	}
+	r.keepEffects(factsHost, res)
 	if out, outData := judge(t, res, data, vars); out != nil {
 		return out, outData
 	}

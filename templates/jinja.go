@@ -46,6 +46,15 @@ func jinjaFuncs(m template.FuncMap) {
 		return v
 	}
 	m["truthy"] = truthy
+	// pySplit is Python's str.split() with no separator: the words.
+	m["pySplit"] = func(v any) []any {
+		words := strings.Fields(fmt.Sprint(v))
+		out := make([]any, len(words))
+		for i, w := range words {
+			out[i] = w
+		}
+		return out
+	}
 	// mapWith is Jinja's map('filter', args...): the template function
 	// name (value last) applied to each element of the list (last).
 	m["mapWith"] = func(name string, args ...any) ([]any, error) {

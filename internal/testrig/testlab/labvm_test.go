@@ -45,7 +45,7 @@ func TestSiteOnVMs(t *testing.T) {
 	}
 	for h, c := range recap(out) {
 		if !strings.HasPrefix(c, "changed=0 ") {
-			t.Errorf("second run on %s: %s", h, c)
+			t.Errorf("second run on %s: %s; what changed:\n%s", h, c, changedLines(out))
 		}
 	}
 
@@ -68,6 +68,22 @@ func TestSiteOnVMs(t *testing.T) {
 	begin = time.Now()
 	runDrills(t, play, allDrills)
 	t.Logf("all drills on the VMs: %s", time.Since(begin).Round(time.Second))
+}
+
+// changedLines are a run's task headers and the changed lines under them,
+// so a second run that was not idle says what it did.
+func changedLines(out string) string {
+	var b strings.Builder
+	task := ""
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "TASK ["):
+			task = l
+		case strings.HasPrefix(l, "changed: "):
+			b.WriteString(task + "\n  " + l + "\n")
+		}
+	}
+	return b.String()
 }
 
 // accelerator says whether a run's VMs started under KVM or, after KVM
