@@ -118,10 +118,13 @@ type Task struct {
 	// template: the block runs on a host only when the rendered name is
 	// File (or, with Others, when it is none of them).
 	IncludeIf *IncludeIf
-	Block     []*Task
-	Rescue    []*Task
-	Always    []*Task
-	At        Pos
+	// StaticImport marks the block an import_tasks made: among handlers,
+	// its tasks are the handlers (Ansible's static import).
+	StaticImport bool
+	Block        []*Task
+	Rescue       []*Task
+	Always       []*Task
+	At           Pos
 }
 
 // IsBlock reports whether the task is a block of tasks.

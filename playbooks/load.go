@@ -355,7 +355,7 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 	}
 	p.Tasks = append(append(append(pre, roleTasks...), p.Tasks...), post...)
 	p.Handlers = append(roleHandlers, p.Handlers...)
-	p.Handlers = append(p.Handlers, l.taskHandlers...)
+	p.Handlers = importedHandlers(append(p.Handlers, l.taskHandlers...))
 	l.taskHandlers = nil
 	return p, checkNotify(p)
 }
@@ -368,6 +368,36 @@ func LoadVarsFile(src *diag.Source) (map[string]any, error) {
 	}
 	d := &decoder{src: src}
 	return d.vars(root, "variables file")
+}
+
+// importedHandlers puts the tasks of a handlers section's import_tasks in
+// its place, each a handler by its own name, with the import's when, tags
+// and vars added to its own (an include_tasks stays one handler, notified
+// by its name, as in Ansible).
+func importedHandlers(hs []*Task) []*Task {
+	var out []*Task
+	for _, h := range hs {
+		if !h.StaticImport {
+			out = append(out, h)
+			continue
+		}
+		for _, c := range importedHandlers(h.Block) {
+			c := *c
+			c.When = append(append([]string(nil), h.When...), c.When...)
+			c.Tags = append(append([]string(nil), h.Tags...), c.Tags...)
+			if len(h.Vars) > 0 {
+				c.Vars = mergeVars(h.Vars, c.Vars)
+			}
+			if c.Become == nil && c.BecomeExpr == "" {
+				c.Become, c.BecomeExpr = h.Become, h.BecomeExpr
+			}
+			if c.BecomeUser == "" {
+				c.BecomeUser = h.BecomeUser
+			}
+			out = append(out, &c)
+		}
+	}
+	return out
 }
 
 // checkNotify makes sure every notify names a handler (or a listen topic).

@@ -182,3 +182,36 @@ func TestEveryMistakeReported(t *testing.T) {
 		}
 	}
 }
+
+// A handlers section's import_tasks gives its tasks as handlers, each
+// notified by its own name and carrying the import's when; an
+// include_tasks there stays one handler, notified by its name (Ansible's
+// static and dynamic includes; geerlingguy's ansible-for-devops does both).
+func TestImportedHandlers(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "handlers.yml"), []byte("- name: restart apache\n  command: /bin/true\n- name: reload apache\n  command: /bin/true\n  when: reload_ok\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "restart.yml"), []byte("- command: /bin/true\n"), 0o644)
+	p := filepath.Join(dir, "main.yml")
+	os.WriteFile(p, []byte(`- hosts: all
+  handlers:
+    - import_tasks: handlers.yml
+      when: web
+    - name: restart jenkins
+      include_tasks: restart.yml
+  tasks:
+    - command: /bin/true
+      notify: [restart apache, reload apache, restart jenkins]
+`), 0o644)
+	pb, err := loader().Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range pb.Plays[0].Handlers {
+		got = append(got, h.Name+" when "+strings.Join(h.When, " and "))
+	}
+	want := []string{"restart apache when web", "reload apache when web and reload_ok", "restart jenkins when "}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("handlers %q, want %q", got, want)
+	}
+}

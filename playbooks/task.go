@@ -243,6 +243,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 					t.Block, err = l.tryInclude(func() ([]*Task, error) { return l.staticInclude(d, f, v, k.Value, name, handler) })
 				} else {
 					t.Block, err = l.staticInclude(d, f, v, k.Value, name, handler)
+					t.StaticImport = true
 				}
 				if err != nil && dynamic {
 					// kept for the end: an include_tasks with a when

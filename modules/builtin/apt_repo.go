@@ -11,14 +11,15 @@ import (
 )
 
 // AptRepository adds or removes an APT source line (Ansible's
-// apt_repository) in /etc/apt/sources.list.d.
+// apt_repository) in /etc/apt/sources.list.d, or a Launchpad PPA with its
+// signing key.
 type AptRepository struct {
 	Repo        string       `yaml:"repo" doc:"the source line: deb [options] URL suite components"`
 	State       string       `yaml:"state" doc:"present or absent" default:"present"`
 	Filename    string       `yaml:"filename" doc:"the file's name without .list (default: from the URL, as Ansible)"`
 	UpdateCache *bool        `yaml:"update_cache" aliases:"update-cache" doc:"apt-get update after a change" default:"true"`
 	Mode        modules.Mode `yaml:"mode" doc:"the file's mode" default:"0644"`
-	Codename    string       `yaml:"codename" doc:"accepted for Ansible playbooks (PPA codename)"`
+	Codename    string       `yaml:"codename" doc:"a PPA's distribution codename (default: the host's, from /etc/os-release)"`
 }
 
 // AptKey keeps an APT signing key as a keyring file in
@@ -44,9 +45,10 @@ var sourceLine = regexp.MustCompile(`^(deb|deb-src)\s+(\[[^\]]*\]\s+)?\S+://\S+\
 // Validate checks the arguments.
 func (a *AptRepository) Validate() error {
 	if strings.HasPrefix(a.Repo, "ppa:") {
-		return errors.New("apt_repository: PPAs (Ubuntu's Launchpad) are not supported: give the deb line and an apt_key")
-	}
-	if !sourceLine.MatchString(strings.TrimSpace(a.Repo)) {
+		if !ppaName.MatchString(a.Repo) {
+			return fmt.Errorf("apt_repository: %q is not a PPA (ppa:OWNER or ppa:OWNER/NAME)", a.Repo)
+		}
+	} else if !sourceLine.MatchString(strings.TrimSpace(a.Repo)) {
 		return fmt.Errorf("apt_repository: %q is not a source line (deb URL suite [components])", a.Repo)
 	}
 	if a.State != "present" && a.State != "absent" {
@@ -88,7 +90,17 @@ func normalSource(l string) string { return strings.Join(strings.Fields(l), " ")
 // Run adds the line to its file unless some source file has it, or
 // removes it from every file.
 func (a *AptRepository) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	var ppa *ppaSource
+	if strings.HasPrefix(a.Repo, "ppa:") {
+		var err error
+		if ppa, err = a.expandPPA(ctx, env); err != nil {
+			return nil, err
+		}
+	}
 	want := normalSource(a.Repo)
+	if ppa != nil {
+		want = ppa.line
+	}
 	r, err := modules.RunOK(ctx, env.Host, `for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [ -f "$f" ] && grep -H '' "$f"; done; true`, "read APT sources")
 	if err != nil {
 		return nil, err
@@ -112,6 +124,10 @@ func (a *AptRepository) Run(ctx context.Context, env *modules.Env) (*modules.Res
 	switch {
 	case a.State == "present" && !found:
 		path := "/etc/apt/sources.list.d/" + SourceFileName(a.Repo, a.Filename)
+		if ppa != nil {
+			path = "/etc/apt/sources.list.d/" + ppa.file(a.Filename)
+			steps = append(steps, func() error { return ppa.addKey(ctx, env) })
+		}
 		lines := append(append([]string{}, files[path]...), want)
 		steps = append(steps, func() error {
 			_, err := modules.PutFile(ctx, env, modules.FileSpec{Path: path, Data: []byte(joinLines(lines)), Mode: a.Mode})
