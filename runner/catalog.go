@@ -46,9 +46,15 @@ func (c Catalog) ValidateArgs(src *diag.Source, id string, args *yaml.Node) erro
 	id = c.Reg.Canonical(id)
 	info, _ := c.Reg.Lookup(id)
 	m := info.New()
-	if _, raw := m.(modules.RawArgs); raw {
+	if raw, ok := m.(modules.RawArgs); ok {
 		if args.Kind != yaml.MappingNode {
 			return diag.Node(src, args, "%s: expected a mapping", id)
+		}
+		var plain map[string]any
+		if !hasTemplate(args) && args.Decode(&plain) == nil {
+			if err := raw.SetRaw(plain); err != nil {
+				return diag.Node(src, args, "%v", err)
+			}
 		}
 		return nil
 	}
@@ -222,4 +228,18 @@ func resolvedTag(s string) string {
 		return c.Tag
 	}
 	return "!!str"
+}
+
+// hasTemplate says whether any scalar under n is a template (checked when
+// the task runs, after rendering).
+func hasTemplate(n *yaml.Node) bool {
+	if n.Kind == yaml.ScalarNode {
+		return templates.Has(n.Value)
+	}
+	for _, c := range n.Content {
+		if hasTemplate(c) {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/runbook-lab/runbook/internal/cond"
@@ -162,11 +163,12 @@ var (
 )
 
 // AddHost puts a host into the running inventory (Ansible's add_host), so
-// later plays of the same run reach machines this run created.
+// later plays of the same run reach machines this run created. As in
+// Ansible, every argument but the name and groups is a host variable.
 type AddHost struct {
-	Name        string             `yaml:"name" doc:"the host's inventory name"`
-	Groups      modules.StringList `yaml:"groups" doc:"groups to put it in"`
-	AnsibleHost string             `yaml:"ansible_host" doc:"address to connect to"`
+	Name        string             `yaml:"name" aliases:"host,hostname" doc:"the host's inventory name"`
+	Groups      modules.StringList `yaml:"groups" aliases:"group,groupname" doc:"groups to put it in (a list, or names separated by commas)"`
+	AnsibleHost string             `yaml:"ansible_host" doc:"address to connect to (any other argument is a host variable too)"`
 	AnsibleUser string             `yaml:"ansible_user" doc:"SSH user"`
 	KeyFile     string             `yaml:"ansible_ssh_private_key_file" doc:"SSH private key"`
 	Jump        string             `yaml:"jump" doc:"jump host (an inventory host or [user@]host[:port])"`
@@ -181,6 +183,45 @@ func init() {
 // ControllerOnly: add_host changes runbook's inventory, not the host.
 func (*AddHost) ControllerOnly() {}
 
+// SetRaw reads the arguments as Ansible does: name (host, hostname),
+// groups (group, groupname), runbook's vars mapping, and every other key a
+// host variable.
+func (a *AddHost) SetRaw(args map[string]any) error {
+	a.Vars = map[string]any{}
+	for k, v := range args {
+		switch k {
+		case "name", "host", "hostname":
+			a.Name = strings.TrimSpace(fmt.Sprint(v))
+		case "groups", "group", "groupname":
+			switch g := v.(type) {
+			case string:
+				for _, n := range strings.Split(g, ",") {
+					if n = strings.TrimSpace(n); n != "" {
+						a.Groups = append(a.Groups, n)
+					}
+				}
+			case []any:
+				for _, n := range g {
+					a.Groups = append(a.Groups, fmt.Sprint(n))
+				}
+			default:
+				return fmt.Errorf("add_host: groups must be a list or names separated by commas, got %v", v)
+			}
+		case "vars":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("add_host: vars must be a mapping, got %v", v)
+			}
+			maps.Copy(a.Vars, m)
+		case "jump":
+			a.Jump = fmt.Sprint(v)
+		default:
+			a.Vars[k] = v
+		}
+	}
+	return a.Validate()
+}
+
 // Validate checks the arguments.
 func (a *AddHost) Validate() error {
 	if a.Name == "" {
@@ -192,9 +233,9 @@ func (a *AddHost) Validate() error {
 // Run returns the host for the runner to add once the task is done on
 // every host (in check mode too: it changes nothing outside runbook).
 func (a *AddHost) Run(_ context.Context, env *modules.Env) (*modules.Result, error) {
-	vars := map[string]any{}
-	for k, v := range a.Vars {
-		vars[k] = v
+	vars := maps.Clone(a.Vars)
+	if vars == nil {
+		vars = map[string]any{}
 	}
 	for k, v := range map[string]string{"ansible_host": a.AnsibleHost, "ansible_user": a.AnsibleUser,
 		"ansible_ssh_private_key_file": a.KeyFile, "jump": a.Jump} {
@@ -203,5 +244,7 @@ func (a *AddHost) Run(_ context.Context, env *modules.Env) (*modules.Result, err
 		}
 	}
 	h := modules.NewHost{Name: a.Name, Groups: a.Groups, Vars: vars}
-	return &modules.Result{AddHosts: []modules.NewHost{h}, Data: map[string]any{"add_host": map[string]any{"host_name": a.Name, "groups": []string(a.Groups)}}}, nil
+	return &modules.Result{AddHosts: []modules.NewHost{h}, Data: map[string]any{"add_host": map[string]any{"host_name": a.Name, "groups": []string(a.Groups), "host_vars": vars}}}, nil
 }
+
+var _ modules.RawArgs = (*AddHost)(nil)
