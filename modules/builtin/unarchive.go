@@ -14,7 +14,7 @@ import (
 // Unarchive unpacks a tar or zip archive into a folder on the host
 // (Ansible's unarchive); files already there and equal are left alone.
 type Unarchive struct {
-	Src       string             `yaml:"src" doc:"the archive: a file on the machine running runbook (role files/ first), or on the host with remote_src"`
+	Src       string             `yaml:"src" doc:"the archive: a file on the machine running runbook (role files/ first), or on the host with remote_src (a URL there: the host downloads it)"`
 	Dest      string             `yaml:"dest" doc:"the folder it unpacks into (must exist)"`
 	RemoteSrc bool               `yaml:"remote_src" doc:"src is on the host"`
 	Copy      *bool              `yaml:"copy" doc:"the older spelling: copy: false is remote_src: true"`
@@ -43,8 +43,8 @@ func (u *Unarchive) Validate() error {
 		}
 		u.RemoteSrc = !*u.Copy
 	}
-	if strings.Contains(u.Src, "://") {
-		return errors.New("unarchive: a URL src is not supported: get_url it first, then unarchive with remote_src")
+	if strings.Contains(u.Src, "://") && !u.RemoteSrc {
+		return errors.New("unarchive: a URL src needs remote_src: true, and the host downloads it (without it Ansible looks for a local file of that name)")
 	}
 	return nil
 }
@@ -119,9 +119,14 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	var b strings.Builder
 	b.WriteString("set -e\numask 022\n")
 	fmt.Fprintf(&b, "w=$(mktemp -d %s)\ntrap 'rm -rf \"$w\" \"$w.archive\" \"$w.list\"' EXIT\n", modules.Quote(parent+"/.runbook-unarchive.XXXXXX"))
-	if u.RemoteSrc {
+	download := u.RemoteSrc && strings.Contains(u.Src, "://")
+	switch {
+	case download: // as Ansible: the host fetches the URL first
+		b.WriteString("a=\"$w.archive\"\n(umask 077; curl -fsSL -K - > \"$a\")\n")
+		data = []byte(curlConfig(u.Src, nil, "", "", false, 0).String())
+	case u.RemoteSrc:
 		fmt.Fprintf(&b, "a=%s\n", modules.Quote(u.Src))
-	} else {
+	default:
 		b.WriteString("a=\"$w.archive\"\n(umask 077; cat > \"$a\")\n")
 	}
 	b.WriteString(list + " > \"$w.list\" 2>/dev/null || true\n")
@@ -143,6 +148,10 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R %o \"$0/$1\"' \"$d\" {} \\;\n", u.Mode.Perm)
 		}
 		b.WriteString("echo '#new'\n")
+	}
+	if env.Check && download {
+		res.Changed, res.Msg = true, "would download "+u.Src+" and unpack it"
+		return res, nil
 	}
 	if env.Check {
 		// unpacking into a temporary folder changes nothing the user has,

@@ -3,6 +3,8 @@ package builtin_test
 import (
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +56,11 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 			t.Fatalf("%v: %v %s", c, err, out)
 		}
 	}
+	// a URL with remote_src: the host downloads it first (served on loopback)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
 	cases := []map[string]any{
+		{"src": srv.URL + "/tool.tar.gz", "remote_src": true},
 		{"src": filepath.Join(dir, "tool.tar.gz")},
 		{"src": filepath.Join(dir, "tool.zip")},
 		{"src": filepath.Join(dir, "tool.tar.gz"), "remote_src": true},
