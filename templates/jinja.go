@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/pyre"
+	"github.com/runbook-lab/runbook/internal/pyvalue"
 	"github.com/runbook-lab/runbook/internal/truth"
 	"go.yaml.in/yaml/v3"
 )
@@ -164,7 +165,7 @@ func jinjaFuncs(m template.FuncMap) {
 	// same is Jinja's ==: numbers by value (1 == 1.0), others as equal
 	// values; text/template's eq refuses mixed types.
 	m["same"] = same
-	m["py"] = py
+	m["py"] = pyvalue.Str
 	m["omit"] = func() string { return Omit }
 	// comment is Ansible's comment filter (plain style): the text between
 	// two "#" lines, each line "# "-prefixed.
@@ -496,63 +497,6 @@ func compare(op string, a, b any) (bool, error) {
 		return c >= 0, nil
 	}
 	return false, fmt.Errorf("unknown comparison %q", op)
-}
-
-// py prints a value as Python (and so Jinja in Ansible) prints it: True,
-// False, None, ['a', 'b'], {'k': 1}; text as is.
-func py(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return pyRepr(v)
-}
-
-func pyRepr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		if strings.Contains(x, "'") && !strings.Contains(x, `"`) {
-			return `"` + x + `"`
-		}
-		return "'" + strings.ReplaceAll(strings.ReplaceAll(x, `\`, `\\`), "'", `\'`) + "'"
-	case float64:
-		if x == float64(int64(x)) {
-			return strconv.FormatInt(int64(x), 10) // a JSON number that is whole
-		}
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = pyRepr(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = pyRepr(k) + ": " + pyRepr(x[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Slice {
-		parts := make([]string, rv.Len())
-		for i := range parts {
-			parts[i] = pyRepr(rv.Index(i).Interface())
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
 }
 
 // pyJSON is Python's json.dumps: ", " and ": " between items (Ansible's

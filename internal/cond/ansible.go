@@ -12,6 +12,7 @@ import (
 	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
 	"github.com/runbook-lab/runbook/internal/pyre"
+	"github.com/runbook-lab/runbook/internal/pyvalue"
 	"github.com/runbook-lab/runbook/internal/truth"
 )
 
@@ -193,7 +194,7 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			return out, nil
 		}),
 		fn("py_method", pyMethod),
-		fn("concat", func(p ...any) (any, error) { return pyStr(p[0]) + pyStr(p[1]), nil }),
+		fn("concat", func(p ...any) (any, error) { return pyvalue.Str(p[0]) + pyvalue.Str(p[1]), nil }),
 		fn("is_changed", result("changed", true)),
 		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),
 		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)),

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/runbook-lab/runbook/internal/listops"
+	"github.com/runbook-lab/runbook/internal/pyvalue"
 )
 
 // Python and Jinja forms that the expression language writes otherwise:
@@ -130,22 +131,6 @@ func operandAfter(s string, i int) int {
 	return i
 }
 
-// pyStr is Python's str() of a value, as ~ and string methods see it.
-func pyStr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
-}
-
 // pyMethod calls a Python method by name on a string or a mapping.
 func pyMethod(p ...any) (any, error) {
 	if len(p) < 2 {
@@ -154,7 +139,7 @@ func pyMethod(p ...any) (any, error) {
 	recv, name, args := p[0], fmt.Sprint(p[1]), p[2:]
 	arg := func(i int, def string) string {
 		if i < len(args) && args[i] != nil {
-			return pyStr(args[i])
+			return pyvalue.Str(args[i])
 		}
 		return def
 	}
@@ -175,7 +160,7 @@ func pyMethod(p ...any) (any, error) {
 			if len(args) == 0 {
 				return nil, fmt.Errorf(".get() needs a key")
 			}
-			if v, ok := m[pyStr(args[0])]; ok {
+			if v, ok := m[pyvalue.Str(args[0])]; ok {
 				return v, nil
 			}
 			if len(args) > 1 {
@@ -192,9 +177,9 @@ func pyMethod(p ...any) (any, error) {
 		}
 		parts := make([]string, len(l))
 		for i, e := range l {
-			parts[i] = pyStr(e)
+			parts[i] = pyvalue.Str(e)
 		}
-		return strings.Join(parts, pyStr(recv)), nil
+		return strings.Join(parts, pyvalue.Str(recv)), nil
 	}
 	s, ok := recv.(string)
 	if !ok {
@@ -244,7 +229,7 @@ func pyMethod(p ...any) (any, error) {
 		}
 		if l, ok := arg0(args).([]any); ok { // a tuple of prefixes
 			for _, x := range l {
-				if has(s, pyStr(x)) {
+				if has(s, pyvalue.Str(x)) {
 					return true, nil
 				}
 			}

@@ -180,6 +180,37 @@ func ansiblePlayIn(t *testing.T, dir, netns string, tasks []map[string]any) []ma
 	return results
 }
 
+// stepsMatchAnsible runs each step's module here (decoded as a playbook's,
+// a refused argument counting as a failed step) and compares its changed
+// and failed flags with Ansible's results for the same steps, in order.
+func stepsMatchAnsible(t *testing.T, want []map[string]any, steps []map[string]any) {
+	t.Helper()
+	for i, step := range steps {
+		var id string
+		for k := range step {
+			if k != "ignore_errors" {
+				id = k
+			}
+		}
+		args := step[id].(map[string]any)
+		info, _ := modules.Default.Lookup(id)
+		m := info.New()
+		failed, changed := false, false
+		if err := decodeInto(args, m); err != nil {
+			failed = true
+		} else if res, err := m.Run(context.Background(), env(t, false)); err != nil {
+			t.Fatalf("step %d %v: %v", i, args, err)
+		} else {
+			failed, changed = res.Failed, res.Changed
+		}
+		wantChanged, _ := want[i]["changed"].(bool)
+		wantFailed, _ := want[i]["failed"].(bool)
+		if changed != wantChanged || failed != wantFailed {
+			t.Errorf("step %d %s %v: runbook changed=%v failed=%v, Ansible changed=%v failed=%v (%v)", i, id, args, changed, failed, wantChanged, wantFailed, want[i]["msg"])
+		}
+	}
+}
+
 // decodeInto decodes args strictly into m, as a playbook's are.
 func decodeInto(args map[string]any, m modules.Module) error {
 	var n yaml.Node

@@ -1,14 +1,11 @@
 package builtin_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/runbook-lab/runbook/modules"
 )
 
 // Symbolic modes (u+rwx, go-w, a-s, u=rw,g=r,o=, o=u, X) as Ansible's file
@@ -46,28 +43,7 @@ func TestSymbolicModesMatchAnsible(t *testing.T) {
 	}
 	ansDir, rbDir := t.TempDir(), t.TempDir()
 	want := ansiblePlay(t, ansDir, steps(ansDir))
-	for i, step := range steps(rbDir) {
-		id := "file"
-		if _, ok := step["copy"]; ok {
-			id = "copy"
-		}
-		args := step[id].(map[string]any)
-		info, _ := modules.Default.Lookup(id)
-		m := info.New()
-		failed, changed := false, false
-		if err := decodeInto(args, m); err != nil {
-			failed = true
-		} else if res, err := m.Run(context.Background(), env(t, false)); err != nil {
-			t.Fatalf("step %d %v: %v", i, args, err)
-		} else {
-			failed, changed = res.Failed, res.Changed
-		}
-		wantChanged, _ := want[i]["changed"].(bool)
-		wantFailed, _ := want[i]["failed"].(bool)
-		if changed != wantChanged || failed != wantFailed {
-			t.Errorf("step %d %s %v: runbook changed=%v failed=%v, Ansible changed=%v failed=%v (%v)", i, id, args, changed, failed, wantChanged, wantFailed, want[i]["msg"])
-		}
-	}
+	stepsMatchAnsible(t, want, steps(rbDir))
 	for _, name := range []string{"a", "d", "d/in", "c"} {
 		if a, r := modeOf(filepath.Join(ansDir, name)), modeOf(filepath.Join(rbDir, name)); a != r {
 			t.Errorf("%s: Ansible left %s, runbook %s", name, a, r)

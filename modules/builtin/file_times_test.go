@@ -1,15 +1,12 @@
 package builtin_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
-
-	"github.com/runbook-lab/runbook/modules"
 )
 
 // The file module's timestamps as Ansible's: touch sets them to now and
@@ -46,24 +43,7 @@ func TestFileTimesMatchAnsible(t *testing.T) {
 	}
 	ansDir, rbDir := t.TempDir(), t.TempDir()
 	want := ansiblePlay(t, ansDir, steps(ansDir))
-	for i, step := range steps(rbDir) {
-		args := step["file"].(map[string]any)
-		info, _ := modules.Default.Lookup("file")
-		m := info.New()
-		failed, changed := false, false
-		if err := decodeInto(args, m); err != nil {
-			failed = true
-		} else if res, err := m.Run(context.Background(), env(t, false)); err != nil {
-			t.Fatalf("step %d %v: %v", i, args, err)
-		} else {
-			failed, changed = res.Failed, res.Changed
-		}
-		wantChanged, _ := want[i]["changed"].(bool)
-		wantFailed, _ := want[i]["failed"].(bool)
-		if changed != wantChanged || failed != wantFailed {
-			t.Errorf("step %d %v: runbook changed=%v failed=%v, Ansible changed=%v failed=%v (%v)", i, args, changed, failed, wantChanged, wantFailed, want[i]["msg"])
-		}
-	}
+	stepsMatchAnsible(t, want, steps(rbDir))
 	for _, name := range []string{"a", "b", "c"} {
 		if a, r := fileTimes(filepath.Join(ansDir, name)), fileTimes(filepath.Join(rbDir, name)); a != r {
 			t.Errorf("%s: Ansible left %s, runbook %s", name, a, r)
