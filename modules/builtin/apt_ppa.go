@@ -14,6 +14,10 @@ import (
 // ppaName is Ansible's ppa:OWNER[/NAME] (NAME defaults to "ppa").
 var ppaName = regexp.MustCompile(`^ppa:([A-Za-z0-9][A-Za-z0-9.+_-]*)(?:/([A-Za-z0-9][A-Za-z0-9.+_-]*))?$`)
 
+// codenameRE is a distribution codename (noble, bookworm): it goes into a
+// source line, so nothing else may.
+var codenameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
 // Launchpad's API and Ubuntu's keyserver; RUNBOOK_LAUNCHPAD_API and
 // RUNBOOK_KEYSERVER point them at a mirror (an air-gapped site, a test).
 func launchpadAPI() string {
@@ -40,8 +44,8 @@ func (a *AptRepository) expandPPA(ctx context.Context, env *modules.Env) (*ppaSo
 		if err != nil {
 			return nil, err
 		}
-		if p.codename = strings.TrimSpace(r.Stdout); p.codename == "" {
-			return nil, fmt.Errorf("apt_repository: %s: the host's /etc/os-release names no codename; give codename", a.Repo)
+		if p.codename = strings.TrimSpace(r.Stdout); !codenameRE.MatchString(p.codename) {
+			return nil, fmt.Errorf("apt_repository: %s: the host's /etc/os-release names no codename (%q); give codename", a.Repo, p.codename)
 		}
 	}
 	p.line = fmt.Sprintf("deb http://ppa.launchpad.net/%s/%s/ubuntu %s main", p.owner, p.name, p.codename)

@@ -48,6 +48,9 @@ func (a *AptRepository) Validate() error {
 		if !ppaName.MatchString(a.Repo) {
 			return fmt.Errorf("apt_repository: %q is not a PPA (ppa:OWNER or ppa:OWNER/NAME)", a.Repo)
 		}
+		if a.Codename != "" && !codenameRE.MatchString(a.Codename) {
+			return fmt.Errorf("apt_repository: codename %q is not a distribution codename", a.Codename)
+		}
 	} else if !sourceLine.MatchString(strings.TrimSpace(a.Repo)) {
 		return fmt.Errorf("apt_repository: %q is not a source line (deb URL suite [components])", a.Repo)
 	}
