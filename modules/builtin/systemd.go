@@ -21,6 +21,9 @@ type Systemd struct {
 	Sleep        int    `yaml:"sleep" doc:"state restarted: seconds between stop and start (Ansible's service)"`
 	Scope        string `yaml:"scope" doc:"system (the only one runbook manages)" default:"system"`
 	Timeout      int    `yaml:"timeout" doc:"seconds to wait for systemctl (a unit stuck starting or stopping fails the task instead of hanging it)" default:"600"`
+	// Use is Ansible's service module's backend choice: on a systemd host
+	// auto, systemd and service (the service(8) wrapper) all reach systemd
+	Use string `yaml:"use" doc:"the service module's backend: auto, systemd or service (all drive systemd here); for an init script, the sysvinit module" default:"auto"`
 }
 
 func init() {
@@ -32,6 +35,13 @@ func init() {
 func (s *Systemd) Validate() error {
 	if s.Name == "" && !s.DaemonReload && !s.DaemonReexec {
 		return errors.New("systemd: name is required")
+	}
+	switch s.Use {
+	case "", "auto", "systemd", "service":
+	case "sysvinit":
+		return errors.New("systemd: use: sysvinit: write the sysvinit module for an init script (it takes the same name, state and enabled)")
+	default:
+		return fmt.Errorf("systemd: use %q is not a service manager runbook drives (auto, systemd, service)", s.Use)
 	}
 	if s.Scope != "system" {
 		return fmt.Errorf("systemd: scope %q is not supported (system only)", s.Scope)
