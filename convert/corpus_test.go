@@ -16,7 +16,7 @@ import (
 	"github.com/runbook-lab/runbook/runner"
 )
 
-var unknownModule = regexp.MustCompile(`unknown module "([^"]+)"`)
+var unknownModule = regexp.MustCompile(`(?:^|[^ ] |: )(?:unknown module "([^"]+)"|module "([^"]+)" is not available)`)
 
 // invalidForAnsible are corpus playbooks that pass Ansible's syntax check
 // but that Ansible refuses when it runs them: runbook refuses them before
@@ -84,8 +84,9 @@ func TestCorpusConverts(t *testing.T) {
 			rw.runbook = "fails"
 			var foreign []string
 			for _, m := range unknownModule.FindAllStringSubmatch(lerr.Error(), -1) {
-				if builtin != nil && !builtin[strings.TrimPrefix(m[1], "ansible.builtin.")] {
-					foreign = append(foreign, m[1])
+				name := m[1] + m[2]
+				if builtin != nil && !builtin[strings.TrimPrefix(name, "ansible.builtin.")] {
+					foreign = append(foreign, name)
 				}
 			}
 			if len(foreign) > 0 {

@@ -121,10 +121,13 @@ type Task struct {
 	// StaticImport marks the block an import_tasks made: among handlers,
 	// its tasks are the handlers (Ansible's static import).
 	StaticImport bool
-	Block        []*Task
-	Rescue       []*Task
-	Always       []*Task
-	At           Pos
+	// Included marks the block an include_tasks made (a handler by its
+	// own name, unlike a literal block's tasks).
+	Included bool
+	Block    []*Task
+	Rescue   []*Task
+	Always   []*Task
+	At       Pos
 }
 
 // IsBlock reports whether the task is a block of tasks.

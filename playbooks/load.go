@@ -370,14 +370,17 @@ func LoadVarsFile(src *diag.Source) (map[string]any, error) {
 	return d.vars(root, "variables file")
 }
 
-// importedHandlers puts the tasks of a handlers section's import_tasks in
-// its place, each a handler by its own name, with the import's when, tags
-// and vars added to its own (an include_tasks stays one handler, notified
-// by its name, as in Ansible).
+// importedHandlers gives, in place of a handlers section's import_tasks
+// and literal blocks, their tasks, each a handler by its own name (as
+// Ansible: the block's or import's own name is not notifiable), with the
+// parent's when, tags, vars and become added. A block's rescue and always
+// stay with each task (a handler that fails is rescued as its author
+// wrote; Ansible 2.14 drops them, later versions keep them). An
+// include_tasks stays one handler, notified by its name.
 func importedHandlers(hs []*Task) []*Task {
 	var out []*Task
 	for _, h := range hs {
-		if !h.StaticImport {
+		if !h.StaticImport && (!h.IsBlock() || h.Included) {
 			out = append(out, h)
 			continue
 		}
@@ -394,7 +397,14 @@ func importedHandlers(hs []*Task) []*Task {
 			if c.BecomeUser == "" {
 				c.BecomeUser = h.BecomeUser
 			}
-			out = append(out, &c)
+			if len(h.Rescue)+len(h.Always) == 0 {
+				out = append(out, &c)
+				continue
+			}
+			inner := c
+			inner.When, inner.Tags = nil, nil // now on the wrapping block
+			out = append(out, &Task{Name: c.Name, Listen: c.Listen, When: c.When, Tags: c.Tags, At: c.At,
+				Block: []*Task{&inner}, Rescue: h.Rescue, Always: h.Always})
 		}
 	}
 	return out

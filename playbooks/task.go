@@ -291,6 +291,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		if t.Name == "" {
 			t.Name = "include_tasks"
 		}
+		t.Included = !t.StaticImport
 		return t, nil
 	}
 	if t.Block != nil {
