@@ -78,6 +78,7 @@ type Task struct {
 	FailedWhen  []string
 	Until       []string
 	Retries     int
+	RetriesSet  bool    // retries was written (0 then means one attempt; unset means 3 retries)
 	Delay       float64 // seconds between until attempts
 	DelaySet    bool    // delay was written (0 means no wait; unset means 5 s)
 	// RetriesExpr and DelayExpr are templated retries and delay, read

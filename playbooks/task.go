@@ -126,9 +126,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "retries":
 			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
 				t.RetriesExpr, err = v.Value, d.template(v, v.Value) // read per host
+				t.RetriesSet = true
 				break
 			}
 			t.Retries, err = d.integer(v, "retries")
+			t.RetriesSet = true
 			if err == nil && t.Retries < 0 {
 				err = d.errf(v, "retries: expected 0 or more, got %d", t.Retries)
 			}

@@ -356,12 +356,13 @@ func (r *run) one(ctx context.Context, t *playbooks.Task, sc scope, h *hostState
 	if err != nil {
 		return &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("%s (task at %s): %v", t.Name, t.At, err)}, map[string]any{"failed": true, "msg": err.Error()}
 	}
-	attempts := 1
-	if len(t.Until) > 0 {
+	attempts := 1 // Ansible's count: 3 retries unless told; retries: 0 is one attempt
+	switch {
+	case len(t.Until) == 0:
+	case !t.RetriesSet:
+		attempts = 4
+	case retries > 0:
 		attempts = retries + 1
-		if retries == 0 {
-			attempts = 4
-		}
 	}
 	delay := time.Duration(delaySecs * float64(time.Second))
 	if len(t.Until) > 0 && !t.DelaySet {
