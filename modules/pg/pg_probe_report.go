@@ -125,33 +125,9 @@ func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {
 	}
 	pr.stop()
 	events := pr.snapshot()
-	c, err := pr.dial(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("pg_probe: reading the rows back: %w", err)
-	}
-	defer c.Close(context.Background())
-	rows, err := c.Query(ctx, "SELECT client, id FROM "+pr.table)
-	if err != nil {
-		return nil, fmt.Errorf("pg_probe: reading the rows back: %w", err)
-	}
-	present := map[string]map[int]bool{"kept": {}, "fresh": {}}
-	for rows.Next() {
-		var client string
-		var id int
-		if err := rows.Scan(&client, &id); err != nil {
-			return nil, err
-		}
-		if present[client] != nil {
-			present[client][id] = true
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if !p.Keep {
-		if _, err := c.Exec(ctx, "DROP TABLE "+pr.table); err != nil {
-			return nil, err
-		}
+	present, readErr := pr.readBack(ctx, !p.Keep)
+	if readErr != nil {
+		return nil, fmt.Errorf("pg_probe: reading the rows back: %w", readErr)
 	}
 	rep := ProbeReport{Probe: p.Name, BreakAt: p.BreakAt, Clients: map[string]ClientFigures{}, Events: events}
 	for _, client := range []string{"kept", "fresh"} {
@@ -328,4 +304,55 @@ func probeSVG(rep ProbeReport) string {
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// readBack reads which rows are in the table (and drops it unless kept).
+// Right after a fault pgpool may close a new session at once (a child
+// restarting) or refuse it while it fails over: the read is tried again
+// for up to 30 s before the drill is called unverifiable.
+func (pr *probe) readBack(ctx context.Context, drop bool) (map[string]map[int]bool, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		present, err := pr.readOnce(ctx, drop)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return present, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (pr *probe) readOnce(ctx context.Context, drop bool) (map[string]map[int]bool, error) {
+	c, err := pr.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(context.Background())
+	rows, err := c.Query(ctx, "SELECT client, id FROM "+pr.table)
+	if err != nil {
+		return nil, err
+	}
+	present := map[string]map[int]bool{"kept": {}, "fresh": {}}
+	for rows.Next() {
+		var client string
+		var id int
+		if err := rows.Scan(&client, &id); err != nil {
+			return nil, err
+		}
+		if present[client] != nil {
+			present[client][id] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if drop {
+		if _, err := c.Exec(ctx, "DROP TABLE "+pr.table); err != nil {
+			return nil, err
+		}
+	}
+	return present, nil
 }
