@@ -164,7 +164,7 @@ func TestVirtInstallOnTheMockDriver(t *testing.T) {
 		t.Fatalf("check: %+v %v", r, err)
 	}
 	r, err := vm.Run(ctx, env(false))
-	if err != nil || r.Msg != "define, start, autostart true" || r.Data["address"] != "192.168.100.11" || r.Data["virt_type"] != "qemu" {
+	if err != nil || r.Msg != "define, start (software emulation, qemu/TCG), autostart true" || r.Data["address"] != "192.168.100.11" || r.Data["virt_type"] != "qemu" {
 		t.Fatalf("first run: %+v %v", r, err)
 	}
 	if r, err := vm.Run(ctx, env(false)); err != nil || r.Changed {
