@@ -33,6 +33,15 @@ func (c *invVarsCache) get(r *run, host string) map[string]any {
 	return v
 }
 
+// inventoryLayer is a host's inventory variables as a layer: the author's,
+// but for those add_host set from values a task computed (data).
+func (r *run) inventoryLayer(host string) layer {
+	r.addHostsMu.Lock()
+	keys := r.addedVars[host]
+	r.addHostsMu.Unlock()
+	return codeExcept(r.invVars.get(r, host), keys)
+}
+
 func (c *invVarsCache) reset() {
 	c.mu.Lock()
 	c.vars = nil

@@ -78,7 +78,8 @@ type run struct {
 	taskOrder []string
 
 	addHostsMu   sync.Mutex
-	pendingHosts []modules.NewHost // add_host results, applied between tasks
+	pendingHosts []modules.NewHost          // add_host results, applied between tasks
+	addedVars    map[string]map[string]bool // host -> names add_host set: data, not templates
 
 	invVars   invVarsCache
 	invGen    int                    // bumped by add_host
@@ -100,6 +101,15 @@ func (r *run) addPendingHosts() {
 	for _, h := range r.pendingHosts {
 		r.redact.collect(h.Vars)
 		r.opt.Inventory.AddHost(h.Name, "", h.Vars)
+		if r.addedVars == nil {
+			r.addedVars = map[string]map[string]bool{}
+		}
+		if r.addedVars[h.Name] == nil {
+			r.addedVars[h.Name] = map[string]bool{}
+		}
+		for k := range h.Vars {
+			r.addedVars[h.Name][k] = true
+		}
 		for _, g := range h.Groups {
 			r.opt.Inventory.AddHost(h.Name, g, nil)
 		}

@@ -33,7 +33,7 @@ func TestComposeVarsPrecedence(t *testing.T) {
 	play := map[string]any{"a": "play", "b": "play", "c": "play", "ref": "{{ .a }}-{{ .chain }}", "chain": "{{ .b }}"}
 	host := map[string]any{"b": "host", "c": "host"}
 	extra := map[string]any{"c": "extra"}
-	v, _ := composeVarsLazy(nil, play, host, extra)
+	v, _ := composeVarsLazy(nil, code(play), code(host), code(extra))
 	if v["a"] != "play" || v["b"] != "host" || v["c"] != "extra" {
 		t.Errorf("precedence: %v", v)
 	}
@@ -42,7 +42,7 @@ func TestComposeVarsPrecedence(t *testing.T) {
 	}
 	// a variable that cannot be rendered is left out (an error only where
 	// it is used, as in Ansible), and its reason is kept for that message
-	v, broken := composeVarsLazy(nil, map[string]any{"x": "{{ .nope }}", "y": 1})
+	v, broken := composeVarsLazy(nil, code(map[string]any{"x": "{{ .nope }}", "y": 1}))
 	if _, ok := v["x"]; ok || v["y"] != 1 || broken["x"] == nil {
 		t.Errorf("undefined reference: %v %v", v, broken)
 	}

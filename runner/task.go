@@ -55,13 +55,13 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 	}
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars
-	vars, broken := composeVarsLazy(magic, sc.defaults, r.invVars.get(r, h.name), pc.play.Vars, sc.vars, facts, r.opt.ExtraVars)
+	vars, broken := composeVarsLazy(magic, code(sc.defaults), r.inventoryLayer(h.name), code(pc.play.Vars), code(sc.vars), data(facts), code(r.opt.ExtraVars))
 	if len(pc.play.LateVarsFiles) > 0 {
 		late, err := pc.lateVars(h.name, vars)
 		if err != nil {
 			return nil, err
 		}
-		vars, broken = composeVarsLazy(magic, sc.defaults, r.invVars.get(r, h.name), pc.play.Vars, late, sc.vars, facts, r.opt.ExtraVars)
+		vars, broken = composeVarsLazy(magic, code(sc.defaults), r.inventoryLayer(h.name), code(pc.play.Vars), code(late), code(sc.vars), data(facts), code(r.opt.ExtraVars))
 	}
 	r.redact.collect(vars) // rendered values: templated secrets, task and block vars
 	h.broken = broken

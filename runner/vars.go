@@ -14,50 +14,87 @@ import (
 	"github.com/runbook-lab/runbook/templates"
 )
 
-// composeVars builds a host's variables for a task, lowest precedence
-// first: magic variables, play vars, inventory (group, then host), facts
-// and registered results, block and task vars, extra vars. String values
-// that are templates are rendered against the result (twice, so a variable
-// may refer to one that refers to another).
+// A layer is one source of a host's variables. What the playbook's author
+// wrote (play and role vars, inventory, block and task vars, extra vars) is
+// template code and is rendered; what hosts and tasks produced (registered
+// results, gathered facts, set_fact values, add_host's variables) is data
+// and is never rendered again: a host that prints "{{ ... }}" gets exactly
+// those bytes back, and cannot make the controller run template code.
+type layer struct {
+	vars     map[string]any
+	data     bool            // every value of this layer is data
+	dataKeys map[string]bool // these keys of an author layer are data
+}
+
+func code(v map[string]any) layer                             { return layer{vars: v} }
+func data(v map[string]any) layer                             { return layer{vars: v, data: true} }
+func codeExcept(v map[string]any, keys map[string]bool) layer { return layer{vars: v, dataKeys: keys} }
+
+// maxRenderPasses bounds how deep author variables may refer to each other
+// (a refers to b, which refers to c...).
+const maxRenderPasses = 8
+
+// composeVarsLazy builds a host's variables for a task, lowest precedence
+// first: magic variables, then the layers in order. Author values that are
+// templates are rendered against the result, pass after pass until nothing
+// changes, so a variable may refer to one that refers to another. Each pass
+// renders the author's original text, never a previous pass's output: what
+// a template produced (which may hold a host's bytes) is not code.
 //
 // The first layer is the magic variables: shared, read-only views of the
 // whole run (hostvars, groups) that are not walked for templates, which
-// would cost O(hosts) per host and task.
-// composeVarsLazy also returns the variables left out because they could
-// not be rendered, with why.
-func composeVarsLazy(magic map[string]any, layers ...map[string]any) (map[string]any, brokenVars) {
-	broken := brokenVars{}
+// would cost O(hosts) per host and task. It also returns the variables
+// left out because they could not be rendered, with why.
+func composeVarsLazy(magic map[string]any, layers ...layer) (map[string]any, brokenVars) {
 	size := len(magic)
 	for _, l := range layers {
-		size += len(l)
+		size += len(l.vars)
 	}
 	out := make(map[string]any, size)
 	maps.Copy(out, magic)
+	src := map[string]any{} // author templates by name, of the layer that wins
 	for _, l := range layers {
-		maps.Copy(out, l)
+		for k, v := range l.vars {
+			out[k] = v
+			if !l.data && !l.dataKeys[k] && containsTemplate(v) {
+				src[k] = v
+			} else {
+				delete(src, k)
+			}
+		}
 	}
-	for pass := 0; pass < 2; pass++ {
-		for k, v := range out {
-			if mv, isMagic := magic[k]; isMagic && sameRef(mv, v) {
-				continue
-			}
-			if !containsTemplate(v) {
-				continue
-			}
+	failed := map[string]error{}
+	for pass := 0; pass < maxRenderPasses && len(src) > 0; pass++ {
+		changed := false
+		for k, v := range src {
 			r, err := renderValue(v, out)
 			if err != nil {
-				if pass == 0 {
-					continue
+				if failed[k] == nil {
+					changed = true
 				}
-				// as in Ansible, a variable is an error only where it is
-				// used: a block's vars for a branch that is skipped must
-				// not fail it. Left out, a use says "undefined variable".
-				delete(out, k)
-				broken[k] = err
+				failed[k] = err
 				continue
+			}
+			if failed[k] != nil {
+				delete(failed, k)
+				changed = true
+			}
+			if !changed && !reflect.DeepEqual(out[k], r) {
+				changed = true
 			}
 			out[k] = r
 		}
+		if !changed {
+			break
+		}
+	}
+	// as in Ansible, a variable is an error only where it is used: a
+	// block's vars for a branch that is skipped must not fail it. Left
+	// out, a use says "undefined variable", with this reason.
+	broken := brokenVars{}
+	for k, err := range failed {
+		delete(out, k)
+		broken[k] = err
 	}
 	return out, broken
 }

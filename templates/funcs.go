@@ -7,12 +7,15 @@ import (
 	"crypto/md5"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -39,6 +42,10 @@ var funcs = func() template.FuncMap {
 		return hex.EncodeToString(sum[:])
 	}
 	m["lookupFile"] = lookupFile
+	m["lookupFileConfined"] = lookupFileConfined
+	for _, name := range removedFuncs {
+		delete(m, name)
+	}
 	jinjaFuncs(m)
 	bound(m)
 	return m
@@ -51,6 +58,9 @@ func FuncMap() template.FuncMap { return funcs }
 func Parse(name, text string) (*template.Template, error) {
 	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
 	if err != nil {
+		return nil, err
+	}
+	if err := confine(t); err != nil {
 		return nil, err
 	}
 	return t, checkRanges(t)
@@ -182,14 +192,40 @@ func lookupFile(path string, dirs ...string) (string, error) {
 		if err != nil || st.IsDir() {
 			continue
 		}
-		if st.Size() > 32<<20 {
-			return "", fmt.Errorf("lookup file %s: %d bytes, more than 32 MiB", c, st.Size())
-		}
-		b, err := os.ReadFile(c)
+		b, err := readRegular(c, maxLookup)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("lookup file %s: %w", c, err)
 		}
 		return strings.TrimRight(string(b), "\n"), nil
 	}
 	return "", fmt.Errorf("lookup file: %s not found (looked in %s)", path, strings.Join(candidates, ", "))
+}
+
+// maxLookup bounds a file a template reads.
+const maxLookup = 32 << 20
+
+// readRegular reads a regular file of at most limit bytes. It opens without
+// blocking and checks what it opened, so a FIFO or device swapped in after
+// a look cannot hang the run or fill its memory.
+func readRegular(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file (a device or FIFO would never end)")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d MiB", limit>>20)
+	}
+	return b, nil
 }

@@ -430,6 +430,9 @@ func NativeValue(text string, vars map[string]any) (any, bool, error) {
 		if err != nil {
 			return nil, false, nil // not one pipeline: render as text
 		}
+		if err := confine(parsed); err != nil {
+			return nil, true, err
+		}
 		t = parsed
 		nativeCache.Store(m[1], t)
 	}

@@ -195,3 +195,20 @@ func ansibleRun(t *testing.T, vars map[string]any, tasks []map[string]any) []map
 	}
 	return results
 }
+
+// lookup('env') reads only the variable its author names literally.
+func TestEnvLookupIsLiteral(t *testing.T) {
+	t.Setenv("RB_COND_ENV", "yes")
+	vars := map[string]any{"name": "RB_COND_ENV"}
+	if ok, err := Eval(`lookup('env', 'RB_COND_ENV') == 'yes'`, vars); err != nil || !ok {
+		t.Errorf("literal name: %v %v", ok, err)
+	}
+	for _, c := range []string{`lookup('env', name) == 'yes'`, `lookup('env', 'X', name) != ''`} {
+		if _, err := Eval(c, vars); err == nil || !strings.Contains(err.Error(), "literally") {
+			t.Errorf("%s: %v, want refused", c, err)
+		}
+		if err := Check(c); err == nil {
+			t.Errorf("Check(%s) passed", c)
+		}
+	}
+}

@@ -466,6 +466,7 @@ func Check(s string) error {
 		return clean(err)
 	}
 	var unknown string
+	var envErr error
 	callees := map[*ast.IdentifierNode]bool{}
 	var names []string // variables, which may share a builtin's name (count)
 	ast.Walk(&tree.Node, visitor(func(n *ast.Node) {
@@ -481,7 +482,13 @@ func Check(s string) error {
 				unknown = id.Value
 			}
 		}
+		if envErr == nil {
+			envErr = literalEnvLookup(c)
+		}
 	}))
+	if envErr != nil {
+		return envErr
+	}
 	if unknown != "" {
 		return fmt.Errorf("unknown function %s()%s", unknown, diag.DidYouMean(unknown, functionNames()))
 	}
@@ -495,6 +502,25 @@ func Check(s string) error {
 	}
 	_, err = expr.Compile(translate(s), opts...)
 	return clean(err)
+}
+
+// literalEnvLookup refuses lookup('env', NAME) with a computed NAME: a
+// value (perhaps a host's output) must not choose which of the
+// controller's environment variables a condition reads.
+func literalEnvLookup(c *ast.CallNode) error {
+	id, ok := c.Callee.(*ast.IdentifierNode)
+	if !ok || (id.Value != "lookup" && id.Value != "query" && id.Value != "q") || len(c.Arguments) == 0 {
+		return nil
+	}
+	if kind, ok := c.Arguments[0].(*ast.StringNode); !ok || kind.Value != "env" {
+		return nil
+	}
+	for _, a := range c.Arguments[1:] {
+		if _, ok := a.(*ast.StringNode); !ok {
+			return fmt.Errorf("lookup('env', ...): write the variable's name literally; a computed name could read any of the controller's environment")
+		}
+	}
+	return nil
 }
 
 type visitor func(*ast.Node)
@@ -624,9 +650,18 @@ func Eval(s string, vars map[string]any) (bool, error) {
 	case "false", "False", "no":
 		return false, nil
 	}
-	prog, err := expr.Compile(translate(s), options(vars, expr.Env(vars))...)
+	var envErr error
+	confined := expr.Patch(visitor(func(n *ast.Node) {
+		if c, ok := (*n).(*ast.CallNode); ok && envErr == nil {
+			envErr = literalEnvLookup(c)
+		}
+	}))
+	prog, err := expr.Compile(translate(s), append(options(vars, expr.Env(vars)), confined)...)
 	if err != nil {
 		return false, clean(err)
+	}
+	if envErr != nil {
+		return false, envErr
 	}
 	out, err := expr.Run(prog, vars)
 	if err != nil {

@@ -1,0 +1,71 @@
+package templates
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A template reaches the controller only where its author wrote so.
+func TestConfinedReach(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "files", "motd"), []byte("hello\n"), 0o644)
+	os.Symlink("/etc/passwd", filepath.Join(dir, "files", "escape"))
+	fifo := filepath.Join(dir, "files", "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RB_CONFINE_TEST", "visible")
+	vars := map[string]any{"dir": dir, "name": "motd", "abs": "/etc/passwd", "up": "../../../../etc/passwd",
+		"esc": "escape", "fifo": "fifo", "var": "RB_CONFINE_TEST", "home": os.Getenv("HOME")}
+	ok := map[string]string{
+		`{{ env "RB_CONFINE_TEST" }}`:                 "visible",
+		`{{ lookupFile .name .dir }}`:                 "hello",
+		`{{ lookupFile "motd" .dir }}`:                "hello",
+		`{{ lookupFile "/etc/passwd" | len | gt 0 }}`: "false",
+	}
+	for in, want := range ok {
+		got, err := Render("t", in, vars)
+		if err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	refused := map[string]string{
+		`{{ env .var }}`:                  "literally",
+		`{{ .var | env }}`:                "literally",
+		`{{ expandenv "$HOME" }}`:         "not defined",
+		`{{ getHostByName "localhost" }}`: "not defined",
+		`{{ lookupFile .abs .dir }}`:      "outside",
+		`{{ lookupFile .up .dir }}`:       "outside",
+		`{{ lookupFile .esc .dir }}`:      "outside",
+		`{{ lookupFile .abs }}`:           "none is known",
+		`{{ .abs | lookupFile }}`:         "none is known",
+		`{{ if true }}{{ with .dir }}{{ lookupFile $.abs . }}{{ end }}{{ end }}`: "outside",
+		`{{ lookupFile "/dev/zero" }}`:                                           "not a regular file",
+		`{{ lookupFile .fifo .dir }}`:                                            "not a regular file",
+	}
+	for in, want := range refused {
+		done := make(chan struct{})
+		var got string
+		var err error
+		go func() { got, err = Render("t", in, vars); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s hangs", in)
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s = %q, %v; want an error with %q", in, got, err, want)
+		}
+	}
+	// a one-action value (NativeValue) is confined the same way
+	if _, _, err := Native(`{{ env .var }}`, vars); err == nil {
+		t.Errorf("Native: env with a computed name ran")
+	}
+}
