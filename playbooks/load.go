@@ -49,6 +49,14 @@ func (l *Loader) read(name string, rel *file) (*file, error) {
 			name = filepath.Join(rel.dir, name)
 		}
 	}
+	if rel == nil && l.Embedded != nil && IsBareName(name) {
+		// a bare name is the embedded playbook even when a file of that
+		// name is in the current folder (a planted ./verify.yaml must not
+		// run as root in its place); ./NAME runs the file
+		if b, err := fs.ReadFile(l.Embedded, name); err == nil {
+			return &file{src: &diag.Source{Name: "embedded:" + name, Text: b}, embedded: true, dir: "."}, nil
+		}
+	}
 	if rel == nil || !rel.embedded {
 		if b, err := inputfile.Read(name); err == nil {
 			return &file{src: &diag.Source{Name: name, Text: b}, dir: filepath.Dir(name)}, nil
@@ -71,6 +79,13 @@ func (l *Loader) read(name string, rel *file) (*file, error) {
 		}
 	}
 	return nil, fs.ErrNotExist
+}
+
+// IsBareName says whether a playbook argument is a name (site.yaml) rather
+// than a path (./site.yaml, dir/site.yaml): a name picks the embedded
+// playbook first.
+func IsBareName(name string) bool {
+	return name != "" && !strings.ContainsRune(name, '/') && !strings.ContainsRune(name, filepath.Separator)
 }
 
 func parseYAML(src *diag.Source) (*yaml.Node, error) {

@@ -52,7 +52,7 @@ func usesLabRecord(playbook string) bool {
 	if playbook == "" {
 		return true // run, verify
 	}
-	if _, err := os.Stat(playbook); err == nil {
+	if _, err := os.Stat(playbook); err == nil && !playbooks.IsBareName(playbook) {
 		return false // a file of the user's
 	}
 	name := strings.TrimPrefix(filepath.ToSlash(playbook), "./")

@@ -18,8 +18,10 @@ import (
 
 // embeddedName is the embedded playbook a PLAYBOOK argument names (no such
 // file exists and the embedded set has it), or "".
+// A bare name is the embedded one even beside a file of that name (the
+// loader reads it so); a path is the file when there is one.
 func embeddedName(arg string) string {
-	if _, err := os.Stat(arg); err == nil {
+	if _, err := os.Stat(arg); err == nil && !playbooks.IsBareName(arg) {
 		return ""
 	}
 	name := strings.TrimPrefix(filepath.ToSlash(arg), "./")
@@ -101,6 +103,11 @@ func (a *app) playCmd() *cobra.Command {
 			pb, err := newLoader().Load(args[0])
 			if err != nil {
 				return err
+			}
+			if name := embeddedName(args[0]); name != "" && playbooks.IsBareName(args[0]) {
+				if _, err := os.Lstat(args[0]); err == nil {
+					fmt.Fprintf(a.stderr, "runbook: running the embedded %s; a file of that name is in this folder (write ./%s to run it)\n", name, name)
+				}
 			}
 			if syntaxCheck {
 				fmt.Fprintf(a.stdout, "playbook: %s: syntax OK (%d plays)\n", args[0], len(pb.Plays))
