@@ -60,6 +60,8 @@ func init() {
 		Example: "uri:\n  url: http://127.0.0.1:8008/health\n  return_content: true\nregister: health", New: func() modules.Module { return &URI{} }})
 }
 
+var hexRE = regexp.MustCompile(`^[0-9a-f]{32,128}$`)
+
 var checksumRE = regexp.MustCompile(`^(md5|sha1|sha224|sha256|sha384|sha512):(.+)$`)
 
 // Validate checks the arguments.
@@ -167,6 +169,11 @@ func (g *GetURL) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 			}
 			want = sum
 		}
+		// a sum is hex digits: anything else (a checksums file's line is
+		// the host's or a server's text) is refused, never sent to a shell
+		if !hexRE.MatchString(want) {
+			return modules.Failf("get_url: checksum %q is not a %s sum (hex digits)", want, algo), nil
+		}
 	}
 	res := &modules.Result{Data: map[string]any{"dest": dest, "url": g.URL}}
 	st, err := modules.Stat(ctx, env.Host, dest, false)
@@ -196,7 +203,7 @@ func (g *GetURL) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	script := "set -e\nt=$(mktemp " + modules.Quote(modules.Or(dir, "./")+".runbook-get.XXXXXX") + ")\n" +
 		"trap 'rm -f \"$t\"' EXIT\ncurl -K - -o \"$t\"\n"
 	if want != "" {
-		script += fmt.Sprintf("s=$(%ssum < \"$t\" | cut -d' ' -f1)\n[ \"$s\" = %s ] || { echo \"checksum mismatch: got $s, want %s\" >&2; exit 65; }\n", algo, modules.Quote(want), want)
+		script += fmt.Sprintf("s=$(%ssum < \"$t\" | cut -d' ' -f1)\n[ \"$s\" = %s ] || { echo \"checksum mismatch: got $s, want \"%s >&2; exit 65; }\n", algo, modules.Quote(want), modules.Quote(want))
 	}
 	script += "if [ -e " + q + " ] && cmp -s \"$t\" " + q + "; then echo same; exit 0; fi\n"
 	if g.Backup {

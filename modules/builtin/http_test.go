@@ -168,3 +168,32 @@ func (r *recorder) Run(ctx context.Context, c hostexec.Cmd) (hostexec.CmdResult,
 	r.cmds = append(r.cmds, c)
 	return r.Host.Run(ctx, c)
 }
+
+// A checksums file is a server's text: a line whose "sum" is shell code
+// is refused, and nothing of it runs on the host.
+func TestGetURLHostileChecksumsFile(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "PWNED")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/tool.bin", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "payload\n") })
+	mux.HandleFunc("/SUMS", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "x;touch${IFS}%s;$(touch${IFS}%s)  tool.bin\n", marker, marker)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	m := &builtin.GetURL{}
+	decode(t, map[string]any{"url": srv.URL + "/tool.bin", "dest": filepath.Join(dir, "tool.bin"), "checksum": "sha256:" + srv.URL + "/SUMS"}, m)
+	res, err := m.Run(context.Background(), env(t, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed || !strings.Contains(res.Msg, "not a sha256 sum") {
+		t.Errorf("a non-hex sum was not refused: %+v", res)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the checksums file's text ran on the host")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tool.bin")); err == nil {
+		t.Errorf("downloaded despite a bad checksum")
+	}
+}
