@@ -118,26 +118,31 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	parent := filepath.Dir(strings.TrimSuffix(u.Dest, "/"))
 	var b strings.Builder
 	b.WriteString("set -e\numask 022\n")
-	fmt.Fprintf(&b, "w=$(mktemp -d %s)\ntrap 'rm -rf \"$w\" \"$w.archive\" \"$w.list\"' EXIT\n", modules.Quote(parent+"/.runbook-unarchive.XXXXXX"))
+	// everything of this run lives inside one private folder (mktemp -d
+	// makes it 0700): the archive, its listing and the unpacked tree, so
+	// another local user cannot swap any of them before root reads them
+	fmt.Fprintf(&b, "p=$(mktemp -d %s)\ntrap 'rm -rf \"$p\"' EXIT\nw=\"$p/tree\"\nmkdir \"$w\"\n", modules.Quote(parent+"/.runbook-unarchive.XXXXXX"))
 	download := u.RemoteSrc && strings.Contains(u.Src, "://")
 	switch {
 	case download: // as Ansible: the host fetches the URL first
-		b.WriteString("a=\"$w.archive\"\n(umask 077; curl -fsSL -K - > \"$a\")\n")
+		b.WriteString("a=\"$p/archive\"\n(umask 077; curl -fsSL -K - > \"$a\")\n")
 		data = []byte(curlConfig(u.Src, nil, "", "", false, 0).String())
 	case u.RemoteSrc:
 		fmt.Fprintf(&b, "a=%s\n", modules.Quote(u.Src))
 	default:
-		b.WriteString("a=\"$w.archive\"\n(umask 077; cat > \"$a\")\n")
+		b.WriteString("a=\"$p/archive\"\n(umask 077; cat > \"$a\")\n")
 	}
-	b.WriteString(list + " > \"$w.list\" 2>/dev/null || true\n")
+	b.WriteString(list + " > \"$p/list\" 2>/dev/null || true\n")
 	b.WriteString(unpack + " >&2\n")
 	// what differs: a file missing or not equal in dest
 	fmt.Fprintf(&b, "d=%s\ncd \"$w\"\nchanged=$(find . -type f -o -type l | while IFS= read -r f; do cmp -s \"$f\" \"$d/$f\" 2>/dev/null || { echo x; break; }; done)\n", modules.Quote(u.Dest))
-	b.WriteString("cat \"$w.list\"\n[ -z \"$changed\" ] && { echo '#same'; exit 0; }\n")
+	b.WriteString("cat \"$p/list\"\n[ -z \"$changed\" ] && { echo '#same'; exit 0; }\n")
 	if env.Check {
 		b.WriteString("echo '#would'\n")
 	} else {
-		b.WriteString("cp -a . \"$d\"/\n")
+		// the entries, not ".": copying "." would give dest the private
+		// folder's owner, mode 0700 and mtime
+		b.WriteString("find . -mindepth 1 -maxdepth 1 -exec cp -a -t \"$d\" {} +\n")
 		own := u.Owner + ":" + u.Group
 		if u.Owner != "" || u.Group != "" {
 			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chown -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(own))

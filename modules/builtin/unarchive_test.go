@@ -93,12 +93,22 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 				t.Errorf("case %d round %d: changed=%v", i, round, changed)
 			}
 		}
+		// dest itself keeps its mode (copying the private folder's "."
+		// over it made it 0700)
+		sa, _ := os.Stat(filepath.Join(dir, "ansible", fmt.Sprint(i)))
+		sr, _ := os.Stat(filepath.Join(dir, "runbook", fmt.Sprint(i)))
+		if sa.Mode() != sr.Mode() {
+			t.Errorf("case %d: dest's mode runbook %v, Ansible %v", i, sr.Mode(), sa.Mode())
+		}
 		a, r := tree(t, filepath.Join(dir, "ansible", fmt.Sprint(i))), tree(t, filepath.Join(dir, "runbook", fmt.Sprint(i)))
 		if a != r {
 			t.Errorf("case %d %v:\nrunbook:\n%s\nAnsible:\n%s", i, c, r, a)
 		}
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "runbook", ".runbook-unarchive*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "runbook", "*", ".runbook-unarchive*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
