@@ -3,14 +3,14 @@ package convert
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
-	"path/filepath"
-
 	"github.com/runbook-lab/runbook/internal/cond"
+	"github.com/runbook-lab/runbook/internal/diag"
 )
 
 // conditionKeys hold conditions: runbook reads Ansible's condition
@@ -38,9 +38,9 @@ type yamlConv struct {
 
 // YAML converts a playbook, task, handler or variables file.
 func YAML(file string, text []byte, known func(string) bool) ([]byte, []Issue, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(text, &doc); err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", file, err)
+	doc, err := diag.ParseYAML(&diag.Source{Name: file, Text: text})
+	if err != nil {
+		return nil, nil, err
 	}
 	c := &yamlConv{file: file, known: known}
 	if len(doc.Content) == 0 {

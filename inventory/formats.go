@@ -14,9 +14,9 @@ var groupKeys = []string{"hosts", "children", "vars"}
 
 // parseYAML reads Ansible's YAML format: all: {hosts, children, vars}.
 func parseYAML(inv *Inventory, src *diag.Source) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src.Text, &doc); err != nil {
-		return diag.FromYAML(src, err)
+	doc, err := diag.ParseYAML(src)
+	if err != nil {
+		return err
 	}
 	if len(doc.Content) == 0 {
 		return nil

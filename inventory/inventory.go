@@ -397,9 +397,9 @@ func readVarsFile(p string) (map[string]any, error) {
 		return nil, err
 	}
 	src := &diag.Source{Name: p, Text: b}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, diag.FromYAML(src, err)
+	doc, err := diag.ParseYAML(src)
+	if err != nil {
+		return nil, err
 	}
 	vars := map[string]any{}
 	if len(doc.Content) > 0 {

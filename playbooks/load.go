@@ -89,9 +89,9 @@ func IsBareName(name string) bool {
 }
 
 func parseYAML(src *diag.Source) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src.Text, &doc); err != nil {
-		return nil, diag.FromYAML(src, err)
+	doc, err := diag.ParseYAML(src)
+	if err != nil {
+		return nil, err
 	}
 	if len(doc.Content) == 0 {
 		return nil, diag.At(src, 1, 1, "empty file")

@@ -755,9 +755,9 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 		return nil, true, err
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		var parsed yaml.Node
-		if err := yaml.Unmarshal([]byte(n.Value), &parsed); err != nil || len(parsed.Content) == 0 {
-			return nil, true, fmt.Errorf("expected a list, got %q", n.Value)
+		parsed, err := diag.ParseYAML(&diag.Source{Name: "loop", Text: []byte(n.Value)})
+		if err != nil || len(parsed.Content) == 0 {
+			return nil, true, fmt.Errorf("expected a list, got %q", shorten(n.Value, 200))
 		}
 		n = parsed.Content[0]
 	}
@@ -1188,4 +1188,12 @@ func (pc *playCtx) lateVars(host string, vars map[string]any) (map[string]any, e
 	}
 	pc.late[host] = out
 	return out, nil
+}
+
+// shorten cuts a value for a message: it may be a host's output of any size.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

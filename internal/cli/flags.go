@@ -124,7 +124,11 @@ func (f *runFlags) extraVars() (map[string]any, error) {
 			}
 		case strings.HasPrefix(strings.TrimSpace(e), "{"):
 			m := map[string]any{}
-			if err := yaml.Unmarshal([]byte(e), &m); err != nil {
+			doc, err := diag.ParseYAML(&diag.Source{Name: "-e", Text: []byte(e)})
+			if err == nil && len(doc.Content) > 0 {
+				err = doc.Content[0].Decode(&m)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("-e: not a valid mapping: %v", err)
 			}
 			for k, v := range m {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/templates"
 )
@@ -32,8 +32,11 @@ func (t *FileTemplate) Validate() error {
 		return errors.New("file_template: src and dest are required")
 	}
 	text, err := ReadTemplate(t.Src)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil // may be in a role's templates/: Run looks there
+	}
+	if err != nil {
+		return err
 	}
 	if _, err := templates.Parse(t.Src, text); err != nil {
 		return fmt.Errorf("file_template: %v", err)
@@ -43,12 +46,16 @@ func (t *FileTemplate) Validate() error {
 
 // ReadTemplate finds a template: a local file first, then an embedded one.
 func ReadTemplate(name string) (string, error) {
-	if b, err := os.ReadFile(name); err == nil {
+	b, err := inputfile.Read(name)
+	if err == nil {
 		return string(b), nil
 	}
-	b, err := fs.ReadFile(templates.Files, "files/"+name)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	b, err = fs.ReadFile(templates.Files, "files/"+name)
 	if err != nil {
-		return "", fmt.Errorf("file_template: no template %q (neither a local file nor embedded)", name)
+		return "", fmt.Errorf("file_template: no template %q (neither a local file nor embedded): %w", name, fs.ErrNotExist)
 	}
 	return string(b), nil
 }

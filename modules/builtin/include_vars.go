@@ -10,8 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/internal/inputfile"
 	"github.com/runbook-lab/runbook/modules"
 )
@@ -98,7 +97,11 @@ func (v *IncludeVars) Run(_ context.Context, env *modules.Env) (*modules.Result,
 			return modules.Failf("include_vars: %v", err), nil
 		}
 		var m map[string]any
-		if err := yaml.Unmarshal(b, &m); err != nil {
+		doc, err := diag.ParseYAML(&diag.Source{Name: f, Text: b})
+		if err == nil && len(doc.Content) > 0 {
+			err = doc.Content[0].Decode(&m)
+		}
+		if err != nil {
 			return modules.Failf("include_vars: %s: %v", f, err), nil
 		}
 		for k, x := range m {
