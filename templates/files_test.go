@@ -14,7 +14,7 @@ func labVars() map[string]any {
 		"replication_user": "replicator", "pgpool_listen_addresses": "*", "pgpool_port": 9999, "pcp_port": 9898,
 		"pgpool_socket_dir": "/var/run/postgresql", "pgpool_run_dir": "/var/run/postgresql", "pgpool_children": 32,
 		"pgpool_load_balance": true, "pgpool_sr_check_period": 0, "pgpool_delay_threshold": 0, "pgpool_check_user": "pgpool",
-		"pgpool_health_check_period": 1, "pgpool_health_check_timeout": 5, "pgpool_failover_script": "/etc/pgpool2/failover.sh",
+		"pgpool_health_check_period": 1, "pgpool_health_check_timeout": 5, "pgpool_failover_script": "/etc/pgpool2/failover.sh", "pgpool_failover_deadline": 45,
 		"pgpool_backends": []any{
 			map[string]any{"host": "10.0.0.1", "port": 5432, "name": "postgres1", "data_dir": "/d", "weight": 1},
 			map[string]any{"host": "10.0.0.2", "port": 5432, "name": "postgres2", "data_dir": "/d", "weight": 1},
@@ -34,7 +34,7 @@ func TestFailoverScriptArgumentsFollowTheSetting(t *testing.T) {
 			t.Errorf("%d: %s missing from\n%s", i, want, out)
 		}
 	}
-	if !strings.Contains(out, `BACKENDS="10.0.0.1:5432:postgres1 10.0.0.2:5432:postgres2 "`) {
+	if !strings.Contains(out, `BACKENDS="0:10.0.0.1:5432:postgres1 1:10.0.0.2:5432:postgres2 "`) {
 		t.Error("backend list not rendered")
 	}
 	// the script is valid sh
