@@ -91,7 +91,7 @@ func TestFailoverDecisions(t *testing.T) {
 			calls: "promote 10.0.0.2|attach 1", logHas: "promoted postgres2"},
 		{name: "the new main node hangs, then answers: wait for it, promote it",
 			args:  primaryDied,
-			nodes: map[string]string{p2: "hang\nhang\nt|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			nodes: map[string]string{p2: "hang\nt|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
 			calls: "promote 10.0.0.2|attach 1", logHas: "waiting for postgres2"},
 		{name: "pgpool names the cascade as new main while the synchronous standby hangs: still the standby",
 			args:  primaryDiedMainCascade,
@@ -173,7 +173,7 @@ func TestFailoverDecisions(t *testing.T) {
 			os.WriteFile(p, []byte(strings.Replace(script, "LOG=/var/log/postgresql/pgpool-failover.log", "LOG='"+log+"'", 1)), 0o755)
 			cmd := exec.Command("sh", append([]string{p}, c.args...)...)
 			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake,
-				"RUNBOOK_FAILOVER_ASK_TIMEOUT=1", "RUNBOOK_FAILOVER_DEADLINE=6")
+				"RUNBOOK_FAILOVER_ASK_TIMEOUT=1", "RUNBOOK_FAILOVER_DEADLINE=3")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("exit: %v %s", err, out)
 			}
