@@ -55,7 +55,7 @@ func YAML(file string, text []byte, known func(string) bool) ([]byte, []Issue, e
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return nil, nil, err
 	}
 	enc.Close()

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"net"
 	"os"
 	"runtime"
@@ -9,8 +11,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ValidNetNS checks a network namespace name: a bare name under
+// /run/netns, as `ip netns` makes them, never a path out of it.
+func ValidNetNS(ns string) error {
+	if !netnsName.MatchString(ns) || ns == "." || ns == ".." {
+		return fmt.Errorf("network namespace %q: expected a name as `ip netns list` shows (letters, digits, . _ -)", ns)
+	}
+	return nil
+}
+
+var netnsName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
 // DialIn dials addr from inside network namespace ns.
 func DialIn(ctx context.Context, ns, network, addr string) (net.Conn, error) {
+	if err := ValidNetNS(ns); err != nil {
+		return nil, err
+	}
 	type result struct {
 		c   net.Conn
 		err error

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/internal/safefile"
 )
 
 // chaosModes are the faults a campaign draws from (failover-drill.yaml's).
@@ -84,13 +84,13 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 	if r, ok := extra["report_dir"]; ok {
 		dir = filepath.Join(fmt.Sprint(r), fmt.Sprintf("chaos-%d", seed))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := safefile.MkdirPrivate(dir, 0o755); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "chaos campaign: seed %d, %s, faults drawn from %s; first faults: %s\nreports and logs in %s\n",
 		seed, duration, strings.Join(modes, ","), strings.Join(plan[:min(8, len(plan))], " "), dir)
 	common := f.passThrough()
-	log, err := os.Create(filepath.Join(dir, "campaign.log"))
+	log, err := safefile.Create(filepath.Join(dir, "campaign.log"), 0o644)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		}
 	}
 	b, _ := json.MarshalIndent(map[string]any{"seed": seed, "duration_s": duration.Seconds(), "modes": modes, "faults": faults, "broken": broken}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "campaign.json"), b, 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, "campaign.json"), b, 0o644); err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -15,6 +16,7 @@ import (
 	"github.com/runbook-lab/runbook/internal/inputfile"
 	"github.com/runbook-lab/runbook/inventory"
 	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/transport"
 )
 
 // The lab remembers itself: a successful site.yaml writes the hosts it
@@ -173,8 +175,11 @@ func loadLabRecord(f *runFlags) (*inventory.Inventory, string, error) {
 	if path == "" {
 		return nil, "", nil
 	}
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Lstat(path); err != nil {
 		return nil, "", nil
+	}
+	if err := trustedFile(path); err != nil {
+		return nil, "", fmt.Errorf("the lab record: %w", err)
 	}
 	b, err := inputfile.Read(path)
 	if err != nil {
@@ -186,6 +191,9 @@ func loadLabRecord(f *runFlags) (*inventory.Inventory, string, error) {
 	}
 	g, _ := inv.Group("all")
 	if ns, ok := g.Vars["runbook_lab_netns"].(string); ok && f.netns == "" {
+		if err := transport.ValidNetNS(ns); err != nil {
+			return nil, "", fmt.Errorf("the lab record %s: %w", path, err)
+		}
 		f.netns = ns
 	}
 	if kh, ok := g.Vars["runbook_lab_known_hosts"].(string); ok && f.knownHosts == "" {
@@ -197,4 +205,27 @@ func loadLabRecord(f *runFlags) (*inventory.Inventory, string, error) {
 		note += " from network namespace " + f.netns
 	}
 	return inv, note, nil
+}
+
+// trustedFile refuses a file runbook would act on as its user (often root)
+// that someone else could have written: a symbolic link, not a regular
+// file, owned by another user, or writable by group or others.
+func trustedFile(path string) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link; refusing to trust it (remove it, or point RUNBOOK_LAB_FILE at the real file)", path)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Getuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by you (uid %d); refusing to trust it", path, sys.Uid, os.Getuid())
+	}
+	if st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by others (mode %04o); chmod 600 it", path, st.Mode().Perm())
+	}
+	return nil
 }

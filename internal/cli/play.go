@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runbook-lab/runbook/internal/safefile"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/runner"
@@ -86,7 +88,16 @@ func (a *app) embeddedCmd(use, playbook, short string) *cobra.Command {
 	cmd := a.playCmd()
 	cmd.Use, cmd.Short, cmd.Args = use, short, cobra.NoArgs
 	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, _ []string) error { return run(c, []string{playbook}) }
+	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		err := run(c, []string{playbook})
+		// a check that fails is the answer "no", exit 1 (as test(1) and
+		// pg_isready); an unreachable host keeps its own code
+		var ee *exitError
+		if errors.As(err, &ee) && ee.code == 2 {
+			return &exitError{code: 1}
+		}
+		return err
+	}
 	return cmd
 }
 
@@ -216,7 +227,7 @@ func writeRetry(a *app, playbook string, stats *runner.Stats) {
 	if os.MkdirAll(filepath.Dir(path), 0o700) != nil {
 		return
 	}
-	if os.WriteFile(path, []byte(strings.Join(failed, "\n")+"\n"), 0o600) == nil {
+	if safefile.WriteFile(path, []byte(strings.Join(failed, "\n")+"\n"), 0o600) == nil {
 		fmt.Fprintf(a.stderr, "to retry the failed hosts: -l @%s\n", path)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"time"
+
+	"github.com/runbook-lab/runbook/internal/safefile"
 )
 
 // Start begins profiling when RUNBOOK_PROFILE is set; the returned stop
@@ -17,7 +19,7 @@ func Start() (stop func()) {
 	if prefix == "" {
 		return func() {}
 	}
-	cpu, err := os.Create(prefix + ".cpu")
+	cpu, err := safefile.Create(prefix+".cpu", 0o600)
 	if err != nil {
 		return func() {}
 	}
@@ -32,7 +34,7 @@ func Start() (stop func()) {
 			runtime.ReadMemStats(&ms)
 			if ms.HeapInuse > peak {
 				peak = ms.HeapInuse
-				if f, err := os.Create(prefix + ".heap"); err == nil {
+				if f, err := safefile.Create(prefix+".heap", 0o600); err == nil {
 					pprof.Lookup("heap").WriteTo(f, 0)
 					f.Close()
 				}

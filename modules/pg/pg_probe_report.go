@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/runbook-lab/runbook/internal/safefile"
 	"github.com/runbook-lab/runbook/modules"
 )
 
@@ -246,7 +246,7 @@ func worse(a, b ClientFigures) ClientFigures {
 // writeReport makes DIR/NAME-TIMESTAMP with report.json and timeline.svg.
 func writeReport(base, name string, rep ProbeReport) (string, error) {
 	dir := filepath.Join(base, name+"-"+time.Now().UTC().Format("20060102-150405"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := safefile.MkdirPrivate(dir, 0o755); err != nil {
 		return "", err
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
@@ -259,13 +259,7 @@ func writeReport(base, name string, rep ProbeReport) (string, error) {
 	return dir, writeAtomic(filepath.Join(dir, "timeline.svg"), []byte(probeSVG(rep)))
 }
 
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func writeAtomic(path string, b []byte) error { return safefile.WriteFile(path, b, 0o644) }
 
 // probeSVG draws both clients' writes on one time axis: acknowledged rows
 // green, errors red, the outage shaded, the break marked.
