@@ -3,9 +3,9 @@ package transport
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"net"
 	"os"
+	"regexp"
 	"runtime"
 
 	"golang.org/x/sys/unix"
