@@ -32,7 +32,10 @@ const nodeQuery = `SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'pri
  coalesce((SELECT sender_host FROM pg_stat_wal_receiver), '') AS upstream_host,
  coalesce((SELECT sender_port::text FROM pg_stat_wal_receiver), '') AS upstream_port,
  coalesce((SELECT status FROM pg_stat_wal_receiver), '') AS receiver_status,
- coalesce(current_setting('primary_conninfo', true), '') AS primary_conninfo`
+ coalesce(current_setting('primary_conninfo', true), '') AS primary_conninfo,
+ pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery()
+  THEN greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'), coalesce(pg_last_wal_replay_lsn(), '0/0'))
+  ELSE pg_current_wal_lsn() END, '0/0')::bigint AS wal_position`
 
 const standbysQuery = `SELECT application_name, coalesce(client_addr::text, 'local') AS client_addr, state, sync_state,
  coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, replay_lsn), 0)::bigint AS lag_bytes,
@@ -56,7 +59,12 @@ func (p *PgReplication) Run(ctx context.Context, env *modules.Env) (*modules.Res
 	for k, v := range node.Rows[0] {
 		data[k] = v
 	}
-	data["upstream_application_name"] = CurrentUpstream("primary_conninfo = '" + node.Rows[0]["primary_conninfo"] + "'")["application_name"]
+	conf := CurrentUpstream("primary_conninfo = '" + node.Rows[0]["primary_conninfo"] + "'")
+	data["upstream_application_name"] = conf["application_name"]
+	// the upstream it is configured to stream from: upstream_host (the
+	// walreceiver's) is empty while that upstream is dead, exactly when a
+	// recovery must know which standbys streamed from the failed primary
+	data["configured_upstream_host"] = conf["host"]
 	delete(data, "primary_conninfo") // may name a passfile; never a password, but not needed
 	list := make([]any, 0, len(standbys.Rows))
 	byName := map[string]any{}

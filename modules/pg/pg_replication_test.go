@@ -92,6 +92,11 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	if f3.Data["role"] != "standby" || f3.Data["upstream_port"] != fmt.Sprint(p2.Port) || f3.Data["upstream_application_name"] != "postgres3" {
 		t.Errorf("postgres3 facts: %v", f3.Data)
 	}
+	// where each node is in the WAL, and whom it is configured to stream
+	// from (kept while that upstream is dead)
+	if f3.Data["configured_upstream_host"] == "" || f3.Data["wal_position"] == "" || f3.Data["wal_position"] == "0" || facts.Data["wal_position"] == "" {
+		t.Errorf("positions: primary %v, postgres3 %v (configured upstream %v)", facts.Data["wal_position"], f3.Data["wal_position"], f3.Data["configured_upstream_host"])
+	}
 	// a write on the primary reaches the cascade
 	p1.SQL("CREATE TABLE t AS SELECT 42 AS v")
 	waitFor(t, func() bool { return p3.SQL("SELECT count(*) FROM pg_tables WHERE tablename = 't'") == "1" }, "the write on postgres3")
