@@ -142,6 +142,10 @@ func TestFailoverDecisions(t *testing.T) {
 			args:  standbyDied,
 			nodes: map[string]string{p1: "f|0/700|", p3: "t|0/400|10.0.0.2:5432"},
 			calls: "alter 10.0.0.3 10.0.0.1:5432", logHas: "re-pointed postgres3 to 10.0.0.1:5432"},
+		{name: "the primary's failure reported again after a promotion: the new primary is never re-pointed",
+			args:  []string{"0", "10.0.0.1", "5432", "/d", "2", "10.0.0.3", "1", "1", "5432", "/d", "10.0.0.2", "5432"},
+			nodes: map[string]string{p2: "f|0/900|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			calls: "", logHas: "failed node 0"},
 		{name: "a standby died with no primary known: nothing is re-pointed to an empty host",
 			args:  standbyDiedNoPrimary,
 			nodes: map[string]string{p1: "refused", p3: "t|0/400|10.0.0.2:5432"},
@@ -184,7 +188,7 @@ func TestFailoverDecisions(t *testing.T) {
 			// the attach runs after the script returns (pgpool takes pcp
 			// requests only then): wait for it to finish
 			for i := 0; i < 50 && strings.Contains(c.calls, "attach"); i++ {
-				if b, _ := os.ReadFile(log); strings.Contains(string(b), "attached") || strings.Contains(string(b), "has postgres") {
+				if b, _ := os.ReadFile(log); strings.Contains(string(b), "asked pgpool to attach") || strings.Contains(string(b), "has postgres") {
 					break
 				}
 				exec.Command("sleep", "0.2").Run()
