@@ -140,11 +140,22 @@ func (p *PcpNode) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		return nil, err
 	}
 	deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
+	resend := time.Now().Add(resendEvery)
 	for {
 		st, err = p.status(ctx, env.Host)
 		if err == nil && done(st) {
 			res.Data = data(st)
 			return res, nil
+		}
+		// pgpool takes requests in order: one it queued before ours (a
+		// health check's "node down" from while the node was stopped) can
+		// undo ours, and while failover_command runs it answers nothing;
+		// the request is sent again until the status says it took
+		if time.Now().After(resend) {
+			if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
+				return nil, err
+			}
+			resend = time.Now().Add(resendEvery)
 		}
 		if time.Now().After(deadline) {
 			return &modules.Result{Failed: true, Data: data(st), Msg: fmt.Sprintf("pcp %s of node %d: pcp said yes, but the node's status is still %s (role %s) after %ds", p.Action, p.NodeID, st.Status, st.Role, p.Timeout)}, nil
@@ -156,5 +167,8 @@ func (p *PcpNode) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		}
 	}
 }
+
+// resendEvery is how often an unanswered pcp request is sent again.
+const resendEvery = 5 * time.Second
 
 var _ modules.Validator = (*PcpNode)(nil)
