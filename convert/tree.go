@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/internal/safefile"
 )
 
 // Report is what a conversion did.
 type Report struct {
+	root                    string // the output folder, resolved
 	YAML, Templates, Copied int
 	Playbooks               []string // converted files that are playbooks (lists of plays)
 	Issues                  []Issue
@@ -20,14 +22,34 @@ type Report struct {
 
 // Tree converts every source (a file or a folder) into out, mirroring the
 // tree: YAML files and .j2 templates converted, anything else copied.
+//
+// It writes only under out: never over a source (a destination that is a
+// source, or an out inside a source folder, is refused before anything is
+// written), never through a symbolic link planted in out.
 func Tree(sources []string, out string, known func(string) bool) (*Report, error) {
-	r := &Report{}
+	outAbs, err := absReal(out)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{root: outAbs}
+	var bases []string
 	for _, src := range sources {
+		srcAbs, err := absReal(src)
+		if err != nil {
+			return nil, err
+		}
+		base := filepath.Join(outAbs, filepath.Base(srcAbs))
+		if base == srcAbs || within(outAbs, srcAbs) {
+			return nil, fmt.Errorf("convert: -o %s would write over %s (the output must be a folder outside the sources)", out, src)
+		}
+		bases = append(bases, base)
+	}
+	for i, src := range sources {
 		info, err := os.Stat(src)
 		if err != nil {
 			return nil, err
 		}
-		base := filepath.Join(out, filepath.Base(filepath.Clean(src)))
+		base := bases[i]
 		if !info.IsDir() {
 			if err := r.file(src, base, src, known); err != nil {
 				return nil, err
@@ -100,17 +122,73 @@ func (r *Report) file(src, dst, shown string, known func(string) bool) error {
 		r.Copied++
 	}
 	r.Issues = append(r.Issues, issues...)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := mkdirUnder(r.root, filepath.Dir(dst)); err != nil {
 		return err
 	}
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(src); err == nil {
 		mode = st.Mode().Perm()
 	}
-	if err := os.WriteFile(dst+".tmp", out, mode); err != nil {
+	return safefile.WriteFile(dst, out, mode)
+}
+
+// absReal is a path made absolute, its symbolic links resolved as far as
+// it exists (out may not exist yet).
+func absReal(p string) (string, error) {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := a; ; cur = filepath.Dir(cur) {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		if cur == filepath.Dir(cur) {
+			return a, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+	}
+}
+
+// within says whether p is dir or under it.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// mkdirUnder makes dir, a folder under root, one component at a time,
+// refusing a symbolic link on the way: a link planted in the output would
+// send the converted files (and the overwrite) anywhere.
+func mkdirUnder(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("convert: %s is outside the output folder %s", dir, root)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
-	return os.Rename(dst+".tmp", dst)
+	cur := root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if part == "." || part == "" {
+			continue
+		}
+		cur = filepath.Join(cur, part)
+		st, err := os.Lstat(cur)
+		switch {
+		case os.IsNotExist(err):
+			if err := os.Mkdir(cur, 0o755); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case st.Mode()&os.ModeSymlink != 0:
+			return fmt.Errorf("convert: %s is a symbolic link; refusing to write through it", cur)
+		case !st.IsDir():
+			return fmt.Errorf("convert: %s is not a folder", cur)
+		}
+	}
+	return nil
 }
 
 // looksLikePlaybook says a YAML text is a list of plays.
