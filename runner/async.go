@@ -27,6 +27,7 @@ type jobs struct {
 type job struct {
 	host, task string
 	done       bool
+	noLog      bool // the task's no_log: async_status gives its status, not its output
 	result     map[string]any
 }
 
@@ -46,6 +47,15 @@ func (j *jobs) Job(jid string) (map[string]any, bool, bool) {
 	}
 	if !b.done {
 		return nil, false, true
+	}
+	if b.noLog {
+		out := map[string]any{"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result"}
+		for _, k := range []string{"changed", "failed", "rc", "skipped", "unreachable"} {
+			if v, ok := b.result[k]; ok {
+				out[k] = v
+			}
+		}
+		return out, true, true
 	}
 	return maps.Clone(b.result), true, true
 }
@@ -92,7 +102,7 @@ func (r *run) startJob(t *playbooks.Task, sc scope, h *hostState, vars map[strin
 	j.mu.Lock()
 	j.seq++
 	jid := fmt.Sprintf("j%d.%d", j.seq, os.Getpid())
-	b := &job{host: h.name, task: t.Name}
+	b := &job{host: h.name, task: t.Name, noLog: sc.noLog}
 	j.byID[jid] = b
 	j.mu.Unlock()
 	limit, msg := asyncLimit(t)

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -130,5 +131,93 @@ func TestHostOutputIsNeverTemplated(t *testing.T) {
 				t.Errorf("%q: no command %q; sent:\n%s", payload, line, all)
 			}
 		}
+	}
+}
+
+// capture keeps every result the run reports, as an output would print it.
+type capture struct {
+	quiet
+	mu  sync.Mutex
+	all []string
+}
+
+func (c *capture) Result(r *runner.HostResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all = append(c.all, fmt.Sprintf("%s %v %v %v", r.Msg, r.Data, r.Diffs, r.Warnings))
+}
+
+// A no_log task run in the background keeps its output hidden when
+// async_status reads it.
+func TestAsyncStatusKeepsNoLog(t *testing.T) {
+	i, _ := inventory.Parse(&diag.Source{Name: "inv.yaml", Text: []byte("all:\n  hosts:\n    h1:\n")}, ".")
+	l := &playbooks.Loader{Catalog: runner.Catalog{Reg: modules.Default}}
+	p, err := l.LoadText("t.yaml", []byte(`- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: cat hostile
+      async: 20
+      poll: 0
+      no_log: true
+      register: job
+    - async_status: {jid: "{{ .job.ansible_job_id }}"}
+      register: st
+      until: st.finished
+      retries: 20
+      delay: 0.1
+    - debug: {var: st}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var scripts []string
+	out := &capture{}
+	opt := runner.Options{Registry: modules.Default, Inventory: i, Output: out, Forks: 1,
+		Connector: &runner.Connector{Dial: func(_ context.Context, name string, _ map[string]any) (transport.Conn, error) {
+			return &hostileConn{name: name, payload: "the-job-secret-output", mu: &mu, scripts: &scripts}, nil
+		}}}
+	if _, err := runner.Run(context.Background(), p, opt); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(out.all, "\n")
+	if strings.Contains(all, "the-job-secret-output") {
+		t.Errorf("a no_log job's output shows:\n%s", all)
+	}
+	if !strings.Contains(all, "censored") {
+		t.Errorf("async_status does not say the output is hidden:\n%s", all)
+	}
+}
+
+// A secret-named argument never shows, in a diff either (yum_repository's
+// password lands in the .repo file the diff shows).
+func TestSecretArgumentsAreMaskedInDiffs(t *testing.T) {
+	i, _ := inventory.Parse(&diag.Source{Name: "inv.yaml", Text: []byte("all:\n  hosts:\n    h1:\n")}, ".")
+	l := &playbooks.Loader{Catalog: runner.Catalog{Reg: modules.Default}}
+	p, err := l.LoadText("t.yaml", []byte(`- hosts: h1
+  gather_facts: false
+  connection: local
+  tasks:
+    - yum_repository: {name: epel, description: EPEL, baseurl: "http://mirror.invalid/epel", username: u, password: "repo-s3cret-pw", reposdir: "`+t.TempDir()+`"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var scripts []string
+	out := &capture{}
+	opt := runner.Options{Registry: modules.Default, Inventory: i, Output: out, Forks: 1, Diff: true,
+		Connector: &runner.Connector{Dial: func(_ context.Context, name string, _ map[string]any) (transport.Conn, error) {
+			return &hostileConn{name: name, mu: &mu, scripts: &scripts}, nil
+		}}}
+	if _, err := runner.Run(context.Background(), p, opt); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(out.all, "\n")
+	if strings.Contains(all, "repo-s3cret-pw") {
+		t.Errorf("the password shows:\n%s", all)
+	}
+	if !strings.Contains(all, "password") {
+		t.Errorf("no diff to judge (the module did not run?):\n%s", all)
 	}
 }

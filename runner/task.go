@@ -422,9 +422,9 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 	if err != nil {
 		return failed("%s (task at %s): %v", t.Name, t.At, h.broken.explain(err))
 	}
-	if sc.noLog {
-		r.redact.collectArgs(t.Args, vars)
-	}
+	// a secret-named argument (password, proxy_password...) is masked in
+	// all output, diffs included; a no_log task's file contents too
+	r.redact.collectArgs(t.Args, vars, sc.noLog)
 	check := r.opt.Check
 	if sc.checkMode != nil {
 		check = *sc.checkMode

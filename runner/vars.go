@@ -292,22 +292,22 @@ func (r *redactor) value(v any) any {
 	return v
 }
 
-// collectArgs adds the rendered values of a no_log task's secret-named
-// arguments (password, ...) and file contents, so they stay masked should
-// another task print them. Other arguments (owner: postgres) are not
+// collectArgs adds the rendered values of a task's secret-named arguments
+// (password, ...) and, for a no_log task, its file contents, so they stay
+// masked wherever they would show (a diff, another task's output). Other arguments (owner: postgres) are not
 // secrets and masking them would garble every message.
-func (r *redactor) collectArgs(n *yaml.Node, vars map[string]any) {
+func (r *redactor) collectArgs(n *yaml.Node, vars map[string]any, contents bool) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i].Value, n.Content[i+1]
-		if v.Kind == yaml.ScalarNode && (SecretName(k) || k == "content") {
+		if v.Kind == yaml.ScalarNode && (SecretName(k) || contents && k == "content") {
 			if s, err := templates.Render("", v.Value, vars); err == nil {
 				r.add(s)
 			}
 		} else {
-			r.collectArgs(v, vars)
+			r.collectArgs(v, vars, contents)
 		}
 	}
 }
