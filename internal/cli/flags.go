@@ -23,6 +23,10 @@ import (
 )
 
 // runFlags are the options shared by play and run.
+// maxTimeout bounds -T: a larger value (inf, 1e300) overflows a duration
+// and made every host unreachable at once.
+const maxTimeout = 86400
+
 type runFlags struct {
 	inventory     string
 	limit         string
@@ -197,8 +201,8 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 	if err != nil {
 		return runner.Options{}, err
 	}
-	if f.timeout <= 0 || f.timeout != f.timeout {
-		return runner.Options{}, fmt.Errorf("--timeout: expected a number of seconds above 0, got %g", f.timeout)
+	if f.timeout <= 0 || f.timeout != f.timeout || f.timeout > maxTimeout {
+		return runner.Options{}, fmt.Errorf("--timeout: expected a number of seconds above 0 and at most %d (a day), got %g", maxTimeout, f.timeout)
 	}
 	if f.forks < 1 {
 		return runner.Options{}, fmt.Errorf("--forks: expected at least 1, got %d", f.forks)

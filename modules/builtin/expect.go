@@ -149,9 +149,21 @@ func (e *Expect) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	}
 	spec, _ := json.Marshal(map[string]any{"argv": argv, "chdir": e.Chdir, "responses": resp, "timeout": timeout, "echo": e.Echo})
 	begin := time.Now()
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: "command -v python3 >/dev/null || { echo 'expect needs python3 on the host' >&2; exit 127; }; exec python3 -c " + modules.Quote(expectPy), Stdin: spec, Secret: true})
+	// Python's regex engine backtracks and does not stop for signals: a
+	// question like (a+)+$ can spin past the timeout inside one search, so
+	// the host's timeout(1) ends the whole helper a little after it
+	limit := ""
+	if timeout > 0 {
+		limit = fmt.Sprintf("if command -v timeout >/dev/null; then set -- timeout -s KILL %d; fi; ", timeout+2)
+	}
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: "command -v python3 >/dev/null || { echo 'expect needs python3 on the host' >&2; exit 127; }; " + limit + "exec \"$@\" python3 -c " + modules.Quote(expectPy), Stdin: spec, Secret: true})
 	if err != nil {
 		return nil, err
+	}
+	if (r.RC == 124 || r.RC == 137) && timeout > 0 && strings.TrimSpace(r.Stdout) == "" {
+		res.Failed, res.Msg = true, "command exceeded timeout"
+		res.Data["rc"] = nil
+		return res, nil
 	}
 	if r.RC != 0 {
 		return modules.Failf("expect: %s", modules.LastLines(strings.TrimSpace(r.Stderr), 6)), nil

@@ -7,9 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/runbook-lab/runbook/modules"
+	"github.com/runbook-lab/runbook/modules/builtin"
 )
 
 // The same questions answered by Ansible's expect (pexpect) and by
@@ -92,4 +95,28 @@ func runExpect(t *testing.T, args map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// A question whose regex backtracks catastrophically on the program's
+// output still ends at the timeout (Python's re does not stop for signals).
+func TestExpectTimeoutHoldsAgainstACatastrophicRegex(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 missing")
+	}
+	one := 2
+	m := &builtin.Expect{Command: `sh -c 'printf "%s" aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab; sleep 60'`,
+		Responses: map[string]any{"(a+)+$": "x"}, Timeout: &one}
+	begin := time.Now()
+	done := make(chan struct{})
+	var res *modules.Result
+	var err error
+	go func() { res, err = m.Run(context.Background(), env(t, false)); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("expect ran on past its timeout")
+	}
+	if err != nil || !res.Failed || !strings.Contains(res.Msg, "exceeded timeout") {
+		t.Errorf("after %v: %+v %v", time.Since(begin), res, err)
+	}
 }
