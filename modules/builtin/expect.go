@@ -154,7 +154,7 @@ func (e *Expect) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	// the host's timeout(1) ends the whole helper a little after it
 	limit := ""
 	if timeout > 0 {
-		limit = fmt.Sprintf("if command -v timeout >/dev/null; then set -- timeout -s KILL %d; fi; ", timeout+2)
+		limit = fmt.Sprintf("if command -v timeout >/dev/null; then set -- timeout --foreground -s KILL %d; fi; ", timeout+2)
 	}
 	r, err := env.Host.Run(ctx, modules.Cmd{Script: "command -v python3 >/dev/null || { echo 'expect needs python3 on the host' >&2; exit 127; }; " + limit + "exec \"$@\" python3 -c " + modules.Quote(expectPy), Stdin: spec, Secret: true})
 	if err != nil {
