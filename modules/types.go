@@ -271,3 +271,7 @@ func AnyList(l []string) []any {
 	}
 	return out
 }
+
+// MaxWaitSeconds bounds a time a task waits (pause, wait_for): a larger
+// number of seconds overflows a duration and waits not at all.
+const MaxWaitSeconds = 365 * 24 * 3600.0

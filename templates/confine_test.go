@@ -69,3 +69,17 @@ func TestConfinedReach(t *testing.T) {
 		t.Errorf("Native: env with a computed name ran")
 	}
 }
+
+// A template that would spin for days is an error after MaxExecTime.
+func TestTemplateTimeBound(t *testing.T) {
+	old := MaxExecTime
+	MaxExecTime = 300 * time.Millisecond
+	defer func() { MaxExecTime = old }()
+	_, err := Render("t", `{{ range $i := until 1000000 }}{{ range $j := until 1000000 }}{{ end }}{{ end }}`, nil)
+	if err == nil || !strings.Contains(err.Error(), "time bound") {
+		t.Errorf("nested ranges: %v", err)
+	}
+	if got, err := Render("t", `{{ range $i := until 3 }}{{ $i }}{{ end }}`, nil); err != nil || got != "012" {
+		t.Errorf("a small range: %q %v", got, err)
+	}
+}

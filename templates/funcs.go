@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"text/template"
+	"time"
 
 	"github.com/Masterminds/sprig/v3"
 
@@ -112,16 +113,42 @@ func parseCached(name, text string) (*template.Template, error) {
 	return t, nil
 }
 
+// MaxExecTime bounds one template's execution: nested ranges that print
+// nothing ({{ range until 1000000 }}{{ range until 1000000 }}...) would
+// otherwise spin for days. A config file renders in milliseconds.
+var MaxExecTime = 60 * time.Second
+
+var errTooLong = errors.New("template still running after its time bound; nested loops too large?")
+
 // Execute runs a parsed template; a missing variable is an error naming it.
+// A template that runs past MaxExecTime is an error; text/template cannot
+// be stopped, so its goroutine is left to finish (or the process to end).
 func Execute(t *template.Template, vars map[string]any) (string, error) {
-	var b limitedBuffer
-	if err := t.Execute(&b, vars); err != nil {
-		if IsTooLarge(err) {
-			return "", errTooLarge
-		}
-		return "", cleanExecError(err)
+	type result struct {
+		s   string
+		err error
 	}
-	return string(b.b), nil
+	done := make(chan result, 1)
+	go func() {
+		var b limitedBuffer
+		if err := t.Execute(&b, vars); err != nil {
+			if IsTooLarge(err) {
+				done <- result{"", errTooLarge}
+				return
+			}
+			done <- result{"", cleanExecError(err)}
+			return
+		}
+		done <- result{string(b.b), nil}
+	}()
+	timer := time.NewTimer(MaxExecTime)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-timer.C:
+		return "", errTooLong
+	}
 }
 
 var mapKeyRE = regexp.MustCompile(`map has no entry for key "([^"]+)"`)

@@ -33,6 +33,9 @@ func (p *Pause) Validate() error {
 	if p.Seconds < 0 || p.Minutes < 0 {
 		return fmt.Errorf("pause: expected a duration of 0 or more")
 	}
+	if p.Seconds+60*p.Minutes > modules.MaxWaitSeconds {
+		return fmt.Errorf("pause: at most %d seconds (a year); a longer time overflows", int(modules.MaxWaitSeconds))
+	}
 	return nil
 }
 

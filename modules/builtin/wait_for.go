@@ -38,6 +38,9 @@ func init() {
 
 // Validate needs exactly one probe.
 func (w *WaitFor) Validate() error {
+	if w.Timeout < 0 || w.Timeout > modules.MaxWaitSeconds {
+		return fmt.Errorf("wait_for: timeout: expected 0 to %d seconds (a year), got %g", int(modules.MaxWaitSeconds), w.Timeout)
+	}
 	n := 0
 	for _, set := range []bool{w.Port != 0, w.Path != "", w.Cmd != ""} {
 		if set {
