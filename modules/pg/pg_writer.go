@@ -102,11 +102,12 @@ echo done`
 }
 
 // privateDir creates the directory of path (0700) when missing and refuses
-// it when it is a symlink or writable by group or others.
+// it when it is a symlink, writable by group or others, or owned by another
+// user (who could swap the script the writer runs).
 func privateDir(path string) string {
 	d := modules.Quote(filepath.Dir(path))
 	return "[ -d " + d + " ] || install -d -m 0700 " + d + " || exit 1\n" +
-		"if [ -L " + d + " ] || [ -n \"$(find " + d + " -maxdepth 0 -perm /022)\" ]; then echo " + modules.Quote(filepath.Dir(path)+" is writable by others or a symlink: choose a private directory for the writer's log") + " >&2; exit 1; fi"
+		"if [ -L " + d + " ] || [ -n \"$(find " + d + " -maxdepth 0 -perm /022)\" ] || [ \"$(stat -c %u " + d + ")\" != \"$(id -u)\" ]; then echo " + modules.Quote(filepath.Dir(path)+" is writable by others, a symlink, or another user's: choose a private directory for the writer's log") + " >&2; exit 1; fi"
 }
 
 // WriteEvent is one line of the writer's log.
