@@ -56,19 +56,29 @@ func (k *RpmKey) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	if !rpmKeyID.MatchString(k.Key) {
 		// the key's id and fingerprint from gpg's colon listing, read
 		// through a pipe: nothing is written to look
-		r, err := modules.RunOK(ctx, env.Host, fetch+` | gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys 2>/dev/null | awk -F: '$1=="pub"{print "id", $5} $1=="fpr"{print "fpr", $10}' | head -2`, "reading the key")
+		r, err := modules.RunOK(ctx, env.Host, fetch+` | gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys 2>/dev/null | awk -F: '$1=="pub"{n++; print "id", $5; p=1} $1=="fpr" && p {print "fpr", $10; p=0} END{print "keys", n+0}'`, "reading the key")
 		if err != nil {
 			return nil, err
 		}
+		keys := ""
 		for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
-			if f := strings.Fields(l); len(f) == 2 && f[0] == "id" {
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 2 && f[0] == "id" && fingerprint == "":
 				id = strings.ToUpper(f[1])
-			} else if len(f) == 2 && f[0] == "fpr" {
+			case len(f) == 2 && f[0] == "fpr" && fingerprint == "":
 				fingerprint = strings.ToUpper(f[1])
+			case len(f) == 2 && f[0] == "keys":
+				keys = f[1]
 			}
 		}
 		if fingerprint == "" {
 			return modules.Failf("rpm_key: %s is not a GPG public key", k.Key), nil
+		}
+		if k.Fingerprint != "" && keys != "1" {
+			// rpm --import takes every key of the file: a checked import
+			// must import exactly the key that was checked
+			return modules.Failf("rpm_key: %s holds %s keys; with fingerprint it must hold exactly the one key", k.Key, keys), nil
 		}
 		if want := strings.ToUpper(strings.ReplaceAll(k.Fingerprint, " ", "")); want != "" && want != fingerprint {
 			return modules.Failf("rpm_key: the key's fingerprint %s is not %s", fingerprint, want), nil
@@ -91,9 +101,20 @@ func (k *RpmKey) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	if env.Check {
 		return res, nil
 	}
-	if k.State == "present" && isURL {
-		// downloaded into a private temporary file (mktemp), imported, removed
-		_, err = modules.RunOK(ctx, env.Host, `set -e; tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT; `+fetch+` > "$tmp"; rpm --import "$tmp"`, "rpm --import")
+	if k.State == "present" && fingerprint != "" {
+		// fetched once more into a private temporary file (mktemp), and
+		// imported only if that very file holds the one key checked above:
+		// a server (or a file) that answers differently the second time
+		// gets nothing imported
+		// with fingerprint: exactly that one key; without: the same first key
+		firstOrAll := `$fprs`
+		if k.Fingerprint == "" {
+			firstOrAll = `$(printf '%s\n' "$fprs" | head -1)`
+		}
+		check := `fprs=$(gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys "$tmp" 2>/dev/null | awk -F: '$1=="pub"{p=1} $1=="fpr" && p {print $10; p=0}')
+[ "` + firstOrAll + `" = ` + modules.Quote(fingerprint) + ` ] || { echo "the key changed since it was checked (or holds more than one key): not imported" >&2; exit 1; }
+`
+		_, err = modules.RunOK(ctx, env.Host, "set -e; tmp=$(mktemp); trap 'rm -f \"$tmp\"' EXIT; "+fetch+" > \"$tmp\"\n"+check+`rpm --import "$tmp"`, "rpm --import")
 	} else if k.State == "present" {
 		_, err = modules.RunOK(ctx, env.Host, "rpm --import "+modules.Quote(k.Key), "rpm --import")
 	} else {
