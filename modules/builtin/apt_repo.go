@@ -264,7 +264,13 @@ func (k *AptKey) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	script := "set -e\nt=$(mktemp -d)\ntrap 'rm -rf \"$t\"' EXIT\n" + get + " > \"$t/key\"\n" +
 		"if grep -q 'BEGIN PGP PUBLIC KEY BLOCK' \"$t/key\"; then gpg --batch --yes --dearmor -o \"$t/key.gpg\" \"$t/key\"; else cp \"$t/key\" \"$t/key.gpg\"; fi\n"
 	if k.ID != "" {
-		script += "gpg --batch --show-keys --with-colons \"$t/key.gpg\" 2>/dev/null | grep -qi " + modules.Quote(strings.TrimPrefix(k.ID, "0x")) + " || { echo 'the key has no id " + strings.TrimPrefix(k.ID, "0x") + "' >&2; exit 3; }\n"
+		// the id is matched against the primary key's fingerprint only (a
+		// user id may contain any text, a fingerprint among it), and the
+		// file must hold that one key: apt trusts every key of a keyring
+		id := strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(k.ID, "0x"), "0X"))
+		script += "fprs=$(gpg --batch --show-keys --with-colons \"$t/key.gpg\" 2>/dev/null | awk -F: '$1==\"pub\"{p=1} $1==\"fpr\" && p {print toupper($10); p=0}')\n" +
+			"[ \"$(printf '%s\\n' \"$fprs\" | grep -c .)\" = 1 ] || { echo \"the key file holds $(printf '%s\\n' \"$fprs\" | grep -c .) keys; with id it must hold exactly the one key\" >&2; exit 3; }\n" +
+			"case \"$fprs\" in *" + id + ") ;; *) echo 'the key has no id " + id + "' >&2; exit 3 ;; esac\n"
 	}
 	script += "if cmp -s \"$t/key.gpg\" " + q + "; then echo same; exit 0; fi\n"
 	script += "install -m 0644 \"$t/key.gpg\" " + q + "\necho new\n"

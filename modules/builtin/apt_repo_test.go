@@ -83,6 +83,26 @@ func TestAptKeyKeyring(t *testing.T) {
 	if _, err := runModuleChanged(t, "apt_key", args); err == nil || !strings.Contains(err.Error(), "no id") {
 		t.Errorf("a key with another id: %v", err)
 	}
+	// an impostor whose user id holds the wanted fingerprint, and a file
+	// with the wanted key plus an extra one, are refused
+	impostor := exec.Command("gpg", "--batch", "--passphrase", "", "--quick-gen-key", "impostor "+fpr+" <i@example.org>", "ed25519", "sign", "never")
+	impostor.Env = gen.Env
+	if out, err := impostor.CombinedOutput(); err != nil {
+		t.Fatalf("gpg: %v %s", err, out)
+	}
+	expI := exec.Command("gpg", "--armor", "--export", "i@example.org")
+	expI.Env = gen.Env
+	impArmored, _ := expI.Output()
+	for name, data := range map[string]string{"impostor": string(impArmored), "extra key": string(armored) + string(impArmored)} {
+		kr := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".gpg")
+		_, err := runModuleChanged(t, "apt_key", map[string]any{"data": data, "id": fpr, "keyring": kr})
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if _, statErr := os.Stat(kr); statErr == nil {
+			t.Errorf("%s: a keyring was written", name)
+		}
+	}
 }
 
 // A PPA as Ansible's apt_repository adds it: the deb line for the codename
