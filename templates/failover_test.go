@@ -25,7 +25,9 @@ case "$sql" in
     echo "promote $h" >> "$FAKE/calls"
     if [ -e "$node.nopromote" ]; then : > "$node.gone"; else : > "$node.promoted"; fi
     echo t; exit 0 ;;
+  *synchronous_standby_names*) echo "alter $h sync off" >> "$FAKE/calls"; exit 0 ;;
   *"ALTER SYSTEM"*) echo "alter $h $(echo "$sql" | sed -n "s/.*host=\([^ ]*\) port=\([0-9]*\).*/\1:\2/p")" >> "$FAKE/calls"; exit 0 ;;
+  *SyncRep*) cat "$node.syncrep" 2>/dev/null || echo 0; exit 0 ;;
   *pg_reload_conf*) echo t; exit 0 ;;
 esac
 [ -e "$node.gone" ] && { echo "connection refused" >&2; exit 2; }
@@ -78,12 +80,14 @@ func TestFailoverDecisions(t *testing.T) {
 	standbyDied := []string{"1", "10.0.0.2", "5432", "/d", "0", "10.0.0.1", "0", "0", "5432", "/d", "10.0.0.1", "5432"}
 	standbyDiedNoPrimary := []string{"1", "10.0.0.2", "5432", "/d", "2", "10.0.0.3", "0", "-1", "5432", "/d", "", ""}
 	cases := []struct {
-		name   string
-		args   []string
-		nodes  map[string]string // node -> scenario lines
-		extra  []string          // files to create (NODE.nopromote)
-		calls  string            // what the script did, in order
-		logHas string
+		name     string
+		args     []string
+		nodes    map[string]string // node -> scenario lines
+		extra    []string          // files to create (NODE.nopromote)
+		files    map[string]string // files with content (NODE.syncrep: backends waiting for a synchronous standby)
+		syncWait string            // RUNBOOK_FAILOVER_SYNC_WAIT ("" is 0: no watch)
+		calls    string            // what the script did, in order
+		logHas   string
 	}{
 		{name: "primary killed: the synchronous standby is promoted, the cascade left to follow",
 			args:  primaryDied,
@@ -138,6 +142,17 @@ func TestFailoverDecisions(t *testing.T) {
 			args:  primaryDied,
 			nodes: map[string]string{p1: "f|0/900|", p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
 			calls: "attach 0", logHas: "still answers as primary from here"},
+		{name: "the new primary's commits keep waiting for a synchronous standby (the cascade stalled): it commits without one, DEGRADED",
+			args:     primaryDied,
+			nodes:    map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			files:    map[string]string{p2 + ".syncrep": "4\n"},
+			syncWait: "4",
+			calls:    "promote 10.0.0.2|attach 1|alter 10.0.0.2 sync off", logHas: "DEGRADED"},
+		{name: "the new primary's commits flow: synchronous replication is kept",
+			args:     primaryDied,
+			nodes:    map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			syncWait: "10",
+			calls:    "promote 10.0.0.2|attach 1", logHas: "promoted postgres2"},
 		{name: "a standby died: its cascade streams from the primary",
 			args:  standbyDied,
 			nodes: map[string]string{p1: "f|0/700|", p3: "t|0/400|10.0.0.2:5432"},
@@ -176,12 +191,18 @@ func TestFailoverDecisions(t *testing.T) {
 			for _, f := range c.extra {
 				os.WriteFile(filepath.Join(fake, f), nil, 0o644)
 			}
+			for f, data := range c.files {
+				os.WriteFile(filepath.Join(fake, f), []byte(data), 0o644)
+			}
+			if c.syncWait == "" {
+				c.syncWait = "0"
+			}
 			log := filepath.Join(dir, "failover.log")
 			p := filepath.Join(dir, "failover.sh")
 			os.WriteFile(p, []byte(strings.Replace(script, "LOG=/var/log/postgresql/pgpool-failover.log", "LOG='"+log+"'", 1)), 0o755)
 			cmd := exec.Command("sh", append([]string{p}, c.args...)...)
 			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake,
-				"RUNBOOK_FAILOVER_ASK_TIMEOUT=1", "RUNBOOK_FAILOVER_DEADLINE=3")
+				"RUNBOOK_FAILOVER_ASK_TIMEOUT=1", "RUNBOOK_FAILOVER_DEADLINE=3", "RUNBOOK_FAILOVER_SYNC_WAIT="+c.syncWait)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("exit: %v %s", err, out)
 			}
