@@ -39,3 +39,17 @@ func TestAliasBombsAreRefused(t *testing.T) {
 		t.Errorf("ordinary aliases: %v", err)
 	}
 }
+
+// FuzzParseYAML: any text is a tree or a positioned error, never a panic
+// or a hang; a seed holds every alias shape the checker knows.
+func FuzzParseYAML(f *testing.F) {
+	for _, s := range []string{"a: &a [*a]\n", "b: &b {x: 1}\nc: {<<: *b}\n", "l: &l [1, 2]\nm: [*l, *l, *l]\n", "- &x {a: *x}\n", "x: *nope\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		doc, err := ParseYAML(&Source{Name: "f.yaml", Text: []byte(text)})
+		if err == nil && doc == nil {
+			t.Fatal("no tree and no error")
+		}
+	})
+}
