@@ -148,6 +148,12 @@ func TestFailoverDecisions(t *testing.T) {
 			files:    map[string]string{p2 + ".syncrep": "4\n"},
 			syncWait: "4",
 			calls:    "promote 10.0.0.2|attach 1|alter 10.0.0.2 sync off", logHas: "DEGRADED"},
+		{name: "pgpool already has the new primary attached: its commits are watched all the same",
+			args:     primaryDied,
+			nodes:    map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			files:    map[string]string{p2 + ".syncrep": "2\n", "attached.1": ""},
+			syncWait: "5",
+			calls:    "promote 10.0.0.2|alter 10.0.0.2 sync off", logHas: "DEGRADED"},
 		{name: "the new primary's commits flow: synchronous replication is kept",
 			args:     primaryDied,
 			nodes:    map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
@@ -208,8 +214,8 @@ func TestFailoverDecisions(t *testing.T) {
 			}
 			// the attach runs after the script returns (pgpool takes pcp
 			// requests only then): wait for it to finish
-			for i := 0; i < 50 && strings.Contains(c.calls, "attach"); i++ {
-				if b, _ := os.ReadFile(log); strings.Contains(string(b), "asked pgpool to attach") || strings.Contains(string(b), "has postgres") {
+			for i := 0; i < 100 && (strings.Contains(c.calls, "attach") || strings.Contains(c.calls, "sync off")); i++ {
+				if b, _ := os.ReadFile(log); strings.Contains(string(b), "attach job for") {
 					break
 				}
 				exec.Command("sleep", "0.2").Run()
