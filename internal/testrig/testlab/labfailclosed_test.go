@@ -156,7 +156,7 @@ func TestFailoverFailsClosed(t *testing.T) {
 	{
 		t.Log("phase: every database node stopped")
 		for _, h := range []string{"postgres3", "postgres2", "postgres1"} {
-			sh(h, "systemctl stop 'postgresql@*-main'")
+			sh(h, "systemctl stop postgresql@$(ls /etc/postgresql)-main")
 		}
 		noPrimary := regexp.MustCompile(`no writable primary`)
 		for _, cmd := range []string{"status", "verify"} {
