@@ -18,6 +18,8 @@ import (
 //   - a double fault: the cascade's WAL receiver stopped, the synchronous
 //     standby hung 10 s, then the primary killed: the cascade must never be
 //     promoted;
+//   - the primary cut off from its peers with no drill running: its own
+//     self-fence makes it not writable within 30 s;
 //   - every database node stopped: status and verify say so (exit 1), and
 //     recover-primary.yaml restores a verified cluster;
 //   - recover-primary.yaml on the healthy primary is a no-op (exit 0).
@@ -28,7 +30,12 @@ func TestFailoverFailsClosed(t *testing.T) {
 	if code, out := runbook(t, lab, "play", "site.yaml"); code != 0 {
 		t.Fatalf("site.yaml: exit %d\n%s", code, out)
 	}
-	play := func(args ...string) (int, string) { return runbook(t, lab, args...) }
+	failClosedPhases(t, func(args ...string) (int, string) { return runbook(t, lab, args...) })
+}
+
+// failClosedPhases are TestFailoverFailsClosed's faults through play, any
+// tier (make test-vm runs them on the VMs).
+func failClosedPhases(t *testing.T, play func(args ...string) (int, string)) {
 	sh := func(host, script string) string {
 		t.Helper()
 		code, out := play("run", host, "-m", "shell", "-a", script)
@@ -150,6 +157,42 @@ func TestFailoverFailsClosed(t *testing.T) {
 		}
 		sh("postgres3", `pkill -CONT -f "postgres: .*[w]alreceiver" || true`)
 		finish("double fault", broke)
+	}
+
+	// the primary cut off from its peers, no drill running: the cluster
+	// fences it itself (its self-fence), not the test
+	{
+		t.Log("phase: the primary cut off from its peers, no drill running")
+		writer("action=start")
+		waitWrites("the writer", 0, 60*time.Second)
+		var peers []string
+		for _, h := range []string{"postgres2", "postgres3", "postgres-client"} {
+			_, out := play("run", h, "-m", "debug", "-a", `msg={{ index .hostvars .inventory_hostname "ansible_host" }}`)
+			m := regexp.MustCompile(`=> (\S+)`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("the address of %s:\n%s", h, out)
+			}
+			peers = append(peers, m[1])
+		}
+		sh("postgres1", "for a in "+strings.Join(peers, " ")+`; do ip route add blackhole "$a/32"; done`)
+		cut := now()
+		// writable: PostgreSQL runs there and is not in recovery (a commit
+		// may wait for a synchronous standby, but the row is there to read)
+		writable := func() bool {
+			return sh("postgres1", `systemctl is-active --quiet postgresql@$(ls /etc/postgresql)-main && [ "$(cd /tmp && timeout 3 runuser -u postgres -- psql -XAtqc 'SELECT pg_is_in_recovery()')" = f ] && echo yes || echo no`) == "yes"
+		}
+		for writable() && now()-cut < 30 {
+			time.Sleep(time.Second)
+		}
+		if writable() {
+			_, log := play("run", "postgres1", "-m", "command", "-a", "tail -20 /var/log/postgresql/pg-selffence.log")
+			t.Errorf("postgres1 is still a writable primary %.0f s after it was cut off\n%s", now()-cut, log)
+		} else {
+			t.Logf("postgres1 not writable %.1f s after it was cut off from its peers", now()-cut)
+		}
+		t.Logf("writes back %.1f s after the cut", waitWrites("writes back after the cut", cut, 60*time.Second))
+		sh("postgres1", `ip route show type blackhole | while read -r _ a _; do ip route del blackhole "$a"; done; true`)
+		finish("primary cut off", cut)
 	}
 
 	// every database node stopped

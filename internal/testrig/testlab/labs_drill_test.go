@@ -36,21 +36,40 @@ func TestFailoverDrills(t *testing.T) {
 	runDrills(t, play, allDrills)
 }
 
-// A drill mode and the playbook that brings the cluster back after it.
-type drill struct{ mode, recover string }
+// A drill mode, the playbook that brings the cluster back after it, and
+// the load every lab host runs meanwhile (stress.yaml: "", cpu or io).
+type drill struct{ mode, recover, stress string }
+
+// The drills on busy hosts (issue: HA under stress): a loaded primary must
+// not be failed over falsely, and a failover under load must lose nothing.
+func TestFailoverDrillsUnderStress(t *testing.T) {
+	lab := testlab.Hosts(t, 4)
+	if code, out := runbook(t, lab, "play", "site.yaml"); code != 0 {
+		t.Fatalf("site.yaml: exit %d\n%s", code, out)
+	}
+	play := func(args ...string) (int, string) { return runbook(t, lab, args...) }
+	runDrills(t, play, stressDrills)
+}
+
+var stressDrills = []drill{
+	{"kill", "failback-drill.yaml", "cpu"},
+	{"freeze", "recover-primary.yaml", "io"},
+	{"partition-primary", "recover-primary.yaml", "cpu"},
+	{"slow-disk", "", "cpu"},
+}
 
 // allDrills: the five drills of the notes, then the partitions.
 var allDrills = []drill{
-	{"kill", "failback-drill.yaml"}, // recover-primary.yaml under the write probe
-	{"diskfull", "recover-primary.yaml"},
-	{"standby", "recover-replica.yaml"},
-	{"freeze", "recover-primary.yaml"},
-	// partitions: the cut-off primary is fenced by the drill, the
-	// network healed, then it is brought back as a standby
-	{"partition-pgpool", "recover-primary.yaml"},
-	{"partition-primary", "recover-primary.yaml"},
-	{"flap", "recover-primary.yaml"},
-	{"slow-disk", ""}, // nothing fails over: verify only
+	{"kill", "failback-drill.yaml", ""}, // recover-primary.yaml under the write probe
+	{"diskfull", "recover-primary.yaml", ""},
+	{"standby", "recover-replica.yaml", ""},
+	{"freeze", "recover-primary.yaml", ""},
+	// partitions: the cut-off primary is fenced by the cluster (its
+	// self-fence), the network healed, then it is brought back as a standby
+	{"partition-pgpool", "recover-primary.yaml", ""},
+	{"partition-primary", "recover-primary.yaml", ""},
+	{"flap", "recover-primary.yaml", ""},
+	{"slow-disk", "", ""}, // nothing fails over: verify only
 }
 
 // runDrills runs each drill through play (any tier), its recovery and
@@ -60,15 +79,19 @@ func runDrills(t *testing.T, play func(args ...string) (int, string), drills []d
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range drills {
-		code, out := play("play", "failover-drill.yaml", "-e", "mode="+d.mode, "-e", "report_dir="+dir)
+		load := []string{}
+		if d.stress != "" {
+			load = []string{"-e", "stress=" + d.stress}
+		}
+		code, out := play(append([]string{"play", "failover-drill.yaml", "-e", "mode=" + d.mode, "-e", "report_dir=" + dir}, load...)...)
 		m := drillRE.FindStringSubmatch(out)
 		if code != 0 || m == nil {
 			t.Fatalf("drill %s: exit %d\n%s", d.mode, code, out)
 		}
-		t.Logf("drill %s: %s", d.mode, m[0])
+		t.Logf("drill %s (stress %q): %s", d.mode, d.stress, m[0])
 		if strings.HasPrefix(d.mode, "partition") || d.mode == "flap" {
 			// two primaries may show while the old one is cut off (it cannot
-			// commit: its synchronous standby is gone); the drill fences it
+			// commit: its synchronous standby is gone); the cluster fences it
 			// when pgpool failed over. A flap may be too short for that.
 			failedOver := strings.Contains(out, "Fence the old primary") && !strings.Contains(out, "nothing to fence")
 			if failedOver && pgState(play, "postgres1") == "active" {
@@ -95,6 +118,9 @@ func runDrills(t *testing.T, play func(args ...string) (int, string), drills []d
 			continue
 		}
 		args := []string{"play", d.recover, "-e", "report_dir=" + dir}
+		if d.recover == "failback-drill.yaml" {
+			args = append(args, load...)
+		}
 		if d.recover == "recover-primary.yaml" {
 			args = append(args, "-l", "postgres1")
 		}

@@ -68,6 +68,12 @@ func TestSiteOnVMs(t *testing.T) {
 	begin = time.Now()
 	runDrills(t, play, allDrills)
 	t.Logf("all drills on the VMs: %s", time.Since(begin).Round(time.Second))
+	begin = time.Now()
+	runDrills(t, play, stressDrills)
+	t.Logf("the drills under stress on the VMs: %s", time.Since(begin).Round(time.Second))
+	begin = time.Now()
+	failClosedPhases(t, play)
+	t.Logf("the fail-closed faults on the VMs: %s", time.Since(begin).Round(time.Second))
 }
 
 // changedLines are a run's task headers and the changed lines under them,

@@ -1,0 +1,163 @@
+package templates
+
+import (
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// fakeFencePsql answers for this node (no -h) from $FAKE/self, one line
+// per question (the last line repeats), and for a peer from $FAKE/HOST:PORT
+// the same way: an answer, "hang" or "refused". A node whose PostgreSQL
+// was stopped ($FAKE/stopped) refuses.
+const fakeFencePsql = `#!/bin/sh
+node=self
+while [ $# -gt 0 ]; do
+  case "$1" in -h) h=$2; shift ;; -p) node="$h:$2"; shift ;; esac
+  shift
+done
+[ "$node" = self ] && [ -e "$FAKE/stopped" ] && { echo "no server" >&2; exit 2; }
+f="$FAKE/$node"
+[ -e "$f" ] || { echo "refused" >&2; exit 2; }
+n=$(cat "$f.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$f.n"
+total=$(wc -l < "$f")
+[ "$n" -ge "$total" ] && n=$((total - 1))
+line=$(sed -n "$((n + 1))p" "$f")
+case "$line" in
+  hang) exec sleep 30 ;;
+  refused) echo "refused" >&2; exit 2 ;;
+  *) echo "$line" ;;
+esac
+`
+
+// runuser -u postgres -- CMD: CMD as it is (the test is not root).
+const fakeRunuser = `#!/bin/sh
+while [ "$1" != -- ]; do shift; done
+shift
+exec "$@"
+`
+const fakeSystemctl = `#!/bin/sh
+echo "$*" >> "$FAKE/calls"
+[ "$1" = stop ] && : > "$FAKE/stopped"
+true
+`
+
+// The self-fence as a table: what a primary's guard does for each way
+// its peers and pgpool can look. It runs the real script with bash against
+// fake psql and systemctl commands; pgpool's port is a real loopback
+// listener (open) or a port nobody listens on (closed).
+func TestSelfFenceDecisions(t *testing.T) {
+	for _, tool := range []string{"bash", "timeout"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip(tool + " missing")
+		}
+	}
+	open, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { open.Close() }) // after the parallel cases, unlike defer
+	go func() {
+		for {
+			c, err := open.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	gone, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedPort := gone.Addr().(*net.TCPAddr).Port
+	gone.Close()
+	openPort := open.Addr().(*net.TCPAddr).Port
+
+	text, _ := fs.ReadFile(Files, "files/pg-selffence.sh.tmpl")
+	render := func(pgpoolPort int) string {
+		vars := map[string]any{"inventory_hostname": "postgres1", "pg_unit": "postgresql@15-main", "pgpool_addr": "127.0.0.1",
+			"pgpool_port": pgpoolPort, "pg_port": 5432, "selffence_after": 12, "selffence_reply_window": 5,
+			"hostvars": map[string]any{"postgres1": map[string]any{"ansible_host": "10.0.0.1"},
+				"postgres2": map[string]any{"ansible_host": "10.0.0.2"}, "postgres3": map[string]any{"ansible_host": "10.0.0.3"}}}
+		s, err := Render("pg-selffence.sh", string(text), vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	const p2, p3 = "10.0.0.2:5432", "10.0.0.3:5432"
+	cases := []struct {
+		name   string
+		self   string            // this node's answers, in order
+		peers  map[string]string // peer -> answers
+		pgpool bool              // pgpool's port open
+		calls  string
+		logHas string
+	}{
+		{name: "cut off from pgpool and every standby after it had them: stopped",
+			self: "f|1|1\nf|1|0", calls: "stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
+		{name: "a cluster still being built (never a peer): left alone",
+			self: "f|1|0"},
+		{name: "pgpool reachable: left alone",
+			self: "f|1|1\nf|1|0", pgpool: true},
+		{name: "a standby keeps replying: left alone, pgpool or not",
+			self: "f|1|1"},
+		{name: "another node is a primary on a later timeline: stopped at once",
+			self: "f|1|0", peers: map[string]string{p2: "f|2"}, pgpool: true,
+			calls: "stop postgresql@15-main", logHas: "10.0.0.2:5432 is a primary on timeline 2"},
+		{name: "another primary on the same or an earlier timeline: not this node's to judge",
+			self: "f|3|0", peers: map[string]string{p2: "f|3", p3: "f|2"}, pgpool: true},
+		{name: "a peer that does not answer is never taken for a primary",
+			self: "f|1|0", peers: map[string]string{p2: "hang", p3: "refused"}, pgpool: true},
+		{name: "a standby is never fenced",
+			self: "t||", peers: map[string]string{p2: "f|9"}},
+		{name: "this node does not answer: nothing is judged",
+			self: "hang", peers: map[string]string{p2: "f|9"}},
+		{name: "garbage from this node is no answer",
+			self: "ERROR: x", peers: map[string]string{p2: "f|9"}},
+		{name: "contact comes back before the bound: left alone",
+			self: "f|1|1\nf|1|0\nf|1|0\nf|1|1\nf|1|0\nf|1|0\nf|1|1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			bin, fake := filepath.Join(dir, "bin"), filepath.Join(dir, "fake")
+			os.MkdirAll(bin, 0o755)
+			os.MkdirAll(fake, 0o755)
+			os.WriteFile(filepath.Join(bin, "psql"), []byte(fakeFencePsql), 0o755)
+			os.WriteFile(filepath.Join(bin, "runuser"), []byte(fakeRunuser), 0o755)
+			os.WriteFile(filepath.Join(bin, "systemctl"), []byte(fakeSystemctl), 0o755)
+			os.WriteFile(filepath.Join(bin, "logger"), []byte("#!/bin/sh\ntrue\n"), 0o755)
+			os.WriteFile(filepath.Join(fake, "self"), []byte(c.self+"\n"), 0o644)
+			for p, s := range c.peers {
+				os.WriteFile(filepath.Join(fake, p), []byte(s+"\n"), 0o644)
+			}
+			port := closedPort
+			if c.pgpool {
+				port = openPort
+			}
+			script := filepath.Join(dir, "selffence.sh")
+			os.WriteFile(script, []byte(render(port)), 0o755)
+			log := filepath.Join(dir, "fence.log")
+			cmd := exec.Command("bash", script)
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake,
+				"RUNBOOK_FENCE_AFTER=2", "RUNBOOK_FENCE_ROUNDS="+strconv.Itoa(6), "RUNBOOK_FENCE_LOG="+log, "RUNBOOK_FENCE_ASK_TIMEOUT=2")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("exit: %v %s", err, out)
+			}
+			b, _ := os.ReadFile(filepath.Join(fake, "calls"))
+			calls := strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", "|")
+			lg, _ := os.ReadFile(log)
+			if calls != c.calls {
+				t.Errorf("calls %q, want %q\nlog:\n%s", calls, c.calls, lg)
+			}
+			if !strings.Contains(string(lg), c.logHas) {
+				t.Errorf("log lacks %q:\n%s", c.logHas, lg)
+			}
+		})
+	}
+}
