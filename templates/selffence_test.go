@@ -98,7 +98,7 @@ func TestSelfFenceDecisions(t *testing.T) {
 		logHas string
 	}{
 		{name: "cut off from pgpool and every standby after it had them: stopped",
-			self: "f|1|1\nf|1|0", calls: "stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
+			self: "f|1|1\nf|1|0", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
 		{name: "a cluster still being built (never a peer): left alone",
 			self: "f|1|0"},
 		{name: "pgpool reachable: left alone",
@@ -107,7 +107,7 @@ func TestSelfFenceDecisions(t *testing.T) {
 			self: "f|1|1"},
 		{name: "another node is a primary on a later timeline: stopped at once",
 			self: "f|1|0", peers: map[string]string{p2: "f|2"}, pgpool: true,
-			calls: "stop postgresql@15-main", logHas: "10.0.0.2:5432 is a primary on timeline 2"},
+			calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "10.0.0.2:5432 is a primary on timeline 2"},
 		{name: "another primary on the same or an earlier timeline: not this node's to judge",
 			self: "f|3|0", peers: map[string]string{p2: "f|3", p3: "f|2"}, pgpool: true},
 		{name: "a peer that does not answer is never taken for a primary",

@@ -110,5 +110,27 @@ func (a *app) drillsCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "where the reports are (default: beside the lab record, "+drillsDir()+")")
 	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	cmd.AddCommand(a.drillCheckCmd())
+	return cmd
+}
+
+// drillCheckCmd is `runbook drills check DIR`: drill-check.yaml on the
+// drill in DIR; exit 1 when the verdict is invalid.
+func (a *app) drillCheckCmd() *cobra.Command {
+	cmd := a.embeddedCmd("check DIR", "drill-check.yaml",
+		"Judge a past drill again: its history.json against its table as it is now on the primary (exit 1 naming lost rows)")
+	cmd.Args = cobra.ExactArgs(1)
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		dir, err := filepath.Abs(args[0])
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(map[string]string{"drill_dir": dir})
+		if err := c.Flags().Set("extra-vars", string(b)); err != nil {
+			return err
+		}
+		return run(c, nil)
+	}
 	return cmd
 }

@@ -7,9 +7,12 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/runbook-lab/runbook/internal/history"
 	"github.com/runbook-lab/runbook/modules"
 )
 
@@ -22,21 +25,21 @@ import (
 // error is kept with millisecond timestamps and its commit latency. The
 // report judges by the worse client.
 type PgProbe struct {
-	Action    string         `yaml:"action" doc:"start, wait, stop or report"`
+	Action    string         `yaml:"action" doc:"start, wait, stop, report, or check (report_dir: a drill's report directory, judged again against its table as it is now)"`
 	Name      string         `yaml:"name" doc:"the probe's name (several may run)" default:"drill"`
 	Host      string         `yaml:"host" doc:"pgpool's address as seen from the task's host" default:"127.0.0.1"`
 	Port      int            `yaml:"port" doc:"pgpool's port" default:"9999"`
 	User      string         `yaml:"user" doc:"role to write as" default:"postgres"`
 	Password  modules.Secret `yaml:"password" doc:"its password (never shown)"`
 	DB        string         `yaml:"db" doc:"database" default:"postgres"`
-	Table     string         `yaml:"table" doc:"probe table (dropped by report unless keep)" default:"runbook_probe"`
+	Table     string         `yaml:"table" doc:"probe table (default runbook_probe_TIMESTAMP, kept after the report so the drill can be judged again; start drops all but the newest 5 of those)"`
 	Acks      int            `yaml:"acks" doc:"wait: acknowledgements each client needs after 'after'" default:"30"`
 	After     float64        `yaml:"after" doc:"wait: count acknowledgements after this unix time (seconds)"`
 	Timeout   float64        `yaml:"timeout" doc:"wait: seconds before failing" default:"90"`
 	Every     float64        `yaml:"every" doc:"seconds between two rows of one client" default:"0.02"`
 	BreakAt   float64        `yaml:"break_at" doc:"report: when the failure was caused (unix seconds)"`
 	ReportDir string         `yaml:"report_dir" doc:"report: a timestamped directory with report.json and timeline.svg is made here, on the machine running runbook" default:"."`
-	Keep      bool           `yaml:"keep" doc:"report: keep the probe table"`
+	Drop      bool           `yaml:"drop" doc:"report: drop the probe table"`
 	// Nodes are the database servers (address:port as seen from the task's
 	// host) whose pg_is_in_recovery() the probe polls every 100 ms, to catch
 	// any moment with two writable primaries, even one pgpool never routes to.
@@ -53,11 +56,11 @@ func init() {
 // Validate checks the action and the table name.
 func (p *PgProbe) Validate() error {
 	switch p.Action {
-	case "start", "wait", "stop", "report":
+	case "start", "wait", "stop", "report", "check":
 	default:
-		return fmt.Errorf("pg_probe: action must be start, wait, stop or report, got %q", p.Action)
+		return fmt.Errorf("pg_probe: action must be start, wait, stop, report or check, got %q", p.Action)
 	}
-	if !paramName.MatchString(p.Table) {
+	if p.Table != "" && !paramName.MatchString(p.Table) {
 		return fmt.Errorf("pg_probe: %q is not a plain table name", p.Table)
 	}
 	return nil
@@ -81,7 +84,11 @@ type probe struct {
 	done    sync.WaitGroup
 	mu      sync.Mutex
 	events  []ProbeEvent
+	hist    []history.Op // every client operation, Jepsen's shape
+	t0      time.Time    // the history's clock starts here (monotonic)
+	ids     atomic.Int64 // the last row id taken: ids are unique across clients
 	dial    func(ctx context.Context) (*pgx.Conn, error)
+	nodes   map[string]func(ctx context.Context) (*pgx.Conn, error)
 	table   string
 }
 
@@ -131,6 +138,8 @@ func (p *PgProbe) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		return p.start(ctx, env)
 	case "wait":
 		return p.wait(ctx)
+	case "check":
+		return p.check(ctx, env)
 	case "stop":
 		probes.Lock()
 		pr := probes.byName[p.Name]
@@ -254,19 +263,54 @@ func (p *PgProbe) dialer(env *modules.Env) (func(ctx context.Context) (*pgx.Conn
 	}, nil
 }
 
-func (p *PgProbe) start(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+// newProbe connects nothing yet: it makes the dialers, through pgpool and
+// to each node.
+func (p *PgProbe) newProbe(ctx context.Context, env *modules.Env, table string) (*probe, error) {
 	dial, err := p.dialer(env)
 	if err != nil {
 		return nil, err
 	}
-	c, err := dial(ctx)
+	pr := &probe{dial: dial, table: table, t0: time.Now(), nodes: map[string]func(ctx context.Context) (*pgx.Conn, error){}}
+	for name, addr := range p.Nodes {
+		nodeDial, err := p.nodeDialer(ctx, env, name, addr)
+		if err != nil {
+			return nil, err
+		}
+		pr.nodes[name] = nodeDial
+	}
+	return pr, nil
+}
+
+// keptTables is how many past drills' tables start leaves in place.
+const keptTables = 5
+
+func (p *PgProbe) start(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	table := p.Table
+	if table == "" {
+		table = "runbook_probe_" + time.Now().UTC().Format("20060102_150405")
+	}
+	pr, err := p.newProbe(ctx, env, table)
+	if err != nil {
+		return nil, err
+	}
+	c, err := pr.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pg_probe: connecting to %s:%d through %s: %w", p.Host, p.Port, env.Host.Name(), err)
 	}
-	_, err = c.Exec(ctx, "DROP TABLE IF EXISTS "+p.Table+"; CREATE TABLE "+p.Table+" (client text, id int, PRIMARY KEY (client, id))")
+	if p.Table == "" {
+		// past drills' tables beyond the newest few
+		rows, err := c.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename ~ '^runbook_probe_[0-9_]+$' ORDER BY tablename DESC OFFSET $1`, keptTables-1)
+		if err == nil {
+			old, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+			for _, t := range old {
+				c.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{t}.Sanitize())
+			}
+		}
+	}
+	_, err = c.Exec(ctx, "DROP TABLE IF EXISTS "+table+"; CREATE TABLE "+table+" (client text, id int, PRIMARY KEY (client, id))")
 	c.Close(context.Background())
 	if err != nil {
-		return nil, fmt.Errorf("pg_probe: creating %s: %w", p.Table, err)
+		return nil, fmt.Errorf("pg_probe: creating %s: %w", table, err)
 	}
 	probes.Lock()
 	if old := probes.byName[p.Name]; old != nil {
@@ -275,23 +319,25 @@ func (p *PgProbe) start(ctx context.Context, env *modules.Env) (*modules.Result,
 	}
 	// the clients outlive this task: their context is the probe's own
 	pctx, cancel := context.WithCancel(context.Background())
-	pr := &probe{cancel: cancel, dial: dial, table: p.Table}
+	pr.cancel, pr.t0 = cancel, time.Now()
 	probes.byName[p.Name] = pr
 	probes.Unlock()
 	every := time.Duration(p.Every * float64(time.Second))
-	for _, client := range []string{"kept", "fresh"} {
+	for i, client := range []string{"kept", "fresh"} {
 		pr.done.Add(1)
 		go func() {
 			defer pr.done.Done()
-			pr.write(pctx, client, every)
+			pr.write(pctx, client, processKept+i, every)
 		}()
 	}
-	for name, addr := range p.Nodes {
-		nodeDial, err := p.nodeDialer(ctx, env, name, addr)
-		if err != nil {
-			pr.stop()
-			return nil, err
-		}
+	for process, path := range map[int]string{processPrimaryReader: "primary", processBalancedReader: "balanced"} {
+		pr.done.Add(1)
+		go func() {
+			defer pr.done.Done()
+			pr.read(pctx, process, path)
+		}()
+	}
+	for name, nodeDial := range pr.nodes {
 		pr.done.Add(1)
 		go func() {
 			defer pr.done.Done()
@@ -303,8 +349,9 @@ func (p *PgProbe) start(ctx context.Context, env *modules.Env) (*modules.Result,
 
 func now() float64 { return float64(time.Now().UnixNano()) / 1e9 }
 
-// write is one client's loop: a row per transaction, every try recorded.
-func (pr *probe) write(ctx context.Context, client string, every time.Duration) {
+// write is one client's loop: a row per transaction, every try recorded,
+// each with a row id no other client uses.
+func (pr *probe) write(ctx context.Context, client string, process int, every time.Duration) {
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
@@ -312,7 +359,9 @@ func (pr *probe) write(ctx context.Context, client string, every time.Duration) 
 		}
 	}()
 	insert := "INSERT INTO " + pr.table + " (client, id) VALUES ($1, $2)"
-	for id := 1; ctx.Err() == nil; id++ {
+	for ctx.Err() == nil {
+		id := int(pr.ids.Add(1))
+		pr.op(history.Op{Type: "invoke", F: "write", Value: id, Process: process})
 		start := now()
 		var err error
 		if conn == nil {
@@ -327,15 +376,24 @@ func (pr *probe) write(ctx context.Context, client string, every time.Duration) 
 		}
 		end := now()
 		if ctx.Err() != nil {
-			return // stopped mid-row: neither acknowledged nor failed
+			// stopped mid-row: neither acknowledged nor failed
+			pr.op(history.Op{Type: "info", F: "write", Value: id, Process: process, Error: "the probe stopped"})
+			return
 		}
 		e := ProbeEvent{Client: client, ID: id, Ack: err == nil, Start: start, End: end, Latency: (end - start) * 1000}
 		if err != nil {
 			e.Err = err.Error()
+			typ := outcome(err)
+			pr.op(history.Op{Type: typ, F: "write", Value: id, Process: process, Error: e.Err})
+			if typ == "info" {
+				process += processCount
+			}
 			if conn != nil {
 				conn.Close(context.Background())
 				conn = nil
 			}
+		} else {
+			pr.op(history.Op{Type: "ok", F: "write", Value: id, Process: process})
 		}
 		if client == "fresh" && conn != nil {
 			conn.Close(context.Background())

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-lab/runbook/internal/history"
 	"github.com/runbook-lab/runbook/internal/safefile"
 	"github.com/runbook-lab/runbook/modules"
 )
@@ -38,8 +39,13 @@ type ProbeReport struct {
 	// SplitBrain are the moments (100 ms apart) when more than one node
 	// answered that it was a writable primary.
 	SplitBrain []SplitMoment `json:"two_writable_primaries"`
-	Events     []ProbeEvent  `json:"events"`
-	Roles      []roleSample  `json:"roles,omitempty"`
+	// Table is where the drill wrote (kept: `runbook drills check` reads it
+	// again); History the file of every client operation beside this one.
+	Table   string           `json:"table"`
+	History string           `json:"history"`
+	Verdict *history.Verdict `json:"verdict"`
+	Events  []ProbeEvent     `json:"events"`
+	Roles   []roleSample     `json:"roles,omitempty"`
 }
 
 // SplitMoment is a moment with more than one writable primary.
@@ -125,11 +131,25 @@ func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {
 	}
 	pr.stop()
 	events := pr.snapshot()
-	present, readErr := pr.readBack(ctx, !p.Keep)
+	present, final, readErr := pr.readBack(ctx)
 	if readErr != nil {
-		return nil, fmt.Errorf("pg_probe: reading the rows back: %w", readErr)
+		return nil, fmt.Errorf("pg_probe: %w", readErr)
 	}
-	rep := ProbeReport{Probe: p.Name, BreakAt: p.BreakAt, Clients: map[string]ClientFigures{}, Events: events}
+	pr.mu.Lock()
+	hist := append(append([]history.Op(nil), pr.hist...), final...)
+	pr.mu.Unlock()
+	verdict, err := history.Check(hist)
+	if err != nil {
+		return nil, fmt.Errorf("pg_probe: judging the history: %w", err)
+	}
+	rep := ProbeReport{Probe: p.Name, BreakAt: p.BreakAt, Clients: map[string]ClientFigures{}, Events: events,
+		Table: pr.table, History: "history.json", Verdict: &verdict}
+	if p.Drop {
+		if err := pr.dropTable(ctx); err != nil {
+			return nil, fmt.Errorf("pg_probe: dropping %s: %w", pr.table, err)
+		}
+		rep.Table = ""
+	}
 	for _, client := range []string{"kept", "fresh"} {
 		var mine []ProbeEvent
 		for _, e := range events {
@@ -144,7 +164,7 @@ func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {
 	rep.Roles = append([]roleSample(nil), pr.samples...)
 	pr.mu.Unlock()
 	rep.SplitBrain = SplitBrain(rep.Roles)
-	dir, err := writeReport(p.ReportDir, p.Name, rep)
+	dir, err := writeReport(p.ReportDir, p.Name, rep, hist)
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +186,12 @@ func (p *PgProbe) report(ctx context.Context) (*modules.Result, error) {
 			msg += fmt.Sprintf(" (first at +%.2fs: %v)", rep.SplitBrain[0].At-p.BreakAt, rep.SplitBrain[0].Primaries)
 		}
 	}
+	msg += "; " + verdictLine(verdict)
 	res := &modules.Result{Msg: msg, Data: map[string]any{"two_primaries": len(rep.SplitBrain), "missing": w.Missing, "unacked": w.Unacked, "longest_gap": w.LongestGap,
+		"valid": verdict.Valid, "linearizable": verdict.Linearizable, "lost_ids": verdict.Lost, "visible_then_lost": verdict.VisibleThenLost, "table": rep.Table,
 		"detection": w.DetectionSeconds, "writes_back": w.WritesBackAfter, "report_dir": dir,
 		"kept_longest_gap": rep.Clients["kept"].LongestGap, "fresh_longest_gap": rep.Clients["fresh"].LongestGap}}
-	if w.Missing > 0 || len(rep.SplitBrain) > 0 {
+	if w.Missing > 0 || len(rep.SplitBrain) > 0 || !verdict.Valid {
 		res.Failed = true
 	}
 	return res, nil
@@ -243,8 +265,9 @@ func worse(a, b ClientFigures) ClientFigures {
 	return w
 }
 
-// writeReport makes DIR/NAME-TIMESTAMP with report.json and timeline.svg.
-func writeReport(base, name string, rep ProbeReport) (string, error) {
+// writeReport makes DIR/NAME-TIMESTAMP with report.json, history.json and
+// timeline.svg.
+func writeReport(base, name string, rep ProbeReport, hist []history.Op) (string, error) {
 	dir := filepath.Join(base, name+"-"+time.Now().UTC().Format("20060102-150405"))
 	if err := safefile.MkdirPrivate(dir, 0o755); err != nil {
 		return "", err
@@ -254,6 +277,12 @@ func writeReport(base, name string, rep ProbeReport) (string, error) {
 		return "", err
 	}
 	if err := writeAtomic(filepath.Join(dir, "report.json"), b); err != nil {
+		return "", err
+	}
+	if b, err = json.Marshal(hist); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(filepath.Join(dir, "history.json"), b); err != nil {
 		return "", err
 	}
 	return dir, writeAtomic(filepath.Join(dir, "timeline.svg"), []byte(probeSVG(rep)))
@@ -300,53 +329,31 @@ func probeSVG(rep ProbeReport) string {
 	return b.String()
 }
 
-// readBack reads which rows are in the table (and drops it unless kept).
+// readBack reads which rows are in the table, on the primary (finalRead).
 // Right after a fault pgpool may close a new session at once (a child
 // restarting) or refuse it while it fails over: the read is tried again
 // for up to 30 s before the drill is called unverifiable.
-func (pr *probe) readBack(ctx context.Context, drop bool) (map[string]map[int]bool, error) {
+func (pr *probe) readBack(ctx context.Context) (map[string]map[int]bool, []history.Op, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		present, err := pr.readOnce(ctx, drop)
+		present, final, err := pr.finalRead(ctx)
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return present, err
+			return present, final, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
 }
 
-func (pr *probe) readOnce(ctx context.Context, drop bool) (map[string]map[int]bool, error) {
+func (pr *probe) dropTable(ctx context.Context) error {
 	c, err := pr.dial(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer c.Close(context.Background())
-	rows, err := c.Query(ctx, "SELECT client, id FROM "+pr.table)
-	if err != nil {
-		return nil, err
-	}
-	present := map[string]map[int]bool{"kept": {}, "fresh": {}}
-	for rows.Next() {
-		var client string
-		var id int
-		if err := rows.Scan(&client, &id); err != nil {
-			return nil, err
-		}
-		if present[client] != nil {
-			present[client][id] = true
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if drop {
-		if _, err := c.Exec(ctx, "DROP TABLE "+pr.table); err != nil {
-			return nil, err
-		}
-	}
-	return present, nil
+	_, err = c.Exec(ctx, "DROP TABLE "+pr.table)
+	return err
 }
