@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
@@ -20,6 +21,10 @@ import (
 // chaosModes are the faults a campaign draws from (failover-drill.yaml's).
 var chaosModes = []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk"}
 
+// cornerModes are drills a campaign runs only when named (-e modes=, or
+// repeat): their histories show rows seen and then lost by design.
+var cornerModes = []string{"cancel-sync"}
+
 // chaosFault is one fault of a campaign and what it showed.
 type chaosFault struct {
 	N          int     `json:"n"`
@@ -30,8 +35,10 @@ type chaosFault struct {
 	Lost       int     `json:"acknowledged_rows_lost"`
 	Gap        float64 `json:"longest_gap_s"`
 	Back       float64 `json:"first_write_back_s"`
+	Detection  float64 `json:"detection_s"`
 	TwoPrimary int     `json:"two_primary_moments"`
 	Fenced     bool    `json:"fenced"`
+	Valid      bool    `json:"verdict_valid"` // the history checker's verdict`
 	Seconds    float64 `json:"seconds"`
 	Report     string  `json:"report"`
 }
@@ -70,26 +77,54 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		}
 		seed = n
 	}
+	count := 0 // faults to run; 0: as many as the duration allows
+	if c, ok := extra["count"]; ok {
+		n, err := strconv.Atoi(fmt.Sprint(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("chaos: -e count=%v: expected a positive number", c)
+		}
+		count = n
+	}
+	var gate time.Duration // -e gate_p95=2s: the p95 of the time to writes back may not exceed it
+	if g, ok := extra["gate_p95"]; ok {
+		d, err := time.ParseDuration(fmt.Sprint(g))
+		if err != nil {
+			return fmt.Errorf("chaos: -e gate_p95=%v: expected a duration such as 2s", g)
+		}
+		gate = d
+	}
 	modes := chaosModes
 	if m, ok := extra["modes"]; ok {
 		modes = strings.Split(fmt.Sprint(m), ",")
 		for _, x := range modes {
-			if !contains(chaosModes, x) {
+			if !contains(chaosModes, x) && !contains(cornerModes, x) {
 				return fmt.Errorf("chaos: -e modes=...: %q is not a drill mode (%s)", x, strings.Join(chaosModes, ", "))
 			}
 		}
 	}
 	plan := chaosPlan(seed, 1000, modes)
-	dir := filepath.Join(drillsDir(), fmt.Sprintf("chaos-%d-%s", seed, time.Now().UTC().Format("20060102-150405")))
+	name := fmt.Sprintf("chaos-%d", seed)
+	if count > 0 && len(modes) == 1 {
+		name = "repeat-" + modes[0]
+	}
+	dir := filepath.Join(drillsDir(), name+"-"+time.Now().UTC().Format("20060102-150405"))
 	if r, ok := extra["report_dir"]; ok {
-		dir = filepath.Join(fmt.Sprint(r), fmt.Sprintf("chaos-%d", seed))
+		dir = filepath.Join(fmt.Sprint(r), name)
 	}
 	if err := safefile.MkdirPrivate(dir, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "chaos campaign: seed %d, %s, faults drawn from %s; first faults: %s\nreports and logs in %s\n",
-		seed, duration, strings.Join(modes, ","), strings.Join(plan[:min(8, len(plan))], " "), dir)
+	if count > 0 && len(modes) == 1 {
+		fmt.Fprintf(a.stdout, "%d %s drills, each followed by its recovery and verify; reports and logs in %s\n", count, modes[0], dir)
+	} else {
+		fmt.Fprintf(a.stdout, "chaos campaign: seed %d, %s, faults drawn from %s; first faults: %s\nreports and logs in %s\n",
+			seed, duration, strings.Join(modes, ","), strings.Join(plan[:min(8, len(plan))], " "), dir)
+	}
 	common := f.passThrough()
+	if st, ok := extra["stress"]; ok {
+		// every drill of the campaign on loaded hosts
+		common = append(common, "-e", "stress="+fmt.Sprint(st))
+	}
 	log, err := safefile.Create(filepath.Join(dir, "campaign.log"), 0o644)
 	if err != nil {
 		return err
@@ -104,7 +139,7 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 	begin := time.Now()
 	var faults []chaosFault
 	broken := 0
-	for i := 0; time.Since(begin) < duration && ctx.Err() == nil; i++ {
+	for i := 0; (count == 0 && time.Since(begin) < duration || i < count) && ctx.Err() == nil; i++ {
 		mode := plan[i%len(plan)]
 		fb := time.Now()
 		fault := chaosFault{N: i + 1, Mode: mode, Drill: "ok", Recovery: "ok", Verify: "ok"}
@@ -114,6 +149,8 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		}
 		if rep, path := newestReport(dir, "failover-"+mode); path != "" {
 			fault.Lost, fault.Gap, fault.Back, fault.TwoPrimary, fault.Report = rep.Worst.Missing, rep.Worst.LongestGap, rep.Worst.Back, len(rep.Split), path
+			fault.Detection = rep.Worst.Detection
+			fault.Valid = rep.Verdict == nil || rep.Verdict.Valid
 		}
 		failedOver := !strings.Contains(out, "nothing to fence")
 		fault.Fenced = taskChanged(out, "Fence the old primary", "postgres1")
@@ -140,7 +177,7 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		}
 		fault.Seconds = time.Since(fb).Seconds()
 		partition := strings.HasPrefix(mode, "partition") || mode == "flap"
-		if fault.Lost > 0 || fault.Drill != "ok" || fault.Recovery != "ok" && !strings.HasPrefix(fault.Recovery, "none") ||
+		if fault.Lost > 0 || !fault.Valid && !contains(cornerModes, mode) || fault.Drill != "ok" || fault.Recovery != "ok" && !strings.HasPrefix(fault.Recovery, "none") ||
 			fault.Verify != "ok" || fault.TwoPrimary > 0 && !(partition && fault.Fenced) {
 			broken++
 		}
@@ -152,7 +189,13 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 			break // the cluster is not whole: later faults would measure nothing
 		}
 	}
-	b, _ := json.MarshalIndent(map[string]any{"seed": seed, "duration_s": duration.Seconds(), "modes": modes, "faults": faults, "broken": broken}, "", "  ")
+	dist := distributions(faults)
+	if gate > 0 && dist["first_write_back_s"].P95 > gate.Seconds() {
+		fmt.Fprintf(a.stdout, "gate: p95 of the time to writes back %.2f s exceeds -e gate_p95=%s\n", dist["first_write_back_s"].P95, gate)
+		broken++
+	}
+	b, _ := json.MarshalIndent(map[string]any{"seed": seed, "duration_s": duration.Seconds(), "modes": modes, "faults": faults, "broken": broken,
+		"distributions": dist, "rto": dist["first_write_back_s"]}, "", "  ")
 	if err := safefile.WriteFile(filepath.Join(dir, "campaign.json"), b, 0o644); err != nil {
 		return err
 	}
@@ -167,11 +210,49 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 			map[bool]string{true: " fenced", false: ""}[f.Fenced], f.Recovery, f.Verify)
 	}
 	w.Flush()
+	for _, k := range []string{"detection_s", "first_write_back_s", "longest_gap_s"} {
+		d := dist[k]
+		fmt.Fprintf(a.stdout, "%s over %d faults: p50 %.2f s, p95 %.2f s, max %.2f s\n", k, d.N, d.P50, d.P95, d.Max)
+	}
 	fmt.Fprintf(a.stdout, "%d faults in %s, seed %d: %d broke an invariant; campaign.json in %s\n", len(faults), time.Since(begin).Round(time.Second), seed, broken, dir)
 	if broken > 0 {
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// spread is one figure's distribution over a campaign's faults.
+type spread struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	Max float64 `json:"max"`
+}
+
+// distributions are the faults' detection, time to writes back (the RTO
+// as clients see it) and longest gap, each as p50/p95/max; a fault where
+// no write failed counts 0.
+func distributions(faults []chaosFault) map[string]spread {
+	out := map[string]spread{}
+	for name, get := range map[string]func(chaosFault) float64{
+		"detection_s":        func(f chaosFault) float64 { return f.Detection },
+		"first_write_back_s": func(f chaosFault) float64 { return f.Back },
+		"longest_gap_s":      func(f chaosFault) float64 { return f.Gap },
+	} {
+		var v []float64
+		for _, f := range faults {
+			v = append(v, max(0, get(f)))
+		}
+		sort.Float64s(v)
+		at := func(q float64) float64 {
+			if len(v) == 0 {
+				return 0
+			}
+			return v[min(len(v)-1, int(math.Ceil(q*float64(len(v))))-1)]
+		}
+		out[name] = spread{N: len(v), P50: at(0.50), P95: at(0.95), Max: at(1)}
+	}
+	return out
 }
 
 // taskChanged says whether the task whose name starts with name changed

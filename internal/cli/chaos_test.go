@@ -33,3 +33,17 @@ func TestTaskChanged(t *testing.T) {
 		t.Error("taskChanged")
 	}
 }
+
+func TestDistributions(t *testing.T) {
+	var faults []chaosFault
+	for _, back := range []float64{3, 1, 2, -1, 10} { // -1: no write failed
+		faults = append(faults, chaosFault{Back: back, Detection: back / 2, Gap: back + 1})
+	}
+	d := distributions(faults)["first_write_back_s"]
+	if d.N != 5 || d.P50 != 2 || d.P95 != 10 || d.Max != 10 {
+		t.Errorf("%+v", d)
+	}
+	if d := distributions(nil)["longest_gap_s"]; d.N != 0 || d.Max != 0 {
+		t.Errorf("empty: %+v", d)
+	}
+}

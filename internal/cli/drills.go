@@ -39,7 +39,11 @@ type drillReport struct {
 		Back       float64 `json:"first_write_back_s"`
 		LongestGap float64 `json:"longest_gap_s"`
 	} `json:"worst"`
-	Split []json.RawMessage `json:"two_writable_primaries"`
+	Split   []json.RawMessage `json:"two_writable_primaries"`
+	Verdict *struct {
+		Valid bool  `json:"valid"`
+		Lost  []int `json:"lost"`
+	} `json:"verdict"`
 }
 
 // drillsCmd is `runbook drills`: the past drills with their figures.

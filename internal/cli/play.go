@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -141,6 +142,22 @@ func (a *app) playCmd() *cobra.Command {
 					return err
 				}
 				return a.chaos(cmd.Context(), &f, extra)
+			}
+			if embeddedName(args[0]) == "failover-drill.yaml" && !listHosts && !f.check {
+				extra, err := f.extraVars()
+				if err != nil {
+					return err
+				}
+				if n, _ := strconv.Atoi(fmt.Sprint(extra["repeat"])); n > 1 {
+					// the same drill N times, each with its recovery and
+					// verify: a campaign of one mode
+					extra["count"], extra["seed"] = n, 1
+					if _, ok := extra["mode"]; !ok {
+						extra["mode"] = "kill"
+					}
+					extra["modes"] = extra["mode"]
+					return a.chaos(cmd.Context(), &f, extra)
+				}
 			}
 			if listHosts {
 				extra, err := f.extraVars()

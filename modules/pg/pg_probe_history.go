@@ -68,7 +68,8 @@ func readQuery(table string, primaryOnly bool) string {
 	return q
 }
 
-// read is a reader's loop: the whole set every 200 ms on a kept connection.
+// read is a reader's loop: the whole set every 200 ms, on a kept
+// connection for pgpool's primary, a new one each time when balanced.
 func (pr *probe) read(ctx context.Context, process int, path string) {
 	var conn *pgx.Conn
 	defer func() {
@@ -103,6 +104,12 @@ func (pr *probe) read(ctx context.Context, process int, path string) {
 			}
 		default:
 			pr.op(history.Op{Type: "ok", F: "read", Value: intsOf(ids), Process: process, Path: path, Node: node})
+			if path == "balanced" {
+				// pgpool picks a session's load-balancing node when it
+				// starts: a new session per read samples every node
+				conn.Close(context.Background())
+				conn = nil
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -74,6 +74,9 @@ func TestSiteOnVMs(t *testing.T) {
 	begin = time.Now()
 	failClosedPhases(t, play)
 	t.Logf("the fail-closed faults on the VMs: %s", time.Since(begin).Round(time.Second))
+	begin = time.Now()
+	drillVerdicts(t, play)
+	t.Logf("the drill verdicts on the VMs: %s", time.Since(begin).Round(time.Second))
 }
 
 // changedLines are a run's task headers and the changed lines under them,
