@@ -199,6 +199,13 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 	if err := safefile.WriteFile(filepath.Join(dir, "campaign.json"), b, 0o644); err != nil {
 		return err
 	}
+	if count > 0 && len(modes) == 1 {
+		// a repeated drill is one drill to `runbook drills`: its worst
+		// figures, every run's verdict, and the distributions
+		if err := writeRepeatReport(dir, name, faults, dist); err != nil {
+			return err
+		}
+	}
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "\nFAULT\tMODE\tLOST\tWRITES BACK\tLONGEST GAP\tTWO PRIMARIES\tRECOVERY\tVERIFY")
 	for _, f := range faults {
@@ -219,6 +226,33 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// writeRepeatReport writes a repeated drill's report.json: the worst of
+// its runs figure by figure, a verdict valid only if every run's was, and
+// the time to writes back (rto) as p50/p95/max.
+func writeRepeatReport(dir, name string, faults []chaosFault, dist map[string]spread) error {
+	type worst struct {
+		Missing    int     `json:"acknowledged_rows_missing"`
+		Detection  float64 `json:"detection_s"`
+		Back       float64 `json:"first_write_back_s"`
+		LongestGap float64 `json:"longest_gap_s"`
+	}
+	w := worst{Detection: -1, Back: -1}
+	valid := len(faults) > 0
+	runs := []string{}
+	for _, f := range faults {
+		w.Missing += f.Lost
+		w.Detection, w.Back, w.LongestGap = max(w.Detection, f.Detection), max(w.Back, f.Back), max(w.LongestGap, f.Gap)
+		valid = valid && f.Valid && f.Drill == "ok"
+		runs = append(runs, f.Report)
+	}
+	b, err := json.MarshalIndent(map[string]any{"probe": name, "runs": runs, "worst": w,
+		"verdict": map[string]any{"valid": valid}, "rto": dist["first_write_back_s"], "distributions": dist}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteFile(filepath.Join(dir, "report.json"), b, 0o644)
 }
 
 // spread is one figure's distribution over a campaign's faults.

@@ -93,7 +93,7 @@ func (a *app) drillsCmd() *cobra.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "DRILL\tWHEN (UTC)\tLOST\tACKED\tDETECTED\tWRITES BACK\tLONGEST GAP\tTWO PRIMARIES\tREPORT")
+			fmt.Fprintln(w, "DRILL\tWHEN (UTC)\tLOST\tACKED\tDETECTED\tWRITES BACK\tLONGEST GAP\tTWO PRIMARIES\tVERDICT\tREPORT")
 			for _, r := range rows {
 				base := filepath.Base(r.Dir)
 				when := "?"
@@ -106,8 +106,12 @@ func (a *app) drillsCmd() *cobra.Command {
 					}
 					return fmt.Sprintf("%.2f s", v)
 				}
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\n", r.Report.Probe, when, r.Report.Worst.Missing, r.Report.Worst.Acked,
-					fig(r.Report.Worst.Detection), fig(r.Report.Worst.Back), fig(r.Report.Worst.LongestGap), len(r.Report.Split), r.Dir)
+				verdict := "-"
+				if v := r.Report.Verdict; v != nil {
+					verdict = map[bool]string{true: "valid", false: "INVALID"}[v.Valid]
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Report.Probe, when, r.Report.Worst.Missing, r.Report.Worst.Acked,
+					fig(r.Report.Worst.Detection), fig(r.Report.Worst.Back), fig(r.Report.Worst.LongestGap), len(r.Report.Split), verdict, r.Dir)
 			}
 			return w.Flush()
 		},

@@ -75,8 +75,12 @@ func (a *app) lastDrill() {
 		return
 	}
 	r, _ := newestReport(filepath.Dir(filepath.Dir(newest)), strings.TrimSuffix(filepath.Base(filepath.Dir(newest)), "-"+when))
-	fmt.Fprintf(a.stdout, "last drill: %s at %s UTC: %d acknowledged rows lost, longest gap %.2f s, %d moments with two primaries (%s)\n",
-		r.Probe, when, r.Worst.Missing, r.Worst.LongestGap, len(r.Split), filepath.Dir(newest))
+	verdict := "no verdict (a report from before histories)"
+	if r.Verdict != nil {
+		verdict = map[bool]string{true: "verdict valid", false: "verdict INVALID"}[r.Verdict.Valid]
+	}
+	fmt.Fprintf(a.stdout, "last drill: %s at %s UTC: %d acknowledged rows lost, longest gap %.2f s, %d moments with two primaries, %s (%s)\n",
+		r.Probe, when, r.Worst.Missing, r.Worst.LongestGap, len(r.Split), verdict, filepath.Dir(newest))
 }
 
 // verifyCmd is `runbook verify`: the embedded verify.yaml, with play's flags.

@@ -49,6 +49,14 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 		t.Fatalf("campaign.json: %d faults, rto %+v", len(campaign.Faults), campaign.RTO)
 	}
 	t.Logf("time to writes back over 3 kill drills: p50 %.2f s, p95 %.2f s, max %.2f s", campaign.RTO.P50, campaign.RTO.P95, campaign.RTO.Max)
+	var summary struct {
+		Verdict struct{ Valid bool } `json:"verdict"`
+		RTO     struct{ N int }      `json:"rto"`
+	}
+	readJSON(t, filepath.Join(dir, "repeat-kill", "report.json"), &summary)
+	if !summary.Verdict.Valid || summary.RTO.N != 3 {
+		t.Errorf("the repeated drill's report.json: %+v", summary)
+	}
 	var last string
 	for _, f := range campaign.Faults {
 		var rep struct {
