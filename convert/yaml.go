@@ -11,6 +11,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/cond"
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/vault"
 )
 
 // conditionKeys hold conditions: runbook reads Ansible's condition
@@ -38,7 +39,11 @@ type yamlConv struct {
 
 // YAML converts a playbook, task, handler or variables file.
 func YAML(file string, text []byte, known func(string) bool) ([]byte, []Issue, error) {
-	doc, err := diag.ParseYAML(&diag.Source{Name: file, Text: text})
+	if vault.IsVault(text) {
+		return text, nil, nil // encrypted: carried as it is, opened at run time
+	}
+	// !vault values stay encrypted in the output: parsed without a vault
+	doc, err := diag.ParseYAMLKeepVault(&diag.Source{Name: file, Text: text})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	// Heartbeat is how often a task still running on a host says so (0:
 	// never).
 	Heartbeat time.Duration
+	// VaultSecrets gives the values opened from Ansible Vault so far: they
+	// are masked in all output like secret-named variables.
+	VaultSecrets func() []string
 	// Become is -b: become for every task unless a play, block or task
 	// says otherwise.
 	Become bool
@@ -139,7 +142,7 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 		return nil, err
 	}
 	r := &run{opt: opt, hosts: map[string]*hostState{}, stats: &Stats{Hosts: map[string]*Counts{}},
-		redact: &redactor{}, started: opt.StartAt == "", taskTimes: map[string]time.Duration{}}
+		redact: &redactor{vaulted: opt.VaultSecrets}, started: opt.StartAt == "", taskTimes: map[string]time.Duration{}}
 	r.redact.add(string(opt.BecomePassword))
 	r.redact.add(string(opt.Connector.Password))
 	r.redact.collect(opt.ExtraVars)

@@ -224,6 +224,9 @@ type redactor struct {
 	mu     sync.RWMutex
 	seen   map[string]bool
 	values []string
+	// vaulted gives the values opened from Ansible Vault so far (a
+	// templated vars_file can be opened mid-run): each is masked too
+	vaulted func() []string
 }
 
 func (r *redactor) add(v any) {
@@ -260,6 +263,11 @@ func (r *redactor) collect(vars map[string]any) {
 }
 
 func (r *redactor) text(s string) string {
+	if r.vaulted != nil {
+		for _, v := range r.vaulted() {
+			r.add(v)
+		}
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, v := range r.values {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/runbook-lab/runbook/internal/vault"
 	"io"
 	"os"
 	"os/signal"
@@ -62,7 +63,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	stdinLines     *bufio.Reader // secrets read from piped stdin, one line each
+	stdinLines     *bufio.Reader  // secrets read from piped stdin, one line each
+	vault          *vault.Keyring // this command's vault secrets (nil: none given)
 }
 
 func (a *app) root() *cobra.Command {
@@ -77,7 +79,7 @@ builds the PostgreSQL high-availability lab from nothing.`,
 	}
 	root.Version = versionString()
 	root.SetVersionTemplate("runbook {{.Version}}\n")
-	root.AddCommand(a.playCmd(), a.verifyCmd(), a.statusCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd(), a.convertCmd(), a.drillsCmd())
+	root.AddCommand(a.playCmd(), a.verifyCmd(), a.statusCmd(), a.runCmd(), a.listCmd(), a.showCmd(), a.docCmd(), a.inventoryCmd(), a.versionCmd(), a.convertCmd(), a.drillsCmd(), a.vaultCmd())
 	return root
 }
 

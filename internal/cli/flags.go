@@ -45,6 +45,7 @@ type runFlags struct {
 	privateKey    string
 	become        bool
 	explain       bool
+	vault         vaultFlags
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
@@ -67,6 +68,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.acceptNew, "ssh-accept-new", false, "add unknown SSH host keys to known_hosts (changed keys are still refused)")
 	fl.StringVar(&f.knownHosts, "known-hosts", os.Getenv("RUNBOOK_KNOWN_HOSTS"), "known_hosts file (default ~/.ssh/known_hosts)")
 	fl.StringVar(&f.netns, "netns", os.Getenv("RUNBOOK_NETNS"), "open SSH connections from this network namespace (ip netns), for hosts on a namespaced lab network")
+	f.vault.add(fl)
 }
 
 // loadInventoryFor is loadInventory for a command on playbook ("" for run
@@ -216,7 +218,7 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
 		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
 			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey},
-		Become: f.become, Explain: f.explain, Heartbeat: heartbeatEvery()}
+		Become: f.become, Explain: f.explain, Heartbeat: heartbeatEvery(), VaultSecrets: a.vault.Opened}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err

@@ -30,7 +30,7 @@ func (a *app) inventoryCmd() *cobra.Command {
 				return err
 			}
 			if list {
-				return writeJSON(a.stdout, inventoryJSON(inv))
+				return writeJSON(a.stdout, maskVaulted(inventoryJSON(inv), a.vault.Opened()))
 			}
 			printGraph(a, inv, "all", 0, map[string]bool{})
 			return nil
@@ -42,7 +42,33 @@ func (a *app) inventoryCmd() *cobra.Command {
 	cmd.Flags().StringVar(&libvirtURI, "libvirt-uri", "qemu:///system", "libvirt connection URI for --from-libvirt")
 	cmd.Flags().StringVar(&libvirtSocket, "libvirt-socket", "/run/libvirt/libvirt-sock", "libvirtd's socket for --from-libvirt")
 	cmd.Flags().StringVar(&labDir, "lab-dir", "/var/lib/runbook/lab", "where hypervisor.yaml keeps the lab's SSH key and known_hosts (for --from-libvirt)")
+	f.vault.add(cmd.Flags())
+	f.vault.withVault(a, cmd)
 	return cmd
+}
+
+// maskVaulted replaces every value opened from a vault, in any string of v.
+func maskVaulted(v any, opened []string) any {
+	switch x := v.(type) {
+	case string:
+		for _, s := range opened {
+			x = strings.ReplaceAll(x, s, "********")
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = maskVaulted(x[i], opened)
+		}
+	case []string:
+		for i := range x {
+			x[i] = maskVaulted(x[i], opened).(string)
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = maskVaulted(x[k], opened)
+		}
+	}
+	return v
 }
 
 func printGraph(a *app, inv *inventory.Inventory, name string, depth int, seen map[string]bool) {

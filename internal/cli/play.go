@@ -212,6 +212,7 @@ func (a *app) playCmd() *cobra.Command {
 		},
 	}
 	f.add(cmd)
+	f.vault.withVault(a, cmd)
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&tags, "tags", "t", nil, "run only tasks with these tags")
 	fl.StringSliceVar(&skipTags, "skip-tags", nil, "skip tasks with these tags")

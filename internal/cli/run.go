@@ -57,6 +57,7 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	f.add(cmd)
+	f.vault.withVault(a, cmd)
 	fl := cmd.Flags()
 	fl.StringVarP(&module, "module-name", "m", "command", "module to run")
 	fl.StringVarP(&args, "args", "a", "", "module arguments: key=value words, or the command for command/shell")

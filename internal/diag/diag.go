@@ -15,6 +15,8 @@ import (
 type Source struct {
 	Name string
 	Text []byte
+	// Vaulted: Text is a vaulted file's plaintext, never shown in an error.
+	Vaulted bool
 }
 
 // Error is bad input at a position. It maps to exit code 1.
@@ -47,7 +49,9 @@ func At(src *Source, line, col int, format string, args ...any) *Error {
 	e := &Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 	if src != nil {
 		e.File = src.Name
-		e.Snippet = snippet(src.Text, line, col)
+		if !src.Vaulted {
+			e.Snippet = snippet(src.Text, line, col)
+		}
 	}
 	return e
 }
