@@ -236,6 +236,13 @@ var simpleFilters = map[string]string{
 	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment", "sum": "pySum",
 }
 
+// SimpleFilter is the template function a Jinja filter maps to when it
+// takes the value last and its arguments first (conditions call it too).
+func SimpleFilter(name string) (string, bool) {
+	f, ok := simpleFilters[name]
+	return f, ok
+}
+
 func (s *scope) emitFilter(f filter) (string, error) {
 	// default on a plain variable must not fail when it is undefined
 	var x string

@@ -37,6 +37,25 @@ type outcome struct {
 // hostVars composes the variables a task sees on a host. What all hosts
 // share (hostvars, groups, play_hosts) comes from the view refreshed
 // between tasks; only this host's own layers are merged here.
+// AnsibleVersion is what ansible_version says: the Ansible release whose
+// language runbook follows (the one its tests compare against).
+var AnsibleVersion = map[string]any{"full": "2.14.0", "major": 2, "minor": 14, "revision": 0, "string": "2.14.0"}
+
+// orAll is ansible_run_tags: the tags asked for, or ["all"].
+func orAll(tags []string) []string {
+	if len(tags) == 0 {
+		return []string{"all"}
+	}
+	return tags
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
 func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, error) {
 	view := r.view.Load()
 	if view == nil {
@@ -52,6 +71,10 @@ func (r *run) hostVars(pc *playCtx, h *hostState, sc scope) (map[string]any, err
 		"ansible_check_mode": r.opt.Check, "ansible_diff_mode": r.opt.Diff,
 		"runbook_netns": r.opt.Connector.NetNS, "playbook_dir": pc.playbookDir(),
 		"ansible_play_name": pc.play.Name, "ansible_managed": "Ansible managed", "role_path": "",
+		// the rest of Ansible's magic variables that roles read
+		"inventory_hostname_short": strings.SplitN(h.name, ".", 2)[0], "ansible_play_hosts_all": pc.playHosts,
+		"ansible_play_batch": pc.playHosts, "ansible_version": AnsibleVersion, "ansible_forks": r.opt.Forks,
+		"ansible_run_tags": orAll(r.opt.Tags), "ansible_skip_tags": nonNil(r.opt.SkipTags),
 	}
 	// Ansible's precedence, lowest first: inventory (group, then host),
 	// play vars, block and task vars, facts (set_fact, register), extra vars

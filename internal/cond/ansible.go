@@ -2,6 +2,7 @@ package cond
 
 import (
 	"fmt"
+	"github.com/expr-lang/expr/builtin"
 	"os"
 	"regexp"
 	"sort"
@@ -23,7 +24,20 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
 	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
 	"lookup": true, "difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true,
-	"py_method": true, "concat": true, "jselect": true, "jreject": true, "jselectattr": true, "jrejectattr": true, "jmap": true, "jmap_attr": true}
+	"py_method": true, "concat": true, "jselect": true, "jreject": true, "jselectattr": true, "jrejectattr": true, "jmap": true, "jmap_attr": true,
+	"jfilter": true}
+
+// Filters are the Jinja filters templates have, for conditions to call:
+// one language for both (`x | dirname` works in a when: as in a template).
+type Filters interface {
+	Has(name string) bool
+	Call(name string, operand any, args []any) (any, error)
+}
+
+var shared Filters
+
+// SetFilters wires the templates' filters in (the runner does, at start).
+func SetFilters(f Filters) { shared = f }
 
 // options are the compile options of a condition evaluated against vars.
 func options(vars map[string]any, extra expr.Option) []expr.Option {
@@ -83,6 +97,12 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 		}),
 		fn("to_bool", func(p ...any) (any, error) { return truthy(p[0]), nil }),
 		// regex_replace(s, pattern, replacement): Python's \1 and \g<name>
+		fn("jfilter", func(p ...any) (any, error) {
+			if shared == nil || len(p) < 2 {
+				return nil, fmt.Errorf("filter %v: not available here", p[0])
+			}
+			return shared.Call(fmt.Sprint(p[0]), p[1], p[2:])
+		}),
 		fn("regex_replace", func(p ...any) (any, error) {
 			if len(p) < 2 {
 				return nil, fmt.Errorf("regex_replace: expected a pattern")
@@ -384,6 +404,10 @@ func rewriteFilters(s string) string {
 		}
 		if f, ok := filterNames[name]; ok {
 			name = f
+		} else if _, builtinFn := builtin.Index[name]; !builtinFn && !ansibleFuncs[name] && shared != nil && shared.Has(name) {
+			// a filter only templates have: called through them
+			operand = `"` + name + `", ` + operand
+			name = "jfilter"
 		}
 		if name == "jmap" && strings.HasPrefix(args, "attribute") {
 			if _, v, ok := strings.Cut(args, "="); ok {

@@ -107,9 +107,13 @@ func rewriteTests(s string, f func(m []string, args string) string) string {
 			m[2] = s[loc[2]:loc[3]]
 		}
 		end, args := loc[1], ""
-		if end < len(s) && s[end] == '(' {
-			if close := matchingParen(s, end); close > 0 {
-				args, end = s[end+1:close], close+1
+		paren := end
+		for paren < len(s) && s[paren] == ' ' {
+			paren++ // Jinja allows `x is version ('2.9', '>=')`
+		}
+		if paren < len(s) && s[paren] == '(' {
+			if close := matchingParen(s, paren); close > 0 {
+				args, end = s[paren+1:close], close+1
 			}
 		} else if a := bareTestArg.FindStringSubmatch(s[end:]); a != nil && oneArgTests[m[3]] && !wordOperators[a[1]] {
 			// Jinja's one-argument test without parentheses: x is in y
