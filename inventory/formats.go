@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"maps"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -153,6 +154,10 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 			continue
 		}
 		if strings.HasPrefix(line, "[") {
+			// Ansible allows a comment after the header: [web]  # the web servers
+			if i := strings.Index(line, "]"); i > 0 && strings.HasPrefix(strings.TrimSpace(line[i+1:]), "#") {
+				line = line[:i+1]
+			}
 			if !strings.HasSuffix(line, "]") {
 				return diag.At(src, lineNo, 1, "expected a section header like [group], [group:vars] or [group:children]")
 			}
@@ -194,7 +199,13 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 			if g == "ungrouped" {
 				g = ""
 			}
-			names, err := expandRange(words[0])
+			name, port := splitHostPort(words[0])
+			if port != 0 {
+				if _, given := vars["ansible_port"]; !given {
+					vars["ansible_port"] = port
+				}
+			}
+			names, err := expandRange(name)
 			if err != nil {
 				return diag.At(src, lineNo, col, "%v", err)
 			}
@@ -224,4 +235,27 @@ func unquoteINI(v string) string {
 		return words[0]
 	}
 	return v
+}
+
+// splitHostPort splits a host written with its port, as Ansible's
+// parse_address does: name:22, 10.0.0.1:22, [::1]:22 (a bare IPv6 address
+// has no port).
+func splitHostPort(h string) (string, int) {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.Index(h, "]:"); i > 0 {
+			if p, err := strconv.Atoi(h[i+2:]); err == nil && p > 0 && p < 65536 {
+				return h[1:i], p
+			}
+		}
+		return h, 0
+	}
+	i := strings.LastIndex(h, ":")
+	if i <= 0 || strings.Count(h, ":") > 1 {
+		return h, 0
+	}
+	p, err := strconv.Atoi(h[i+1:])
+	if err != nil || p <= 0 || p > 65535 {
+		return h, 0
+	}
+	return h[:i], p
 }

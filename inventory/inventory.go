@@ -287,10 +287,22 @@ func Parse(src *diag.Source, dir string) (*Inventory, error) {
 	}
 	var err error
 	ext := strings.ToLower(filepath.Ext(src.Name))
-	if ext != ".yaml" && ext != ".yml" && ext != ".json" && looksINI(src.Text) {
-		err = parseINI(inv, src)
-	} else {
+	switch {
+	case ext == ".yaml" || ext == ".yml" || ext == ".json":
 		err = parseYAML(inv, src)
+	default:
+		// as Ansible's inventory plugins: the likelier format first, then
+		// the other; both failing, the likelier one's error
+		first, second := parseYAML, parseINI
+		if looksINI(src.Text) {
+			first, second = parseINI, parseYAML
+		}
+		if err = first(inv, src); err != nil && !yamlMapping(src.Text) {
+			alt := New()
+			if second(alt, src) == nil {
+				inv, err = alt, nil
+			}
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -304,6 +316,13 @@ func Parse(src *diag.Source, dir string) (*Inventory, error) {
 		}
 	}
 	return inv, nil
+}
+
+// yamlMapping says whether text is a YAML mapping: a YAML inventory, whose
+// errors are its own (never an INI file's).
+func yamlMapping(text []byte) bool {
+	var doc yaml.Node
+	return yaml.Unmarshal(text, &doc) == nil && len(doc.Content) > 0 && doc.Content[0].Kind == yaml.MappingNode
 }
 
 func looksINI(b []byte) bool {
@@ -343,6 +362,9 @@ func (inv *Inventory) loadVarsDirs(dir string) error {
 					return err
 				}
 				if kind == "group_vars" {
+					if _, known := inv.groups[name]; !known && name != "all" && name != "ungrouped" {
+						continue // as Ansible: group_vars of a group the inventory lacks make no group
+					}
 					g := inv.group(name)
 					if g.FileVars == nil {
 						g.FileVars = map[string]any{}

@@ -127,7 +127,9 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 				vars[k] = "********"
 			}
 		}
-		hostvars[h] = vars
+		if len(vars) > 0 { // ansible-inventory leaves out hosts without variables
+			hostvars[h] = vars
+		}
 	}
 	// ansible-inventory --list's shape: each group with its own hosts and
 	// its child groups (none of either: left out), "all" with the groups

@@ -32,6 +32,7 @@ func ParseYAML(src *Source) (*yaml.Node, error) {
 	if err := openTags(src, &doc, false); err != nil {
 		return nil, err
 	}
+	yaml11(&doc)
 	return &doc, nil
 }
 

@@ -107,3 +107,35 @@ func openTags(src *Source, n *yaml.Node, key bool) error {
 	}
 	return nil
 }
+
+// yaml11 gives plain scalars the types Ansible's YAML 1.1 loader gives
+// them where YAML 1.2 (this parser) differs: yes/no/on/off are booleans; a
+// date stays the text it is; a float needs a dot and a signed exponent
+// (1e3 is a string).
+func yaml11(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.TaggedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+		switch n.ShortTag() {
+		case "!!str":
+			switch n.Value {
+			case "yes", "Yes", "YES", "on", "On", "ON":
+				n.Tag, n.Value = "!!bool", "true"
+			case "no", "No", "NO", "off", "Off", "OFF":
+				n.Tag, n.Value = "!!bool", "false"
+			}
+		case "!!timestamp":
+			n.Tag = "!!str"
+		case "!!float":
+			v := strings.TrimLeft(n.Value, "+-")
+			special := strings.HasPrefix(strings.ToLower(v), ".inf") || strings.ToLower(v) == ".nan"
+			if !special && (!strings.Contains(v, ".") || strings.ContainsAny(v, "eE") && !strings.ContainsAny(v[strings.IndexAny(v, "eE"):], "+-")) {
+				n.Tag = "!!str"
+			}
+		}
+	}
+	for _, c := range n.Content {
+		yaml11(c)
+	}
+}
