@@ -439,7 +439,7 @@ func checkNotify(p *Play) error {
 	walk = func(ts []*Task) error {
 		for _, t := range ts {
 			for _, n := range t.Notify {
-				if !names[n] {
+				if !names[n] && !templates.Has(n) { // a templated name is known when the task runs
 					return t.At.Errorf("notify: no handler named %q in this play%s", n, diag.DidYouMean(n, all))
 				}
 			}

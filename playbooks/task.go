@@ -237,6 +237,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 				return err
 			}
 			included = true
+			name = withRolePath(name, f)
 			if templates.Has(name) {
 				t.Block, err = l.dynamicInclude(d, f, v, k.Value, name, handler)
 			} else {
@@ -517,6 +518,25 @@ func (l *Loader) staticInclude(d *decoder, f *file, v *yaml.Node, key, name stri
 		return nil, perr
 	}
 	return l.tasks(&decoder{src: inc.src}, inc, root, handler)
+}
+
+// rolePathVar is the role_path variable in a template, as written or
+// converted: {{ role_path }}, {{ .role_path }}.
+var rolePathVar = regexp.MustCompile(`\{\{-?\s*\.?role_path\s*-?\}\}`)
+
+// withRolePath puts the role's folder for role_path in an include's name
+// ("{{ role_path }}/tasks/x.yml"), as Ansible knows it when it loads: the
+// folder above the tasks/ or handlers/ folder the including file is in.
+func withRolePath(name string, f *file) string {
+	if !rolePathVar.MatchString(name) || f.embedded {
+		return name
+	}
+	for dir := f.dir; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if b := filepath.Base(dir); b == "tasks" || b == "handlers" {
+			return rolePathVar.ReplaceAllLiteralString(name, filepath.Dir(dir))
+		}
+	}
+	return name
 }
 
 // dynamicInclude is include_tasks with a templated file name

@@ -32,6 +32,7 @@ type outcome struct {
 	status   Status
 	register map[string]any
 	changed  bool
+	notify   []string // the handlers to notify, templated names rendered (nil: the task's own)
 }
 
 // hostVars composes the variables a task sees on a host. What all hosts
@@ -103,7 +104,35 @@ func (r *run) hostTask(ctx context.Context, pc *playCtx, t *playbooks.Task, sc s
 	stop := r.heartbeat(h.name, t.Name)
 	o := r.execute(ctx, pc, t, sc, h, h.name)
 	stop()
+	o.notify = r.notifyNames(pc, t, sc, h)
 	r.apply(t, h, o)
+}
+
+// notifyNames renders a task's templated handler names
+// (notify: "restart {{ svc }}") with the host's variables; nil when none
+// is templated.
+func (r *run) notifyNames(pc *playCtx, t *playbooks.Task, sc scope, h *hostState) []string {
+	templated := false
+	for _, n := range t.Notify {
+		templated = templated || templates.Has(n)
+	}
+	if !templated {
+		return nil
+	}
+	vars, err := r.hostVars(pc, h, sc)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(t.Notify))
+	for _, n := range t.Notify {
+		if templates.Has(n) {
+			if s, err := templates.Render("notify", n, vars); err == nil {
+				n = s
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // heartbeat shows, every Options.Heartbeat while a task still runs on a
@@ -134,6 +163,7 @@ func (r *run) heartbeat(host, task string) (stop func()) {
 // runOnce runs the task on the first host and gives every host its result.
 func (r *run) runOnce(ctx context.Context, pc *playCtx, t *playbooks.Task, sc scope, hs []*hostState) {
 	o := r.execute(ctx, pc, t, sc, hs[0], hs[0].name)
+	o.notify = r.notifyNames(pc, t, sc, hs[0])
 	for _, h := range hs {
 		r.apply(t, h, o)
 	}
@@ -147,7 +177,11 @@ func (r *run) apply(t *playbooks.Task, h *hostState, o outcome) {
 		h.version++
 	}
 	if o.changed {
-		for _, n := range t.Notify {
+		names := t.Notify
+		if o.notify != nil {
+			names = o.notify
+		}
+		for _, n := range names {
 			h.notified[n] = true
 		}
 	}

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -114,7 +115,8 @@ func (a *Assert) Run(_ context.Context, env *modules.Env) (*modules.Result, erro
 
 // Fail fails the host with a message.
 type Fail struct {
-	Msg string `yaml:"msg" doc:"the message" default:"failed as requested"`
+	// a string, or (as Ansible allows) a list or mapping, shown as JSON
+	Msg any `yaml:"msg" doc:"the message: text, or a list or mapping" default:"failed as requested"`
 }
 
 func init() {
@@ -127,7 +129,12 @@ func (*Fail) ControllerOnly() {}
 
 // Run fails.
 func (f *Fail) Run(context.Context, *modules.Env) (*modules.Result, error) {
-	return &modules.Result{Failed: true, Msg: f.Msg}, nil
+	msg, ok := f.Msg.(string)
+	if !ok {
+		b, _ := json.Marshal(f.Msg)
+		msg = string(b)
+	}
+	return &modules.Result{Failed: true, Msg: msg}, nil
 }
 
 // SetFact sets host variables for the rest of the run.
