@@ -46,6 +46,7 @@ func (c Catalog) ValidateArgs(src *diag.Source, id string, args *yaml.Node) erro
 	id = c.Reg.Canonical(id)
 	info, _ := c.Reg.Lookup(id)
 	m := info.New()
+	args, _ = ansibleOnly(c.Reg, id, args, m)
 	if raw, ok := m.(modules.RawArgs); ok {
 		if args.Kind != yaml.MappingNode {
 			return diag.Node(src, args, "%s: expected a mapping", id)
@@ -140,6 +141,10 @@ func buildModule(reg *modules.Registry, t *playbooks.Task, vars map[string]any) 
 	}
 	if raw, ok := m.(modules.RawArgs); ok {
 		return m, plain, raw.SetRaw(plain)
+	}
+	rendered, refused := ansibleOnly(reg, t.Module, rendered, m)
+	if len(refused) > 0 {
+		return nil, nil, refusedArgs(t.Module, refused)
 	}
 	if err := diag.DecodeStrict(t.At.Src, rendered, m, t.Module, nil); err != nil {
 		return nil, nil, err
@@ -242,4 +247,71 @@ func hasTemplate(n *yaml.Node) bool {
 		}
 	}
 	return false
+}
+
+// ignorableArgs are Ansible arguments whose only effect runbook has anyway
+// (it always writes files atomically), so any value is accepted.
+var ignorableArgs = map[string]bool{"unsafe_writes": true}
+
+// ansibleOnly takes out of a task's arguments those Ansible documents for
+// the module and runbook's module lacks: a value that is the documented
+// default changes nothing and is dropped; any other value is returned in
+// refused, for the run to fail with (the load accepts it: a role that sets
+// it on a path never taken still runs).
+func ansibleOnly(reg *modules.Registry, id string, args *yaml.Node, m modules.Module) (*yaml.Node, []string) {
+	if args == nil || args.Kind != yaml.MappingNode {
+		return args, nil
+	}
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return args, nil
+	}
+	fields := diag.FieldsByTag(v.Elem().Type())
+	var kept []*yaml.Node
+	var refused []string
+	for i := 0; i+1 < len(args.Content); i += 2 {
+		k, val := args.Content[i], args.Content[i+1]
+		if _, ok := fields[k.Value]; !ok {
+			var spec modules.AnsibleArgSpec
+			documented := false
+			for _, name := range ansibleNames(reg, id) {
+				if spec, documented = modules.AnsibleArg(name, k.Value); documented {
+					break
+				}
+			}
+			if documented {
+				var x any
+				val.Decode(&x)
+				if !spec.IsDefault(x) && !ignorableArgs[k.Value] && !templates.Has(val.Value) {
+					refused = append(refused, fmt.Sprintf("%s: %v", k.Value, x))
+				}
+				continue
+			}
+		}
+		kept = append(kept, k, val)
+	}
+	if len(kept) == len(args.Content) {
+		return args, nil
+	}
+	out := *args
+	out.Content = kept
+	return &out, refused
+}
+
+// ansibleNames are the Ansible modules a runbook module stands for (its own
+// name, and those it is the canonical module of: template is file_template).
+func ansibleNames(reg *modules.Registry, id string) []string {
+	id = reg.Canonical(id)
+	names := []string{id}
+	for _, n := range modules.AnsibleModuleNames() {
+		if n != id && reg.Canonical(n) == id {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// refusedArgs is the error for Ansible arguments runbook does not implement.
+func refusedArgs(id string, refused []string) error {
+	return fmt.Errorf("%s: runbook does not implement Ansible's %s (the documented default, or leaving it out, works)", id, strings.Join(refused, ", "))
 }
