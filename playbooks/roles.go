@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"errors"
+	"github.com/runbook-lab/runbook/internal/inputfile"
 	"io/fs"
 	"os"
 	"path"
@@ -171,7 +172,53 @@ func (l *Loader) findRole(f *file, name string) (*file, bool) {
 			}
 		}
 	}
+	if !f.embedded {
+		if dir, ok := enclosingRole(f.dir, name); ok {
+			return &file{dir: dir}, true
+		}
+	}
 	return nil, false
+}
+
+// enclosingRole finds the role a playbook inside a role's own repository
+// names by its Galaxy name (molecule/default/converge.yml's
+// "geerlingguy.postgresql"), as molecule makes it findable: a folder above
+// that holds tasks/ and meta/main.yml whose galaxy_info gives that name
+// (role_name, with namespace or author before it), or whose own name is
+// the role's with an "ansible-role-" prefix.
+func enclosingRole(from, name string) (string, bool) {
+	short := name
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		short = name[i+1:]
+	}
+	for dir := from; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if st, err := os.Stat(filepath.Join(dir, "tasks")); err != nil || !st.IsDir() {
+			continue
+		}
+		b, err := inputfile.Read(filepath.Join(dir, "meta", "main.yml"))
+		if err != nil {
+			continue
+		}
+		var meta struct {
+			Galaxy struct {
+				RoleName  string `yaml:"role_name"`
+				Namespace string `yaml:"namespace"`
+				Author    string `yaml:"author"`
+			} `yaml:"galaxy_info"`
+		}
+		yaml.Unmarshal(b, &meta)
+		g := meta.Galaxy
+		base := strings.TrimPrefix(strings.TrimPrefix(filepath.Base(dir), "ansible-role-"), "ansible-")
+		for _, ok := range []bool{
+			g.RoleName != "" && (name == g.RoleName || name == g.Namespace+"."+g.RoleName || name == g.Author+"."+g.RoleName),
+			g.RoleName == "" && short == base,
+		} {
+			if ok {
+				return dir, true
+			}
+		}
+	}
+	return "", false
 }
 
 // role loads a role into a block: its dependencies first, then its tasks,

@@ -1,14 +1,17 @@
 #!/bin/sh
 # Regenerates modules/ansibleargs.json: every documented argument (with
-# its default and type) of the ansible.builtin modules runbook has, from
-# Debian's ansible-doc (the oracle). Run after adding a module.
+# its default and type) of the Ansible modules runbook has, from Debian's
+# ansible-doc (the oracle). Run after adding a module.
 set -eu
 cd "$(dirname "$0")/.."
+# a module's Ansible name: ansible.builtin's, else a collection's (the
+# Debian package "ansible" carries community.postgresql, ansible.posix...)
 mods=$(go run ./cmd/runbook doc | awk '{print $1}')
-avail=$(ansible-doc -l -t module | awk '{print $1}' | sed 's/^ansible\.builtin\.//')
+avail=$(ansible-doc -l -t module | awk '{print $1}')
 want=""
 for m in $mods template; do
-  echo "$avail" | grep -qx "$m" && want="$want ansible.builtin.$m"
+  fq=$(echo "$avail" | grep -x "ansible\.builtin\.$m" || echo "$avail" | grep -E "^[a-z_]+\.[a-z_]+\.$m\$" | head -1 || true)
+  [ -n "$fq" ] && want="$want $fq"
 done
 ansible-doc --json -t module $want | python3 -c '
 import json, sys
