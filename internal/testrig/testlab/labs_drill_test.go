@@ -86,7 +86,10 @@ func runDrills(t *testing.T, play func(args ...string) (int, string), drills []d
 		code, out := play(append([]string{"play", "failover-drill.yaml", "-e", "mode=" + d.mode, "-e", "report_dir=" + dir}, load...)...)
 		m := drillRE.FindStringSubmatch(out)
 		if code != 0 || m == nil {
-			t.Fatalf("drill %s: exit %d\n%s", d.mode, code, out)
+			// what the cluster did: pgpool's failover log, the nodes' self-fence logs
+			_, flog := play("run", "postgres-client", "-m", "command", "-a", "tail -25 /var/log/postgresql/pgpool-failover.log")
+			_, fence := play("run", "postgres1:postgres2:postgres3", "-m", "shell", "-a", "tail -4 /var/log/postgresql/pg-selffence.log; true")
+			t.Fatalf("drill %s: exit %d\n%s\n%s\n%s", d.mode, code, out, flog, fence)
 		}
 		t.Logf("drill %s (stress %q): %s", d.mode, d.stress, m[0])
 		if strings.HasPrefix(d.mode, "partition") || d.mode == "flap" {
