@@ -11,7 +11,7 @@ for target in \
   ./playbooks:FuzzLoadPlaybook ./playbooks:FuzzParseKV \
   ./inventory:FuzzInventoryYAML ./inventory:FuzzInventoryINI \
   ./internal/cond:FuzzCondition ./templates:FuzzTemplate ./internal/shellwords:FuzzSplit \
-  ./modules/builtin:FuzzIniEdit ./modules:FuzzMode ./internal/diag:FuzzParseYAML ./internal/history:FuzzCheck
+  ./modules/builtin:FuzzIniEdit ./modules:FuzzMode ./internal/diag:FuzzParseYAML ./internal/history:FuzzCheck ./internal/vault:FuzzOpen
 do
   pkg=${target%%:*}; fn=${target#*:}
   echo "fuzz $fn ($pkg, $t)"
