@@ -2,6 +2,7 @@ package cli
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,22 @@ func TestDistributions(t *testing.T) {
 	}
 	if d := distributions(nil)["longest_gap_s"]; d.N != 0 || d.Max != 0 {
 		t.Errorf("empty: %+v", d)
+	}
+}
+
+func TestCompareLast(t *testing.T) {
+	mk := func(probe string, back float64, valid bool) drillReport {
+		var r drillReport
+		r.Probe = probe
+		r.Worst.Back = back
+		r.Verdict = &struct {
+			Valid bool  `json:"valid"`
+			Lost  []int `json:"lost"`
+		}{Valid: valid}
+		return r
+	}
+	got := compareLast([]drillReport{mk("failover-kill", 2, true), mk("failover-freeze", 12, true), mk("failover-kill", 3, false)})
+	if len(got) != 1 || !strings.Contains(got[0], "failover-kill") || !strings.Contains(got[0], "writes back 3.00 s (was 2.00 s)") || !strings.Contains(got[0], "verdict INVALID (was valid)") {
+		t.Errorf("%q", got)
 	}
 }

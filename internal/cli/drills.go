@@ -113,7 +113,17 @@ func (a *app) drillsCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Report.Probe, when, r.Report.Worst.Missing, r.Report.Worst.Acked,
 					fig(r.Report.Worst.Detection), fig(r.Report.Worst.Back), fig(r.Report.Worst.LongestGap), len(r.Report.Split), verdict, r.Dir)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			reports := make([]drillReport, len(rows))
+			for i, r := range rows {
+				reports[i] = r.Report
+			}
+			for _, line := range compareLast(reports) {
+				fmt.Fprintln(a.stdout, line)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "where the reports are (default: beside the lab record, "+drillsDir()+")")
@@ -141,4 +151,37 @@ func (a *app) drillCheckCmd() *cobra.Command {
 		return run(c, nil)
 	}
 	return cmd
+}
+
+// compareLast sets each drill's newest run (reports oldest first) beside
+// the run of the same drill before it: what got better or worse.
+func compareLast(reports []drillReport) []string {
+	last := map[string]int{}
+	prev := map[string]int{}
+	var order []string
+	for i, r := range reports {
+		if j, seen := last[r.Probe]; seen {
+			prev[r.Probe] = j
+		} else {
+			order = append(order, r.Probe)
+		}
+		last[r.Probe] = i
+	}
+	verdict := func(r drillReport) string {
+		if r.Verdict == nil {
+			return "-"
+		}
+		return map[bool]string{true: "valid", false: "INVALID"}[r.Verdict.Valid]
+	}
+	var out []string
+	for _, name := range order {
+		j, ok := prev[name]
+		if !ok {
+			continue
+		}
+		n, p := reports[last[name]].Worst, reports[j].Worst
+		out = append(out, fmt.Sprintf("%s, last run against the one before: lost %d (was %d), writes back %.2f s (was %.2f s), longest gap %.2f s (was %.2f s), verdict %s (was %s)",
+			name, n.Missing, p.Missing, n.Back, p.Back, n.LongestGap, p.LongestGap, verdict(reports[last[name]]), verdict(reports[j])))
+	}
+	return out
 }
