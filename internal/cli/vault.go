@@ -98,6 +98,24 @@ func (a *app) vaultCmd() *cobra.Command {
 		}
 		return k.Open(b, path)
 	}
+	// eachOpened opens every file with the given secrets, then hands each
+	// plaintext on; it stops at the first file that does not open
+	eachOpened := func(files []string, fn func(file string, plain []byte) error) error {
+		k, err := vf.keyring(a)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			plain, err := open(k, f)
+			if err != nil {
+				return err
+			}
+			if err := fn(f, plain); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	seal := func(s vault.Secret, plain []byte) ([]byte, error) { return vault.Encrypt(plain, s.Password, s.ID) }
 	write := func(path string, b []byte) error {
 		if output == "-" {
@@ -137,18 +155,8 @@ func (a *app) vaultCmd() *cobra.Command {
 		}}
 	decrypt := &cobra.Command{Use: "decrypt FILE...", Short: "Decrypt files in place (or to --output, - for stdout)", Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, files []string) error {
-			k, err := vf.keyring(a)
-			if err != nil {
+			if err := eachOpened(files, write); err != nil {
 				return err
-			}
-			for _, f := range files {
-				plain, err := open(k, f)
-				if err != nil {
-					return err
-				}
-				if err := write(f, plain); err != nil {
-					return err
-				}
 			}
 			if output != "-" {
 				fmt.Fprintln(a.stderr, "Decryption successful")
@@ -157,25 +165,13 @@ func (a *app) vaultCmd() *cobra.Command {
 		}}
 	view := &cobra.Command{Use: "view FILE...", Short: "Print decrypted files", Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, files []string) error {
-			k, err := vf.keyring(a)
-			if err != nil {
+			return eachOpened(files, func(_ string, plain []byte) error {
+				_, err := a.stdout.Write(plain)
 				return err
-			}
-			for _, f := range files {
-				plain, err := open(k, f)
-				if err != nil {
-					return err
-				}
-				a.stdout.Write(plain)
-			}
-			return nil
+			})
 		}}
 	rekey := &cobra.Command{Use: "rekey FILE...", Short: "Encrypt files again with a new secret (--new-vault-password-file or --new-vault-id)", Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, files []string) error {
-			k, err := vf.keyring(a)
-			if err != nil {
-				return err
-			}
 			nf := vaultFlags{ids: newIDs, passwordFiles: newFiles}
 			nk, err := nf.keyring(a)
 			if err != nil {
@@ -185,21 +181,17 @@ func (a *app) vaultCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the new secret: %w", err)
 			}
-			for _, f := range files {
-				plain, err := open(k, f)
-				if err != nil {
-					return err
-				}
+			err = eachOpened(files, func(f string, plain []byte) error {
 				out, err := seal(ns, plain)
 				if err != nil {
 					return err
 				}
-				if err := safefile.WriteFile(f, out, 0o600); err != nil {
-					return err
-				}
+				return safefile.WriteFile(f, out, 0o600)
+			})
+			if err == nil {
+				fmt.Fprintln(a.stderr, "Rekey successful")
 			}
-			fmt.Fprintln(a.stderr, "Rekey successful")
-			return nil
+			return err
 		}}
 	rekey.Flags().StringArrayVar(&newIDs, "new-vault-id", nil, "the new secret: [ID@]SOURCE")
 	rekey.Flags().StringArrayVar(&newFiles, "new-vault-password-file", nil, "the new password file")
