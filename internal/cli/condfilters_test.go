@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -31,31 +28,14 @@ var filterConds = []string{
 // Which of the conditions hold in Ansible and in runbook (after convert):
 // the same ones.
 func TestConditionFiltersMatchAnsible(t *testing.T) {
-	if _, err := exec.LookPath("ansible-playbook"); err != nil {
-		t.Skip("ansible-playbook not installed (make test-deps installs it)")
-	}
 	var play strings.Builder
 	play.WriteString("- hosts: localhost\n  gather_facts: false\n  tasks:\n")
 	for i, c := range filterConds {
 		play.WriteString("    - debug: {msg: \"cond " + string(rune('a'+i)) + " holds\"}\n      when: \"" + strings.ReplaceAll(c, `"`, `\"`) + "\"\n")
 	}
-	dir := t.TempDir()
-	src := writeFile(t, dir, "conds.yaml", play.String())
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", "-c", "local", src)
-	cmd.Env = append(os.Environ(), "ANSIBLE_LOCALHOST_WARNING=false")
-	aout, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, aout)
-	}
-	out := filepath.Join(dir, "converted")
-	if r := runMain(t, "", "convert", src, "-o", out); r.code != 0 {
-		t.Fatalf("convert: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	inv := writeFile(t, dir, "hosts", "localhost ansible_connection=local\n")
-	r := runMain(t, "", "play", filepath.Join(out, "conds.yaml"), "-i", inv)
-	if r.code != 0 {
-		t.Fatalf("runbook: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	dir := srcDir(t)
+	writeFile(t, dir, "conds.yaml", play.String())
+	aout, rout := bothPlay(t, dir, "conds.yaml")
 	holds := regexp.MustCompile(`cond ([a-z]) holds`)
 	set := func(s string) string {
 		var l []string
@@ -66,9 +46,9 @@ func TestConditionFiltersMatchAnsible(t *testing.T) {
 		return strings.Join(l, " ")
 	}
 	// ansible prints each message twice (task header holds none): dedupe
-	a, b := uniq(set(string(aout))), uniq(set(r.stdout))
+	a, b := uniq(set(aout)), uniq(set(rout))
 	if a != b || a == "" {
-		t.Errorf("conditions that hold: Ansible %q, runbook %q\n%s", a, b, r.stdout)
+		t.Errorf("conditions that hold: Ansible %q, runbook %q\n%s", a, b, rout)
 	}
 }
 

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -41,31 +38,14 @@ var truthLineRE = regexp.MustCompile(`truth \d+ [^"\n]*`)
 // The same playbook, converted by runbook convert, gives every line
 // ansible-playbook gives (Debian's ansible-core).
 func TestTruthMatchesAnsible(t *testing.T) {
-	if _, err := exec.LookPath("ansible-playbook"); err != nil {
-		t.Skip("ansible-playbook not installed (make test-deps installs it)")
-	}
-	dir := t.TempDir()
-	src := writeFile(t, dir, "truth.yaml", truthPlay)
-	cmd := exec.Command("ansible-playbook", "-i", "localhost,", "-c", "local", src)
-	cmd.Env = append(os.Environ(), "ANSIBLE_LOCALHOST_WARNING=false", "ANSIBLE_STDOUT_CALLBACK=json")
-	aout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, aout)
-	}
-	out := filepath.Join(dir, "converted")
-	if r := runMain(t, "", "convert", src, "-o", out); r.code != 0 {
-		t.Fatalf("convert: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	inv := writeFile(t, dir, "hosts", "localhost ansible_connection=local\n")
-	r := runMain(t, "", "play", filepath.Join(out, "truth.yaml"), "-i", inv)
-	if r.code != 0 {
-		t.Fatalf("runbook: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	dir := srcDir(t)
+	writeFile(t, dir, "truth.yaml", truthPlay)
+	aout, rout := bothPlay(t, dir, "truth.yaml", "ANSIBLE_STDOUT_CALLBACK=json")
 	lines := func(out string) string {
 		// Python prints True/False, Go true/false
 		return strings.ToLower(strings.Join(truthLineRE.FindAllString(out, -1), "\n"))
 	}
-	want, got := lines(string(aout)), lines(r.stdout)
+	want, got := lines(aout), lines(rout)
 	if strings.Count(want, "\n") < 40 || want != got {
 		t.Errorf("Ansible:\n%s\nrunbook:\n%s", want, got)
 	}
