@@ -226,7 +226,8 @@ type redactor struct {
 	values []string
 	// vaulted gives the values opened from Ansible Vault so far (a
 	// templated vars_file can be opened mid-run): each is masked too
-	vaulted func() []string
+	vaulted     func() []string
+	vaultedSeen int // how many of vaulted()'s values are added already
 }
 
 func (r *redactor) add(v any) {
@@ -264,8 +265,17 @@ func (r *redactor) collect(vars map[string]any) {
 
 func (r *redactor) text(s string) string {
 	if r.vaulted != nil {
-		for _, v := range r.vaulted() {
-			r.add(v)
+		// the keyring only grows: add what it opened since the last call
+		r.mu.RLock()
+		seen := r.vaultedSeen
+		r.mu.RUnlock()
+		if opened := r.vaulted(); len(opened) > seen {
+			for _, v := range opened[seen:] {
+				r.add(v)
+			}
+			r.mu.Lock()
+			r.vaultedSeen = max(r.vaultedSeen, len(opened))
+			r.mu.Unlock()
 		}
 	}
 	r.mu.RLock()
