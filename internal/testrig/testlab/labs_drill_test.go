@@ -86,10 +86,8 @@ func runDrills(t *testing.T, play func(args ...string) (int, string), drills []d
 		code, out := play(append([]string{"play", "failover-drill.yaml", "-e", "mode=" + d.mode, "-e", "report_dir=" + dir}, load...)...)
 		m := drillRE.FindStringSubmatch(out)
 		if code != 0 || m == nil {
-			// what the cluster did: pgpool's failover log, the nodes' self-fence logs
-			_, flog := play("run", "postgres-client", "-m", "command", "-a", "tail -25 /var/log/postgresql/pgpool-failover.log")
-			_, fence := play("run", "postgres1:postgres2:postgres3", "-m", "shell", "-a", "tail -4 /var/log/postgresql/pg-selffence.log; true")
-			t.Fatalf("drill %s: exit %d\n%s\n%s\n%s", d.mode, code, out, flog, fence)
+			// what the cluster did first (a long log is cut in its middle), the drill's output last
+			t.Fatalf("drill %s: exit %d\n%s\n%s", d.mode, code, clusterLogs(play), out)
 		}
 		t.Logf("drill %s (stress %q): %s", d.mode, d.stress, m[0])
 		if strings.HasPrefix(d.mode, "partition") || d.mode == "flap" {
@@ -166,4 +164,15 @@ func pgState(play func(args ...string) (int, string), host string) string {
 		return "active"
 	}
 	return "not active"
+}
+
+// clusterLogs: what the cluster did, for a failed drill: pgpool's view of
+// its nodes and its failover log, each node's self-fence log and the
+// notable lines of its PostgreSQL log.
+func clusterLogs(play func(args ...string) (int, string)) string {
+	_, nodes := play("run", "postgres-client", "-m", "shell", "-a",
+		"for n in 0 1 2; do pcp_node_info -h localhost -p 9898 -U pgpool -w -n $n; done; tail -40 /var/log/postgresql/pgpool-failover.log")
+	_, db := play("run", "postgres1:postgres2:postgres3", "-m", "shell", "-a",
+		"tail -6 /var/log/postgresql/pg-selffence.log; grep -h -E 'PANIC|FATAL|LOG: +(shutting|database system|received|server process|redo|selected|archive recovery)' /var/log/postgresql/postgresql-*.log | grep -v 'walreceiver\\|primary server\\|authentication' | tail -12; true")
+	return nodes + "\n" + db
 }

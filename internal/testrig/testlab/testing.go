@@ -13,6 +13,9 @@ var shared struct {
 	once sync.Once
 	lab  *Lab
 	err  error
+	// broken: a test that used the lab failed, so the cluster on it may
+	// be in any state; the next test gets fresh hosts, not that wreck
+	broken bool
 }
 
 // Hosts returns the shared lab of this test process, started on first use
@@ -33,6 +36,17 @@ func Hosts(t testing.TB, n int) *Lab {
 	}
 	shared.once.Do(func() {
 		shared.lab, shared.err = Up(context.Background(), DefaultNames(max(n, 4)))
+	})
+	if shared.broken && shared.err == nil {
+		t.Logf("a test before this one failed on the shared lab: building fresh hosts")
+		Down()
+		shared.lab, shared.err = Up(context.Background(), DefaultNames(max(n, 4, len(shared.lab.Hosts))))
+		shared.broken = false
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			shared.broken = true
+		}
 	})
 	if shared.err != nil {
 		testenv.SkipOrFail(t, "the lab could not be built: %v", shared.err)
