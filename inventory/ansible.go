@@ -6,6 +6,9 @@ import (
 	"strings"
 )
 
+// maxRangeHosts bounds one host line's expansion.
+const maxRangeHosts = 100000
+
 // expandRange expands Ansible's host ranges: "db[1:3]" is db1, db2, db3,
 // "app[01:10:2]" keeps the zero padding and steps by 2, "[a:c]" is
 // letters. A name without a range is itself.
@@ -43,8 +46,8 @@ func expandRange(name string) ([]string, error) {
 		if err2 != nil || b < a {
 			return nil, fmt.Errorf("host range %q: end must be a number not below the start", name)
 		}
-		if (b-a)/step > 100000 {
-			return nil, fmt.Errorf("host range %q: more than 100000 hosts", name)
+		if (b-a)/step > maxRangeHosts {
+			return nil, fmt.Errorf("host range %q: more than %d hosts", name, maxRangeHosts)
 		}
 		width := 0
 		if len(lo) > 1 && lo[0] == '0' {
@@ -62,6 +65,9 @@ func expandRange(name string) ([]string, error) {
 		}
 	} else {
 		return nil, fmt.Errorf("host range %q: expected numbers or single letters", name)
+	}
+	if len(items)*len(rest) > maxRangeHosts {
+		return nil, fmt.Errorf("host range %q: more than %d hosts", name, maxRangeHosts)
 	}
 	var out []string
 	for _, it := range items {

@@ -67,6 +67,14 @@ func (inv *Inventory) checkCycles(src *diag.Source) error {
 		state[g] = open
 		stack = append(stack, g)
 		for _, c := range inv.groups[g].Children {
+			if c == "all" {
+				// all contains every group, so a group containing all is a cycle (Ansible refuses it too)
+				at := inv.edgeAt[[2]string{g, c}]
+				if at[0] == 0 {
+					at = [2]int{1, 1}
+				}
+				return diag.At(src, at[0], at[1], "group cycle: %s -> all -> %s (all contains every group; it cannot be a child)", g, g)
+			}
 			switch state[c] {
 			case open:
 				i := len(stack) - 1

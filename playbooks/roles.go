@@ -287,6 +287,11 @@ func (l *Loader) role(d *decoder, f *file, r roleRef, handler bool, chain []stri
 		block.Block = append(block.Block, check)
 	}
 	if tf, err := l.roleFile(dir, "tasks", or(r.tasksFrom, "main")); err == nil {
+		leave, err := l.enter(d, r.at, "role "+r.name, tf.src.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer leave()
 		root, err := parseYAML(tf.src)
 		if err != nil {
 			return nil, nil, err

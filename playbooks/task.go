@@ -500,19 +500,11 @@ func (l *Loader) staticInclude(d *decoder, f *file, v *yaml.Node, key, name stri
 	if rerr != nil {
 		return nil, d.errf(v, "%s: cannot read %q: %v", key, name, rerr)
 	}
-	// a static include that includes itself, directly or not, would
-	// recurse forever: refuse it with the chain
-	for i, open := range l.including {
-		if open == inc.src.Name {
-			chain := append(append([]string{}, l.including[i:]...), inc.src.Name)
-			return nil, d.errf(v, "include_tasks: cycle %s", strings.Join(chain, " -> "))
-		}
+	leave, err := l.enter(d, v, key, inc.src.Name)
+	if err != nil {
+		return nil, err
 	}
-	if len(l.including) >= maxIncludeDepth {
-		return nil, d.errf(v, "include_tasks: nested more than %d deep", maxIncludeDepth)
-	}
-	l.including = append(l.including, inc.src.Name)
-	defer func() { l.including = l.including[:len(l.including)-1] }()
+	defer leave()
 	root, perr := parseYAML(inc.src)
 	if perr != nil {
 		return nil, perr
@@ -618,4 +610,22 @@ func failTask(name string, at Pos, msg string) ([]*Task, error) {
 		return nil, err
 	}
 	return []*Task{t}, nil
+}
+
+// enter opens the tasks file name (an include, or a role's tasks file)
+// inside the chain being loaded; leave closes it. A static include or
+// import_role that reaches itself, directly or not, would recurse
+// forever: refused with the chain, at the include (at, by key).
+func (l *Loader) enter(d *decoder, at *yaml.Node, key, name string) (leave func(), err error) {
+	for i, open := range l.including {
+		if open == name {
+			chain := append(append([]string{}, l.including[i:]...), name)
+			return nil, d.errf(at, "%s: cycle %s", key, strings.Join(chain, " -> "))
+		}
+	}
+	if len(l.including) >= maxIncludeDepth {
+		return nil, d.errf(at, "%s: nested more than %d deep", key, maxIncludeDepth)
+	}
+	l.including = append(l.including, name)
+	return func() { l.including = l.including[:len(l.including)-1] }, nil
 }

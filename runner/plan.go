@@ -59,6 +59,10 @@ func NewPlan(pb *playbooks.Playbook, inv HostSelector, sel Selection) (*Plan, er
 		if err != nil {
 			return nil, fmt.Errorf("--limit: %w", err)
 		}
+		if len(hosts) == 0 {
+			// as Ansible: a limit that leaves nothing is a mistake, not a quiet no-op
+			return nil, fmt.Errorf("--limit %q leaves no host of the inventory to target", sel.Limit)
+		}
 		limit = map[string]bool{}
 		for _, h := range hosts {
 			limit[h] = true

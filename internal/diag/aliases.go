@@ -1,7 +1,10 @@
 package diag
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -22,32 +25,54 @@ func ParseYAML(src *Source) (*yaml.Node, error) {
 	if err := openVaultedFile(src); err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src.Text, &doc); err != nil {
-		return nil, FromYAML(src, err)
-	}
-	if err := CheckAliases(src, &doc); err != nil {
+	doc, err := oneDocument(src)
+	if err != nil {
 		return nil, err
 	}
-	if err := openTags(src, &doc, false); err != nil {
+	if err := CheckAliases(src, doc); err != nil {
 		return nil, err
 	}
-	yaml11(&doc)
-	return &doc, nil
+	if err := openTags(src, doc, false); err != nil {
+		return nil, err
+	}
+	yaml11(doc)
+	return doc, nil
 }
 
 // ParseYAMLKeepVault is ParseYAML for tools that carry YAML without
 // running it (convert): `!vault` values and other tags are left as they
 // are, a vaulted file is not opened.
 func ParseYAMLKeepVault(src *Source) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src.Text, &doc); err != nil {
-		return nil, FromYAML(src, err)
-	}
-	if err := CheckAliases(src, &doc); err != nil {
+	doc, err := oneDocument(src)
+	if err != nil {
 		return nil, err
 	}
-	return &doc, nil
+	if err := CheckAliases(src, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// oneDocument parses src's one YAML document. A second one is refused
+// where it starts, as Ansible does ("but found another document"): read
+// silently, everything after the first `---` would be ignored.
+func oneDocument(src *Source) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src.Text))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &yaml.Node{}, nil // an empty file: no document at all
+		}
+		return nil, FromYAML(src, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return &doc, nil
+	case err != nil:
+		return nil, FromYAML(src, err)
+	}
+	return nil, Node(src, &next, "a second YAML document starts here: a file holds one (remove the --- line, or move this document to a file of its own)")
 }
 
 // CheckAliases checks a parsed tree's aliases (see ParseYAML). Each

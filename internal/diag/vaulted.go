@@ -62,6 +62,11 @@ func openVaultedFile(src *Source) error {
 	return nil
 }
 
+// safeTags are the YAML types a safe loader builds (PyYAML's SafeLoader,
+// which Ansible uses): any other !! tag (!!python/object...) names code.
+var safeTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
+	"!!binary": true, "!!timestamp": true, "!!map": true, "!!seq": true, "!!merge": true, "!!set": true, "!!omap": true, "!!pairs": true}
+
 // openTags decrypts every `!vault` value in place and refuses a tag runbook
 // does not know (a value must never be used with its meaning lost: an
 // encrypted text written into a file as if it were the value). Values of
@@ -89,6 +94,8 @@ func openTags(src *Source, n *yaml.Node, key bool) error {
 	case tag == "!unsafe":
 		// Ansible's "never template this": runbook keeps it as the string
 		n.Tag = "!!str"
+	case strings.HasPrefix(tag, "!!") && !safeTags[tag]:
+		return Node(src, n, "unknown YAML tag %s: runbook knows YAML's own types (as Ansible's safe loader does), !vault and !unsafe", tag)
 	case tag != "" && !strings.HasPrefix(tag, "!!") && !(n.Kind != yaml.ScalarNode && tag == "!"):
 		if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle == 0 {
 			break // a tag yaml resolved itself
