@@ -15,21 +15,38 @@ type FileState struct {
 	Exists  bool
 	IsDir   bool
 	IsLink  bool
+	Special bool // a FIFO, a device or a socket: never read
 	Mode    fs.FileMode
 	Owner   string
 	Group   string
 	Content []byte // only for regular files, when asked
 }
 
+// RefuseSpecial is a shell line that ends the script with status 4 and a
+// message when the quoted path q is a FIFO, a device or a socket: reading
+// one waits for a writer forever or never ends (/dev/zero). Regular files,
+// directories and missing paths pass (symbolic links are followed).
+func RefuseSpecial(q string) string {
+	return "if [ -e " + q + " ] && [ ! -f " + q + " ] && [ ! -d " + q + " ]; then " +
+		"printf '%s is a %s, not a regular file: runbook does not read it\\n' " + q + " \"$(stat -L -c %F " + q + ")\" >&2; exit 4; fi\n"
+}
+
+// MaxEditSize bounds a file Stat reads whole (to edit or compare it): a
+// host's multi-gigabyte log must not be pulled into the controller's memory.
+const MaxEditSize = 64 << 20
+
 // Stat reads a path's type, mode and owner (and content when withContent),
-// in one command.
+// in one command. A path that is neither a regular file, a directory nor a
+// symbolic link (a FIFO, a device, a socket) is never read: reading a FIFO
+// waits for a writer forever and /dev/zero never ends; with withContent it
+// is an error naming what it is, as is a file over MaxEditSize.
 func Stat(ctx context.Context, h Host, path string, withContent bool) (*FileState, error) {
 	script := "p=" + Quote(path) + `
-if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=dir; elif [ -e "$p" ]; then t=file; else echo absent; exit 0; fi
-echo "$t $(stat -c '%a %U %G' "$p")"`
+if [ -L "$p" ]; then t=link; elif [ -d "$p" ]; then t=dir; elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=special; else echo absent; exit 0; fi
+echo "$t $(stat -c '%a %U %G %s' "$p") $(stat -c %F "$p" | tr ' ' _)"`
 	if withContent {
-		script += `
-[ "$t" = file ] && cat "$p"`
+		script += fmt.Sprintf(`
+if [ "$t" = file ] && [ "$(stat -c %%s "$p")" -le %d ]; then cat "$p"; fi`, MaxEditSize)
 	}
 	r, err := h.Run(ctx, Cmd{Script: script})
 	if err != nil {
@@ -42,14 +59,21 @@ echo "$t $(stat -c '%a %U %G' "$p")"`
 	if head == "absent" {
 		return &FileState{}, nil
 	}
-	var t string
+	var t, kind string
 	var mode uint32
+	var size int64
 	st := &FileState{Exists: true}
-	if _, err := fmt.Sscanf(head, "%s %o %s %s", &t, &mode, &st.Owner, &st.Group); err != nil {
+	if _, err := fmt.Sscanf(head, "%s %o %s %s %d %s", &t, &mode, &st.Owner, &st.Group, &size, &kind); err != nil {
 		return nil, fmt.Errorf("stat %s: unexpected output %q", path, head)
 	}
 	st.Mode = fs.FileMode(mode)
-	st.IsDir, st.IsLink = t == "dir", t == "link"
+	st.IsDir, st.IsLink, st.Special = t == "dir", t == "link", t == "special"
+	if withContent && st.Special {
+		return nil, fmt.Errorf("%s is a %s, not a regular file: runbook does not read it", path, strings.ReplaceAll(kind, "_", " "))
+	}
+	if withContent && t == "file" && size > MaxEditSize {
+		return nil, fmt.Errorf("%s is %d bytes: runbook reads files of up to %d MiB to edit or compare them", path, size, MaxEditSize>>20)
+	}
 	if withContent && t == "file" {
 		st.Content = []byte(body)
 	}

@@ -68,7 +68,7 @@ func (f *Fetch) localPath(vars map[string]any) string {
 func (f *Fetch) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	dest := f.localPath(env.Vars)
 	src := modules.Quote(f.Src)
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: "if [ -d " + src + " ]; then echo 'is a directory' >&2; exit 3; fi; sha1sum < " + src + " | cut -c1-40 && base64 -w0 < " + src})
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: modules.RefuseSpecial(src) + "if [ -d " + src + " ]; then echo 'is a directory' >&2; exit 3; fi; sha1sum < " + src + " | cut -c1-40 && base64 -w0 < " + src})
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +77,8 @@ func (f *Fetch) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 		switch {
 		case r.RC == 3:
 			return modules.Failf("fetch: %s: the file on the host is a directory; fetch copies files", f.Src), nil
+		case r.RC == 4:
+			return modules.Failf("fetch: %s", why), nil
 		case f.FailOnMissing != nil && !*f.FailOnMissing:
 			return &modules.Result{Msg: "the remote file does not exist, not transferring, ignored", Data: map[string]any{"file": f.Src, "dest": dest}}, nil
 		case env.Check:

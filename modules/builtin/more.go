@@ -180,7 +180,10 @@ func (s *Slurp) Validate() error {
 
 // Run reads the file.
 func (s *Slurp) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: "base64 -w0 < " + modules.Quote(s.Src)})
+	q := modules.Quote(s.Src)
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: modules.RefuseSpecial(q) +
+		fmt.Sprintf("[ -d %s ] || [ \"$(stat -L -c %%s %s 2>/dev/null || echo 0)\" -le %d ] || { echo 'over %d MiB: slurp reads it into a variable (fetch copies big files)' >&2; exit 4; }\n", q, q, modules.MaxEditSize, modules.MaxEditSize>>20) +
+		"base64 -w0 < " + q})
 	if err != nil {
 		return nil, err
 	}

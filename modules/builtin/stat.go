@@ -46,7 +46,8 @@ func (s *Stat) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	}
 	sum := ""
 	if s.GetChecksum == nil || *s.GetChecksum {
-		sum = fmt.Sprintf(`[ -f "$p" ] && [ -r "$p" ] && %ssum < "$p" | cut -d' ' -f1`, s.ChecksumAlgorithm)
+		// regular files only (a FIFO would wait for a writer forever); the if keeps the script's status 0
+		sum = fmt.Sprintf(`if [ -f "$p" ] && [ -r "$p" ]; then %ssum < "$p" | cut -d' ' -f1; fi`, s.ChecksumAlgorithm)
 	}
 	script := "p=" + modules.Quote(s.Path) + "\n" +
 		`[ -e "$p" ] || [ -L "$p" ] || { echo absent; exit 0; }` + "\n" +

@@ -128,14 +128,16 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 		b.WriteString("a=\"$p/archive\"\n(umask 077; curl -fsSL -K - > \"$a\")\n")
 		data = []byte(curlConfig(u.Src, nil, "", "", false, 0).String())
 	case u.RemoteSrc:
+		b.WriteString(modules.RefuseSpecial(modules.Quote(u.Src)))
 		fmt.Fprintf(&b, "a=%s\n", modules.Quote(u.Src))
 	default:
 		b.WriteString("a=\"$p/archive\"\n(umask 077; cat > \"$a\")\n")
 	}
 	b.WriteString(list + " > \"$p/list\" 2>/dev/null || true\n")
 	b.WriteString(unpack + " >&2\n")
-	// what differs: a file missing or not equal in dest
-	fmt.Fprintf(&b, "d=%s\ncd \"$w\"\nchanged=$(find . -type f -o -type l | while IFS= read -r f; do cmp -s \"$f\" \"$d/$f\" 2>/dev/null || { echo x; break; }; done)\n", modules.Quote(u.Dest))
+	// what differs: a file missing or not equal in dest (only a regular
+	// file is compared: cmp on a FIFO planted in dest would wait forever)
+	fmt.Fprintf(&b, "d=%s\ncd \"$w\"\nchanged=$(find . -type f -o -type l | while IFS= read -r f; do { [ -f \"$d/$f\" ] && cmp -s \"$f\" \"$d/$f\"; } 2>/dev/null || { echo x; break; }; done)\n", modules.Quote(u.Dest))
 	b.WriteString("cat \"$p/list\"\n[ -z \"$changed\" ] && { echo '#same'; exit 0; }\n")
 	if env.Check {
 		b.WriteString("echo '#would'\n")

@@ -66,7 +66,8 @@ func (w *WaitFor) Script() string {
 		// host and port are arguments of the inner shell, never its code
 		probe = `bash -c '(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null' wait_for ` + modules.Join(w.Host, strconv.Itoa(w.Port))
 	case w.Path != "" && w.SearchRegex != "":
-		probe = "grep -Eq -- " + modules.Quote(w.SearchRegex) + " " + modules.Quote(w.Path) + " 2>/dev/null"
+		// a regular file only: grep on a FIFO would wait for a writer past the timeout
+		probe = "{ [ -f " + modules.Quote(w.Path) + " ] && grep -Eq -- " + modules.Quote(w.SearchRegex) + " " + modules.Quote(w.Path) + " 2>/dev/null; }"
 	case w.Path != "":
 		probe = "[ -e " + modules.Quote(w.Path) + " ]"
 	default:
