@@ -27,8 +27,10 @@ type FileState struct {
 // one waits for a writer forever or never ends (/dev/zero). Regular files,
 // directories and missing paths pass (symbolic links are followed).
 func RefuseSpecial(q string) string {
-	return "if [ -e " + q + " ] && [ ! -f " + q + " ] && [ ! -d " + q + " ]; then " +
-		"printf '%s is a %s, not a regular file: runbook does not read it\\n' " + q + " \"$(stat -L -c %F " + q + ")\" >&2; exit 4; fi\n"
+	// the path goes through a variable: never inside a command substitution's text
+	return "rb_path=" + q + "\n" +
+		`if [ -e "$rb_path" ] && [ ! -f "$rb_path" ] && [ ! -d "$rb_path" ]; then ` +
+		`printf '%s is a %s, not a regular file: runbook does not read it\n' "$rb_path" "$(stat -L -c %F -- "$rb_path")" >&2; exit 4; fi` + "\n"
 }
 
 // MaxEditSize bounds a file Stat reads whole (to edit or compare it): a

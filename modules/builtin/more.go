@@ -182,7 +182,8 @@ func (s *Slurp) Validate() error {
 func (s *Slurp) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	q := modules.Quote(s.Src)
 	r, err := env.Host.Run(ctx, modules.Cmd{Script: modules.RefuseSpecial(q) +
-		fmt.Sprintf("[ -d %s ] || [ \"$(stat -L -c %%s %s 2>/dev/null || echo 0)\" -le %d ] || { echo 'over %d MiB: slurp reads it into a variable (fetch copies big files)' >&2; exit 4; }\n", q, q, modules.MaxEditSize, modules.MaxEditSize>>20) +
+		// (RefuseSpecial set rb_path: the path never goes into a command substitution's text)
+		fmt.Sprintf(`[ -d "$rb_path" ] || [ "$(stat -L -c %%s -- "$rb_path" 2>/dev/null || echo 0)" -le %d ] || { echo 'over %d MiB: slurp reads it into a variable (fetch copies big files)' >&2; exit 4; }`+"\n", modules.MaxEditSize, modules.MaxEditSize>>20) +
 		"base64 -w0 < " + q})
 	if err != nil {
 		return nil, err
