@@ -45,3 +45,37 @@ func TestPlantedPlaybooksAreIgnored(t *testing.T) {
 		t.Errorf("./verify.yaml did not run the file: %v", err)
 	}
 }
+
+// What runbook writes on the controller where another user could have
+// planted a symbolic link first (issue: hostile hosts) is never written
+// through it: the retry file, a campaign's report folder (a profile:
+// internal/profile; a drill's report: modules/pg).
+func TestPlantedLinksAtWhatRunbookWrites(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("precious\n"), 0o644)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	os.MkdirAll(filepath.Join(dir, "cache", "runbook"), 0o700)
+	os.Symlink(victim, filepath.Join(dir, "cache", "runbook", "fails.retry"))
+	os.WriteFile("fails.yaml", []byte("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - fail: {msg: on purpose}\n"), 0o644)
+	var out bytes.Buffer
+	if code := Main([]string{"play", "./fails.yaml"}, strings.NewReader(""), &out, &out); code == 0 {
+		t.Fatalf("a failing play: exit 0\n%s", out.String())
+	}
+	// a campaign's folder planted as a link to a folder of the victim's
+	victimDir := filepath.Join(dir, "victim-dir")
+	os.Mkdir(victimDir, 0o755)
+	os.Symlink(victimDir, filepath.Join(dir, "repeat-kill"))
+	out.Reset()
+	if code := Main([]string{"play", "failover-drill.yaml", "-e", "mode=kill", "-e", "repeat=2", "-e", "report_dir=" + dir}, strings.NewReader(""), &out, &out); code == 0 ||
+		!strings.Contains(out.String(), "refusing to write in it") {
+		t.Errorf("a campaign into a planted link: exit %d\n%s", code, out.String())
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("a planted link was written through: the victim now holds %q", b)
+	}
+	if entries, _ := os.ReadDir(victimDir); len(entries) > 0 {
+		t.Errorf("the campaign wrote into the planted folder: %v", entries)
+	}
+}
