@@ -154,6 +154,9 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 		} else if u.Mode.Set {
 			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R %o \"$0/$1\"' \"$d\" {} \\;\n", u.Mode.Perm)
 		}
+		// an archive of "." dates dest as its first entry says, as tar
+		// extracting straight into dest (Ansible) does
+		b.WriteString("if grep -qx '\\./\\{0,1\\}' \"$p/list\"; then touch -r \"$w\" \"$d\"; fi\n")
 		b.WriteString("echo '#new'\n")
 	}
 	if env.Check && download {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tree lists a folder: path, mode and content of every file.
@@ -51,6 +52,8 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 	for _, c := range [][]string{
 		{"tar", "-czf", filepath.Join(dir, "tool.tar.gz"), "-C", filepath.Join(dir, "src"), "tool"},
 		{"sh", "-c", "cd " + filepath.Join(dir, "src") + " && zip -qr " + filepath.Join(dir, "tool.zip") + " tool"},
+		// an archive of "." (its first entry is the folder itself, dated 2005)
+		{"sh", "-c", "touch -d 2005-01-01 " + src + " && tar -czf " + filepath.Join(dir, "dot.tar.gz") + " -C " + src + " ."},
 	} {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v %s", c, err, out)
@@ -66,11 +69,16 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 		{"src": filepath.Join(dir, "tool.tar.gz"), "remote_src": true},
 		{"src": filepath.Join(dir, "tool.tar.gz"), "exclude": []any{"tool/README"}},
 		{"src": filepath.Join(dir, "tool.zip"), "copy": false}, // the older spelling (geerlingguy's git role)
+		{"src": filepath.Join(dir, "dot.tar.gz")},
 	}
+	// dest's mtime before the run: long ago, so a change (or a reset to
+	// the archive's own time) shows
+	old, started := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(-time.Second)
 	var tasks []map[string]any
 	for i, c := range cases {
 		for _, side := range []string{"ansible", "runbook"} {
 			os.MkdirAll(filepath.Join(dir, side, fmt.Sprint(i)), 0o755)
+			os.Chtimes(filepath.Join(dir, side, fmt.Sprint(i)), old, old)
 		}
 		args := map[string]any{"dest": filepath.Join(dir, "ansible", fmt.Sprint(i))}
 		for k, v := range c {
@@ -99,6 +107,11 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 		sr, _ := os.Stat(filepath.Join(dir, "runbook", fmt.Sprint(i)))
 		if sa.Mode() != sr.Mode() {
 			t.Errorf("case %d: dest's mode runbook %v, Ansible %v", i, sr.Mode(), sa.Mode())
+		}
+		// and its mtime moves as Ansible's does (new entries: now), never
+		// set to the archive's time (copying "." did that)
+		if sa.ModTime().Equal(old) != sr.ModTime().Equal(old) || sr.ModTime().Before(started) != sa.ModTime().Before(started) {
+			t.Errorf("case %d: dest's mtime runbook %v, Ansible %v (set to %v before, run at %v)", i, sr.ModTime(), sa.ModTime(), old, started)
 		}
 		a, r := tree(t, filepath.Join(dir, "ansible", fmt.Sprint(i))), tree(t, filepath.Join(dir, "runbook", fmt.Sprint(i)))
 		if a != r {
