@@ -176,8 +176,55 @@ func (l *Loader) findRole(f *file, name string) (*file, bool) {
 		if dir, ok := enclosingRole(f.dir, name); ok {
 			return &file{dir: dir}, true
 		}
+		if dir, ok := collectionRole(f.dir, name); ok {
+			return &file{dir: dir}, true
+		}
 	}
 	return nil, false
+}
+
+// collectionRole finds namespace.collection.role as Ansible does for a
+// collection's own playbooks (molecule/*/converge.yml inside the
+// collection) and for installed collections: a folder above with a
+// galaxy.yml naming that namespace and collection, or an
+// ansible_collections/NAMESPACE/COLLECTION tree under ./collections, above
+// or in ~/.ansible/collections; the role is its roles/ROLE.
+func collectionRole(from, name string) (string, bool) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	ns, coll, role := parts[0], parts[1], parts[2]
+	isRole := func(dir string) bool {
+		st, err := os.Stat(filepath.Join(dir, "tasks"))
+		return err == nil && st.IsDir()
+	}
+	if abs, err := filepath.Abs(from); err == nil {
+		from = abs
+	}
+	var trees []string
+	for dir := from; ; dir = filepath.Dir(dir) {
+		if b, err := inputfile.Read(filepath.Join(dir, "galaxy.yml")); err == nil {
+			var g struct{ Namespace, Name string }
+			yaml.Unmarshal(b, &g)
+			if g.Namespace == ns && g.Name == coll && isRole(filepath.Join(dir, "roles", role)) {
+				return filepath.Join(dir, "roles", role), true
+			}
+		}
+		trees = append(trees, filepath.Join(dir, "collections"))
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		trees = append(trees, filepath.Join(home, ".ansible", "collections"))
+	}
+	for _, t := range append(trees, "/usr/share/ansible/collections") {
+		if dir := filepath.Join(t, "ansible_collections", ns, coll, "roles", role); isRole(dir) {
+			return dir, true
+		}
+	}
+	return "", false
 }
 
 // enclosingRole finds the role a playbook inside a role's own repository
@@ -190,6 +237,9 @@ func enclosingRole(from, name string) (string, bool) {
 	short := name
 	if i := strings.LastIndex(name, "."); i >= 0 {
 		short = name[i+1:]
+	}
+	if abs, err := filepath.Abs(from); err == nil {
+		from = abs // a relative "." has no parent to climb to
 	}
 	for dir := from; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
 		if st, err := os.Stat(filepath.Join(dir, "tasks")); err != nil || !st.IsDir() {
@@ -212,6 +262,7 @@ func enclosingRole(from, name string) (string, bool) {
 		for _, ok := range []bool{
 			g.RoleName != "" && (name == g.RoleName || name == g.Namespace+"."+g.RoleName || name == g.Author+"."+g.RoleName),
 			g.RoleName == "" && short == base,
+			name == filepath.Base(dir), // molecule names the role by the project's folder
 		} {
 			if ok {
 				return dir, true
