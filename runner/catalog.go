@@ -253,6 +253,12 @@ func hasTemplate(n *yaml.Node) bool {
 // (it always writes files atomically), so any value is accepted.
 var ignorableArgs = map[string]bool{"unsafe_writes": true}
 
+// retiredArgs are arguments older Ansible documented and later removed
+// while they only ever changed a warning (command's and shell's warn, gone
+// in ansible-core 2.14): many public roles still write them, so they are
+// taken and dropped.
+var retiredArgs = map[string]map[string]bool{"command": {"warn": true}, "shell": {"warn": true}}
+
 // ansibleOnly takes out of a task's arguments those Ansible documents for
 // the module and runbook's module lacks: a value that is the documented
 // default changes nothing and is dropped; any other value is returned in
@@ -271,6 +277,9 @@ func ansibleOnly(reg *modules.Registry, id string, args *yaml.Node, m modules.Mo
 	var refused []string
 	for i := 0; i+1 < len(args.Content); i += 2 {
 		k, val := args.Content[i], args.Content[i+1]
+		if _, ok := fields[k.Value]; !ok && retiredArgs[reg.Canonical(id)][k.Value] {
+			continue
+		}
 		if _, ok := fields[k.Value]; !ok {
 			var spec modules.AnsibleArgSpec
 			documented := false

@@ -27,6 +27,7 @@ command -v unzip >/dev/null 2>&1 || need="$need unzip"
 command -v zip >/dev/null 2>&1 || need="$need zip"
 command -v gpg >/dev/null 2>&1 || need="$need gpg"
 [ -x /usr/sbin/iptables ] || need="$need iptables"
+command -v setcap >/dev/null 2>&1 || [ -x /usr/sbin/setcap ] || need="$need libcap2-bin"
 command -v rpm >/dev/null 2>&1 || need="$need rpm"
 command -v svn >/dev/null 2>&1 || need="$need subversion"
 # Ansible runs /usr/bin/python3, not the python3 first on PATH (pyenv here)

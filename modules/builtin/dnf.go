@@ -188,8 +188,9 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 // Validate checks the arguments.
 func (p *Package) Validate() error {
 	p.State = normalState(p.State)
-	if len(p.Name) == 0 {
-		return errors.New("package: name is required")
+	if len(p.Name) == 0 && !p.UpdateCache {
+		// package hands its arguments to apt or dnf, which refresh their lists alone
+		return errors.New("package: name is required (or update_cache)")
 	}
 	switch p.Use {
 	case "auto", "apt", "dnf", "yum":
