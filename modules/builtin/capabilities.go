@@ -38,7 +38,11 @@ func parseCap(s string) fileCap {
 // same: the flags a file ends up with, whichever operator wrote them
 // (setcap's cap+ep reads back from getcap as cap=ep).
 func (c fileCap) same(o fileCap) bool {
-	sorted := func(f string) string { b := []byte(f); sort.Slice(b, func(i, j int) bool { return b[i] < b[j] }); return string(b) }
+	sorted := func(f string) string {
+		b := []byte(f)
+		sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+		return string(b)
+	}
 	return c.name == o.name && sorted(c.flags) == sorted(o.flags) && (c.op == o.op || c.op != "-" && o.op != "-")
 }
 
