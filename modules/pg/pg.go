@@ -18,7 +18,8 @@ import (
 type PgConn struct {
 	DB        string `yaml:"db" aliases:"login_db" doc:"database" default:"postgres"`
 	Port      int    `yaml:"port" aliases:"login_port" doc:"server port" default:"5432"`
-	Host      string `yaml:"host" aliases:"login_host,login_unix_socket" doc:"socket directory or host name (default: the local socket)"`
+	Host      string `yaml:"host" aliases:"login_host" doc:"socket directory or host name (default: the local socket)"`
+	Socket    string `yaml:"login_unix_socket" doc:"the socket directory, used when the host is empty or localhost (as community.postgresql does)"`
 	OSUser    string `yaml:"os_user" doc:"OS user psql runs as (peer authentication on the socket)" default:"postgres"`
 	LoginRole string `yaml:"login_role" aliases:"login_user" doc:"database role to log in as (default: the OS user's name)"`
 	// TrustInput is community.postgresql's check against SQL in names:
@@ -44,12 +45,21 @@ func (c PgConn) withDefaults() PgConn {
 // not complain about an unreadable working directory.
 func AsUser(user, script string) string { return hostexec.AsUser(user, script) }
 
+// host is what psql's -h gets: the socket directory when one is given and
+// the host is empty or localhost (community.postgresql's rule), else the host.
+func (c PgConn) host() string {
+	if c.Socket != "" && (c.Host == "" || c.Host == "localhost") {
+		return c.Socket
+	}
+	return c.Host
+}
+
 // psqlArgs builds the psql command line (pure, table-tested).
 func (c PgConn) psqlArgs() []string {
 	c = c.withDefaults()
 	args := []string{"psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-d", c.DB, "-p", fmt.Sprint(c.Port)}
-	if c.Host != "" {
-		args = append(args, "-h", c.Host)
+	if host := c.host(); host != "" {
+		args = append(args, "-h", host)
 	}
 	if c.LoginRole != "" {
 		args = append(args, "-U", c.LoginRole)

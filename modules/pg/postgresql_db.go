@@ -27,7 +27,8 @@ type PostgresqlDB struct {
 	Force         bool   `yaml:"force" doc:"with state absent: end its sessions first (DROP ... WITH (FORCE))"`
 	MaintenanceDB string `yaml:"maintenance_db" default:"postgres" doc:"the database to connect to"`
 	Port          int    `yaml:"port" aliases:"login_port" default:"5432" doc:"server port"`
-	Host          string `yaml:"login_host" aliases:"login_unix_socket" doc:"socket directory or host name (default: the local socket)"`
+	Host          string `yaml:"login_host" doc:"socket directory or host name (default: the local socket)"`
+	Socket        string `yaml:"login_unix_socket" doc:"the socket directory, used when login_host is empty or localhost"`
 	OSUser        string `yaml:"os_user" default:"postgres" doc:"OS user psql runs as (peer authentication on the socket)"`
 	LoginRole     string `yaml:"login_user" doc:"database role to log in as"`
 	TrustInput    *bool  `yaml:"trust_input" doc:"accepted for community.postgresql playbooks: names always reach SQL as psql variables"`
@@ -59,7 +60,7 @@ func (d *PostgresqlDB) Validate() error {
 }
 
 func (d *PostgresqlDB) conn() PgConn {
-	return PgConn{DB: d.MaintenanceDB, Port: d.Port, Host: d.Host, OSUser: d.OSUser, LoginRole: d.LoginRole}
+	return PgConn{DB: d.MaintenanceDB, Port: d.Port, Host: d.Host, Socket: d.Socket, OSUser: d.OSUser, LoginRole: d.LoginRole}
 }
 
 const dbQuery = `SELECT d.datname, pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding,
