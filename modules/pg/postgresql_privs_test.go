@@ -43,7 +43,10 @@ func TestPostgresqlPrivsOnARealServer(t *testing.T) {
 		{"check mode", nil, true, true, false, `SELECT has_table_privilege('reader', 'public.t1', 'INSERT')`, "f"},
 		{"grant", nil, false, true, false, `SELECT has_table_privilege('reader', 'public.t1', 'INSERT')`, "t"},
 		{"again", nil, false, false, false, `SELECT has_table_privilege('reader', 'public.t1', 'SELECT')`, "t"},
-		{"all in schema", func(x *pg.PostgresqlPrivs) { x.Objs = modules.StringList{"ALL_IN_SCHEMA"}; x.Privs = modules.StringList{"SELECT"} }, false, true, false,
+		{"all in schema", func(x *pg.PostgresqlPrivs) {
+			x.Objs = modules.StringList{"ALL_IN_SCHEMA"}
+			x.Privs = modules.StringList{"SELECT"}
+		}, false, true, false,
 			`SELECT has_table_privilege('reader', 'public.t2', 'SELECT')`, "t"},
 		{"sequence", func(x *pg.PostgresqlPrivs) {
 			x.Type, x.Schema, x.Objs, x.Privs = "sequence", "app", modules.StringList{"s1"}, modules.StringList{"USAGE"}
