@@ -160,6 +160,21 @@ var playKeys = []string{"strategy", "name", "hosts", "vars", "vars_files", "beco
 	"roles", "vars_prompt", "environment", "remote_user", "become_method", "connection", "any_errors_fatal", "force_handlers", "max_fail_percentage",
 	"order", "collections", "ignore_errors", "no_log", "check_mode", "gather_subset", "gather_timeout", "throttle", "debugger", "diff", "port", "timeout"}
 
+// importPlaybookKey is the index of a play entry's import_playbook key
+// (any spelling, anywhere among its keys: `- name: ...` often comes
+// first), or -1.
+func importPlaybookKey(pn *yaml.Node) int {
+	if pn.Kind != yaml.MappingNode {
+		return -1
+	}
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		if shortAction(pn.Content[i]).Value == "import_playbook" {
+			return i
+		}
+	}
+	return -1
+}
+
 func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	root, err := parseYAML(f.src)
 	if err != nil {
@@ -171,18 +186,21 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	}
 	for _, pn := range root.Content {
 		pn = resolve(pn)
-		if pn.Kind == yaml.MappingNode && len(pn.Content) >= 2 && shortAction(pn.Content[0]).Value == "import_playbook" {
-			// import_playbook may carry vars, which every imported play gets
+		if at := importPlaybookKey(pn); at >= 0 {
+			// import_playbook may carry a name and vars, which every imported play gets
 			var importVars map[string]any
-			for i := 2; i+1 < len(pn.Content); i += 2 {
-				if pn.Content[i].Value != "vars" {
-					return d.errf(pn.Content[i], "import_playbook takes only vars besides the file name, got %q%s", pn.Content[i].Value, diag.DidYouMean(pn.Content[i].Value, []string{"vars"}))
-				}
-				if err := resolve(pn.Content[i+1]).Decode(&importVars); err != nil {
-					return d.errf(pn.Content[i+1], "import_playbook vars: expected a mapping: %v", err)
+			for i := 0; i+1 < len(pn.Content); i += 2 {
+				switch {
+				case i == at, pn.Content[i].Value == "name":
+				case pn.Content[i].Value == "vars":
+					if err := resolve(pn.Content[i+1]).Decode(&importVars); err != nil {
+						return d.errf(pn.Content[i+1], "import_playbook vars: expected a mapping: %v", err)
+					}
+				default:
+					return d.errf(pn.Content[i], "import_playbook takes only a name and vars besides the file name, got %q%s", pn.Content[i].Value, diag.DidYouMean(pn.Content[i].Value, []string{"vars", "name"}))
 				}
 			}
-			target, err := d.str(resolve(pn.Content[1]), "import_playbook")
+			target, err := d.str(resolve(pn.Content[at+1]), "import_playbook")
 			if err != nil {
 				return err
 			}
@@ -191,7 +209,7 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 			}
 			sub, err := l.read(target, f)
 			if err != nil {
-				return d.errf(pn.Content[1], "import_playbook: cannot read %q: %v", target, err)
+				return d.errf(pn.Content[at+1], "import_playbook: cannot read %q: %v", target, err)
 			}
 			first := len(pb.Plays)
 			if err := l.loadInto(pb, sub, depth+1); err != nil {

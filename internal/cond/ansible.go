@@ -395,6 +395,12 @@ func rewriteFilters(s string) string {
 		if name == "" {
 			return s // a bare bar: the parser reports it
 		}
+		for p := k; p < len(s) && (s[p] == ' ' || s[p] == '('); p++ {
+			if s[p] == '(' {
+				k = p // Jinja's lexer drops spaces: `| intersect (x)` is a call with x
+				break
+			}
+		}
 		if k < len(s) && s[k] == '(' {
 			close := matching(s, k)
 			if close < 0 {

@@ -56,6 +56,9 @@ func init() {
 
 var rpmName = regexp.MustCompile(`^[A-Za-z0-9@][A-Za-z0-9._+:@-]*$`)
 
+// rpmSource: a package file named by URL or absolute path.
+var rpmSource = regexp.MustCompile(`^((https?|ftp)://[^\s'"]+|/[^\s'"]+\.rpm)$`)
+
 func normalState(s string) string {
 	switch s {
 	case "installed":
@@ -72,7 +75,15 @@ func (d *Dnf) Validate() error {
 	if len(d.Name) == 0 && !d.UpdateCache && !d.Autoremove {
 		return fmt.Errorf("%s: name is required", d.tool)
 	}
-	for _, n := range append(append(append(append([]string{}, d.Name...), d.EnableRepo...), d.DisableRepo...), d.Exclude...) {
+	for _, n := range d.Name {
+		if rpmSource.MatchString(n) {
+			continue // a package file by URL or path, as dnf (and Ansible's dnf) take it
+		}
+		if !rpmName.MatchString(n) {
+			return fmt.Errorf("%s: %q is not a package name, an .rpm URL or an .rpm path", d.tool, n)
+		}
+	}
+	for _, n := range append(append(append([]string{}, d.EnableRepo...), d.DisableRepo...), d.Exclude...) {
 		if !rpmName.MatchString(n) {
 			return fmt.Errorf("%s: %q is not a package or repository name", d.tool, n)
 		}
