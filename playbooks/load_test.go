@@ -215,3 +215,32 @@ func TestImportedHandlers(t *testing.T) {
 		t.Errorf("handlers %q, want %q", got, want)
 	}
 }
+
+// include_tasks: "{{ item }}" over a written list loads those files (in a
+// subfolder too), not every file beside the playbook: an INSTALL.rst and
+// the playbook itself there are no task files (dev-sec's molecule verify).
+func TestIncludeOverWrittenItems(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "checks"), 0o755)
+	os.WriteFile(filepath.Join(dir, "checks", "a.yml"), []byte("- command: /bin/true\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "checks", "b.yml"), []byte("- command: /bin/false\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "INSTALL.rst"), []byte("*******\nInstall\n*******\n"), 0o644)
+	p := filepath.Join(dir, "verify.yml")
+	os.WriteFile(p, []byte(`- hosts: all
+  tasks:
+    - include_tasks:
+        file: "{{ item }}"
+      loop: [checks/a.yml, checks/b.yml]
+`), 0o644)
+	pb, err := loader().Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, b := range pb.Plays[0].Tasks[0].Block {
+		names = append(names, b.Name)
+	}
+	if got := strings.Join(names, "|"); !strings.Contains(got, "checks/a.yml") || !strings.Contains(got, "checks/b.yml") || strings.Contains(got, "INSTALL") {
+		t.Errorf("the include's blocks: %s", got)
+	}
+}

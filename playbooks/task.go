@@ -239,7 +239,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			included = true
 			name = withRolePath(name, f)
 			if templates.Has(name) {
-				t.Block, err = l.dynamicInclude(d, f, v, k.Value, name, handler)
+				t.Block, err = l.dynamicInclude(d, f, v, k.Value, name, literalLoop(n), handler)
 			} else {
 				dynamic := k.Value != "import_tasks" && !strings.HasSuffix(k.Value, ".import_tasks")
 				if dynamic {
@@ -536,7 +536,7 @@ func withRolePath(name string, f *file) string {
 // (the template's actions as *) is loaded and checked now; each runs as a
 // block on the hosts whose rendered name is that file, and a host whose
 // name is none of them fails, as in Ansible.
-func (l *Loader) dynamicInclude(d *decoder, f *file, v *yaml.Node, key, name string, handler bool) ([]*Task, error) {
+func (l *Loader) dynamicInclude(d *decoder, f *file, v *yaml.Node, key, name string, items []string, handler bool) ([]*Task, error) {
 	pattern := templateAction.ReplaceAllString(name, "*")
 	var found []string
 	if f.embedded {
@@ -544,6 +544,19 @@ func (l *Loader) dynamicInclude(d *decoder, f *file, v *yaml.Node, key, name str
 	} else {
 		found, _ = filepath.Glob(filepath.Join(f.dir, pattern))
 	}
+	if loopItem.MatchString(name) && len(items) > 0 {
+		// include_tasks: "{{ item }}" over a written list: those files, not
+		// everything beside the playbook
+		found = nil
+		for _, it := range items {
+			found = append(found, path.Join(f.dir, it))
+		}
+	}
+	found = slices.DeleteFunc(found, func(p string) bool {
+		// task files only: a README or INSTALL.rst beside them is no candidate
+		ext := path.Ext(p)
+		return ext != ".yml" && ext != ".yaml" && ext != ""
+	})
 	if len(found) == 0 {
 		return nil, d.errf(v, "%s: no file matches %q (as %s beside %s)", key, name, pattern, f.src.Name)
 	}
@@ -628,4 +641,31 @@ func (l *Loader) enter(d *decoder, at *yaml.Node, key, name string) (leave func(
 	}
 	l.including = append(l.including, name)
 	return func() { l.including = l.including[:len(l.including)-1] }, nil
+}
+
+// loopItem: an include's name that is the loop item itself.
+var loopItem = regexp.MustCompile(`^\{\{-?\s*\.?item\s*-?\}\}$`)
+
+// literalLoop: the items of a task's loop (or with_items) when they are
+// all written strings, else nil.
+func literalLoop(n *yaml.Node) []string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k != "loop" && k != "with_items" && k != "with_list" {
+			continue
+		}
+		seq := resolve(n.Content[i+1])
+		if seq.Kind != yaml.SequenceNode {
+			return nil
+		}
+		var out []string
+		for _, e := range seq.Content {
+			e = resolve(e)
+			if e.Kind != yaml.ScalarNode || templates.Has(e.Value) {
+				return nil
+			}
+			out = append(out, e.Value)
+		}
+		return out
+	}
+	return nil
 }
