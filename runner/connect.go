@@ -105,7 +105,7 @@ func (c *Connector) dial(ctx context.Context, name string, vars map[string]any) 
 	switch conn {
 	case "local":
 		return &transport.Local{HostName: name}, nil
-	case "", "ssh":
+	case "", "ssh", "smart", "paramiko":
 	default:
 		return nil, fmt.Errorf("%s: ansible_connection %q is not supported (local or ssh)", name, conn)
 	}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/playbooks"
@@ -72,4 +73,27 @@ func walkTasks(pb *playbooks.Playbook, fn func(*playbooks.Task)) {
 		walk(p.Tasks)
 		walk(p.Handlers)
 	}
+}
+
+// connections are the ansible_connection values runbook can reach a host
+// with ("" and smart: SSH, as Ansible's default).
+var connections = map[string]bool{"": true, "ssh": true, "smart": true, "paramiko": true, "local": true}
+
+// checkConnections refuses, before any host is contacted, a targeted host
+// whose ansible_connection runbook does not have (docker, winrm...).
+func checkConnections(plan *Plan, inv interface{ HostVars(string) map[string]any }) error {
+	seen := map[string]bool{}
+	for _, pp := range plan.Plays {
+		for _, h := range pp.Hosts {
+			if seen[h] {
+				continue
+			}
+			seen[h] = true
+			c, _ := inv.HostVars(h)["ansible_connection"].(string)
+			if !connections[c] && !strings.Contains(c, "{{") {
+				return fmt.Errorf("host %s: ansible_connection %q is not a connection runbook has (ssh or local); --limit can leave it out", h, c)
+			}
+		}
+	}
+	return nil
 }

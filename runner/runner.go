@@ -155,6 +155,9 @@ func Run(ctx context.Context, pb *playbooks.Playbook, opt Options) (*Stats, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := checkConnections(plan, inv); err != nil {
+		return nil, err
+	}
 	begin := time.Now()
 	defer opt.Connector.Close()
 	defer modules.End() // e.g. a drill that fails must not leave its probe writing
