@@ -81,11 +81,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "until":
 			t.Until, err = d.conditions(v, "until")
 		case "loop", "with_items", "with_list", "with_dict", "with_fileglob", "with_indexed_items", "with_first_found",
-			"with_nested", "with_together", "with_sequence", "with_subelements":
+			"with_nested", "with_together", "with_sequence", "with_subelements", "with_flattened", "with_community.general.flattened":
 			if t.Loop != nil {
 				return d.errf(k, "%s: the task already loops (one of loop or with_* per task)", k.Value)
 			}
-			t.Loop, t.LoopKind = v, strings.TrimPrefix(k.Value, "with_")
+			t.Loop, t.LoopKind = v, strings.TrimPrefix(strings.TrimPrefix(k.Value, "with_"), "community.general.")
 			if t.LoopKind == "loop" {
 				t.LoopKind = ""
 			}
@@ -265,7 +265,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			argsKey = k
 		default:
 			if strings.HasPrefix(k.Value, "with_") {
-				return d.errf(k, "%s: this loop lookup is not available in runbook (it has loop, with_items, with_list, with_dict, with_fileglob, with_indexed_items, with_first_found, with_nested, with_together, with_sequence, with_subelements)", k.Value)
+				return d.errf(k, "%s: this loop lookup is not available in runbook (it has loop, with_items, with_list, with_dict, with_fileglob, with_indexed_items, with_first_found, with_nested, with_together, with_sequence, with_subelements, with_flattened)", k.Value)
 			}
 			if moduleKey != nil {
 				if l.Catalog.Has(k.Value) && l.Catalog.Has(moduleKey.Value) {

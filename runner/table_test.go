@@ -133,6 +133,10 @@ func TestRunnerControlFlow(t *testing.T) {
 				"    - command: echo s{{ .item }}\n      with_sequence: start=1 end=5 stride=2 format=%02d\n" +
 				"    - command: echo u{{ (index .item 0).name }}-{{ index .item 1 }}\n      with_subelements: [[{name: a, keys: [k1, k2]}], keys]\n",
 			log: "h1: nax|h1: nay|h1: nbx|h1: nby|h1: ta1|h1: tb2|h1: s01|h1: s03|h1: s05|h1: ua-k1|h1: ua-k2"},
+		{name: "with_flattened and community.general's flattened: lists to any depth (as Ansible gives 1..5)",
+			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo f{{ .item }}\n      with_flattened: [1, [2, [3, [4]]]]\n" +
+				"    - command: echo g{{ .item }}\n      with_community.general.flattened: [[5]]\n",
+			log: "h1: f1|h1: f2|h1: f3|h1: f4|h1: g5"},
 		{name: "loop_control index_var and ansible_loop",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo i{{ .idx }}-{{ .ansible_loop.index }}-{{ .ansible_loop.last }}\n      loop: [a, b]\n      loop_control: {index_var: idx}\n",
 			log:  "h1: i0-1-false|h1: i1-2-true"},

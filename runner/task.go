@@ -856,6 +856,21 @@ func loopItems(t *playbooks.Task, vars map[string]any) ([]any, bool, error) {
 			}
 		}
 		return flat, true, nil
+	case "flattened":
+		// with_flattened (community.general's flattened lookup): lists to any depth
+		var flat []any
+		var walk func(v any)
+		walk = func(v any) {
+			if l, ok := v.([]any); ok {
+				for _, x := range l {
+					walk(x)
+				}
+				return
+			}
+			flat = append(flat, v)
+		}
+		walk(items)
+		return flat, true, nil
 	case "indexed_items":
 		out := make([]any, len(items))
 		for i, it := range items {
