@@ -127,6 +127,20 @@ func (s *scope) emit(n node) (string, error) {
 			return "", err
 		}
 		return "(index " + base + " " + i + ")", nil
+	case slice:
+		parts := []string{"pySlice"}
+		for _, n := range []node{x.x, x.lo, x.hi} {
+			if n == nil {
+				parts = append(parts, "nil")
+				continue
+			}
+			e, err := s.emit(n)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, e)
+		}
+		return "(" + strings.Join(parts, " ") + ")", nil
 	case list:
 		parts := []string{"list"}
 		for _, it := range x.items {
@@ -234,6 +248,7 @@ var simpleFilters = map[string]string{
 	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
 	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment", "sum": "pySum",
+	"urlencode": "urlencode",
 }
 
 // SimpleFilter is the template function a Jinja filter maps to when it
@@ -498,6 +513,10 @@ func (s *scope) emitCall(c call) (string, error) {
 			return "(hasSuffix " + strings.Join(args, " ") + " " + base + ")", nil
 		case "strip":
 			return "(trim " + base + ")", nil
+		case "find":
+			if len(args) == 1 {
+				return "(pyFind " + args[0] + " " + base + ")", nil
+			}
 		case "lower", "upper":
 			return "(" + a.name + " " + base + ")", nil
 		case "split":

@@ -17,6 +17,8 @@ type (
 		name string
 	}
 	index struct{ x, i node }
+	// slice is x[lo:hi]; a bound left out is nil
+	slice struct{ x, lo, hi node }
 	call  struct {
 		fn     node
 		args   []node
@@ -275,18 +277,32 @@ func (p *parser) postfix() (node, error) {
 			}
 			x = attr{x, t.val}
 		case p.accept(tOp, "["):
-			var i node
-			if p.is(tOp, ":") || p.is(tOp, "]") {
-				return nil, fmt.Errorf("slices ([a:b]) are not converted")
+			var i, hi node
+			if p.is(tOp, "]") {
+				return nil, fmt.Errorf("an empty index []")
 			}
-			i, err = p.ternary()
-			if err == nil && p.is(tOp, ":") {
-				return nil, fmt.Errorf("slices ([a:b]) are not converted")
+			if !p.is(tOp, ":") {
+				if i, err = p.ternary(); err != nil {
+					return nil, err
+				}
 			}
-			if err == nil {
-				err = p.expect(tOp, "]")
+			if !p.accept(tOp, ":") {
+				if err = p.expect(tOp, "]"); err == nil {
+					x = index{x, i}
+				}
+				continue
 			}
-			x = index{x, i}
+			if !p.is(tOp, "]") && !p.is(tOp, ":") {
+				if hi, err = p.ternary(); err != nil {
+					return nil, err
+				}
+			}
+			if p.is(tOp, ":") {
+				return nil, fmt.Errorf("slices with a step ([a:b:c]) are not converted")
+			}
+			if err = p.expect(tOp, "]"); err == nil {
+				x = slice{x, i, hi}
+			}
 		case p.accept(tOp, "("):
 			var c call
 			c.fn = x

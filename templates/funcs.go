@@ -48,6 +48,7 @@ var funcs = func() template.FuncMap {
 		delete(m, name)
 	}
 	jinjaFuncs(m)
+	pythonFuncs(m)
 	bound(m)
 	return m
 }()

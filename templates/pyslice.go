@@ -1,0 +1,101 @@
+package templates
+
+import (
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"text/template"
+
+	"github.com/runbook-lab/runbook/internal/listops"
+)
+
+// pythonFuncs are Python's forms convert translates Jinja into: a[i:j]
+// (pySlice), s.find(x) (pyFind) and the urlencode filter.
+func pythonFuncs(m template.FuncMap) {
+	m["pySlice"] = pySlice
+	m["pyFind"] = func(sub, s any) int { return strings.Index(fmt.Sprint(s), fmt.Sprint(sub)) }
+	m["urlencode"] = func(v any) string {
+		if mp, ok := v.(map[string]any); ok {
+			q := url.Values{}
+			for k, x := range mp {
+				q.Set(k, fmt.Sprint(x))
+			}
+			return q.Encode()
+		}
+		return quote(fmt.Sprint(v))
+	}
+}
+
+// pySlice is Python's x[lo:hi] on a string or a list: nil bounds are the
+// ends, negative ones count from the end, and out-of-range bounds are
+// clamped (never an error, as in Python).
+func pySlice(x, lo, hi any) (any, error) {
+	bound := func(b any, n, def int) (int, error) {
+		if b == nil {
+			return def, nil
+		}
+		v := reflect.ValueOf(b)
+		var i int
+		switch v.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			i = int(v.Int())
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			i = int(v.Uint())
+		case reflect.Float64, reflect.Float32:
+			i = int(v.Float())
+		default:
+			return 0, fmt.Errorf("slice bound %v is not a number", b)
+		}
+		if i < 0 {
+			i += n
+		}
+		return min(max(i, 0), n), nil
+	}
+	if s, ok := x.(string); ok {
+		r := []rune(s)
+		a, err := bound(lo, len(r), 0)
+		if err != nil {
+			return nil, err
+		}
+		b, err := bound(hi, len(r), len(r))
+		if err != nil {
+			return nil, err
+		}
+		if b < a {
+			return "", nil
+		}
+		return string(r[a:b]), nil
+	}
+	l, err := listops.AsList(x)
+	if err != nil {
+		return nil, fmt.Errorf("slice: %w", err)
+	}
+	a, err := bound(lo, len(l), 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bound(hi, len(l), len(l))
+	if err != nil {
+		return nil, err
+	}
+	if b < a {
+		return []any{}, nil
+	}
+	return append([]any{}, l[a:b]...), nil
+}
+
+// quote is Python's urllib.parse.quote with safe "/" (Jinja's urlencode):
+// letters, digits, _.-~ and / stay, every other byte is %XX.
+func quote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
