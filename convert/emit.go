@@ -414,10 +414,23 @@ func (s *scope) emitTest(t test) (string, error) {
 	}
 	if t.name == "defined" || t.name == "undefined" {
 		p := path(t.x)
-		if p == "" {
+		var e string
+		if ix, ok := t.x.(index); ok && p == "" && path(ix.x) != "" {
+			// a['key.with.dots'] is defined: the mapping is there and has the key
+			base, err := s.emit(ix.x)
+			if err != nil {
+				return "", err
+			}
+			k, err := s.emit(ix.i)
+			if err != nil {
+				return "", err
+			}
+			e = "(and (defined $ " + strconv.Quote(path(ix.x)) + ") (hasKeyOrIndex " + base + " " + k + "))"
+		} else if p == "" {
 			return "", unsup("is %s on an expression", t.name)
+		} else {
+			e = "(defined $ " + strconv.Quote(p) + ")"
 		}
-		e := "(defined $ " + strconv.Quote(p) + ")"
 		if v, ok := s.locals[strings.Split(p, ".")[0]]; ok {
 			e = "(ne " + v + " nil)"
 		}

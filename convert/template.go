@@ -46,7 +46,10 @@ func (c *templateConv) issue(offset int, format string, args ...any) {
 // failAction is written where something could not be converted: the
 // converted file still parses, and a run that reaches it fails saying what.
 func failAction(original string) string {
-	return "{{ fail " + strconv.Quote("runbook convert could not convert: "+strings.TrimSpace(original)) + " }}"
+	// the message carries no quote characters: the action may sit inside
+	// a key=value line, whose quotes are not Jinja-aware
+	msg := strings.NewReplacer(`'`, "’", `"`, "”").Replace(strings.TrimSpace(original))
+	return "{{ fail " + strconv.Quote("runbook convert could not convert: "+msg) + " }}"
 }
 
 // Template converts a Jinja2 text (a .j2 file, or a playbook's string) to

@@ -14,6 +14,7 @@ import (
 // (pySlice), s.find(x) (pyFind) and the urlencode filter.
 func pythonFuncs(m template.FuncMap) {
 	m["pySlice"] = pySlice
+	m["hasKeyOrIndex"] = hasKeyOrIndex
 	m["pyFind"] = func(sub, s any) int { return strings.Index(fmt.Sprint(s), fmt.Sprint(sub)) }
 	m["urlencode"] = func(v any) string {
 		if mp, ok := v.(map[string]any); ok {
@@ -25,6 +26,28 @@ func pythonFuncs(m template.FuncMap) {
 		}
 		return quote(fmt.Sprint(v))
 	}
+}
+
+// hasKeyOrIndex: a mapping has the key, or a list the index (Jinja's
+// x['a.b'] is defined, x[3] is defined).
+func hasKeyOrIndex(x, k any) bool {
+	switch c := x.(type) {
+	case map[string]any:
+		_, ok := c[fmt.Sprint(k)]
+		return ok
+	case nil:
+		return false
+	}
+	if l, err := listops.AsList(x); err == nil {
+		i, ok := k.(int)
+		if !ok {
+			if i64, ok64 := k.(int64); ok64 {
+				i, ok = int(i64), true
+			}
+		}
+		return ok && i >= -len(l) && i < len(l)
+	}
+	return false
 }
 
 // pySlice is Python's x[lo:hi] on a string or a list: nil bounds are the
