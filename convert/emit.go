@@ -452,7 +452,7 @@ func (s *scope) emitTest(t test) (string, error) {
 		args = append(args, e)
 	}
 	fn := map[string]string{"changed": "isChanged", "failed": "isFailed", "failure": "isFailed", "succeeded": "isSucceeded",
-		"success": "isSucceeded", "skipped": "isSkipped", "none": "isNone", "string": "isString", "number": "isNumber",
+		"success": "isSucceeded", "successful": "isSucceeded", "skipped": "isSkipped", "skip": "isSkipped", "change": "isChanged", "none": "isNone", "string": "isString", "number": "isNumber",
 		"mapping": "isMapping", "iterable": "isIterable", "sequence": "isIterable", "truthy": "truthy"}[t.name]
 	switch {
 	case fn != "":
@@ -473,6 +473,9 @@ func (s *scope) emitTest(t test) (string, error) {
 		return wrap("(eq " + x + " false)"), nil
 	case t.name == "in" && len(args) == 1:
 		return wrap("(member " + x + " " + args[0] + ")"), nil
+	case t.name == "contains" && len(args) == 1:
+		// x is contains(y): y in x (a list's item, a string's part)
+		return wrap("(member " + args[0] + " " + x + ")"), nil
 	}
 	return "", unsup("test %s", t.name)
 }

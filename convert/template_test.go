@@ -74,6 +74,7 @@ var jinjaCases = []string{
 	// geerlingguy's nfs role: the first word of each line, once
 	"{{ ['/srv a(rw)', '/srv b(ro)', '/home  c'] | map('split') | map('first') | unique | join(',') }} {{ ' a  b ' | split | join('|') }} {{ ['a:b', 'c:d'] | map('split', ':') | map('last') | join(',') }}\n",
 	"{% if conf['max_connections'] is defined %}mc{% endif %} {% if conf['a.b'] is defined %}ab{% else %}no-ab{% endif %} {{ conf['x.y'] is undefined }} {{ users[2] is defined }} {{ users[3] is defined }}\n",
+	"{{ users is contains('bob') }} {{ text is contains('World') }} {{ (text is contains('http')) | ternary('u', 'n') }} {{ res is successful }} {{ res is change }}\n",
 	// slices, find and urlencode (elastic's, prometheus' and ansible-for-devops' roles)
 	"{{ text[1:] }}|{{ text[:5] }}|{{ text[-5:] }}|{{ text[2:-2] }}|{{ users[1:] | join(',') }}|{{ users[:-1] | join(',') }}|{{ users[5:] | length }}|{{ text[8:3] }}|{{ 'v1.2'[1:] }}\n",
 	"{% if text.find('World') == -1 %}no{% else %}at {{ text.find('World') }}{% endif %} {{ text.find('x') }} {{ 'a b/c&d' | urlencode }} {{ path | urlencode }}\n",

@@ -3,6 +3,7 @@ package playbooks
 import (
 	"errors"
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/templates"
 	"io/fs"
 	"os"
 	"path"
@@ -110,7 +111,19 @@ func (l *Loader) roleRef(d *decoder, e *yaml.Node, what string) (roleRef, error)
 		err = d.errf(e, "%s: which role? (role: NAME)", what)
 	}
 	if err == nil && strings.Contains(r.name, "{{") {
-		err = d.errf(e, "%s: a templated role name is not supported: roles are loaded (and checked) before any host is contacted", what)
+		// what is known before any host: the playbook's folder, the
+		// controller's environment ("{{ playbook_dir }}" is a repository
+		// that is itself the role: ansible-lockdown's site.yml)
+		dir := l.baseDir
+		if abs, aerr := filepath.Abs(dir); aerr == nil {
+			dir = abs
+		}
+		if name, rerr := templates.Render("role", r.name, map[string]any{"playbook_dir": dir}); rerr == nil && name != "" {
+			r.name = name
+		}
+	}
+	if err == nil && strings.Contains(r.name, "{{") {
+		err = d.errf(e, "%s: a templated role name is not supported: roles are loaded (and checked) before any host is contacted (only playbook_dir and env are known then)", what)
 	}
 	return r, err
 }
@@ -155,6 +168,16 @@ func (l *Loader) roleFile(dir *file, sub, name string) (*file, error) {
 
 // findRole locates a role's folder.
 func (l *Loader) findRole(f *file, name string) (*file, bool) {
+	if !f.embedded && strings.Contains(name, "/") {
+		// a path names the role's folder itself (absolute, or from the playbook)
+		dir := name
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(f.dir, dir)
+		}
+		if st, err := os.Stat(filepath.Join(dir, "tasks")); err == nil && st.IsDir() {
+			return &file{dir: dir}, true
+		}
+	}
 	short := name
 	if i := strings.LastIndex(name, "."); i >= 0 && strings.Count(name, ".") >= 2 {
 		short = name[i+1:] // namespace.collection.role: looked for by its last part

@@ -19,7 +19,7 @@ import (
 
 // ansibleFuncs are the functions translate may call besides expr's own.
 var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": true, "default_v": true, "to_bool": true, "to_list": true,
-	"is_changed": true, "is_failed": true, "is_failure": true, "is_succeeded": true, "is_success": true, "is_skipped": true,
+	"is_changed": true, "is_failed": true, "is_failure": true, "is_succeeded": true, "is_success": true, "is_successful": true, "is_skipped": true, "is_skip": true, "is_change": true,
 	"is_version": true, "is_version_compare": true, "is_none": true, "is_string": true, "is_number": true,
 	"is_integer": true, "is_float": true, "is_boolean": true, "is_mapping": true, "is_iterable": true, "is_sequence": true,
 	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
@@ -217,8 +217,8 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 		fn("concat", func(p ...any) (any, error) { return pyvalue.Str(p[0]) + pyvalue.Str(p[1]), nil }),
 		fn("is_changed", result("changed", true)),
 		fn("is_failed", result("failed", true)), fn("is_failure", result("failed", true)),
-		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)),
-		fn("is_skipped", result("skipped", true)),
+		fn("is_succeeded", result("failed", false)), fn("is_success", result("failed", false)), fn("is_successful", result("failed", false)),
+		fn("is_skipped", result("skipped", true)), fn("is_skip", result("skipped", true)), fn("is_change", result("changed", true)),
 		fn("is_version", versionTest), fn("is_version_compare", versionTest),
 		fn("is_none", kind(func(v any) bool { return v == nil })),
 		fn("is_string", kind(func(v any) bool { _, ok := v.(string); return ok })),

@@ -79,6 +79,8 @@ var ansibleCases = []string{
 	`items.0 == "a"`, `conf.get('port') == 5432`, `conf.get('nope', 7) == 7`, `'x' ~ nothing == "xNone"`, `",".join(items) == "a,b,c"`,
 	`name is regex('^' ~ 'Deb')`, `"  pad ".strip() == "pad"`, `conf.keys() | list == ["port"]`, `version.replace('.', '') == "154"`,
 	`"12".isdigit()`, `res.stdout is search('a' ~ 'l' ~ 'l')`, `name != (nodes.0.name ~ "x".upper())`,
+	// Ansible's other spellings of the result tests (mrlesmithjr's netplan role: until: result is successful)
+	`res is successful`, `not (res is skip)`, `res is change`,
 	// a space before a filter's arguments (elastic's elasticsearch role)
 	`conf.keys() | list | intersect (["port", "x"]) | length > 0`, `items | difference (["a"]) == ["b", "c"]`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
