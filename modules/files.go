@@ -183,6 +183,9 @@ type FileSpec struct {
 // the difference, and in apply mode writes it atomically. Shared by copy,
 // file_template, lineinfile and the PostgreSQL config modules.
 func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
+	if spec.Mode.Preserve && !spec.Mode.Set {
+		return Failf("mode: preserve takes a source file's mode: copy (with src) and template have one, this task has none"), nil
+	}
 	st, err := Stat(ctx, env.Host, spec.Path, true)
 	if err != nil {
 		return nil, err

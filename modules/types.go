@@ -19,6 +19,10 @@ type Mode struct {
 	// Symbolic is a chmod(1)-style mode ("u+rwx", "go-w", "a-s",
 	// "u=rw,g=r,o="), applied to the mode a path has; Perm is unused then.
 	Symbolic string
+	// Preserve is Ansible's mode: preserve (copy and template): the
+	// source file's mode. The module sets Perm from the source; Set
+	// stays false until it does.
+	Preserve bool
 }
 
 // UnmarshalYAML reads the scalar's text as octal, or as a symbolic mode.
@@ -35,6 +39,10 @@ func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 			return fmt.Errorf("mode: expected a file mode, got %s", n.Value)
 		}
 		m.Set, m.Perm = true, fs.FileMode(v)
+		return nil
+	}
+	if n.Value == "preserve" {
+		m.Preserve = true
 		return nil
 	}
 	if symbolicMode.MatchString(n.Value) {

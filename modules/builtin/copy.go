@@ -55,6 +55,9 @@ func (c *Copy) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 			return modules.Failf("copy: src %s is not a file on the host", c.Src), nil
 		}
 		data = st.Content
+		if c.Mode.Preserve {
+			c.Mode = modules.Mode{Set: true, Perm: st.Mode}
+		}
 	case c.Src != "":
 		path := modules.FindLocal(env, c.Src, "files")
 		info, err := os.Stat(path)
@@ -66,6 +69,12 @@ func (c *Copy) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 			return nil, fmt.Errorf("copy: src: %w", err)
 		}
 		data = b
+		if c.Mode.Preserve && info != nil {
+			c.Mode = modules.Mode{Set: true, Perm: info.Mode().Perm()}
+		}
+	}
+	if c.Mode.Preserve && !c.Mode.Set {
+		return modules.Failf("copy: mode preserve takes the source file's mode: give src"), nil
 	}
 	if c.Src != "" && strings.HasSuffix(dest, "/") {
 		dest += filepath.Base(c.Src)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/runbook-lab/runbook/internal/inputfile"
 	"github.com/runbook-lab/runbook/modules"
@@ -63,9 +64,18 @@ func ReadTemplate(name string) (string, error) {
 // Run renders and writes.
 func (t *FileTemplate) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	t.SELinux.Warn(env)
-	text, err := ReadTemplate(modules.FindLocal(env, t.Src, "templates"))
+	src := modules.FindLocal(env, t.Src, "templates")
+	text, err := ReadTemplate(src)
 	if err != nil {
 		return nil, err
+	}
+	if t.Mode.Preserve {
+		// mode: preserve is the template file's own mode (0644 for an embedded one)
+		perm := fs.FileMode(0o644)
+		if info, err := os.Stat(src); err == nil {
+			perm = info.Mode().Perm()
+		}
+		t.Mode = modules.Mode{Set: true, Perm: perm}
 	}
 	tmpl, err := templates.Parse(t.Src, text)
 	if err != nil {
