@@ -125,6 +125,7 @@ func nextTag(text string, from int) int {
 
 // closing finds the end delimiter of a tag, skipping strings.
 func closing(text string, from int, delim string) int {
+	depth := 0 // open brackets: a dict's "}}" inside the expression is not the end (as Jinja's lexer balances them)
 	for i := from; i < len(text); i++ {
 		switch {
 		case text[i] == '"' || text[i] == '\'':
@@ -134,8 +135,12 @@ func closing(text string, from int, delim string) int {
 					i++
 				}
 			}
-		case strings.HasPrefix(text[i:], delim):
+		case depth == 0 && strings.HasPrefix(text[i:], delim):
 			return i
+		case strings.IndexByte("{([", text[i]) >= 0:
+			depth++
+		case strings.IndexByte("})]", text[i]) >= 0 && depth > 0:
+			depth--
 		}
 	}
 	return -1

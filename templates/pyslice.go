@@ -15,6 +15,7 @@ import (
 func pythonFuncs(m template.FuncMap) {
 	m["pySlice"] = pySlice
 	m["hasKeyOrIndex"] = hasKeyOrIndex
+	m["passwordHash"] = passwordHash
 	m["pyFind"] = func(sub, s any) int { return strings.Index(fmt.Sprint(s), fmt.Sprint(sub)) }
 	m["urlencode"] = func(v any) string {
 		if mp, ok := v.(map[string]any); ok {
@@ -75,35 +76,28 @@ func pySlice(x, lo, hi any) (any, error) {
 		}
 		return min(max(i, 0), n), nil
 	}
-	if s, ok := x.(string); ok {
-		r := []rune(s)
-		a, err := bound(lo, len(r), 0)
-		if err != nil {
-			return nil, err
+	s, isString := x.(string)
+	runes := []rune(s)
+	var l []any
+	n := len(runes)
+	if !isString {
+		var err error
+		if l, err = listops.AsList(x); err != nil {
+			return nil, fmt.Errorf("slice: %w", err)
 		}
-		b, err := bound(hi, len(r), len(r))
-		if err != nil {
-			return nil, err
-		}
-		if b < a {
-			return "", nil
-		}
-		return string(r[a:b]), nil
+		n = len(l)
 	}
-	l, err := listops.AsList(x)
-	if err != nil {
-		return nil, fmt.Errorf("slice: %w", err)
-	}
-	a, err := bound(lo, len(l), 0)
+	a, err := bound(lo, n, 0)
 	if err != nil {
 		return nil, err
 	}
-	b, err := bound(hi, len(l), len(l))
+	b, err := bound(hi, n, n)
 	if err != nil {
 		return nil, err
 	}
-	if b < a {
-		return []any{}, nil
+	b = max(a, b) // x[5:2] is empty
+	if isString {
+		return string(runes[a:b]), nil
 	}
 	return append([]any{}, l[a:b]...), nil
 }
