@@ -248,7 +248,7 @@ var simpleFilters = map[string]string{
 	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
 	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment", "sum": "pySum",
-	"urlencode": "urlencode", "password_hash": "passwordHash",
+	"urlencode": "urlencode", "password_hash": "passwordHash", "json_query": "jsonQuery",
 }
 
 // SimpleFilter is the template function a Jinja filter maps to when it

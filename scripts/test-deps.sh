@@ -32,6 +32,8 @@ command -v rpm >/dev/null 2>&1 || need="$need rpm"
 command -v svn >/dev/null 2>&1 || need="$need subversion"
 # Ansible runs /usr/bin/python3, not the python3 first on PATH (pyenv here)
 /usr/bin/python3 -c 'import pexpect' 2>/dev/null || need="$need python3-pexpect"
+# json_query's oracle (community.general's filter needs Python's jmespath)
+/usr/bin/python3 -c 'import jmespath' 2>/dev/null || need="$need python3-jmespath"
 # the slow-disk drill's fault injection, also on this machine for its test
 command -v strace >/dev/null 2>&1 || need="$need strace"
 # hypervisor modules: disks and NoCloud seeds

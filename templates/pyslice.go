@@ -16,6 +16,7 @@ func pythonFuncs(m template.FuncMap) {
 	m["pySlice"] = pySlice
 	m["hasKeyOrIndex"] = hasKeyOrIndex
 	m["passwordHash"] = passwordHash
+	m["jsonQuery"] = jsonQuery
 	m["pyFind"] = func(sub, s any) int { return strings.Index(fmt.Sprint(s), fmt.Sprint(sub)) }
 	m["urlencode"] = func(v any) string {
 		if mp, ok := v.(map[string]any); ok {
