@@ -10,8 +10,10 @@ import (
 	"github.com/runbook-lab/runbook/internal/listops"
 )
 
-// pythonFuncs are Python's forms convert translates Jinja into: a[i:j]
-// (pySlice), s.find(x) (pyFind) and the urlencode filter.
+// pythonFuncs are what convert translates Python's forms and some of
+// Ansible's filters into: a[i:j] (pySlice), a['k.j'] is defined
+// (hasKeyOrIndex), s.find(x) (pyFind), urlencode, password_hash and
+// json_query.
 func pythonFuncs(m template.FuncMap) {
 	m["pySlice"] = pySlice
 	m["hasKeyOrIndex"] = hasKeyOrIndex
