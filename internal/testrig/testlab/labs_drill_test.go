@@ -173,6 +173,6 @@ func clusterLogs(play func(args ...string) (int, string)) string {
 	_, nodes := play("run", "postgres-client", "-m", "shell", "-a",
 		"for n in 0 1 2; do pcp_node_info -h localhost -p 9898 -U pgpool -w -n $n; done; tail -40 /var/log/postgresql/pgpool-failover.log 2>&1; true")
 	_, db := play("run", "postgres1:postgres2:postgres3", "-m", "shell", "-a",
-		"tail -6 /var/log/postgresql/pg-selffence.log; grep -h -E 'PANIC|FATAL|LOG: +(shutting|database system|received|server process|redo|selected|archive recovery)' /var/log/postgresql/postgresql-*.log | grep -v 'walreceiver\\|primary server\\|authentication' | tail -12; true")
+		"tail -6 /var/log/postgresql/pg-selffence.log; tail -3 /var/log/postgresql/pg-diskguard.log; df -h /var/lib/postgresql | tail -1; grep -h -E 'PANIC|FATAL|LOG: +(shutting|database system|received|server process|redo|selected|archive recovery)' /var/log/postgresql/postgresql-*.log | grep -v 'walreceiver\\|primary server\\|authentication' | tail -12; true")
 	return nodes + "\n" + db
 }

@@ -45,7 +45,9 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 		} `json:"rto"`
 	}
 	readJSON(t, filepath.Join(dir, "repeat-kill", "campaign.json"), &campaign)
-	if len(campaign.Faults) != 3 || campaign.RTO.N != 3 || campaign.RTO.Max < campaign.RTO.P95 || campaign.RTO.P95 < campaign.RTO.P50 || campaign.RTO.P50 <= 0 {
+	// a kill that pgpool fails over before the drill's own clock reads the
+	// break measures 0 s: the distribution may start at 0, not end there
+	if len(campaign.Faults) != 3 || campaign.RTO.N != 3 || campaign.RTO.Max < campaign.RTO.P95 || campaign.RTO.P95 < campaign.RTO.P50 || campaign.RTO.Max <= 0 {
 		t.Fatalf("campaign.json: %d faults, rto %+v", len(campaign.Faults), campaign.RTO)
 	}
 	t.Logf("time to writes back over 3 kill drills: p50 %.2f s, p95 %.2f s, max %.2f s", campaign.RTO.P50, campaign.RTO.P95, campaign.RTO.Max)
