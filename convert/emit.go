@@ -248,7 +248,7 @@ var simpleFilters = map[string]string{
 	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
 	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment", "sum": "pySum",
-	"urlencode": "urlencode", "password_hash": "passwordHash", "json_query": "jsonQuery",
+	"urlencode": "urlencode",
 }
 
 // SimpleFilter is the template function a Jinja filter maps to when it
@@ -311,6 +311,12 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		return "(" + fn + " " + x + ")", nil
 	}
 	switch f.name {
+	case "password_hash":
+		return "(passwordHash " + strings.Join(append(args, x), " ") + ")", nil
+	case "json_query":
+		if len(args) == 1 {
+			return "(jsonQuery " + args[0] + " " + x + ")", nil
+		}
 	case "difference", "union", "intersect", "symmetric_difference":
 		if len(args) != 1 {
 			return "", unsup("%s needs one list", f.name)
