@@ -5,7 +5,7 @@
 # connection to the tripwire host. Not a test: a probe to run after parser changes; every case it
 # catches becomes a case of internal/cli/testdata/malformed. Usage: scripts/hostile-inputs.py [CASE...]
 import os, subprocess, socket, threading, sys, shutil, tempfile, time
-BIN=os.environ.get("BIN","/work/main/bin/runbook")
+BIN=os.environ.get("BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin", "runbook"))
 hits=[0]
 srv=socket.socket(); srv.bind(("127.0.0.1",0)); srv.listen(100); PORT=srv.getsockname()[1]
 def acc():
