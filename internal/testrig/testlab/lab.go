@@ -22,8 +22,11 @@ import (
 // Gateway is the lab namespace's own address on the hosts' bridge.
 const Gateway = gateway
 
-// DataDiskSize is the size of each host's /var/lib/postgresql (a tmpfs).
-var DataDiskSize = "1536M"
+// DataDiskSize is the size of each host's /var/lib/postgresql (a tmpfs:
+// memory only as it fills). One test process runs every drill on the same
+// lab; a standby keeps up to a checkpoint's worth of 16 MiB segments, and
+// the drills switch segments often, so 1.5 GiB filled late in a run.
+var DataDiskSize = "3G"
 
 const (
 	LabNS     = "rblab"
