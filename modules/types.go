@@ -144,6 +144,21 @@ func permBits(who rune, perms string, cur fs.FileMode, dir bool) fs.FileMode {
 // StringList accepts one string or a list of strings.
 type StringList []string
 
+// Items are the list's entries with each comma-separated entry split
+// ("SELECT,INSERT", "8080, 8081" as Ansible's list arguments take them),
+// trimmed, empty ones dropped.
+func (l StringList) Items() []string {
+	var out []string
+	for _, s := range l {
+		for _, x := range strings.Split(s, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
 // UnmarshalYAML accepts "a" or [a, b].
 func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {

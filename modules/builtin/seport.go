@@ -52,17 +52,7 @@ func (s *SEPort) Validate() error {
 	return nil
 }
 
-func (s *SEPort) ports() []string {
-	var out []string
-	for _, p := range s.Ports {
-		for _, x := range strings.Split(p, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				out = append(out, x)
-			}
-		}
-	}
-	return out
-}
+func (s *SEPort) ports() []string { return s.Ports.Items() }
 
 // SEPortTypes reads `semanage port -l`: for each "TYPE PROTO ports", the
 // ports and ranges as written ("80", "8000-8010") keyed by type and proto.

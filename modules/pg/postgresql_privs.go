@@ -43,21 +43,9 @@ var privWords = map[string][]string{
 	"database": {"CONNECT", "CREATE", "TEMPORARY", "TEMP", "ALL"},
 }
 
-func splitList(l modules.StringList) []string {
-	var out []string
-	for _, s := range l {
-		for _, x := range strings.Split(s, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				out = append(out, x)
-			}
-		}
-	}
-	return out
-}
-
 // Validate checks the arguments.
 func (p *PostgresqlPrivs) Validate() error {
-	if len(splitList(p.Roles)) == 0 {
+	if len(p.Roles.Items()) == 0 {
 		return errors.New("postgresql_privs: roles is required")
 	}
 	words, ok := privWords[p.Type]
@@ -67,10 +55,10 @@ func (p *PostgresqlPrivs) Validate() error {
 	if p.State != "present" && p.State != "absent" {
 		return fmt.Errorf("postgresql_privs: state must be present or absent, got %q", p.State)
 	}
-	if len(splitList(p.Privs)) == 0 {
+	if len(p.Privs.Items()) == 0 {
 		return errors.New("postgresql_privs: privs is required")
 	}
-	for _, w := range splitList(p.Privs) {
+	for _, w := range p.Privs.Items() {
 		w = strings.ToUpper(strings.TrimSuffix(strings.ToUpper(w), " PRIVILEGES"))
 		found := false
 		for _, x := range words {
@@ -80,7 +68,7 @@ func (p *PostgresqlPrivs) Validate() error {
 			return fmt.Errorf("postgresql_privs: %q is not a privilege on a %s (%s)", w, p.Type, strings.Join(words, ", "))
 		}
 	}
-	if p.Type != "database" && len(splitList(p.Objs)) == 0 {
+	if p.Type != "database" && len(p.Objs.Items()) == 0 {
 		return fmt.Errorf("postgresql_privs: objs is required for type %s", p.Type)
 	}
 	return nil
@@ -91,7 +79,7 @@ func (p *PostgresqlPrivs) Validate() error {
 func (p *PostgresqlPrivs) sql(roles []string, check bool) (string, map[string]string) {
 	params := map[string]string{"schema": p.Schema}
 	var privs []string
-	for _, w := range splitList(p.Privs) {
+	for _, w := range p.Privs.Items() {
 		privs = append(privs, strings.ToUpper(strings.TrimSuffix(strings.ToUpper(w), " PRIVILEGES")))
 	}
 	var grantees []string
@@ -103,7 +91,7 @@ func (p *PostgresqlPrivs) sql(roles []string, check bool) (string, map[string]st
 		params[fmt.Sprintf("r%d", i)] = r
 		grantees = append(grantees, fmt.Sprintf(`:"r%d"`, i))
 	}
-	objs := splitList(p.Objs)
+	objs := p.Objs.Items()
 	if p.Type == "database" && len(objs) == 0 {
 		objs = []string{p.Database}
 	}
@@ -175,7 +163,7 @@ func (p *PostgresqlPrivs) Run(ctx context.Context, env *modules.Env) (*modules.R
 	if p.Database != "" {
 		conn.DB = p.Database
 	}
-	roles := splitList(p.Roles)
+	roles := p.Roles.Items()
 	if p.FailOnRole != nil && !*p.FailOnRole {
 		var kept []string
 		for _, r := range roles {
