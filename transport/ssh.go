@@ -55,6 +55,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // session on it.
 type SSH struct {
 	cfg    SSHConfig
+	mu     sync.Mutex // guards client: a connection found lost is dialled again
 	client *ssh.Client
 	jump   *ssh.Client
 }
@@ -364,9 +365,18 @@ func (s *SSH) Name() string { return s.cfg.Name }
 // Run runs the script in a new session on the persistent connection. A
 // cancelled context kills the remote command and closes the session.
 func (s *SSH) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, error) {
-	sess, err := s.client.NewSession()
+	client := s.current()
+	sess, err := client.NewSession()
 	if err != nil {
-		return hostexec.CmdResult{}, &UnreachableError{Host: s.cfg.Name, Err: err}
+		// lost while idle (the keepalive gave up on a host busy for a
+		// while, or the peer closed it): nothing ran yet, so a new
+		// connection may run it, as Ansible's next task connects anew
+		if client, err = s.redial(ctx, client); err == nil {
+			sess, err = client.NewSession()
+		}
+		if err != nil {
+			return hostexec.CmdResult{}, &UnreachableError{Host: s.cfg.Name, Err: err}
+		}
 	}
 	defer sess.Close()
 	var out, errb bytes.Buffer
@@ -411,7 +421,47 @@ func (s *SSH) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, er
 
 // DialUnix opens a unix socket on the remote host through the connection
 // (for libvirt's socket on a remote hypervisor).
-func (s *SSH) DialUnix(path string) (net.Conn, error) { return s.client.Dial("unix", path) }
+func (s *SSH) DialUnix(path string) (net.Conn, error) { return s.dialThrough("unix", path) }
+
+// dialThrough opens a channel to addr on the remote side, dialling the
+// connection again once if it was lost (a refusal by the remote side is
+// an answer, not a lost connection).
+func (s *SSH) dialThrough(network, addr string) (net.Conn, error) {
+	client := s.current()
+	c, err := client.Dial(network, addr)
+	var refused *ssh.OpenChannelError
+	if err == nil || errors.As(err, &refused) {
+		return c, err
+	}
+	if client, err = s.redial(context.Background(), client); err != nil {
+		return nil, &UnreachableError{Host: s.cfg.Name, Err: err}
+	}
+	return client.Dial(network, addr)
+}
+
+// current is the connection in use.
+func (s *SSH) current() *ssh.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client
+}
+
+// redial replaces the lost connection with a new one; callers that found
+// the same connection lost share one new connection.
+func (s *SSH) redial(ctx context.Context, lost *ssh.Client) (*ssh.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != lost {
+		return s.client, nil
+	}
+	c, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lost.Close()
+	s.client = c
+	return c, nil
+}
 
 // DialTCP opens a TCP connection from the remote host to addr, through the
 // SSH connection (a forwarded connection: the drill's probe reaches pgpool
@@ -422,7 +472,7 @@ func (s *SSH) DialUnix(path string) (net.Conn, error) { return s.client.Dial("un
 // itself when a deadline set on it passes, which is what a database
 // driver's timeouts and cancellations rely on.
 func (s *SSH) DialTCP(addr string) (net.Conn, error) {
-	c, err := s.client.Dial("tcp", addr)
+	c, err := s.dialThrough("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -461,7 +511,7 @@ func (c *deadlineConn) arm(t time.Time) {
 
 // Close closes the connection and the jump connection.
 func (s *SSH) Close() error {
-	err := s.client.Close()
+	err := s.current().Close()
 	if s.jump != nil {
 		s.jump.Close()
 	}

@@ -86,8 +86,9 @@ func runDrills(t *testing.T, play func(args ...string) (int, string), drills []d
 		code, out := play(append([]string{"play", "failover-drill.yaml", "-e", "mode=" + d.mode, "-e", "report_dir=" + dir}, load...)...)
 		m := drillRE.FindStringSubmatch(out)
 		if code != 0 || m == nil {
-			// what the cluster did first (a long log is cut in its middle), the drill's output last
-			t.Fatalf("drill %s: exit %d\n%s\n%s", d.mode, code, clusterLogs(play), out)
+			// the failed task and what the cluster did first (a long log is
+			// cut in its middle), the drill's whole output last
+			t.Fatalf("drill %s: exit %d\n%s\n%s\n%s", d.mode, code, failedTasks(out), clusterLogs(play), out)
 		}
 		t.Logf("drill %s (stress %q): %s", d.mode, d.stress, m[0])
 		if strings.HasPrefix(d.mode, "partition") || d.mode == "flap" {
@@ -164,6 +165,27 @@ func pgState(play func(args ...string) (int, string), host string) string {
 		return "active"
 	}
 	return "not active"
+}
+
+// failedTasks picks each failed task out of a play's output: its TASK
+// header and the lines that follow its "fatal:" line.
+func failedTasks(out string) string {
+	lines := strings.Split(out, "\n")
+	var b strings.Builder
+	header := ""
+	for i, l := range lines {
+		if strings.HasPrefix(l, "TASK [") {
+			header = l
+		}
+		if !strings.HasPrefix(l, "fatal: [") {
+			continue
+		}
+		b.WriteString(header + "\n")
+		for j := i; j < len(lines) && j < i+12; j++ {
+			b.WriteString(lines[j] + "\n")
+		}
+	}
+	return b.String()
 }
 
 // clusterLogs: what the cluster did, for a failed drill: pgpool's view of
