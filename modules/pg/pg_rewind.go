@@ -48,11 +48,7 @@ func (p *PgRewind) Validate() error {
 
 // Args is the pg_rewind command line (pure, table-tested).
 func (p *PgRewind) Args(binary string) []string {
-	src := fmt.Sprintf("host=%s port=%d user=%s dbname=postgres", p.SourceHost, p.SourcePort, p.SourceUser)
-	if p.Passfile != "" {
-		src += " passfile=" + p.Passfile
-	}
-	args := []string{binary, "-D", p.DataDir, "--source-server=" + src, "-R", "-P"}
+	args := []string{binary, "-D", p.DataDir, "--source-server=" + p.source(), "-R", "-P"}
 	if p.ConfigFile != "" {
 		args = append(args, "--config-file="+p.ConfigFile)
 	}
@@ -60,6 +56,15 @@ func (p *PgRewind) Args(binary string) []string {
 		args = append(args, "--restore-target-wal")
 	}
 	return args
+}
+
+// source is the connection string of the current primary.
+func (p *PgRewind) source() string {
+	src := fmt.Sprintf("host=%s port=%d user=%s dbname=postgres", p.SourceHost, p.SourcePort, p.SourceUser)
+	if p.Passfile != "" {
+		src += " passfile=" + p.Passfile
+	}
+	return src
 }
 
 // Run rewinds unless the directory is already a standby of the source.
@@ -79,22 +84,30 @@ func (p *PgRewind) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 		return &modules.Result{Msg: "already a standby of " + p.SourceHost}, nil
 	}
 	res := &modules.Result{Changed: true, Msg: fmt.Sprintf("rewind %s to follow %s", p.DataDir, p.SourceHost)}
-	if env.Check {
-		return res, nil
-	}
-	bin := p.Binary
-	if bin == "" {
+	bin := modules.Quote(p.Binary)
+	if p.Binary == "" {
 		// pg_rewind is not on PATH on Debian/Ubuntu: use the server's own
 		bin = `"$(dirname "$(readlink -f "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/postgres")")/pg_rewind"`
 	}
 	line := modules.Join(p.Args("PGREWIND")...)
 	line = strings.Replace(line, "PGREWIND", bin, 1)
+	// what the rewind throws away, measured first (check mode too: the
+	// dry run changes nothing)
+	res.Data = map[string]any{}
+	if d, ok := p.discarded(ctx, env.Host, bin); ok {
+		res.Data["diverged_at"], res.Data["diverged_timeline"] = d.DivergedAt, d.Timeline
+		res.Data["discarded_wal_bytes"], res.Data["discarded_transactions"] = d.Bytes, d.Transactions
+		res.Msg += fmt.Sprintf("; discards %d bytes of WAL (%d transactions) it wrote on timeline %d after %s", d.Bytes, d.Transactions, d.Timeline, d.DivergedAt)
+	}
+	if env.Check {
+		return res, nil
+	}
 	r, err := env.Host.Run(ctx, modules.Cmd{Script: AsUser(p.OSUser, line+" 2>&1")})
 	if err != nil {
 		return nil, err
 	}
 	out := lastProgress(r.Stdout)
-	res.Data = map[string]any{"output": out}
+	res.Data["output"] = out
 	if r.RC != 0 {
 		return &modules.Result{Failed: true, Data: res.Data, Msg: "pg_rewind failed: " + modules.LastLines(out, 6)}, nil
 	}
