@@ -143,17 +143,21 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		mode := plan[i%len(plan)]
 		fb := time.Now()
 		fault := chaosFault{N: i + 1, Mode: mode, Drill: "ok", Recovery: "ok", Verify: "ok"}
-		code, out := play("failover-drill.yaml", "-e", "mode="+mode, "-e", "report_dir="+dir)
+		code, _ := play("failover-drill.yaml", "-e", "mode="+mode, "-e", "report_dir="+dir)
 		if code != 0 {
 			fault.Drill = fmt.Sprintf("exit %d", code)
 		}
+		// without the drill's outcome, assume the worst: it failed over
+		// (so the recovery runs) and nothing fenced the old primary
+		failedOver := true
 		if rep, path := newestReport(dir, "failover-"+mode); path != "" {
 			fault.Lost, fault.Gap, fault.Back, fault.TwoPrimary, fault.Report = rep.Worst.Missing, rep.Worst.LongestGap, rep.Worst.Back, len(rep.Split), path
 			fault.Detection = rep.Worst.Detection
 			fault.Valid = rep.Verdict == nil || rep.Verdict.Valid
+			if o, err := readOutcome(path); err == nil && o.Mode == mode {
+				failedOver, fault.Fenced = o.FailedOver, o.FencedByCluster
+			}
 		}
-		failedOver := !strings.Contains(out, "nothing to fence")
-		fault.Fenced = taskChanged(out, "Fence the old primary", "postgres1")
 		recover := map[string]string{"standby": "recover-replica.yaml"}[mode]
 		if recover == "" {
 			recover = "recover-primary.yaml"
@@ -289,17 +293,22 @@ func distributions(faults []chaosFault) map[string]spread {
 	return out
 }
 
-// taskChanged says whether the task whose name starts with name changed
-// host, in a play's output.
-func taskChanged(out, name, host string) bool {
-	_, after, ok := strings.Cut(out, "TASK ["+name)
-	if !ok {
-		return false
+// drillOutcome is what failover-drill.yaml writes beside its report
+// (outcome.json): whether pgpool failed over and whether the cluster
+// fenced the old primary itself.
+type drillOutcome struct {
+	Mode            string `json:"mode"`
+	FailedOver      bool   `json:"failed_over"`
+	FencedByCluster bool   `json:"fenced_by_cluster"`
+}
+
+func readOutcome(reportDir string) (drillOutcome, error) {
+	var o drillOutcome
+	b, err := inputfile.Read(filepath.Join(reportDir, "outcome.json"))
+	if err != nil {
+		return o, err
 	}
-	if i := strings.Index(after, "\nTASK ["); i >= 0 {
-		after = after[:i]
-	}
-	return strings.Contains(after, "changed: ["+host+"]")
+	return o, json.Unmarshal(b, &o)
 }
 
 func contains(l []string, s string) bool {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,10 +30,19 @@ func TestChaosPlanIsReproducible(t *testing.T) {
 	}
 }
 
-func TestTaskChanged(t *testing.T) {
-	out := "TASK [Fence the old primary (x)] ***\nskipping: [postgres-client]\nchanged: [postgres1]\n\nTASK [Heal] ***\nchanged: [postgres2]\n"
-	if !taskChanged(out, "Fence the old primary", "postgres1") || taskChanged(out, "Fence the old primary", "postgres2") || taskChanged(out, "Nope", "postgres1") {
-		t.Error("taskChanged")
+// The drill's outcome file decides; a missing or foreign one tells nothing.
+func TestReadOutcome(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := readOutcome(dir); err == nil {
+		t.Error("no outcome.json read as one")
+	}
+	os.WriteFile(filepath.Join(dir, "outcome.json"), []byte(`{"failed_over":true,"fenced_by_cluster":true,"mode":"partition-primary"}`), 0o644)
+	if o, err := readOutcome(dir); err != nil || !o.FailedOver || !o.FencedByCluster || o.Mode != "partition-primary" {
+		t.Errorf("%+v %v", o, err)
+	}
+	os.WriteFile(filepath.Join(dir, "outcome.json"), []byte(`{"failed_over":"{{ x }}"`), 0o644)
+	if _, err := readOutcome(dir); err == nil {
+		t.Error("a malformed outcome.json read as one")
 	}
 }
 

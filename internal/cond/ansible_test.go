@@ -83,6 +83,10 @@ var ansibleCases = []string{
 	`res is successful`, `not (res is skip)`, `res is change`,
 	// a space before a filter's arguments (elastic's elasticsearch role)
 	`conf.keys() | list | intersect (["port", "x"]) | length > 0`, `items | difference (["a"]) == ["b", "c"]`,
+	// a subscript in a defined test (hostvars['postgres-client'].drill)
+	`conf['port'] is defined`, `conf["port"] is defined`, `conf['nope'] is defined`, `conf['port'] is not defined`, `items[1] is defined`,
+	`items[7] is defined`, `items[-1] is defined`, `nodes[0].name is defined`, `nodes[0]['port'] is defined`, `nodes[1].nope is undefined`,
+	`res['rc'] is defined and res['rc'] == 0`, `conf[name] is defined`, `nodes[count - 2].primary is defined`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 

@@ -47,9 +47,9 @@ func translate(s string) string {
 		var call string
 		switch test {
 		case "defined":
-			call = `defined("` + x + `")`
+			call = definedCall(x)
 		case "undefined":
-			call, not = `defined("`+x+`")`, !not
+			call, not = definedCall(x), !not
 		case "version", "version_compare":
 			args = versionArgs(args)
 			call = "is_" + test + "(" + x + ", " + args + ")"
@@ -677,22 +677,135 @@ func Eval(s string, vars map[string]any) (bool, error) {
 // pyTruth is Python's truth of a condition's value (truth.Python).
 func pyTruth(v any) bool { return truth.Python(v) }
 
-// defined is the function `defined("a.b")`: whether the dotted path exists.
+// definedCall writes the operand of `x is defined` as a call on its path:
+// a.b['c-d'][0][k] is defined("a", "b", 'c-d', 0, k), the subscripts
+// evaluated, the names not (an undefined one is the answer, not an error).
+func definedCall(x string) string {
+	segs, ok := pathSegments(x)
+	if !ok {
+		return `defined("` + strings.ReplaceAll(x, `"`, `\"`) + `")`
+	}
+	return "defined(" + strings.Join(segs, ", ") + ")"
+}
+
+// pathSegments splits name(.name|[expr])* into the root name and each
+// step, names quoted; ok is false for anything else.
+func pathSegments(x string) (segs []string, ok bool) {
+	x = strings.TrimSpace(x)
+	name := func(i int) int {
+		j := i
+		for j < len(x) && (x[j] == '_' || x[j] >= 'a' && x[j] <= 'z' || x[j] >= 'A' && x[j] <= 'Z' || j > i && x[j] >= '0' && x[j] <= '9') {
+			j++
+		}
+		return j
+	}
+	end := name(0)
+	if end == 0 {
+		return nil, false
+	}
+	segs = append(segs, `"`+x[:end]+`"`)
+	for i := end; i < len(x); {
+		switch x[i] {
+		case '.':
+			j := name(i + 1)
+			if j == i+1 {
+				return nil, false
+			}
+			segs, i = append(segs, `"`+x[i+1:j]+`"`), j
+		case '[':
+			j := matchingBracket(x, i)
+			if j < 0 || strings.TrimSpace(x[i+1:j]) == "" {
+				return nil, false
+			}
+			segs, i = append(segs, "("+x[i+1:j]+")"), j+1
+		default:
+			return nil, false
+		}
+	}
+	return segs, true
+}
+
+// matchingBracket is the index of the ] that closes the [ at open,
+// skipping strings; -1 if none.
+func matchingBracket(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'', '"':
+			j := strings.IndexByte(s[i+1:], c)
+			if j < 0 {
+				return -1
+			}
+			i += j + 1
+		case '[':
+			depth++
+		case ']':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// step is one step down a path: a mapping's key, a list's index (from the
+// end when negative, as Python's).
+func step(cur, key any) (any, bool) {
+	switch c := cur.(type) {
+	case map[string]any:
+		v, ok := c[fmt.Sprint(key)]
+		return v, ok
+	case []any:
+		var i int
+		switch k := key.(type) {
+		case int:
+			i = k
+		case int64:
+			i = int(k)
+		case float64:
+			if k != float64(int(k)) {
+				return nil, false
+			}
+			i = int(k)
+		default:
+			return nil, false
+		}
+		if i < 0 {
+			i += len(c)
+		}
+		if i < 0 || i >= len(c) {
+			return nil, false
+		}
+		return c[i], true
+	}
+	return nil, false
+}
+
+// defined is the function behind `x is defined`: whether the path exists.
+// Its arguments are the steps from the variables down (definedCall); a
+// single dotted string is the older form, kept for operands that are not
+// a plain path.
 func defined(vars map[string]any) expr.Option {
 	return expr.Function("defined", func(params ...any) (any, error) {
-		path, _ := params[0].(string)
+		steps := params
+		if len(params) == 1 {
+			if path, ok := params[0].(string); ok && strings.Contains(path, ".") {
+				steps = nil
+				for _, p := range strings.Split(path, ".") {
+					steps = append(steps, p)
+				}
+			}
+		}
 		var cur any = vars
-		for _, p := range strings.Split(path, ".") {
-			m, ok := cur.(map[string]any)
+		for _, st := range steps {
+			next, ok := step(cur, st)
 			if !ok {
 				return false, nil
 			}
-			if cur, ok = m[p]; !ok {
-				return false, nil
-			}
+			cur = next
 		}
 		return true, nil
-	}, new(func(string) bool))
+	})
 }
 
 var unknownName = regexp.MustCompile(`unknown name ([A-Za-z_][A-Za-z0-9_]*)`)
