@@ -29,7 +29,7 @@ type Discarded struct {
 func discardScript(bin, dataDir, source string) string {
 	dir := `"$(dirname ` + bin + `)"`
 	return `tli=$(` + dir + `/pg_controldata -D ` + modules.Quote(dataDir) + ` | sed -n "s/^Latest checkpoint's TimeLineID: *//p")
-hist=$(` + dir + `/psql ` + modules.Quote(source) + ` -XAtqc "SELECT pg_read_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history')" 2>/dev/null) || exit 0
+hist=$(PGCONNECT_TIMEOUT=10 timeout 30 ` + dir + `/psql ` + modules.Quote(source) + ` -XAtqc "SELECT pg_read_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history')" 2>/dev/null) || exit 0
 at=$(printf '%s\n' "$hist" | awk -v t="$tli" '$1 == t { print $2 }')
 [ -n "$at" ] || exit 0
 echo "diverged $at $tli"
