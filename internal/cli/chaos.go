@@ -18,13 +18,6 @@ import (
 	"github.com/runbook-lab/runbook/internal/safefile"
 )
 
-// chaosModes are the faults a campaign draws from (failover-drill.yaml's).
-var chaosModes = []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk"}
-
-// cornerModes are drills a campaign runs only when named (-e modes=, or
-// repeat): their histories show rows seen and then lost by design.
-var cornerModes = []string{"cancel-sync"}
-
 // chaosFault is one fault of a campaign and what it showed.
 type chaosFault struct {
 	N          int     `json:"n"`
@@ -93,12 +86,16 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 		}
 		gate = d
 	}
-	modes := chaosModes
+	table, err := drillModes()
+	if err != nil {
+		return err
+	}
+	modes := modeNames(table, false)
 	if m, ok := extra["modes"]; ok {
 		modes = strings.Split(fmt.Sprint(m), ",")
 		for _, x := range modes {
-			if !contains(chaosModes, x) && !contains(cornerModes, x) {
-				return fmt.Errorf("chaos: -e modes=...: %q is not a drill mode (%s)", x, strings.Join(chaosModes, ", "))
+			if _, ok := findMode(table, x); !ok {
+				return fmt.Errorf("chaos: -e modes=...: %q is not a drill mode (%s)", x, strings.Join(modeNames(table, true), ", "))
 			}
 		}
 	}
@@ -141,6 +138,7 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 	broken := 0
 	for i := 0; (count == 0 && time.Since(begin) < duration || i < count) && ctx.Err() == nil; i++ {
 		mode := plan[i%len(plan)]
+		row, _ := findMode(table, mode)
 		fb := time.Now()
 		fault := chaosFault{N: i + 1, Mode: mode, Drill: "ok", Recovery: "ok", Verify: "ok"}
 		code, _ := play("failover-drill.yaml", "-e", "mode="+mode, "-e", "report_dir="+dir)
@@ -158,18 +156,14 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 				failedOver, fault.Fenced = o.FailedOver, o.FencedByCluster
 			}
 		}
-		recover := map[string]string{"standby": "recover-replica.yaml"}[mode]
-		if recover == "" {
-			recover = "recover-primary.yaml"
-		}
 		switch {
-		case mode == "slow-disk":
-			fault.Recovery = "none needed (a slow disk fails nothing over)"
-		case mode == "flap" && !failedOver, strings.HasPrefix(mode, "partition") && !failedOver:
+		case row.Recovery == "none":
+			fault.Recovery = "none needed (" + mode + " fails nothing over)"
+		case row.Judge == "partition" && !failedOver:
 			fault.Recovery = "none needed (no failover)"
 		default:
-			args := []string{recover}
-			if recover == "recover-primary.yaml" {
+			args := []string{row.Recovery}
+			if row.Recovery == "recover-primary.yaml" {
 				args = append(args, "-l", "postgres1")
 			}
 			if c, _ := play(args...); c != 0 {
@@ -180,8 +174,8 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 			fault.Verify = fmt.Sprintf("exit %d", c)
 		}
 		fault.Seconds = time.Since(fb).Seconds()
-		partition := strings.HasPrefix(mode, "partition") || mode == "flap"
-		if fault.Lost > 0 || !fault.Valid && !contains(cornerModes, mode) || fault.Drill != "ok" || fault.Recovery != "ok" && !strings.HasPrefix(fault.Recovery, "none") ||
+		partition := row.Judge == "partition"
+		if fault.Lost > 0 || !fault.Valid && row.Judge != "corner" || fault.Drill != "ok" || fault.Recovery != "ok" && !strings.HasPrefix(fault.Recovery, "none") ||
 			fault.Verify != "ok" || fault.TwoPrimary > 0 && !(partition && fault.Fenced) {
 			broken++
 		}

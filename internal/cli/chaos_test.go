@@ -11,6 +11,11 @@ import (
 // The same seed gives the same fault sequence; another seed another one;
 // every fault is a drill mode.
 func TestChaosPlanIsReproducible(t *testing.T) {
+	table, err := drillModes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chaosModes := modeNames(table, false)
 	a, b := chaosPlan(42, 50, chaosModes), chaosPlan(42, 50, chaosModes)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("seed 42 gave two sequences:\n%v\n%v", a, b)
@@ -31,6 +36,29 @@ func TestChaosPlanIsReproducible(t *testing.T) {
 }
 
 // The drill's outcome file decides; a missing or foreign one tells nothing.
+// The drill table names every mode the drill playbook knows, each with a
+// recovery, a judge and a target; cancel-sync is drawn only when named.
+func TestDrillModesTable(t *testing.T) {
+	table, err := drillModes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk", "cancel-sync", "stale-promotion", "restart-order"}
+	if got := modeNames(table, true); !reflect.DeepEqual(got, want) {
+		t.Errorf("modes %v, want %v", got, want)
+	}
+	for _, corner := range []string{"cancel-sync", "stale-promotion", "restart-order"} {
+		if contains(modeNames(table, false), corner) {
+			t.Errorf("the corner case %s drawn unasked", corner)
+		}
+	}
+	for _, m := range table {
+		if m.Recovery == "" || m.Target == "" || !contains([]string{"strict", "partition", "corner"}, m.Judge) {
+			t.Errorf("%s: %+v", m.Name, m)
+		}
+	}
+}
+
 func TestReadOutcome(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := readOutcome(dir); err == nil {
