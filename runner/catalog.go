@@ -12,7 +12,6 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/modules"
-	_ "github.com/runbook-lab/runbook/modules/all" // every module, registered
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/templates"
 )

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/cli"
 	"github.com/runbook-lab/runbook/internal/profile"
+	_ "github.com/runbook-lab/runbook/modules/all" // the modules this binary carries: every one
 )
 
 // stopGrace is how long runbook may take to stop cleanly after Ctrl-C or

@@ -1,0 +1,4 @@
+package playbooks_test
+
+// The tests run runbook as the binary does: with every module.
+import _ "github.com/runbook-lab/runbook/modules/all"
