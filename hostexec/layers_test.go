@@ -19,7 +19,7 @@ var rank = map[string]int{
 	"modules/builtin": 4, "modules/pg": 4, "modules/virt": 4,
 	"modules/all": 5,
 	"runner":      6, "internal/testrig/sshtest": 6, "internal/testrig/pgtest": 6,
-	"output": 7, "internal/testrig/testlab": 7,
+	"output": 7, "internal/testrig/testlab": 7, "lab": 7,
 	"internal/cli": 8, "internal/testrig/testlab/cmd/testlab": 8,
 	"cmd/runbook": 9, "bench": 9, "bench/floor": 9,
 }
@@ -29,6 +29,8 @@ var rank = map[string]int{
 // nor reach into a module domain.
 var never = map[string][]string{
 	"runner": {"modules/all", "modules/builtin", "modules/pg", "modules/virt"},
+	// the CLI reaches hosts and libvirt through the engine and the lab
+	"internal/cli": {"modules/virt", "transport", "modules/builtin", "modules/pg"},
 }
 
 // The import graph has no upward edge (go list, non-test imports).

@@ -7,12 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/runbook-lab/runbook/internal/vault"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/runbook-lab/runbook/internal/vault"
 
 	"github.com/spf13/cobra"
 )

@@ -11,40 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/lab"
 )
-
-// drillsDir is where the drills' reports go unless -e report_dir= says
-// otherwise: beside the lab record, so `runbook drills` finds them.
-func drillsDir() string {
-	p := labRecordPath()
-	if p == "" {
-		return "."
-	}
-	return filepath.Join(filepath.Dir(p), "drills")
-}
-
-// isDrill says whether an embedded playbook writes a drill report.
-func isDrill(embedded string) bool {
-	return embedded == "failover-drill.yaml" || embedded == "failback-drill.yaml"
-}
-
-// drillReport is the part of a report.json the list shows.
-type drillReport struct {
-	Probe string `json:"probe"`
-	Worst struct {
-		Writes     int     `json:"writes"`
-		Acked      int     `json:"acknowledged"`
-		Missing    int     `json:"acknowledged_rows_missing"`
-		Detection  float64 `json:"detection_s"`
-		Back       float64 `json:"first_write_back_s"`
-		LongestGap float64 `json:"longest_gap_s"`
-	} `json:"worst"`
-	Split   []json.RawMessage `json:"two_writable_primaries"`
-	Verdict *struct {
-		Valid bool  `json:"valid"`
-		Lost  []int `json:"lost"`
-	} `json:"verdict"`
-}
 
 // drillsCmd is `runbook drills`: the past drills with their figures.
 func (a *app) drillsCmd() *cobra.Command {
@@ -55,7 +23,7 @@ func (a *app) drillsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if dir == "" {
-				dir = drillsDir()
+				dir = lab.DrillsDir()
 			}
 			paths, _ := filepath.Glob(filepath.Join(dir, "*", "report.json"))
 			stamp := func(p string) string { // NAME-YYYYMMDD-HHMMSS: the time
@@ -67,8 +35,8 @@ func (a *app) drillsCmd() *cobra.Command {
 			}
 			sort.SliceStable(paths, func(i, j int) bool { return stamp(paths[i]) < stamp(paths[j]) })
 			type row struct {
-				Dir    string      `json:"dir"`
-				Report drillReport `json:"report"`
+				Dir    string     `json:"dir"`
+				Report lab.Report `json:"report"`
 			}
 			var rows []row
 			for _, p := range paths {
@@ -76,7 +44,7 @@ func (a *app) drillsCmd() *cobra.Command {
 				if err != nil {
 					continue
 				}
-				var r drillReport
+				var r lab.Report
 				if json.Unmarshal(b, &r) != nil {
 					fmt.Fprintf(a.stderr, "[WARNING]: %s is not a drill report\n", p)
 					continue
@@ -116,17 +84,17 @@ func (a *app) drillsCmd() *cobra.Command {
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			reports := make([]drillReport, len(rows))
+			reports := make([]lab.Report, len(rows))
 			for i, r := range rows {
 				reports[i] = r.Report
 			}
-			for _, line := range compareLast(reports) {
+			for _, line := range lab.CompareLast(reports) {
 				fmt.Fprintln(a.stdout, line)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "where the reports are (default: beside the lab record, "+drillsDir()+")")
+	cmd.Flags().StringVar(&dir, "dir", "", "where the reports are (default: beside the lab record, "+lab.DrillsDir()+")")
 	cmd.Flags().StringVar(&output, "output", "text", "text or json")
 	cmd.AddCommand(a.drillCheckCmd())
 	return cmd
@@ -151,37 +119,4 @@ func (a *app) drillCheckCmd() *cobra.Command {
 		return run(c, nil)
 	}
 	return cmd
-}
-
-// compareLast sets each drill's newest run (reports oldest first) beside
-// the run of the same drill before it: what got better or worse.
-func compareLast(reports []drillReport) []string {
-	last := map[string]int{}
-	prev := map[string]int{}
-	var order []string
-	for i, r := range reports {
-		if j, seen := last[r.Probe]; seen {
-			prev[r.Probe] = j
-		} else {
-			order = append(order, r.Probe)
-		}
-		last[r.Probe] = i
-	}
-	verdict := func(r drillReport) string {
-		if r.Verdict == nil {
-			return "-"
-		}
-		return map[bool]string{true: "valid", false: "INVALID"}[r.Verdict.Valid]
-	}
-	var out []string
-	for _, name := range order {
-		j, ok := prev[name]
-		if !ok {
-			continue
-		}
-		n, p := reports[last[name]].Worst, reports[j].Worst
-		out = append(out, fmt.Sprintf("%s, last run against the one before: lost %d (was %d), writes back %.2f s (was %.2f s), longest gap %.2f s (was %.2f s), verdict %s (was %s)",
-			name, n.Missing, p.Missing, n.Back, p.Back, n.LongestGap, p.LongestGap, verdict(reports[last[name]]), verdict(reports[j])))
-	}
-	return out
 }

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/runbook-lab/runbook/internal/inputfile"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/runbook-lab/runbook/internal/inputfile"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/inventory"
+	"github.com/runbook-lab/runbook/lab"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/output"
 	"github.com/runbook-lab/runbook/playbooks"
@@ -74,7 +76,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 // loadInventoryFor is loadInventory for a command on playbook ("" for run
 // and verify): with no -i, the lab commands use the recorded lab, and say so.
 func (f *runFlags) loadInventoryFor(a *app, playbook string) (*inventory.Inventory, error) {
-	if f.inventory == "" && usesLabRecord(playbook) {
+	if f.inventory == "" && lab.UsesRecord(playbook) {
 		inv, note, err := loadLabRecord(f)
 		if err != nil {
 			return nil, err

@@ -2,17 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/inventory"
-	"github.com/runbook-lab/runbook/modules/virt"
+	"github.com/runbook-lab/runbook/lab"
 	"github.com/runbook-lab/runbook/runner"
-	"github.com/runbook-lab/runbook/transport"
 )
 
 func (a *app) inventoryCmd() *cobra.Command {
@@ -23,7 +19,7 @@ func (a *app) inventoryCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if fromLibvirt != "" {
-				return a.inventoryFromLibvirt(fromLibvirt, libvirtURI, libvirtSocket, labDir)
+				return lab.LibvirtInventory(a.stdout, a.stderr, fromLibvirt, libvirtURI, libvirtSocket, labDir)
 			}
 			inv, err := f.loadInventoryFor(a, "")
 			if err != nil {
@@ -161,74 +157,4 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 	}
 	out["all"] = map[string]any{"children": top}
 	return out
-}
-
-// inventoryFromLibvirt prints a YAML inventory of a libvirt network's hosts:
-// its DHCP reservations (names and fixed addresses), else its leases.
-//
-// With the lab's key and known_hosts (hypervisor.yaml writes them in
-// labDir) the hosts get the user, key and known_hosts to reach them, and
-// the lab's names their groups, so the output is usable as it is.
-func (a *app) inventoryFromLibvirt(network, uri, socket, labDir string) error {
-	l, err := virt.Connect(&transport.Local{HostName: "localhost"}, socket, uri)
-	if err != nil {
-		return err
-	}
-	defer l.Disconnect()
-	all, err := virt.NetworkHosts(l, network)
-	if err != nil {
-		return err
-	}
-	// reservations when the network has named ones, else leases
-	type host struct{ name, ip string }
-	var hosts []host
-	source := "DHCP reservations"
-	for _, from := range []string{"reservation", "lease"} {
-		for _, h := range all {
-			if h.Source == from && h.Name != "" {
-				hosts = append(hosts, host{h.Name, h.IP})
-			}
-		}
-		if len(hosts) > 0 {
-			break
-		}
-		source = "DHCP leases (a lease does not mean the guest is up)"
-	}
-	sort.Slice(hosts, func(i, j int) bool { return hosts[i].name < hosts[j].name })
-	key, known := filepath.Join(labDir, "id_ed25519"), filepath.Join(labDir, "known_hosts")
-	_, kerr := os.Stat(key)
-	_, herr := os.Stat(known)
-	withLab := kerr == nil && herr == nil
-	fmt.Fprintf(a.stdout, "# hosts of libvirt network %s, from its %s\nall:\n  hosts:\n", network, source)
-	for _, h := range hosts {
-		fmt.Fprintf(a.stdout, "    %s:\n      ansible_host: %s\n", h.name, h.ip)
-		if withLab {
-			fmt.Fprintf(a.stdout, "      ansible_user: root\n      ansible_ssh_private_key_file: %s\n      ansible_ssh_known_hosts_file: %s\n", key, known)
-		}
-	}
-	groups := map[string][]string{}
-	for _, h := range hosts {
-		switch {
-		case h.name == "postgres-client":
-			groups["pgpool"] = append(groups["pgpool"], h.name)
-		case strings.HasPrefix(h.name, "postgres"):
-			groups["postgres"] = append(groups["postgres"], h.name)
-		}
-	}
-	if len(groups) > 0 {
-		fmt.Fprintf(a.stdout, "  children:\n")
-		for _, g := range []string{"postgres", "pgpool"} {
-			if len(groups[g]) == 0 {
-				continue
-			}
-			fmt.Fprintf(a.stdout, "    %s:\n      hosts:\n", g)
-			for _, h := range groups[g] {
-				fmt.Fprintf(a.stdout, "        %s:\n", h)
-			}
-		}
-	}
-	if !withLab {
-		fmt.Fprintf(a.stderr, "[WARNING]: no lab key and known_hosts in %s (--lab-dir): add ansible_user and a key to reach these hosts\n", labDir)
-	}
-	return nil
 }

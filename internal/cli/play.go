@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/internal/safefile"
+	"github.com/runbook-lab/runbook/lab"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/runner"
@@ -61,7 +62,7 @@ func (a *app) statusCmd() *cobra.Command {
 // lastDrill prints the newest drill report's figures (runbook drills lists
 // them all).
 func (a *app) lastDrill() {
-	paths, _ := filepath.Glob(filepath.Join(drillsDir(), "*", "report.json"))
+	paths, _ := filepath.Glob(filepath.Join(lab.DrillsDir(), "*", "report.json"))
 	var newest string
 	var when string
 	for _, p := range paths {
@@ -74,7 +75,7 @@ func (a *app) lastDrill() {
 		fmt.Fprintln(a.stdout, "last drill: none yet (runbook play failover-drill.yaml -e mode=kill)")
 		return
 	}
-	r, _ := newestReport(filepath.Dir(filepath.Dir(newest)), strings.TrimSuffix(filepath.Base(filepath.Dir(newest)), "-"+when))
+	r, _ := lab.NewestReport(filepath.Dir(filepath.Dir(newest)), strings.TrimSuffix(filepath.Base(filepath.Dir(newest)), "-"+when))
 	verdict := "no verdict (a report from before histories)"
 	if r.Verdict != nil {
 		verdict = map[bool]string{true: "verdict valid", false: "verdict INVALID"}[r.Verdict.Valid]
@@ -174,20 +175,20 @@ func (a *app) playCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if name := embeddedName(args[0]); isDrill(name) {
+			if name := embeddedName(args[0]); lab.IsDrill(name) {
 				if _, given := opt.ExtraVars["report_dir"]; !given {
 					// reports go where `runbook drills` lists them
 					if opt.ExtraVars == nil {
 						opt.ExtraVars = map[string]any{}
 					}
-					opt.ExtraVars["report_dir"] = drillsDir()
+					opt.ExtraVars["report_dir"] = lab.DrillsDir()
 				}
 			}
 			opt.Tags, opt.SkipTags, opt.StartAt, opt.NoHandlersOnFailure = tags, skipTags, startAt, noHandlersOnFailure
 			embedded := embeddedName(args[0])
 			// an embedded lab playbook whose hosts are missing fails
 			// instead of skipping its plays (a skipped verify is no pass)
-			opt.StrictHosts = embedded != "" && usesLabRecord(embedded)
+			opt.StrictHosts = embedded != "" && lab.UsesRecord(embedded)
 			stats, err := runner.Run(cmd.Context(), pb, opt)
 			if err != nil {
 				return err
@@ -199,13 +200,13 @@ func (a *app) playCmd() *cobra.Command {
 			if !f.check {
 				switch embedded {
 				case "site.yaml":
-					if path, err := recordLab(opt.Inventory, &f, "site.yaml"); err != nil {
+					if path, err := lab.Record(opt.Inventory, f.netns, f.knownHosts, "site.yaml"); err != nil {
 						fmt.Fprintf(a.stderr, "[WARNING]: the lab could not be recorded: %v\n", err)
 					} else if path != "" {
 						fmt.Fprintf(a.stderr, "the lab is recorded in %s: lab commands without -i use it (runbook verify, runbook play recover-primary.yaml -l postgres1)\n", path)
 					}
 				case "destroy.yaml":
-					forgetLab()
+					lab.Forget()
 				}
 			}
 			return nil

@@ -1,4 +1,4 @@
-package cli
+package lab
 
 import (
 	"os"
@@ -11,16 +11,16 @@ import (
 // The same seed gives the same fault sequence; another seed another one;
 // every fault is a drill mode.
 func TestChaosPlanIsReproducible(t *testing.T) {
-	table, err := drillModes()
+	table, err := Modes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	chaosModes := modeNames(table, false)
-	a, b := chaosPlan(42, 50, chaosModes), chaosPlan(42, 50, chaosModes)
+	chaosModes := ModeNames(table, false)
+	a, b := Plan(42, 50, chaosModes), Plan(42, 50, chaosModes)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("seed 42 gave two sequences:\n%v\n%v", a, b)
 	}
-	if reflect.DeepEqual(a, chaosPlan(43, 50, chaosModes)) {
+	if reflect.DeepEqual(a, Plan(43, 50, chaosModes)) {
 		t.Error("seeds 42 and 43 gave the same sequence")
 	}
 	seen := map[string]bool{}
@@ -39,16 +39,16 @@ func TestChaosPlanIsReproducible(t *testing.T) {
 // The drill table names every mode the drill playbook knows, each with a
 // recovery, a judge and a target; cancel-sync is drawn only when named.
 func TestDrillModesTable(t *testing.T) {
-	table, err := drillModes()
+	table, err := Modes()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk", "cancel-sync", "stale-promotion", "restart-order"}
-	if got := modeNames(table, true); !reflect.DeepEqual(got, want) {
+	if got := ModeNames(table, true); !reflect.DeepEqual(got, want) {
 		t.Errorf("modes %v, want %v", got, want)
 	}
 	for _, corner := range []string{"cancel-sync", "stale-promotion", "restart-order"} {
-		if contains(modeNames(table, false), corner) {
+		if contains(ModeNames(table, false), corner) {
 			t.Errorf("the corner case %s drawn unasked", corner)
 		}
 	}
@@ -61,36 +61,36 @@ func TestDrillModesTable(t *testing.T) {
 
 func TestReadOutcome(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := readOutcome(dir); err == nil {
+	if _, err := ReadOutcome(dir); err == nil {
 		t.Error("no outcome.json read as one")
 	}
 	os.WriteFile(filepath.Join(dir, "outcome.json"), []byte(`{"failed_over":true,"fenced_by_cluster":true,"mode":"partition-primary"}`), 0o644)
-	if o, err := readOutcome(dir); err != nil || !o.FailedOver || !o.FencedByCluster || o.Mode != "partition-primary" {
+	if o, err := ReadOutcome(dir); err != nil || !o.FailedOver || !o.FencedByCluster || o.Mode != "partition-primary" {
 		t.Errorf("%+v %v", o, err)
 	}
 	os.WriteFile(filepath.Join(dir, "outcome.json"), []byte(`{"failed_over":"{{ x }}"`), 0o644)
-	if _, err := readOutcome(dir); err == nil {
+	if _, err := ReadOutcome(dir); err == nil {
 		t.Error("a malformed outcome.json read as one")
 	}
 }
 
 func TestDistributions(t *testing.T) {
-	var faults []chaosFault
+	var faults []Fault
 	for _, back := range []float64{3, 1, 2, -1, 10} { // -1: no write failed
-		faults = append(faults, chaosFault{Back: back, Detection: back / 2, Gap: back + 1})
+		faults = append(faults, Fault{Back: back, Detection: back / 2, Gap: back + 1})
 	}
-	d := distributions(faults)["first_write_back_s"]
+	d := Distributions(faults)["first_write_back_s"]
 	if d.N != 5 || d.P50 != 2 || d.P95 != 10 || d.Max != 10 {
 		t.Errorf("%+v", d)
 	}
-	if d := distributions(nil)["longest_gap_s"]; d.N != 0 || d.Max != 0 {
+	if d := Distributions(nil)["longest_gap_s"]; d.N != 0 || d.Max != 0 {
 		t.Errorf("empty: %+v", d)
 	}
 }
 
 func TestCompareLast(t *testing.T) {
-	mk := func(probe string, back float64, valid bool) drillReport {
-		var r drillReport
+	mk := func(probe string, back float64, valid bool) Report {
+		var r Report
 		r.Probe = probe
 		r.Worst.Back = back
 		r.Verdict = &struct {
@@ -99,7 +99,7 @@ func TestCompareLast(t *testing.T) {
 		}{Valid: valid}
 		return r
 	}
-	got := compareLast([]drillReport{mk("failover-kill", 2, true), mk("failover-freeze", 12, true), mk("failover-kill", 3, false)})
+	got := CompareLast([]Report{mk("failover-kill", 2, true), mk("failover-freeze", 12, true), mk("failover-kill", 3, false)})
 	if len(got) != 1 || !strings.Contains(got[0], "failover-kill") || !strings.Contains(got[0], "writes back 3.00 s (was 2.00 s)") || !strings.Contains(got[0], "verdict INVALID (was valid)") {
 		t.Errorf("%q", got)
 	}
