@@ -511,6 +511,10 @@ func (s *scope) emitCall(c call) (string, error) {
 			if len(args) == 2 && args[0] == `"file"` {
 				return "(lookupFile " + args[1] + " .role_path .playbook_dir)", nil
 			}
+			if len(args) >= 2 && args[0] == `"first_found"` {
+				// lookup('first_found', files, skip=True): the keyword arrives as a mapping
+				return "(firstFound (list " + strings.Join(args[1:], " ") + ") .role_path .playbook_dir)", nil
+			}
 			if len(args) >= 1 {
 				return "", unsup("lookup(%s): read the value into a variable (vars_files, include_vars) instead", args[0])
 			}

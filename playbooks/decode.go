@@ -72,8 +72,20 @@ func (d *decoder) template(n *yaml.Node, s string) error {
 		}
 		return d.errf(n, "bad template %q: %s%s", s, msg, jinjaHint(s))
 	}
+	if i := strings.Index(s, notConverted); i >= 0 {
+		what := s[i+len(notConverted):]
+		if j := strings.Index(what, `" }}`); j >= 0 {
+			what = what[:j]
+		}
+		return d.errf(n, "not converted from Ansible: %s (runbook convert could not translate it: write it in runbook's template language, or set the value in a variable)", strings.TrimSpace(what))
+	}
 	return nil
 }
+
+// notConverted opens the failing action `runbook convert` writes where it
+// could not translate a construct: a playbook holding one would fail at
+// run time, so the check refuses it now.
+const notConverted = `{{ fail "runbook convert could not convert:`
 
 // jinjaAction is a Jinja2 expression: a bare name (no leading dot), a
 // filter, or a call with parentheses, as Ansible playbooks write them.

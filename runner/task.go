@@ -1026,79 +1026,21 @@ func (e *envHost) Run(ctx context.Context, c modules.Cmd) (modules.CmdResult, er
 }
 
 // firstFound is with_first_found: the first of the named files that
-// exists on the machine running runbook (in the role's vars/, files/,
-// templates/ and tasks/, then beside the task's file), as a one-item loop.
+// exists on the machine running runbook (in the role's and the task
+// file's folders, see templates.FirstFound), as a one-item loop.
 func firstFound(t *playbooks.Task, n *yaml.Node) ([]any, bool, error) {
-	var names []string
-	var dirs []string
 	var spec any
 	if err := n.Decode(&spec); err != nil {
 		return nil, true, err
 	}
-	add := func(v any) {
-		switch x := v.(type) {
-		case string:
-			names = append(names, x)
-		case []any:
-			for _, e := range x {
-				names = append(names, fmt.Sprint(e))
-			}
-		}
+	p, err := templates.FirstFound(spec, taskDirs(t)...)
+	if err != nil {
+		return nil, true, fmt.Errorf("with_first_found: %w (looked in %s and their vars/, files/, templates/, tasks/)", err, strings.Join(taskDirs(t), ", "))
 	}
-	switch x := spec.(type) {
-	case []any:
-		for _, e := range x {
-			if m, ok := e.(map[string]any); ok {
-				add(m["files"])
-				if p, ok := m["paths"].([]any); ok {
-					for _, d := range p {
-						dirs = append(dirs, fmt.Sprint(d))
-					}
-				} else if p, ok := m["paths"].(string); ok {
-					dirs = append(dirs, p)
-				}
-				continue
-			}
-			add(e)
-		}
-	case map[string]any:
-		add(x["files"])
-		if p, ok := x["paths"].([]any); ok {
-			for _, d := range p {
-				dirs = append(dirs, fmt.Sprint(d))
-			}
-		}
-	default:
-		add(x)
+	if p == "" {
+		return nil, true, nil // skip: true
 	}
-	var search []string
-	for _, base := range taskDirs(t) {
-		for _, d := range dirs {
-			if filepath.IsAbs(d) {
-				search = append(search, d)
-			} else {
-				search = append(search, filepath.Join(base, d))
-			}
-		}
-		for _, sub := range []string{"vars", "files", "templates", "tasks", ""} {
-			search = append(search, filepath.Join(base, sub))
-		}
-	}
-	for _, name := range names {
-		if filepath.IsAbs(name) {
-			if _, err := os.Stat(name); err == nil {
-				return []any{name}, true, nil
-			}
-			continue
-		}
-		for _, d := range search {
-			p := filepath.Join(d, name)
-			if _, err := os.Stat(p); err == nil {
-				return []any{p}, true, nil
-			}
-		}
-	}
-	return nil, true, fmt.Errorf("with_first_found: none of %v found (looked in %v)", names, search)
+	return []any{p}, true, nil
 }
 
 // nestedItems is with_nested: every combination, the first list outermost.

@@ -44,6 +44,7 @@ var funcs = func() template.FuncMap {
 	}
 	m["lookupFile"] = lookupFile
 	m["lookupFileConfined"] = lookupFileConfined
+	m["firstFound"] = firstFound
 	for _, name := range removedFuncs {
 		delete(m, name)
 	}
