@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -53,23 +52,11 @@ func (e *explainHost) IsLocal() bool {
 }
 
 func (e *explainHost) DialUnix(path string) (net.Conn, error) {
-	d, ok := e.Host.(interface {
-		DialUnix(string) (net.Conn, error)
-	})
-	if !ok {
-		return nil, errors.New(e.Name() + ": this connection cannot reach a unix socket")
-	}
-	return d.DialUnix(path)
+	return hostexec.Forward{Inner: e.Host}.DialUnix(path)
 }
 
 func (e *explainHost) DialTCP(addr string) (net.Conn, error) {
-	d, ok := e.Host.(interface {
-		DialTCP(string) (net.Conn, error)
-	})
-	if !ok {
-		return nil, errors.New(e.Name() + ": this connection cannot forward TCP")
-	}
-	return d.DialTCP(addr)
+	return hostexec.Forward{Inner: e.Host}.DialTCP(addr)
 }
 
 func (e *explainHost) commands() []string {

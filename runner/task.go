@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runbook-lab/runbook/hostexec"
 	"github.com/runbook-lab/runbook/internal/cond"
 	"github.com/runbook-lab/runbook/internal/diag"
 	"github.com/runbook-lab/runbook/internal/inputfile"
@@ -1001,10 +1002,18 @@ func renderEnv(env map[string]string, exprs []string, vars map[string]any) (map[
 
 var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// envHost exports environment: variables before every command.
+// envHost exports environment: variables before every command; the
+// host's other abilities (sockets, forwarded TCP, being this machine)
+// stay as they are.
 type envHost struct {
 	modules.Host
+	hostexec.Forward
 	prefix string
+}
+
+func (e *envHost) IsLocal() bool {
+	l, ok := e.Host.(interface{ IsLocal() bool })
+	return ok && l.IsLocal()
 }
 
 func withEnv(h modules.Host, vals map[string]string) modules.Host {
@@ -1017,7 +1026,7 @@ func withEnv(h modules.Host, vals map[string]string) modules.Host {
 	for _, k := range keys {
 		b.WriteString("export " + k + "=" + modules.Quote(vals[k]) + "\n")
 	}
-	return &envHost{Host: h, prefix: b.String()}
+	return &envHost{Host: h, Forward: hostexec.Forward{Inner: h}, prefix: b.String()}
 }
 
 func (e *envHost) Run(ctx context.Context, c modules.Cmd) (modules.CmdResult, error) {

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 
@@ -53,22 +52,10 @@ func (b *Become) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult,
 // DialUnix passes socket access through to the inner connection (become
 // changes who runs commands, not where sockets are).
 func (b *Become) DialUnix(path string) (net.Conn, error) {
-	d, ok := b.Inner.(interface {
-		DialUnix(string) (net.Conn, error)
-	})
-	if !ok {
-		return nil, errors.New(b.Name() + ": this connection cannot reach a unix socket")
-	}
-	return d.DialUnix(path)
+	return hostexec.Forward{Inner: b.Inner}.DialUnix(path)
 }
 
 // DialTCP passes TCP forwarding through to the inner connection.
 func (b *Become) DialTCP(addr string) (net.Conn, error) {
-	d, ok := b.Inner.(interface {
-		DialTCP(string) (net.Conn, error)
-	})
-	if !ok {
-		return nil, errors.New(b.Name() + ": this connection cannot forward TCP")
-	}
-	return d.DialTCP(addr)
+	return hostexec.Forward{Inner: b.Inner}.DialTCP(addr)
 }

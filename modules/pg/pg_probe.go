@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/runbook-lab/runbook/hostexec"
 	"github.com/runbook-lab/runbook/internal/history"
 	"github.com/runbook-lab/runbook/modules"
 )
@@ -223,9 +224,7 @@ func (pr *probe) poll(ctx context.Context, node string, dial func(context.Contex
 
 // dialer makes pgx connections through the host's connection.
 func (p *PgProbe) dialer(env *modules.Env) (func(ctx context.Context) (*pgx.Conn, error), error) {
-	fwd, ok := env.Host.(interface {
-		DialTCP(string) (net.Conn, error)
-	})
+	fwd, ok := env.Host.(hostexec.TCPDialer)
 	if !ok {
 		return nil, errors.New("pg_probe: this connection cannot forward TCP")
 	}

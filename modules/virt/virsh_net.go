@@ -4,22 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"reflect"
 	"strings"
 
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
-	"github.com/runbook-lab/runbook/modules"
 	"libvirt.org/go/libvirtxml"
+
+	"github.com/runbook-lab/runbook/hostexec"
+	"github.com/runbook-lab/runbook/modules"
 )
 
 // SocketDialer is implemented by hosts that can open a unix socket on the
 // machine (locally, or through the SSH connection): how the libvirt modules
 // reach libvirtd, with no libvirt client library in C.
-type SocketDialer interface {
-	DialUnix(path string) (net.Conn, error)
-}
+type SocketDialer = hostexec.SocketDialer
 
 // VirshNet manages a libvirt network: bridge, address, DHCP range and
 // reservations, forward mode, autostart, state.
