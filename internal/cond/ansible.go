@@ -2,13 +2,15 @@ package cond
 
 import (
 	"fmt"
-	"github.com/expr-lang/expr/builtin"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/expr-lang/expr/builtin"
+
 	"github.com/expr-lang/expr"
+
 	"github.com/runbook-lab/runbook/internal/jinjatest"
 	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/looseversion"
