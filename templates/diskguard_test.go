@@ -31,6 +31,21 @@ func TestDiskguardPrunesTheArchive(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(archive, "00000002.history"), []byte("1\t0/1\n"), 0o600)
+	// pg_wal: a segment of each of four timelines left as .partial by
+	// promotions, the current segment, a history file
+	wal := filepath.Join(data, "pg_wal")
+	os.MkdirAll(filepath.Join(wal, "archive_status"), 0o700)
+	var walNames []string
+	for tl := 1; tl <= 4; tl++ {
+		n := fmt.Sprintf("%08X%08X%08X.partial", tl, 0, tl+2)
+		walNames = append(walNames, n)
+		os.WriteFile(filepath.Join(wal, n), []byte("wal"), 0o600)
+		os.WriteFile(filepath.Join(wal, "archive_status", n+".done"), nil, 0o600)
+	}
+	for _, n := range []string{"000000050000000000000007", "00000005.history"} {
+		walNames = append(walNames, n)
+		os.WriteFile(filepath.Join(wal, n), []byte("wal"), 0o600)
+	}
 	text, _ := fs.ReadFile(Files, "files/pg-diskguard.sh.tmpl")
 	script, err := Render("pg-diskguard.sh", string(text), map[string]any{"inventory_hostname": "db1", "pg_data": data,
 		"pg_unit": "postgresql@15-main", "diskguard_min_free_kib": 1, "archive_dir": archive, "archive_keep_segments": 4})
@@ -52,5 +67,21 @@ func TestDiskguardPrunesTheArchive(t *testing.T) {
 	sort.Strings(want)
 	if strings.Join(left, " ") != strings.Join(want, " ") {
 		t.Errorf("archive after the guard's first round: %v, want %v", left, want)
+	}
+	left = nil
+	entries, _ = os.ReadDir(wal)
+	for _, e := range entries {
+		if !e.IsDir() {
+			left = append(left, e.Name())
+		}
+	}
+	sort.Strings(left)
+	want = append([]string{}, walNames[2:]...) // the two oldest .partial files go
+	sort.Strings(want)
+	if strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("pg_wal after the guard's first round: %v, want %v", left, want)
+	}
+	if st, _ := os.ReadDir(filepath.Join(wal, "archive_status")); len(st) != 2 {
+		t.Errorf("archive_status keeps %d entries, want the newest 2", len(st))
 	}
 }
