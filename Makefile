@@ -43,11 +43,11 @@ bench:
 # The test lab for people: four systemd hosts (postgres1..3, postgres-client)
 # in network namespaces; run runbook against them with --netns rblab.
 lab-image:
-	./scripts/test-deps.sh
+	./scripts/lab-deps.sh
 	$(GO) run ./internal/testrig/testlab/cmd/testlab image
 
 lab-up:
-	./scripts/test-deps.sh
+	./scripts/lab-deps.sh
 	$(GO) run ./internal/testrig/testlab/cmd/testlab up 4
 
 # The main job: the lab on four VMs on this host (scripts/lab.sh): site.yaml

@@ -11,7 +11,7 @@ fi
 # the network namespace rblab, started by the test-lab harness, with the
 # guests' packages from the lab's local repository (the namespace has no
 # uplink). The VMs and their network exist only in that namespace.
-./scripts/test-deps.sh
+./scripts/lab-deps.sh
 if [ ! -S /run/libvirt/libvirt-sock ]; then
   go run ./internal/testrig/testlab/cmd/testlab up 0
   go run ./internal/testrig/testlab/cmd/testlab libvirtd

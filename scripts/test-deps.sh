@@ -2,19 +2,14 @@
 # Installs what the tests need on a fresh Debian/Ubuntu machine (as root),
 # and the unprivileged user the become tests log in as. Safe to re-run.
 set -eu
+# the lab's own needs first (the tests build the lab too)
+"$(dirname "$0")/lab-deps.sh"
 need=""
 command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need="$need openssh-server"
 command -v ssh >/dev/null 2>&1 || need="$need openssh-client"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 command -v pgpool >/dev/null 2>&1 || [ -x /usr/sbin/pgpool ] || need="$need pgpool2"
-# the test lab: debootstrap'd image, nspawn hosts, DHCP, repository index
-command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need="$need debootstrap"
-command -v systemd-nspawn >/dev/null 2>&1 || need="$need systemd-container"
-command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
-command -v apt-ftparchive >/dev/null 2>&1 || need="$need apt-utils"
-command -v ip >/dev/null 2>&1 || need="$need iproute2"
-[ -x /usr/bin/python3 ] || need="$need python3"
 # the oracle for inventory parsing (ansible-inventory) and the benchmark's peer
 command -v ansible-inventory >/dev/null 2>&1 || need="$need ansible-core"
 # Ansible's collections (mount is ansible.posix.mount in ansible-core 2.14)
@@ -36,13 +31,6 @@ command -v svn >/dev/null 2>&1 || need="$need subversion"
 /usr/bin/python3 -c 'import jmespath' 2>/dev/null || need="$need python3-jmespath"
 # the slow-disk drill's fault injection, also on this machine for its test
 command -v strace >/dev/null 2>&1 || need="$need strace"
-# hypervisor modules: disks and NoCloud seeds
-command -v qemu-img >/dev/null 2>&1 || need="$need qemu-utils"
-command -v genisoimage >/dev/null 2>&1 || need="$need genisoimage"
-# real VMs (software emulation) for the VM tier and the hypervisor phase
-[ -x /usr/bin/qemu-system-x86_64 ] || need="$need qemu-system-x86"
-# libvirtd, started by the tests inside the lab namespace (never by systemd)
-[ -x /usr/sbin/libvirtd ] || need="$need libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients"
 if [ -n "$need" ]; then
   echo "installing:$need"
   export DEBIAN_FRONTEND=noninteractive
