@@ -221,6 +221,10 @@ func (c *templateConv) trimBlock(i int) int {
 var forRE = regexp.MustCompile(`^for\s+\(?\s*([A-Za-z_]\w*)\s*(?:,\s*([A-Za-z_]\w*)\s*)?\)?\s+in\s+(.+?)(?:\s+if\s+(.+?))?(\s+recursive)?$`)
 var setRE = regexp.MustCompile(`^set\s+([A-Za-z_]\w*)\s*=\s*(.+)$`)
 
+// mutateRE is a call that changes a template variable in place:
+// l.append(x), l.extend(y), d.update(z).
+var mutateRE = regexp.MustCompile(`^([A-Za-z_]\w*)\.(append|extend|update)\((.+)\)$`)
+
 func (c *templateConv) statement(at int) int {
 	end := closing(c.text, at+2, "%}")
 	if end < 0 {
@@ -320,6 +324,21 @@ func (c *templateConv) statement(at int) int {
 			c.issue(at, "{%% %s %%}: only `set name = expression` is converted", body)
 			c.out.WriteString(failAction("{% " + body + " %}"))
 			return next
+		}
+		if mm := mutateRE.FindStringSubmatch(strings.TrimSpace(m[2])); mm != nil {
+			// {% set _ = l.append(x) %}: Jinja's way to change a list or
+			// mapping in place; a template variable is reassigned instead
+			if v := c.sc().locals[mm[1]]; v == "$"+mm[1] {
+				arg, ok := expr(mm[3])
+				if !ok {
+					return next
+				}
+				stmt := map[string]string{"append": v + " = append " + v + " " + wrapOperand(arg),
+					"extend": v + " = concat " + v + " " + wrapOperand(arg),
+					"update": "$_ := mergeOverwrite " + v + " " + wrapOperand(arg)}[mm[2]]
+				c.out.WriteString(action(left, stmt, right))
+				return next
+			}
 		}
 		e, ok := expr(m[2])
 		if !ok {

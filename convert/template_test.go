@@ -78,6 +78,8 @@ var jinjaCases = []string{
 	"{{ 'secret' | password_hash('sha512', 'mysalt') }} {{ text | password_hash('sha512', 'abcdefgh12345678') }}\n",
 	"{{ (conf | combine({name: {'port': port}}))[name].port }} {{ {'a': {'b': 1}}['a']['b'] }}\n",
 	"{{ hosts | json_query('[?primary].name') | join(',') }} {{ hosts | json_query('[*].ip') | length }} {{ conf | json_query('max_connections') }}\n",
+	// a list or mapping changed in place ({% set _ = l.append(x) %}), inside a loop too
+	"{% set l = [] %}{% for u in users %}{% set _ = l.append(u | upper) %}{% endfor %}{{ l | join(',') }} {% set m = ['z'] %}{% set _ = m.extend(users) %}{{ m | length }} {% set d = {'a': 1} %}{% set _ = d.update({'b': 2, 'a': 3}) %}{{ d.a }}{{ d.b }}\n",
 	// slices, find and urlencode (elastic's, prometheus' and ansible-for-devops' roles)
 	"{{ text[1:] }}|{{ text[:5] }}|{{ text[-5:] }}|{{ text[2:-2] }}|{{ users[1:] | join(',') }}|{{ users[:-1] | join(',') }}|{{ users[5:] | length }}|{{ text[8:3] }}|{{ 'v1.2'[1:] }}\n",
 	"{% if text.find('World') == -1 %}no{% else %}at {{ text.find('World') }}{% endif %} {{ text.find('x') }} {{ 'a b/c&d' | urlencode }} {{ path | urlencode }}\n",
