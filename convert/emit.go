@@ -511,6 +511,47 @@ func (s *scope) emitCall(c call) (string, error) {
 			if len(args) == 2 && args[0] == `"file"` {
 				return "(lookupFile " + args[1] + " .role_path .playbook_dir)", nil
 			}
+			// a lookup's list comes back comma-joined unless wantlist=True
+			// (query and q always give the list)
+			wantList := fn.name != "lookup"
+			if w, ok := c.kwargs["wantlist"]; ok {
+				e, err := s.emit(w)
+				if err != nil {
+					return "", err
+				}
+				wantList = e == "true"
+			}
+			joined := func(list string) string {
+				if wantList {
+					return list
+				}
+				return "(join \",\" " + list + ")"
+			}
+			if len(args) == 2 && args[0] == `"url"` {
+				split := "true"
+				if v, ok := c.kwargs["split_lines"]; ok {
+					if split, _ = s.emit(v); split != "false" {
+						split = "true"
+					}
+				}
+				for k := range c.kwargs {
+					if k != "wantlist" && k != "split_lines" && k != "validate_certs" && k != "timeout" {
+						return "", unsup("lookup(\"url\", %s=...): only wantlist and split_lines are converted", k)
+					}
+				}
+				return joined("(lookupURL " + args[1] + " " + split + ")"), nil
+			}
+			if len(args) >= 2 && args[0] == `"fileglob"` {
+				var parts []string
+				for _, a := range args[1:] {
+					parts = append(parts, "(fileGlob "+a+" .role_path .playbook_dir)")
+				}
+				list := parts[0]
+				if len(parts) > 1 {
+					list = "(concat " + strings.Join(parts, " ") + ")"
+				}
+				return joined(list), nil
+			}
 			if len(args) >= 2 && args[0] == `"first_found"` {
 				// lookup('first_found', files, skip=True): the keyword arrives as a mapping
 				return "(firstFound (list " + strings.Join(args[1:], " ") + ") .role_path .playbook_dir)", nil

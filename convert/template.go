@@ -182,6 +182,13 @@ func (c *templateConv) expression(at int) int {
 		return at + 2
 	}
 	left, body, right := tagParts(c.text[at+2 : end])
+	if stmt, ok := c.mutation(strings.TrimSpace(body)); ok {
+		// {{ l.append(x) }}: Ansible prints nothing for the None it returns
+		if stmt != "" {
+			c.out.WriteString(action(left, stmt, right))
+		}
+		return end + 2
+	}
 	e, n, err := c.sc().exprNode(body)
 	if err != nil {
 		c.issue(at, "{{ %s }}: %v", body, err)
@@ -325,20 +332,13 @@ func (c *templateConv) statement(at int) int {
 			c.out.WriteString(failAction("{% " + body + " %}"))
 			return next
 		}
-		if mm := mutateRE.FindStringSubmatch(strings.TrimSpace(m[2])); mm != nil {
+		if stmt, ok := c.mutation(strings.TrimSpace(m[2])); ok {
 			// {% set _ = l.append(x) %}: Jinja's way to change a list or
-			// mapping in place; a template variable is reassigned instead
-			if v := c.sc().locals[mm[1]]; v == "$"+mm[1] {
-				arg, ok := expr(mm[3])
-				if !ok {
-					return next
-				}
-				stmt := map[string]string{"append": v + " = append " + v + " " + wrapOperand(arg),
-					"extend": v + " = concat " + v + " " + wrapOperand(arg),
-					"update": "$_ := mergeOverwrite " + v + " " + wrapOperand(arg)}[mm[2]]
+			// mapping in place
+			if stmt != "" {
 				c.out.WriteString(action(left, stmt, right))
-				return next
 			}
+			return next
 		}
 		e, ok := expr(m[2])
 		if !ok {
@@ -359,11 +359,56 @@ func (c *templateConv) statement(at int) int {
 		raw := c.text[next : next+stop[0]]
 		c.out.WriteString(strings.ReplaceAll(raw, "{{", `{{"{{"}}`))
 		return c.trimBlock(next + stop[1])
+	case "block", "endblock":
+		// a template rendered itself (nothing extends it here: extends is
+		// not converted) renders its blocks' content in place
+		l, r := "{{", "}}"
+		if left == "-" {
+			l = "{{- "
+		}
+		if right == "-" {
+			r = " -}}"
+		}
+		c.out.WriteString(l + "/* " + word + " */" + r)
 	default:
 		c.issue(at, "{%% %s %%} is not converted (runbook's templates have if, range and variables)", word)
 		c.out.WriteString(failAction("{% " + body + " %}"))
 	}
 	return next
+}
+
+// mutation converts l.append(x), l.extend(y) and d.update(z), which
+// change a variable in place in Jinja: a template variable is reassigned
+// (a play variable gets a template variable of its name first, which the
+// rest of the template then reads). ok is false for anything else; an
+// argument that cannot be converted is reported and gives "".
+func (c *templateConv) mutation(body string) (stmt string, ok bool) {
+	mm := mutateRE.FindStringSubmatch(body)
+	if mm == nil {
+		return "", false
+	}
+	arg, err := c.sc().Expr(mm[3])
+	if err != nil {
+		c.issue(0, "%s: %v", body, err)
+		return failAction("{{ " + body + " }}"), true
+	}
+	v := "$" + mm[1]
+	if c.sc().locals[mm[1]] != v {
+		from, err := c.sc().Expr(mm[1])
+		if err != nil {
+			return "", false
+		}
+		c.sc().locals[mm[1]] = v
+		v = v + " := " + wrapOperand(from) + " }}{{ " + v
+	}
+	name := "$" + mm[1]
+	switch mm[2] {
+	case "append":
+		return v + " = append " + name + " " + wrapOperand(arg), true
+	case "extend":
+		return v + " = concat " + name + " " + wrapOperand(arg), true
+	}
+	return v + " = mergeOverwrite " + name + " " + wrapOperand(arg), true
 }
 
 // wrapOperand parenthesises a pipeline used as one operand.

@@ -2,8 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -126,27 +124,16 @@ func dictItems(n *yaml.Node) ([]any, bool, error) {
 }
 
 // globItems is with_fileglob: files on the machine running runbook that
-// match each pattern, relative to the playbook's folder, sorted.
+// match each pattern, looked for in the role's files/ and folder, then in
+// the task file's (templates.FileGlob).
 func globItems(t *playbooks.Task, patterns []any) ([]any, bool, error) {
-	base := "."
-	if t.At.Src != nil {
-		base = filepath.Dir(t.At.Src.Name)
-	}
-	var out []any
+	var pats []string
 	for _, p := range patterns {
-		pat := fmt.Sprint(p)
-		if !filepath.IsAbs(pat) {
-			pat = filepath.Join(base, pat)
-		}
-		matches, err := filepath.Glob(pat)
-		if err != nil {
-			return nil, true, fmt.Errorf("with_fileglob: %v", err)
-		}
-		for _, m := range matches {
-			if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() {
-				out = append(out, m)
-			}
-		}
+		pats = append(pats, fmt.Sprint(p))
+	}
+	out, err := templates.FileGlob(pats, taskDirs(t)...)
+	if err != nil {
+		return nil, true, fmt.Errorf("with_fileglob: %v", err)
 	}
 	return out, true, nil
 }

@@ -21,7 +21,8 @@ import (
 var removedFuncs = []string{"getHostByName", "expandenv"}
 
 // confine checks a parsed template's calls: env takes a literal name;
-// lookupFile with a computed path becomes lookupFileConfined.
+// lookupFile and fileGlob with a computed path become their confined
+// forms; lookupURL with a computed URL may reach only public addresses.
 func confine(t *template.Template) error {
 	for _, tt := range t.Templates() {
 		if tt.Tree == nil {
@@ -70,6 +71,14 @@ func confineNode(n parse.Node) error {
 			case "lookupFile":
 				if !literal {
 					id.Ident = "lookupFileConfined"
+				}
+			case "fileGlob":
+				if !literal {
+					id.Ident = "fileGlobConfined"
+				}
+			case "lookupURL":
+				if !literal {
+					id.Ident = "lookupURLConfined"
 				}
 			}
 		}

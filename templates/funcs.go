@@ -45,6 +45,10 @@ var funcs = func() template.FuncMap {
 	m["lookupFile"] = lookupFile
 	m["lookupFileConfined"] = lookupFileConfined
 	m["firstFound"] = firstFound
+	m["fileGlob"] = fileGlob
+	m["lookupURL"] = lookupURL
+	m["fileGlobConfined"] = fileGlobConfined
+	m["lookupURLConfined"] = lookupURLConfined
 	for _, name := range removedFuncs {
 		delete(m, name)
 	}
