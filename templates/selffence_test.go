@@ -78,7 +78,7 @@ func TestSelfFenceDecisions(t *testing.T) {
 
 	text, _ := fs.ReadFile(Files, "files/pg-selffence.sh.tmpl")
 	render := func(pgpoolPort int) string {
-		vars := map[string]any{"inventory_hostname": "postgres1", "pg_unit": "postgresql@15-main", "pgpool_addr": "127.0.0.1",
+		vars := map[string]any{"inventory_hostname": "postgres1", "pg_unit": "postgresql@15-main", "pg_data": "/nonexistent", "pgpool_addr": "127.0.0.1",
 			"pgpool_port": pgpoolPort, "pg_port": 5432, "selffence_after": 12, "selffence_reply_window": 5,
 			"hostvars": map[string]any{"postgres1": map[string]any{"ansible_host": "10.0.0.1"},
 				"postgres2": map[string]any{"ansible_host": "10.0.0.2"}, "postgres3": map[string]any{"ansible_host": "10.0.0.3"}}}
@@ -96,6 +96,7 @@ func TestSelfFenceDecisions(t *testing.T) {
 		pgpool bool              // pgpool's port open
 		calls  string
 		logHas string
+		orphan bool // a postmaster runs outside its unit: the fence must stop it by its pid file
 	}{
 		{name: "cut off from pgpool and every standby after it had them: stopped",
 			self: "f|1|1\nf|1|0", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
@@ -108,6 +109,9 @@ func TestSelfFenceDecisions(t *testing.T) {
 		{name: "another node is a primary on a later timeline: stopped at once",
 			self: "f|1|0", peers: map[string]string{p2: "f|2"}, pgpool: true,
 			calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "10.0.0.2:5432 is a primary on timeline 2"},
+		{name: "a postmaster outside its unit (a cancelled start job; a container's cgroup systemd cannot kill) is stopped by its pid file",
+			self: "f|1|0", peers: map[string]string{p2: "f|2"}, pgpool: true, orphan: true,
+			calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "signalling postmaster"},
 		{name: "another primary on the same or an earlier timeline: not this node's to judge",
 			self: "f|3|0", peers: map[string]string{p2: "f|3", p3: "f|2"}, pgpool: true},
 		{name: "a peer that does not answer is never taken for a primary",
@@ -143,8 +147,23 @@ func TestSelfFenceDecisions(t *testing.T) {
 			script := filepath.Join(dir, "selffence.sh")
 			os.WriteFile(script, []byte(render(port)), 0o755)
 			log := filepath.Join(dir, "fence.log")
+			data := filepath.Join(dir, "data")
+			os.MkdirAll(data, 0o700)
+			var orphan *exec.Cmd
+			if c.orphan {
+				// a process named postgres, as the postmaster's pid file names it
+				sleep, _ := exec.LookPath("sleep")
+				b, _ := os.ReadFile(sleep)
+				os.WriteFile(filepath.Join(bin, "postgres"), b, 0o755)
+				orphan = exec.Command(filepath.Join(bin, "postgres"), "60")
+				if err := orphan.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer orphan.Process.Kill()
+				os.WriteFile(filepath.Join(data, "postmaster.pid"), []byte(strconv.Itoa(orphan.Process.Pid)+"\n"+data+"\n"), 0o600)
+			}
 			cmd := exec.Command("bash", script)
-			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake,
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake, "RUNBOOK_FENCE_DATA="+data,
 				"RUNBOOK_FENCE_AFTER=2", "RUNBOOK_FENCE_ROUNDS="+strconv.Itoa(6), "RUNBOOK_FENCE_LOG="+log, "RUNBOOK_FENCE_ASK_TIMEOUT=2")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("exit: %v %s", err, out)
@@ -157,6 +176,11 @@ func TestSelfFenceDecisions(t *testing.T) {
 			}
 			if !strings.Contains(string(lg), c.logHas) {
 				t.Errorf("log lacks %q:\n%s", c.logHas, lg)
+			}
+			if orphan != nil {
+				if err := orphan.Wait(); err == nil {
+					t.Error("the postmaster outside its unit still ran after the fence")
+				}
 			}
 		})
 	}
