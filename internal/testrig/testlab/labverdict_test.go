@@ -149,11 +149,12 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 		t.Errorf("restart-order: %+v, want failed over and the old primary fenced by the cluster", o)
 	}
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "postgres1 stopped") {
+		if strings.Contains(l, "restart-order: postgres1 stopped") {
 			t.Log(strings.TrimSpace(l))
 		}
 	}
-	if code, out := play("play", "recover-primary.yaml", "-l", "postgres1"); code != 0 {
+	code, out = play("play", "recover-primary.yaml", "-l", "postgres1")
+	if code != 0 {
 		t.Fatalf("recover-primary after restart-order: exit %d\n%s", code, out)
 	}
 	for _, l := range strings.Split(out, "\n") {
