@@ -342,8 +342,11 @@ func (s *scope) emitFilter(f filter) (string, error) {
 	case "list":
 		return x, nil
 	case "regex_replace":
+		if len(args) == 1 {
+			args = append(args, `""`) // Ansible's replacement defaults to ''
+		}
 		if len(args) < 2 {
-			return "", unsup("regex_replace needs two arguments")
+			return "", unsup("regex_replace needs a pattern")
 		}
 		repl := regexp.MustCompile(`\\\\(\d)`).ReplaceAllString(args[1], `$${$1}`)
 		return "(regexReplaceAll " + args[0] + " " + x + " " + repl + ")", nil

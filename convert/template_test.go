@@ -82,6 +82,8 @@ var jinjaCases = []string{
 	"{% set l = [] %}{% for u in users %}{% set _ = l.append(u | upper) %}{% endfor %}{{ l | join(',') }} {% set m = ['z'] %}{% set _ = m.extend(users) %}{{ m | length }} {% set d = {'a': 1} %}{% set _ = d.update({'b': 2, 'a': 3}) %}{{ d.a }}{{ d.b }}\n",
 	// {{ l.append(x) }} prints nothing under Ansible; blocks of a template nothing extends render in place
 	"{% set a = [] %}{% for u in users %}{{ a.append(u) }}{% endfor %}[{{ a | join(' ') }}] {{ users.append('dan') }}{{ users | length }}\n{% block head %}\nheader {{ port }}\n{% endblock %}\n{%- block tail -%} tail {% endblock %}\n",
+	// regex_replace with the pattern only (cloudalchemy's prometheus role)
+	"{{ ('https://example.org:9090/x' + '/metrics') | regex_replace('^(.*://)?(.*?)/') }}\n",
 	// slices, find and urlencode (elastic's, prometheus' and ansible-for-devops' roles)
 	"{{ text[1:] }}|{{ text[:5] }}|{{ text[-5:] }}|{{ text[2:-2] }}|{{ users[1:] | join(',') }}|{{ users[:-1] | join(',') }}|{{ users[5:] | length }}|{{ text[8:3] }}|{{ 'v1.2'[1:] }}\n",
 	"{% if text.find('World') == -1 %}no{% else %}at {{ text.find('World') }}{% endif %} {{ text.find('x') }} {{ 'a b/c&d' | urlencode }} {{ path | urlencode }}\n",

@@ -30,13 +30,19 @@ for src in "$@"; do
   conv=$OUT/$name/converted/$(basename "$tree")
   [ -d "$conv" ] || conv=$OUT/$name/converted
   books=$(cd "$conv" && grep -rlE '^- *(hosts|import_playbook|ansible\.builtin\.import_playbook):|^  hosts:' --include='*.yml' --include='*.yaml' . 2>/dev/null |
-    grep -vE '/(tasks|handlers|vars|defaults|meta|templates|files|group_vars|host_vars)/|/\.' | sort)
+    grep -vE '/(tasks|handlers|vars|defaults|meta|templates|files|group_vars|host_vars)/|/\.' | sort |
+    while read -r f; do
+      # a playbook is a list: its first line of content opens an item
+      first=$(grep -vE '^\s*(#|$|---)' "$conv/$f" | head -1)
+      case "$first" in -*) echo "$f" ;; esac
+    done)
   [ -n "$books" ] || { echo "$name: no playbook found"; continue; }
   total=$((total + 1))
   bad=0 n=0 why=""
   for b in $books; do
     n=$((n + 1))
-    if ! (cd "$(dirname "$conv/$b")" && "$BIN" play "$(basename "$b")" --syntax-check >"$OUT/$name/check.log" 2>&1); then
+    # molecule runs its playbooks with the project folder in MOLECULE_PROJECT_DIRECTORY
+    if ! (cd "$(dirname "$conv/$b")" && MOLECULE_PROJECT_DIRECTORY=$conv "$BIN" play "$(basename "$b")" --syntax-check >"$OUT/$name/check.log" 2>&1); then
       bad=$((bad + 1))
       [ -n "$why" ] || why="$b: $(grep -m1 -E 'ERROR|error|:[0-9]+:[0-9]+:' "$OUT/$name/check.log" | cut -c1-160)"
     fi
