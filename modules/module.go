@@ -208,7 +208,11 @@ var ansibleNames = map[string]string{
 	"community.postgresql.postgresql_query": "postgresql_query",
 	"community.postgresql.postgresql_user":  "postgresql_user",
 	"community.postgresql.postgresql_db":    "postgresql_db",
+	"community.postgresql.postgresql_privs": "postgresql_privs",
 	"community.general.ini_file":            "ini_file",
+	"community.general.modprobe":            "modprobe",
+	"community.general.seport":              "seport",
+	"community.general.capabilities":        "capabilities",
 	// modules that moved from ansible's core into collections keep their
 	// arguments: Ansible 2.9's mount, sysctl, authorized_key are these
 	"ansible.posix.mount":          "mount",

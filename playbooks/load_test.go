@@ -244,3 +244,20 @@ func TestIncludeOverWrittenItems(t *testing.T) {
 		t.Errorf("the include's blocks: %s", got)
 	}
 }
+
+// A task file in a subfolder of a role's tasks/ imports a file that lives
+// in tasks/ itself, as ansible-lockdown's CIS role does; Ansible finds it in
+// the role's tasks/ (checked with ansible-playbook).
+func TestNestedRoleImportFindsTasksFolder(t *testing.T) {
+	dir := t.TempDir()
+	tasks := filepath.Join(dir, "roles", "r", "tasks")
+	os.MkdirAll(filepath.Join(tasks, "section_1"), 0o755)
+	os.WriteFile(filepath.Join(tasks, "main.yml"), []byte("- import_tasks: section_1/a.yml\n"), 0o644)
+	os.WriteFile(filepath.Join(tasks, "section_1", "a.yml"), []byte("- import_tasks:\n    file: warning.yml\n"), 0o644)
+	os.WriteFile(filepath.Join(tasks, "warning.yml"), []byte("- name: warned\n  debug: {msg: warned}\n"), 0o644)
+	p := filepath.Join(dir, "site.yml")
+	os.WriteFile(p, []byte("- hosts: localhost\n  roles: [r]\n"), 0o644)
+	if _, err := loader().Load(p); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -487,14 +487,22 @@ func (l *Loader) includeFile(d *decoder, t *Task, key string, v *yaml.Node) (str
 // keywords (when, vars, delegate_to, tags) apply to it.
 func (l *Loader) staticInclude(d *decoder, f *file, v *yaml.Node, key, name string, handler bool) ([]*Task, error) {
 	inc, rerr := l.read(name, f)
-	if dir := filepath.ToSlash(f.dir); rerr != nil && (strings.HasSuffix(dir, "/handlers") || strings.HasSuffix(dir, "/tasks")) {
+	if rerr != nil && !filepath.IsAbs(name) {
 		// in a role, Ansible also looks in the role's tasks/ and in the
-		// role itself (a handler's `include_tasks: tasks/restart.yml`)
-		for _, alt := range []string{path.Join("..", "tasks", name), path.Join("..", name)} {
-			if i, err := l.read(alt, f); err == nil {
-				inc, rerr = i, nil
+		// role itself (a handler's `include_tasks: tasks/restart.yml`, a
+		// file in tasks/section_1/ importing tasks/warning_facts.yml)
+		up := ""
+		for dir := filepath.ToSlash(f.dir); dir != "." && dir != "/" && dir != ""; dir = path.Dir(dir) {
+			if b := path.Base(dir); b == "tasks" || b == "handlers" {
+				for _, alt := range []string{path.Join(up, "..", "tasks", name), path.Join(up, "..", name)} {
+					if i, err := l.read(alt, f); err == nil {
+						inc, rerr = i, nil
+						break
+					}
+				}
 				break
 			}
+			up = path.Join(up, "..")
 		}
 	}
 	if rerr != nil {

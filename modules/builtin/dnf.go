@@ -43,6 +43,7 @@ type Package struct {
 	DefaultRelease    string `yaml:"default_release" doc:"apt: install from this release"`
 	AllowDowngrade    bool   `yaml:"allow_downgrade" doc:"apt, dnf: let a pinned version install an older one"`
 	DisableGPG        bool   `yaml:"disable_gpg_check" doc:"dnf/yum: do not check signatures"`
+	Purge             bool   `yaml:"purge" doc:"apt: with state absent, remove configuration files too"`
 }
 
 func init() {
@@ -232,8 +233,12 @@ func (p *Package) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	switch use {
 	case "apt":
 		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300, UpdateCache: p.UpdateCache,
-			CacheValidTime: p.CacheValidTime, InstallRecommends: p.InstallRecommends, DefaultRelease: p.DefaultRelease, AllowDowngrade: p.AllowDowngrade}
+			CacheValidTime: p.CacheValidTime, InstallRecommends: p.InstallRecommends, DefaultRelease: p.DefaultRelease, AllowDowngrade: p.AllowDowngrade,
+			Purge: p.Purge}
 	case "dnf", "yum":
+		if p.Purge {
+			return modules.Failf("package: purge is apt's (dnf and yum have no such removal)"), nil
+		}
 		m = &Dnf{Name: p.Name, State: p.State, tool: use, EnableRepo: p.EnableRepo, DisableRepo: p.DisableRepo, UpdateCache: p.UpdateCache,
 			AllowDowngrade: p.AllowDowngrade, DisableGPG: p.DisableGPG}
 	default:
