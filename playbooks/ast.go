@@ -91,6 +91,8 @@ type Task struct {
 	Async        float64
 	Poll         float64
 	PollSet      bool
+	// AsyncExpr and PollExpr are templated async and poll, read per host.
+	AsyncExpr, PollExpr string
 	IgnoreErrors bool
 	// IgnoreErrorsExpr and NoLogExpr are templated ignore_errors and
 	// no_log ("{{ .ansible_check_mode }}"), rendered for each host.

@@ -145,8 +145,17 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "timeout":
 			t.Timeout, err = d.nonNegative(v, "timeout")
 		case "async":
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.AsyncExpr, err = v.Value, d.template(v, v.Value) // read per host
+				break
+			}
 			t.Async, err = d.nonNegative(v, "async")
 		case "poll":
+			t.PollSet = true
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.PollExpr, err = v.Value, d.template(v, v.Value) // read per host
+				break
+			}
 			t.Poll, err = d.nonNegative(v, "poll")
 			t.PollSet = err == nil
 		case "ignore_errors":

@@ -325,6 +325,13 @@ func worse(a, b Status) Status {
 // running after it is stopped (its remote command killed) and fails.
 // async: N with poll: 0 starts it in the background instead.
 func (r *run) oneWithTimeout(ctx context.Context, t *playbooks.Task, sc scope, h *hostState, vars map[string]any) (*HostResult, map[string]any) {
+	if t.AsyncExpr != "" || t.PollExpr != "" {
+		tt, err := asyncCounts(t, vars)
+		if err != nil {
+			return failed("%v", err)
+		}
+		t = tt
+	}
 	if t.Async > 0 && t.PollSet && t.Poll == 0 {
 		return r.startJob(t, sc, h, vars)
 	}
@@ -371,6 +378,31 @@ func (r *run) skipped(t *playbooks.Task, sc scope, vars map[string]any) (*HostRe
 		}
 	}
 	return nil, nil
+}
+
+// asyncCounts is the task with its templated async and poll rendered for
+// this host (`async: "{{ aide_init_async }}"`).
+func asyncCounts(t *playbooks.Task, vars map[string]any) (*playbooks.Task, error) {
+	tt := *t
+	for _, f := range []struct {
+		name, expr string
+		to         *float64
+	}{{"async", t.AsyncExpr, &tt.Async}, {"poll", t.PollExpr, &tt.Poll}} {
+		if f.expr == "" {
+			continue
+		}
+		v, err := templates.Render(f.name, f.expr, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s: expected 0 or more seconds, got %q", f.name, v)
+		}
+		*f.to = n
+	}
+	tt.AsyncExpr, tt.PollExpr = "", ""
+	return &tt, nil
 }
 
 // untilCounts are the task's retries and delay, rendered for this host

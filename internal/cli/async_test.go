@@ -12,13 +12,14 @@ import (
 // asyncPlay is the same playbook for Ansible (Jinja) and runbook (Go
 // templates): a job started with poll: 0 and read with async_status until
 // it finishes, a failing job, a job cleaned up, and async with poll that
-// runs out of time. Each debug line prints the fields a playbook reads.
+// runs out of time; async and poll templated as roles write them. Each debug line prints the fields a playbook reads.
 const asyncPlay = `- hosts: localhost
   gather_facts: false
+  vars: {job_async: 20, job_poll: 0, late_async: 1}
   tasks:
     - command: sh -c 'sleep 1; echo done'
-      async: 20
-      poll: 0
+      async: "[[ job_async ]]"
+      poll: "[[ job_poll ]]"
       register: job
     - debug: {msg: "started=[[ job.started ]] finished=[[ job.finished ]] changed=[[ job.changed ]]"}
     - async_status: {jid: "[[ job.ansible_job_id ]]"}
@@ -42,7 +43,7 @@ const asyncPlay = `- hosts: localhost
       register: cl
     - debug: {msg: "started=[[ cl.started ]] finished=[[ cl.finished ]]"}
     - command: sleep 5
-      async: 1
+      async: "[[ late_async ]]"
       poll: 1
       register: late
       ignore_errors: true
