@@ -88,12 +88,12 @@ type Task struct {
 	// Async is async: seconds the task may run; Poll is poll: seconds
 	// between checks (0 with Async: started in the background, its
 	// result read by async_status). PollSet says poll was written.
-	Async        float64
-	Poll         float64
-	PollSet      bool
+	Async   float64
+	Poll    float64
+	PollSet bool
 	// AsyncExpr and PollExpr are templated async and poll, read per host.
 	AsyncExpr, PollExpr string
-	IgnoreErrors bool
+	IgnoreErrors        bool
 	// IgnoreErrorsExpr and NoLogExpr are templated ignore_errors and
 	// no_log ("{{ .ansible_check_mode }}"), rendered for each host.
 	IgnoreErrorsExpr, NoLogExpr string
