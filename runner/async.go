@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/runbook-lab/runbook/playbooks"
+	"github.com/runbook-lab/runbook/templates"
 )
 
 // jobs are the run's background tasks (async: N with poll: 0). They run in
@@ -121,4 +124,29 @@ func (r *run) startJob(t *playbooks.Task, sc scope, h *hostState, vars map[strin
 	}()
 	return &HostResult{Status: StatusChanged, Msg: "started in the background as job " + jid + " (async_status reads it)"},
 		map[string]any{"ansible_job_id": jid, "started": 1, "finished": 0, "changed": true, "failed": false}
+}
+
+// asyncCounts is the task with its templated async and poll rendered for
+// this host (`async: "{{ aide_init_async }}"`).
+func asyncCounts(t *playbooks.Task, vars map[string]any) (*playbooks.Task, error) {
+	tt := *t
+	for _, f := range []struct {
+		name, expr string
+		to         *float64
+	}{{"async", t.AsyncExpr, &tt.Async}, {"poll", t.PollExpr, &tt.Poll}} {
+		if f.expr == "" {
+			continue
+		}
+		v, err := templates.Render(f.name, f.expr, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s: expected 0 or more seconds, got %q", f.name, v)
+		}
+		*f.to = n
+	}
+	tt.AsyncExpr, tt.PollExpr = "", ""
+	return &tt, nil
 }

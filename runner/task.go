@@ -380,31 +380,6 @@ func (r *run) skipped(t *playbooks.Task, sc scope, vars map[string]any) (*HostRe
 	return nil, nil
 }
 
-// asyncCounts is the task with its templated async and poll rendered for
-// this host (`async: "{{ aide_init_async }}"`).
-func asyncCounts(t *playbooks.Task, vars map[string]any) (*playbooks.Task, error) {
-	tt := *t
-	for _, f := range []struct {
-		name, expr string
-		to         *float64
-	}{{"async", t.AsyncExpr, &tt.Async}, {"poll", t.PollExpr, &tt.Poll}} {
-		if f.expr == "" {
-			continue
-		}
-		v, err := templates.Render(f.name, f.expr, vars)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.name, err)
-		}
-		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%s: expected 0 or more seconds, got %q", f.name, v)
-		}
-		*f.to = n
-	}
-	tt.AsyncExpr, tt.PollExpr = "", ""
-	return &tt, nil
-}
-
 // untilCounts are the task's retries and delay, rendered for this host
 // when they are templates (`retries: "{{ app_retries }}"`).
 func untilCounts(t *playbooks.Task, vars map[string]any) (int, float64, error) {
