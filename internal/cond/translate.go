@@ -486,7 +486,7 @@ func pathSegments(x string) (segs []string, ok bool) {
 			}
 			segs, i = append(segs, `"`+x[i+1:j]+`"`), j
 		case '[':
-			j := matchingBracket(x, i)
+			j := matching(x, i)
 			if j < 0 || strings.TrimSpace(x[i+1:j]) == "" {
 				return nil, false
 			}
@@ -496,27 +496,4 @@ func pathSegments(x string) (segs []string, ok bool) {
 		}
 	}
 	return segs, true
-}
-
-// matchingBracket is the index of the ] that closes the [ at open,
-// skipping strings; -1 if none.
-func matchingBracket(s string, open int) int {
-	depth := 0
-	for i := open; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '"':
-			j := strings.IndexByte(s[i+1:], c)
-			if j < 0 {
-				return -1
-			}
-			i += j + 1
-		case '[':
-			depth++
-		case ']':
-			if depth--; depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
 }
