@@ -19,9 +19,9 @@ type (
 	}
 )
 
-// Forward is embedded by a Host that wraps another (become, a task's
-// environment:, --explain) so that the wrapper keeps the inner host's
-// abilities instead of hiding them from the modules.
+// Forward is embedded by a Host that wraps another (a task's environment:,
+// --explain; become forwards only the dialers) so that the wrapper keeps
+// the inner host's abilities instead of hiding them from the modules.
 type Forward struct{ Inner Host }
 
 // DialUnix reaches a unix socket through the inner host.
@@ -30,6 +30,13 @@ func (f Forward) DialUnix(path string) (net.Conn, error) {
 		return d.DialUnix(path)
 	}
 	return nil, errors.New(f.Inner.Name() + ": this connection cannot reach a unix socket")
+}
+
+// IsLocal says whether the inner host is this machine (a wrapper that
+// changes who writes files, become, must not embed this).
+func (f Forward) IsLocal() bool {
+	l, ok := f.Inner.(interface{ IsLocal() bool })
+	return ok && l.IsLocal()
 }
 
 // DialTCP forwards a TCP connection through the inner host.

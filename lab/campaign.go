@@ -314,15 +314,6 @@ func ReadOutcome(reportDir string) (Outcome, error) {
 	return o, json.Unmarshal(b, &o)
 }
 
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // NewestReport is the latest report.json of a probe under dir.
 func NewestReport(dir, probe string) (Report, string) {
 	paths, _ := filepath.Glob(filepath.Join(dir, probe+"-*", "report.json"))

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestChaosPlanIsReproducible(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range a {
-		if !contains(chaosModes, m) {
+		if !slices.Contains(chaosModes, m) {
 			t.Errorf("%q is not a drill mode", m)
 		}
 		seen[m] = true
@@ -48,12 +49,12 @@ func TestDrillModesTable(t *testing.T) {
 		t.Errorf("modes %v, want %v", got, want)
 	}
 	for _, corner := range []string{"cancel-sync", "stale-promotion", "restart-order"} {
-		if contains(ModeNames(table, false), corner) {
+		if slices.Contains(ModeNames(table, false), corner) {
 			t.Errorf("the corner case %s drawn unasked", corner)
 		}
 	}
 	for _, m := range table {
-		if m.Recovery == "" || m.Target == "" || !contains([]string{"strict", "partition", "corner"}, m.Judge) {
+		if m.Recovery == "" || m.Target == "" || !slices.Contains([]string{"strict", "partition", "corner"}, m.Judge) {
 			t.Errorf("%s: %+v", m.Name, m)
 		}
 	}

@@ -56,11 +56,6 @@ type envHost struct {
 	prefix string
 }
 
-func (e *envHost) IsLocal() bool {
-	l, ok := e.Host.(interface{ IsLocal() bool })
-	return ok && l.IsLocal()
-}
-
 func withEnv(h modules.Host, vals map[string]string) modules.Host {
 	keys := make([]string, 0, len(vals))
 	for k := range vals {

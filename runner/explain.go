@@ -46,10 +46,7 @@ func summarize(b []byte) string {
 	return "(" + strconv.Itoa(len(b)) + " bytes)"
 }
 
-func (e *explainHost) IsLocal() bool {
-	l, ok := e.Host.(interface{ IsLocal() bool })
-	return ok && l.IsLocal()
-}
+func (e *explainHost) IsLocal() bool { return hostexec.Forward{Inner: e.Host}.IsLocal() }
 
 func (e *explainHost) DialUnix(path string) (net.Conn, error) {
 	return hostexec.Forward{Inner: e.Host}.DialUnix(path)

@@ -128,23 +128,13 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 	// a tempting outage: the synchronous standby hangs 10 s as the
 	// primary dies; the lagging cascade must never be promoted, and
 	// nothing acknowledged is lost
-	code, out = play("play", "failover-drill.yaml", "-e", "mode=stale-promotion", "-e", "report_dir="+dir)
-	if m := drillRE.FindStringSubmatch(out); code != 0 || m == nil {
-		t.Fatalf("stale-promotion drill: exit %d\n%s\n%s", code, failedTasks(out), out)
-	} else {
-		t.Logf("stale-promotion: %s", m[0])
-	}
+	cornerDrill(t, play, "stale-promotion", dir)
 	if code, out := play("play", "recover-primary.yaml", "-l", "postgres1"); code != 0 {
 		t.Fatalf("recover-primary after stale-promotion: exit %d\n%s", code, out)
 	}
 	// the old primary restarts first after a failover: the cluster stops
 	// it, pgpool never routes to it, nothing acknowledged is lost
-	code, out = play("play", "failover-drill.yaml", "-e", "mode=restart-order", "-e", "report_dir="+dir)
-	if m := drillRE.FindStringSubmatch(out); code != 0 || m == nil {
-		t.Fatalf("restart-order drill: exit %d\n%s\n%s", code, failedTasks(out), out)
-	} else {
-		t.Logf("restart-order: %s", m[0])
-	}
+	out = cornerDrill(t, play, "restart-order", dir)
 	if o := outcome(t, dir, "failover-restart-order"); !o.FailedOver || !o.FencedByCluster {
 		t.Errorf("restart-order: %+v, want failed over and the old primary fenced by the cluster", o)
 	}
@@ -165,6 +155,19 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 	if code, out := play("play", "verify.yaml"); code != 0 {
 		t.Fatalf("verify after restart-order: exit %d\n%s", code, out)
 	}
+}
+
+// cornerDrill runs one drill mode, which must pass and report its figures,
+// and returns its output.
+func cornerDrill(t *testing.T, play func(args ...string) (int, string), mode, dir string) string {
+	t.Helper()
+	code, out := play("play", "failover-drill.yaml", "-e", "mode="+mode, "-e", "report_dir="+dir)
+	m := drillRE.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("%s drill: exit %d\n%s\n%s", mode, code, failedTasks(out), out)
+	}
+	t.Logf("%s: %s", mode, m[0])
+	return out
 }
 
 func readJSON(t *testing.T, path string, v any) {
