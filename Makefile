@@ -24,7 +24,7 @@ fuzz:
 # libvirtd inside the lab namespace, a second run with changed=0, teardown.
 test-vm:
 	./scripts/test-deps.sh
-	RUNBOOK_VM_TESTS=1 $(GO) test -count=1 -timeout 100m -v -run 'TestSiteOnVMs' ./internal/testrig/testlab/
+	RUNBOOK_VM_TESTS=1 $(GO) test -count=1 -timeout 175m -v -run 'TestSiteOnVMs' ./internal/testrig/testlab/
 
 # Pure-logic tests only (no sshd, no servers).
 test-unit:
