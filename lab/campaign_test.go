@@ -44,11 +44,11 @@ func TestDrillModesTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk", "cancel-sync", "stale-promotion", "restart-order"}
+	want := []string{"kill", "diskfull", "standby", "freeze", "partition-pgpool", "partition-primary", "flap", "slow-disk", "cancel-sync", "stale-promotion", "crash-restart", "restart-order"}
 	if got := ModeNames(table, true); !reflect.DeepEqual(got, want) {
 		t.Errorf("modes %v, want %v", got, want)
 	}
-	for _, corner := range []string{"cancel-sync", "stale-promotion", "restart-order"} {
+	for _, corner := range []string{"cancel-sync", "stale-promotion", "crash-restart", "restart-order"} {
 		if slices.Contains(ModeNames(table, false), corner) {
 			t.Errorf("the corner case %s drawn unasked", corner)
 		}
