@@ -47,10 +47,34 @@ func Plan(seed uint64, n int, modes []string) []string {
 	return out
 }
 
-// Player runs `runbook play ARGS` (the CLI's play command with the
-// connection flags the campaign was given) and returns its exit code and
-// output.
-type Player func(args ...string) (int, string)
+// Play is one playbook run of a campaign: an embedded playbook, a host
+// limit ("" for all) and extra variables.
+type Play struct {
+	Playbook string
+	Limit    string
+	Vars     map[string]string
+}
+
+// String is the play as a user would type it (the campaign's log).
+func (p Play) String() string {
+	args := []string{p.Playbook}
+	if p.Limit != "" {
+		args = append(args, "-l", p.Limit)
+	}
+	keys := make([]string, 0, len(p.Vars))
+	for k := range p.Vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-e", k+"="+p.Vars[k])
+	}
+	return strings.Join(args, " ")
+}
+
+// Player runs one play through the runner (with the connection settings
+// the campaign was given) and returns its exit code and output.
+type Player func(Play) (int, string)
 
 // Broken is a campaign's failure: faults that broke an invariant.
 type Broken struct{ Faults int }
@@ -127,19 +151,21 @@ func Campaign(ctx context.Context, stdout io.Writer, run Player, extra map[strin
 		fmt.Fprintf(stdout, "chaos campaign: seed %d, %s, faults drawn from %s; first faults: %s\nreports and logs in %s\n",
 			seed, duration, strings.Join(modes, ","), strings.Join(plan[:min(8, len(plan))], " "), dir)
 	}
-	var common []string
-	if st, ok := extra["stress"]; ok {
-		// every drill of the campaign on loaded hosts
-		common = append(common, "-e", "stress="+fmt.Sprint(st))
-	}
+	stress, loaded := extra["stress"] // every drill of the campaign on loaded hosts
 	log, err := safefile.Create(filepath.Join(dir, "campaign.log"), 0o644)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	play := func(args ...string) (int, string) {
-		code, out := run(append(args, common...)...)
-		fmt.Fprintf(log, "$ runbook play %s\n%s\n", strings.Join(args, " "), out)
+	play := func(p Play) (int, string) {
+		if loaded {
+			if p.Vars == nil {
+				p.Vars = map[string]string{}
+			}
+			p.Vars["stress"] = fmt.Sprint(stress)
+		}
+		code, out := run(p)
+		fmt.Fprintf(log, "$ runbook play %s\n%s\n", p, out)
 		return code, out
 	}
 	begin := time.Now()
@@ -150,7 +176,7 @@ func Campaign(ctx context.Context, stdout io.Writer, run Player, extra map[strin
 		row, _ := FindMode(table, mode)
 		fb := time.Now()
 		fault := Fault{N: i + 1, Mode: mode, Drill: "ok", Recovery: "ok", Verify: "ok"}
-		code, _ := play("failover-drill.yaml", "-e", "mode="+mode, "-e", "report_dir="+dir)
+		code, _ := play(Play{Playbook: "failover-drill.yaml", Vars: map[string]string{"mode": mode, "report_dir": dir}})
 		if code != 0 {
 			fault.Drill = fmt.Sprintf("exit %d", code)
 		}
@@ -171,15 +197,15 @@ func Campaign(ctx context.Context, stdout io.Writer, run Player, extra map[strin
 		case row.Judge == "partition" && !failedOver:
 			fault.Recovery = "none needed (no failover)"
 		default:
-			args := []string{row.Recovery}
+			recovery := Play{Playbook: row.Recovery}
 			if row.Recovery == "recover-primary.yaml" {
-				args = append(args, "-l", "postgres1")
+				recovery.Limit = "postgres1"
 			}
-			if c, _ := play(args...); c != 0 {
+			if c, _ := play(recovery); c != 0 {
 				fault.Recovery = fmt.Sprintf("exit %d", c)
 			}
 		}
-		if c, _ := play("verify.yaml"); c != 0 {
+		if c, _ := play(Play{Playbook: "verify.yaml"}); c != 0 {
 			fault.Verify = fmt.Sprintf("exit %d", c)
 		}
 		fault.Seconds = time.Since(fb).Seconds()

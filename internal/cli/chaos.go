@@ -9,15 +9,20 @@ import (
 	"github.com/runbook-lab/runbook/lab"
 )
 
-// chaos runs the lab's chaos campaign (or a repeated drill), each
-// playbook through this CLI's play command with the connection flags it
-// was given; a broken invariant exits 2.
+// chaos runs the lab's chaos campaign (or a repeated drill): each play goes
+// to the runner directly, with the connection settings the campaign was
+// given and its output kept for the campaign's log; a broken invariant
+// exits 2.
 func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) error {
-	common := f.passThrough()
-	play := func(args ...string) (int, string) {
+	play := func(p lab.Play) (int, string) {
 		var out bytes.Buffer
-		code := Main(append(append([]string{"play"}, args...), common...), strings.NewReader(""), &out, &out)
-		return code, out.String()
+		sub := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &out, vault: a.vault}
+		g := f.connection()
+		g.limit = p.Limit
+		for k, v := range p.Vars {
+			g.extra = append(g.extra, k+"="+v)
+		}
+		return exitCode(sub.playNamed(ctx, &g, p.Playbook), &out), out.String()
 	}
 	err := lab.Campaign(ctx, a.stdout, play, extra)
 	var broken *lab.Broken
@@ -27,26 +32,23 @@ func (a *app) chaos(ctx context.Context, f *runFlags, extra map[string]any) erro
 	return err
 }
 
-// passThrough are the connection flags a campaign gives every playbook.
-func (f *runFlags) passThrough() []string {
-	var out []string
-	if f.inventory != "" {
-		out = append(out, "-i", f.inventory)
+// playNamed loads a playbook and its inventory and runs it, as `runbook
+// play NAME` with these flags does.
+func (a *app) playNamed(ctx context.Context, f *runFlags, name string) error {
+	pb, err := newLoader().Load(name)
+	if err != nil {
+		return err
 	}
-	if f.netns != "" {
-		out = append(out, "--netns", f.netns)
+	inv, err := f.loadInventoryFor(a, name)
+	if err != nil {
+		return err
 	}
-	if f.knownHosts != "" {
-		out = append(out, "--known-hosts", f.knownHosts)
-	}
-	if f.acceptNew {
-		out = append(out, "--ssh-accept-new")
-	}
-	if f.remoteUser != "" {
-		out = append(out, "-u", f.remoteUser)
-	}
-	if f.privateKey != "" {
-		out = append(out, "--private-key", f.privateKey)
-	}
-	return out
+	return a.runPlay(ctx, f, name, pb, inv, nil, nil, "", false)
+}
+
+// connection are the settings a campaign gives every play: how to reach
+// the hosts, and the defaults of every other flag.
+func (f *runFlags) connection() runFlags {
+	return runFlags{inventory: f.inventory, netns: f.netns, knownHosts: f.knownHosts, acceptNew: f.acceptNew,
+		remoteUser: f.remoteUser, privateKey: f.privateKey, forks: 10, timeout: 10, outputFormat: "text"}
 }

@@ -42,7 +42,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	return exitCode(root.ExecuteContext(ctx), stderr)
+}
+
+// exitCode is a command's exit code; an error that carries no code is
+// printed to stderr.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}

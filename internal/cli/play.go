@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-lab/runbook/internal/safefile"
+	"github.com/runbook-lab/runbook/inventory"
 	"github.com/runbook-lab/runbook/lab"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
@@ -171,45 +173,7 @@ func (a *app) playCmd() *cobra.Command {
 				}
 				return printHosts(a, pb, inv, runner.Selection{Limit: f.limit, ExtraVars: extra})
 			}
-			opt, err := f.options(a, inv)
-			if err != nil {
-				return err
-			}
-			if name := embeddedName(args[0]); lab.IsDrill(name) {
-				if _, given := opt.ExtraVars["report_dir"]; !given {
-					// reports go where `runbook drills` lists them
-					if opt.ExtraVars == nil {
-						opt.ExtraVars = map[string]any{}
-					}
-					opt.ExtraVars["report_dir"] = lab.DrillsDir()
-				}
-			}
-			opt.Tags, opt.SkipTags, opt.StartAt, opt.NoHandlersOnFailure = tags, skipTags, startAt, noHandlersOnFailure
-			embedded := embeddedName(args[0])
-			// an embedded lab playbook whose hosts are missing fails
-			// instead of skipping its plays (a skipped verify is no pass)
-			opt.StrictHosts = embedded != "" && lab.UsesRecord(embedded)
-			stats, err := runner.Run(cmd.Context(), pb, opt)
-			if err != nil {
-				return err
-			}
-			if code := stats.ExitCode(); code != 0 {
-				writeRetry(a, args[0], stats)
-				return &exitError{code: code}
-			}
-			if !f.check {
-				switch embedded {
-				case "site.yaml":
-					if path, err := lab.Record(opt.Inventory, f.netns, f.knownHosts, "site.yaml"); err != nil {
-						fmt.Fprintf(a.stderr, "[WARNING]: the lab could not be recorded: %v\n", err)
-					} else if path != "" {
-						fmt.Fprintf(a.stderr, "the lab is recorded in %s: lab commands without -i use it (runbook verify, runbook play recover-primary.yaml -l postgres1)\n", path)
-					}
-				case "destroy.yaml":
-					lab.Forget()
-				}
-			}
-			return nil
+			return a.runPlay(cmd.Context(), &f, args[0], pb, inv, tags, skipTags, startAt, noHandlersOnFailure)
 		},
 	}
 	f.add(cmd)
@@ -228,6 +192,50 @@ func (a *app) playCmd() *cobra.Command {
 	cmd.ValidArgsFunction = completePlaybooks
 	cmd.RegisterFlagCompletionFunc("limit", completeHosts(&f))
 	return cmd
+}
+
+// runPlay runs a loaded playbook on an inventory: the play command's work
+// once its input is read (the chaos campaign's plays come here too).
+func (a *app) runPlay(ctx context.Context, f *runFlags, arg string, pb *playbooks.Playbook, inv *inventory.Inventory, tags, skipTags []string, startAt string, noHandlersOnFailure bool) error {
+	opt, err := f.options(a, inv)
+	if err != nil {
+		return err
+	}
+	if name := embeddedName(arg); lab.IsDrill(name) {
+		if _, given := opt.ExtraVars["report_dir"]; !given {
+			// reports go where `runbook drills` lists them
+			if opt.ExtraVars == nil {
+				opt.ExtraVars = map[string]any{}
+			}
+			opt.ExtraVars["report_dir"] = lab.DrillsDir()
+		}
+	}
+	opt.Tags, opt.SkipTags, opt.StartAt, opt.NoHandlersOnFailure = tags, skipTags, startAt, noHandlersOnFailure
+	embedded := embeddedName(arg)
+	// an embedded lab playbook whose hosts are missing fails
+	// instead of skipping its plays (a skipped verify is no pass)
+	opt.StrictHosts = embedded != "" && lab.UsesRecord(embedded)
+	stats, err := runner.Run(ctx, pb, opt)
+	if err != nil {
+		return err
+	}
+	if code := stats.ExitCode(); code != 0 {
+		writeRetry(a, arg, stats)
+		return &exitError{code: code}
+	}
+	if !f.check {
+		switch embedded {
+		case "site.yaml":
+			if path, err := lab.Record(opt.Inventory, f.netns, f.knownHosts, "site.yaml"); err != nil {
+				fmt.Fprintf(a.stderr, "[WARNING]: the lab could not be recorded: %v\n", err)
+			} else if path != "" {
+				fmt.Fprintf(a.stderr, "the lab is recorded in %s: lab commands without -i use it (runbook verify, runbook play recover-primary.yaml -l postgres1)\n", path)
+			}
+		case "destroy.yaml":
+			lab.Forget()
+		}
+	}
+	return nil
 }
 
 // writeRetry writes the failed and unreachable hosts, one per line, for -l @FILE.

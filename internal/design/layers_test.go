@@ -1,7 +1,12 @@
-package hostexec_test
+package design_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -9,7 +14,7 @@ import (
 // rank is each package's layer: a package imports only packages of a
 // lower layer (no import upward, none sideways between the big rooms).
 var rank = map[string]int{
-	"hostexec": 0, "internal/diag": 0, "internal/shellwords": 0, "internal/inputfile": 0, "internal/safefile": 0,
+	"hostexec": 0, "internal/design": 0, "internal/diag": 0, "internal/shellwords": 0, "internal/inputfile": 0, "internal/safefile": 0,
 	"internal/profile": 1, "internal/history": 0, "internal/vault": 0, "internal/looseversion": 0, "internal/pyre": 0, "internal/truth": 0, "internal/pyvalue": 0, "internal/listops": 0, "internal/testrig/testenv": 0, "internal/testrig": 0,
 	// helpers built on the leaves
 	"internal/jinjatest": 1,
@@ -62,5 +67,52 @@ func TestNoImportUpward(t *testing.T) {
 				t.Errorf("%s (layer %d) imports %s (layer %d): an upward or sideways edge", pkg, r, dep, rank[dep])
 			}
 		}
+	}
+}
+
+// Only the binary calls the CLI's entry point: a command that needs another
+// playbook run (the chaos campaign) goes to the runner, not through Main
+// and its printed text.
+func TestOnlyTheBinaryCallsMain(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "cmd" || strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			switch fn := call.Fun.(type) {
+			case *ast.Ident:
+				if fn.Name == "Main" && f.Name.Name == "cli" {
+					t.Errorf("%s calls Main", rel)
+				}
+			case *ast.SelectorExpr:
+				if x, ok := fn.X.(*ast.Ident); ok && x.Name == "cli" && fn.Sel.Name == "Main" {
+					t.Errorf("%s calls cli.Main", rel)
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
