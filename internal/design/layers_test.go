@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -114,5 +115,41 @@ func TestOnlyTheBinaryCallsMain(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every module lives in a file named after it (a variant such as yum, the
+// same code as dnf, is registered beside the module it varies), so adding
+// a module is one file plus its test.
+func TestOneFilePerModule(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "modules", "*", "*.go"))
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := strings.TrimSuffix(filepath.Base(path), ".go")
+		var ids []string
+		ast.Inspect(f, func(n ast.Node) bool {
+			kv, ok := n.(*ast.KeyValueExpr)
+			if !ok {
+				return true
+			}
+			if k, isIdent := kv.Key.(*ast.Ident); isIdent && k.Name == "ID" {
+				if lit, ok := kv.Value.(*ast.BasicLit); ok {
+					ids = append(ids, strings.Trim(lit.Value, `"`))
+				}
+			}
+			return true
+		})
+		if len(ids) > 0 && !slices.Contains(ids, base) {
+			t.Errorf("%s registers %v: a module's file is named after it", path, ids)
+		}
+		if len(ids) > 2 {
+			t.Errorf("%s registers %v: one module (and a variant) per file", path, ids)
+		}
 	}
 }

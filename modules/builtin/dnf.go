@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -27,32 +26,11 @@ type Dnf struct {
 	tool           string
 }
 
-// Package installs packages with whatever the host has (apt, dnf or yum),
-// as Ansible's package module.
-type Package struct {
-	Name  modules.StringList `yaml:"name" aliases:"pkg" doc:"package(s)"`
-	State string             `yaml:"state" doc:"present (or installed), absent (or removed), latest" default:"present"`
-	Use   string             `yaml:"use" doc:"auto, apt, dnf or yum" default:"auto"`
-	// what Ansible's package hands to the package manager
-	EnableRepo  modules.StringList `yaml:"enablerepo" doc:"dnf/yum: repositories to enable"`
-	DisableRepo modules.StringList `yaml:"disablerepo" doc:"dnf/yum: repositories to disable"`
-	UpdateCache bool               `yaml:"update_cache" doc:"refresh the package lists first"`
-	// what Ansible's package passes on to apt or dnf
-	CacheValidTime    int    `yaml:"cache_valid_time" doc:"apt: skip the update when the lists are younger than this many seconds"`
-	InstallRecommends *bool  `yaml:"install_recommends" doc:"apt: install recommended packages too"`
-	DefaultRelease    string `yaml:"default_release" doc:"apt: install from this release"`
-	AllowDowngrade    bool   `yaml:"allow_downgrade" doc:"apt, dnf: let a pinned version install an older one"`
-	DisableGPG        bool   `yaml:"disable_gpg_check" doc:"dnf/yum: do not check signatures"`
-	Purge             bool   `yaml:"purge" doc:"apt: with state absent, remove configuration files too"`
-}
-
 func init() {
 	modules.Register(modules.Info{ID: "dnf", Summary: "Install, upgrade or remove RPM packages with dnf (RHEL, Fedora, Rocky, Alma); reads rpm state first.",
 		Example: "dnf:\n  name: [postgresql-server, postgresql-contrib]\n  state: present", New: func() modules.Module { return &Dnf{tool: "dnf"} }})
 	modules.Register(modules.Info{ID: "yum", Summary: "Install, upgrade or remove RPM packages with yum (older RHEL and CentOS); reads rpm state first.",
 		Example: "yum:\n  name: [postgresql-server]\n  state: present", New: func() modules.Module { return &Dnf{tool: "yum"} }})
-	modules.Register(modules.Info{ID: "package", Summary: "Install or remove packages with the host's own manager (apt, dnf or yum).",
-		Example: "package:\n  name: git\n  state: present", New: func() modules.Module { return &Package{} }})
 }
 
 var rpmName = regexp.MustCompile(`^[A-Za-z0-9@][A-Za-z0-9._+:@-]*$`)
@@ -197,60 +175,6 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	return res, nil
 }
 
-// Validate checks the arguments.
-func (p *Package) Validate() error {
-	p.State = normalState(p.State)
-	if len(p.Name) == 0 && !p.UpdateCache {
-		// package hands its arguments to apt or dnf, which refresh their lists alone
-		return errors.New("package: name is required (or update_cache)")
-	}
-	switch p.Use {
-	case "auto", "apt", "dnf", "yum":
-	default:
-		return fmt.Errorf("package: use must be auto, apt, dnf or yum, got %q", p.Use)
-	}
-	return nil
-}
-
-// Run picks the host's package manager and hands the task to it.
-func (p *Package) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	use := p.Use
-	if use == "auto" {
-		if mgr, ok := env.Vars["ansible_pkg_mgr"].(string); ok && mgr != "" {
-			use = mgr
-		} else {
-			r, err := modules.RunOK(ctx, env.Host, "for p in apt-get dnf yum; do command -v $p >/dev/null 2>&1 && { echo $p; exit 0; }; done; echo none", "package manager")
-			if err != nil {
-				return nil, err
-			}
-			use = strings.TrimSuffix(strings.TrimSpace(r.Stdout), "-get")
-		}
-	}
-	var m interface {
-		modules.Module
-		modules.Validator
-	}
-	switch use {
-	case "apt":
-		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300, UpdateCache: p.UpdateCache,
-			CacheValidTime: p.CacheValidTime, InstallRecommends: p.InstallRecommends, DefaultRelease: p.DefaultRelease, AllowDowngrade: p.AllowDowngrade,
-			Purge: p.Purge}
-	case "dnf", "yum":
-		if p.Purge {
-			return modules.Failf("package: purge is apt's (dnf and yum have no such removal)"), nil
-		}
-		m = &Dnf{Name: p.Name, State: p.State, tool: use, EnableRepo: p.EnableRepo, DisableRepo: p.DisableRepo, UpdateCache: p.UpdateCache,
-			AllowDowngrade: p.AllowDowngrade, DisableGPG: p.DisableGPG}
-	default:
-		return modules.Failf("package: no supported package manager on %s (apt, dnf or yum), found %q", env.Host.Name(), use), nil
-	}
-	if err := m.Validate(); err != nil {
-		return modules.Failf("%v", err), nil
-	}
-	return m.Run(ctx, env)
-}
-
 var (
 	_ modules.Validator = (*Dnf)(nil)
-	_ modules.Validator = (*Package)(nil)
 )

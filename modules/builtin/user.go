@@ -10,6 +10,11 @@ import (
 	"github.com/runbook-lab/runbook/modules"
 )
 
+func init() {
+	modules.Register(modules.Info{ID: "user", Summary: "Create, change or remove a local account (uid, groups, shell, home, password hash).",
+		Example: "user:\n  name: deploy\n  groups: [sudo]\n  append: true\n  shell: /bin/bash", New: func() modules.Module { return &User{} }})
+}
+
 // User manages a local account (Ansible's user).
 type User struct {
 	Name       string             `yaml:"name" aliases:"user" doc:"the account"`
@@ -29,21 +34,6 @@ type User struct {
 	Force      bool               `yaml:"force" doc:"state absent: remove even when the user is logged in"`
 }
 
-// Group manages a local group (Ansible's group).
-type Group struct {
-	Name   string `yaml:"name" doc:"the group"`
-	State  string `yaml:"state" doc:"present or absent" default:"present"`
-	GID    *int   `yaml:"gid" doc:"group id"`
-	System bool   `yaml:"system" doc:"a system group (new groups only)"`
-}
-
-func init() {
-	modules.Register(modules.Info{ID: "user", Summary: "Create, change or remove a local account (uid, groups, shell, home, password hash).",
-		Example: "user:\n  name: deploy\n  groups: [sudo]\n  append: true\n  shell: /bin/bash", New: func() modules.Module { return &User{} }})
-	modules.Register(modules.Info{ID: "group", Summary: "Create, change or remove a local group.",
-		Example: "group:\n  name: dba\n  gid: 2001", New: func() modules.Module { return &Group{} }})
-}
-
 // Validate checks the arguments.
 func (u *User) Validate() error {
 	if u.Name == "" {
@@ -57,17 +47,6 @@ func (u *User) Validate() error {
 	}
 	if p := string(u.Password); p != "" && !strings.HasPrefix(p, "$") && p != "*" && p != "!" {
 		return errors.New("user: password must be a crypt hash such as $6$... (Ansible's too: the password_hash filter makes one)")
-	}
-	return nil
-}
-
-// Validate checks the arguments.
-func (g *Group) Validate() error {
-	if g.Name == "" {
-		return errors.New("group: name is required")
-	}
-	if g.State != "present" && g.State != "absent" {
-		return fmt.Errorf("group: state must be present or absent, got %q", g.State)
 	}
 	return nil
 }
@@ -245,47 +224,4 @@ func describeAccount(a *account) string {
 	return fmt.Sprintf("uid %d, group %s, groups %s, home %s, shell %s\n", a.uid, a.pri, strings.Join(a.groups, ","), a.home, a.shell)
 }
 
-// Run creates, changes or removes the group.
-func (g *Group) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	q := modules.Quote(g.Name)
-	r, err := modules.RunOK(ctx, env.Host, "getent group "+q+" || true", "getent group")
-	if err != nil {
-		return nil, err
-	}
-	f := strings.Split(strings.TrimSpace(r.Stdout), ":")
-	exists := len(f) >= 3
-	res := &modules.Result{Data: map[string]any{"name": g.Name, "state": g.State}}
-	var cmd string
-	switch {
-	case g.State == "absent" && exists:
-		cmd = "groupdel " + q
-	case g.State == "present" && !exists:
-		cmd = "groupadd"
-		if g.System {
-			cmd += " -r"
-		}
-		if g.GID != nil {
-			cmd += " -g " + strconv.Itoa(*g.GID)
-		}
-		cmd += " " + q
-	case g.State == "present" && g.GID != nil && f[2] != strconv.Itoa(*g.GID):
-		cmd = "groupmod -g " + strconv.Itoa(*g.GID) + " " + q
-	}
-	if exists {
-		res.Data["gid"], _ = strconv.Atoi(f[2])
-	}
-	if cmd == "" {
-		return res, nil
-	}
-	res.Changed, res.Msg = true, cmd
-	if env.Check {
-		return res, nil
-	}
-	_, err = modules.RunOK(ctx, env.Host, cmd, strings.Fields(cmd)[0])
-	return res, err
-}
-
-var (
-	_ modules.Validator = (*User)(nil)
-	_ modules.Validator = (*Group)(nil)
-)
+var _ modules.Validator = (*User)(nil)

@@ -1,0 +1,46 @@
+package builtin
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runbook-lab/runbook/modules"
+)
+
+func init() {
+	modules.Register(modules.Info{ID: "wait_for_connection", Summary: "Wait until the host accepts SSH and runs commands (a VM that is still booting), optionally until cloud-init is done.",
+		Example: "wait_for_connection:\n  timeout: 300\n  cloud_init: true", New: func() modules.Module { return &WaitForConnection{Timeout: 600} }})
+}
+
+// WaitForConnection waits until the host accepts runbook's connection and
+// runs a command (Ansible's wait_for_connection), and, with cloud_init,
+// until cloud-init has finished its first boot.
+type WaitForConnection struct {
+	Timeout   int  `yaml:"timeout" doc:"seconds to keep trying" default:"600"`
+	CloudInit bool `yaml:"cloud_init" doc:"also wait for cloud-init to finish (cloud-init status --wait)"`
+}
+
+// ConnectTimeout is how long the runner keeps dialling.
+func (w *WaitForConnection) ConnectTimeout() time.Duration {
+	return time.Duration(w.Timeout) * time.Second
+}
+
+// Run checks the host runs commands, and waits for cloud-init.
+func (w *WaitForConnection) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	begin := time.Now()
+	script := "true"
+	if w.CloudInit {
+		// status 2 is "done with recoverable errors" (degraded), still done
+		script = "if command -v cloud-init >/dev/null; then timeout " + strconv.Itoa(w.Timeout) + " cloud-init status --wait >/dev/null; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 2 ] || { cloud-init status --long; exit $rc; }; fi"
+	}
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: script})
+	if err != nil {
+		return nil, err
+	}
+	if r.RC != 0 {
+		return modules.Failf("%s: cloud-init did not finish: %s", env.Host.Name(), strings.TrimSpace(r.Stdout+r.Stderr)), nil
+	}
+	return &modules.Result{Data: map[string]any{"elapsed": time.Since(begin).Seconds()}}, nil
+}
