@@ -133,23 +133,7 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 	if code, out := play("play", "recover-primary.yaml", "-l", "postgres1"); code != 0 {
 		t.Fatalf("recover-primary after stale-promotion: exit %d\n%s", code, out)
 	}
-	// the primary restarts itself (a backend crashed) while commits wait
-	// for the cut-off synchronous standby: its crash recovery releases
-	// them; nothing acknowledged may be lost whether pgpool fails over or not
-	out = cornerDrill(t, play, "crash-restart", dir)
-	seen := false
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "crash-restart: marker=") {
-			t.Log(strings.TrimSpace(l))
-			seen = true
-		}
-	}
-	if !seen {
-		t.Errorf("crash-restart: no account of the released commits\n%s", out)
-	}
-	if code, out := play("play", "recover-primary.yaml", "-l", "postgres1"); code != 0 {
-		t.Fatalf("recover-primary after crash-restart: exit %d\n%s", code, out)
-	}
+	crashRestart(t, play, dir)
 	// the old primary restarts first after a failover: the cluster stops
 	// it, pgpool never routes to it, nothing acknowledged is lost
 	out = cornerDrill(t, play, "restart-order", dir)
@@ -172,6 +156,30 @@ func drillVerdicts(t *testing.T, play func(args ...string) (int, string)) {
 	}
 	if code, out := play("play", "verify.yaml"); code != 0 {
 		t.Fatalf("verify after restart-order: exit %d\n%s", code, out)
+	}
+}
+
+// crashRestart: the primary restarts itself (a backend crashed) while
+// commits wait for the cut-off synchronous standby: its crash recovery
+// releases them; nothing acknowledged may be lost whether pgpool fails
+// over or not. Recovered and verified afterwards.
+func crashRestart(t *testing.T, play func(args ...string) (int, string), dir string) {
+	out := cornerDrill(t, play, "crash-restart", dir)
+	seen := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "crash-restart: marker=") {
+			t.Log(strings.TrimSpace(l))
+			seen = true
+		}
+	}
+	if !seen {
+		t.Errorf("crash-restart: no account of the released commits\n%s", out)
+	}
+	if code, out := play("play", "recover-primary.yaml", "-l", "postgres1"); code != 0 {
+		t.Fatalf("recover-primary after crash-restart: exit %d\n%s", code, out)
+	}
+	if code, out := play("play", "verify.yaml"); code != 0 {
+		t.Fatalf("verify after crash-restart: exit %d\n%s", code, out)
 	}
 }
 

@@ -76,6 +76,8 @@ func TestSiteOnVMs(t *testing.T) {
 		{"stress", func() { runDrills(t, play, stressDrills) }},
 		{"failclosed", func() { failClosedPhases(t, play) }},
 		{"verdicts", func() { drillVerdicts(t, play) }},
+		{"soak", func() { soakPhase(t, play, 180*time.Second) }},
+		{"crash-restart", func() { crashRestart(t, play, t.TempDir()) }},
 	}
 	for _, p := range phases {
 		if !vmPhase(p.name) {
