@@ -78,6 +78,14 @@ func TestSiteOnVMs(t *testing.T) {
 		{"verdicts", func() { drillVerdicts(t, play) }},
 		{"soak", func() { soakPhase(t, play, 180*time.Second) }},
 		{"crash-restart", func() { crashRestart(t, play, t.TempDir()) }},
+		// the proof under load: a 10-minute campaign on busy VMs
+		{"chaos", func() {
+			code, out := play("play", "chaos.yaml", "-e", "duration=10m", "-e", "stress=cpu", "-e", "report_dir="+t.TempDir())
+			t.Logf("chaos campaign, 10 minutes, cpu load:\n%s", out)
+			if code != 0 || !strings.Contains(out, " 0 broke an invariant") {
+				t.Errorf("the chaos campaign on the VMs: exit %d", code)
+			}
+		}},
 	}
 	for _, p := range phases {
 		if !vmPhase(p.name) {
