@@ -24,6 +24,10 @@ var unknownModule = regexp.MustCompile(`(?:^|[^ ] |: )(?:unknown module "([^"]+)
 // with the same arguments.
 var invalidForAnsible = map[string][2]string{
 	"language_features/file_secontext.yml": {"file", "path=/tmp/runbook-corpus-probe state=touch context=default"},
+	// found once their collection modules ran from Python: pip's
+	// use_mirrors is gone from Ansible's pip, get_url needs dest
+	"mongodb/site.yml":         {"pip", "name=pymongo use_mirrors=no"},
+	"wordpress-nginx/site.yml": {"get_url", "url=https://api.wordpress.org/secret-key/1.1/salt/"},
 }
 
 // builtinModules are ansible-core's own modules (ansible-doc is the
@@ -99,7 +103,7 @@ func TestCorpusConverts(t *testing.T) {
 			c := exec.Command("ansible", "localhost", "-c", "local", "-i", "localhost,", "-m", probe[0], "-a", probe[1])
 			c.Env = append(os.Environ(), "HOME="+t.TempDir())
 			pout, err := c.CombinedOutput()
-			if err == nil || !strings.Contains(string(pout), "Unsupported parameters") {
+			if err == nil || !strings.Contains(string(pout), "Unsupported parameters") && !strings.Contains(string(pout), "missing required arguments") {
 				t.Errorf("%s: expected Ansible to refuse %s %s at run time:\n%s", rel, probe[0], probe[1], pout)
 			}
 			rw.why = "Ansible refuses it at run time too (" + probe[0] + " " + probe[1] + "): " + strings.ReplaceAll(firstLine(lerr.Error()), out+"/", "")

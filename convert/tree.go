@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/internal/pyansible"
 	"github.com/runbook-lab/runbook/internal/safefile"
 )
 
@@ -99,7 +100,15 @@ func (r *Report) file(src, dst, shown string, known func(string) bool) error {
 	var issues []Issue
 	switch ext := strings.ToLower(filepath.Ext(src)); {
 	case ext == ".yml" || ext == ".yaml":
-		out, issues, err = YAML(shown, data, known)
+		out, issues, err = YAML(shown, data, func(name string) bool {
+			// a module runbook runs from its Python source, as Ansible
+			// does (library/ beside the file, a collection), is known too
+			if known(name) {
+				return true
+			}
+			_, ok := pyansible.Find(name, pyansible.LibraryDirs(filepath.Dir(src)))
+			return ok
+		})
 		if err != nil {
 			// not YAML runbook can read: copied as it is, and said
 			out, issues = data, []Issue{{File: shown, Line: 1, Col: 1, Msg: "not converted: " + err.Error()}}

@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/pyansible"
 )
 
 // Playbook is a loaded, validated playbook (import_playbook already expanded).
@@ -61,8 +62,11 @@ type Play struct {
 
 // Task is one step: a module call, or a block of steps.
 type Task struct {
-	Name        string
-	Module      string
+	Name   string
+	Module string
+	// Python is the module's source when runbook runs it as Ansible does
+	// (a module it has no Go code for); nil otherwise.
+	Python      *pyansible.Source
 	Args        *yaml.Node // raw, decoded by module ID at run time
 	When        []string
 	Loop        *yaml.Node

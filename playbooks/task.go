@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runbook-lab/runbook/internal/diag"
+	"github.com/runbook-lab/runbook/internal/pyansible"
 	"github.com/runbook-lab/runbook/internal/shellwords"
 	"github.com/runbook-lab/runbook/templates"
 )
@@ -318,6 +319,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	if moduleKey == nil {
 		return nil, d.errf(n, "task %q has no module (see `runbook doc` for the list)", t.Name)
 	}
+	if !l.Catalog.Has(moduleKey.Value) && !f.embedded {
+		if src, ok := pyansible.Find(moduleKey.Value, l.libraryDirs(f)); ok {
+			return l.pythonTask(d, t, src, moduleVal, extraArgs, argsKey)
+		}
+	}
 	if !l.Catalog.Has(moduleKey.Value) {
 		if strings.Count(moduleKey.Value, ".") >= 2 {
 			return nil, d.errf(moduleKey, "module %q is not available in runbook (a collection module); runbook has: %s", moduleKey.Value, strings.Join(l.Catalog.IDs(), ", "))
@@ -343,6 +349,35 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		t.Name = t.Module
 	}
 	return t, nil
+}
+
+// pythonTask is a task whose module runbook runs as Ansible does, from
+// its Python source (library/, a collection, ansible-core): its
+// arguments are the module's to check.
+func (l *Loader) pythonTask(d *decoder, t *Task, src pyansible.Source, v, extra, extraKey *yaml.Node) (*Task, error) {
+	args, err := argsNode(d, src.Name, v, extra, extraKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.templates(args); err != nil {
+		return nil, err
+	}
+	t.Module, t.Python, t.Args = src.Name, &src, args
+	if t.Name == "" {
+		t.Name = t.Module
+	}
+	return t, nil
+}
+
+// libraryDirs are the library/ folders Ansible would search for a task
+// written in f: its own folder's and those above it (a role's tasks/ sit
+// one or two below the role), and the top playbook's.
+func (l *Loader) libraryDirs(f *file) []string {
+	dirs := pyansible.LibraryDirs(f.dir)
+	if l.baseDir != "" {
+		dirs = append(dirs, filepath.Join(l.baseDir, "library"))
+	}
+	return dirs
 }
 
 // checkLoop refuses a loop that can never be a list: a mapping, a number,

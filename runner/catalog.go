@@ -125,6 +125,18 @@ func checkRanges(src *diag.Source, id string, args *yaml.Node, m modules.Module)
 // buildModule renders a task's arguments for one host and decodes them into
 // a fresh module value.
 func buildModule(reg *modules.Registry, t *playbooks.Task, vars map[string]any) (modules.Module, map[string]any, error) {
+	if t.Python != nil {
+		rendered, err := renderNode(t.Args, vars)
+		if err != nil {
+			return nil, nil, err
+		}
+		var plain map[string]any
+		if err := rendered.Decode(&plain); err != nil {
+			return nil, nil, err
+		}
+		m := &modules.Python{Src: *t.Python}
+		return m, plain, m.SetRaw(plain)
+	}
 	info, ok := reg.Lookup(t.Module)
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown module %q", t.Module)

@@ -16,7 +16,7 @@ import (
 // lower layer (no import upward, none sideways between the big rooms).
 var rank = map[string]int{
 	"hostexec": 0, "internal/design": 0, "internal/diag": 0, "internal/shellwords": 0, "internal/inputfile": 0, "internal/safefile": 0,
-	"internal/profile": 1, "internal/history": 0, "internal/vault": 0, "internal/looseversion": 0, "internal/pyre": 0, "internal/truth": 0, "internal/pyvalue": 0, "internal/listops": 0, "internal/testrig/testenv": 0, "internal/testrig": 0,
+	"internal/profile": 1, "internal/history": 0, "internal/vault": 0, "internal/looseversion": 0, "internal/pyre": 0, "internal/truth": 0, "internal/pyvalue": 0, "internal/pyansible": 0, "internal/listops": 0, "internal/testrig/testenv": 0, "internal/testrig": 0,
 	// helpers built on the leaves
 	"internal/jinjatest": 1,
 	"internal/cond":      2, "templates": 2, "inventory": 2, "transport": 2,

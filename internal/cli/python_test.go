@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
+)
+
+// A module runbook has no Go code for runs as Ansible runs it, from its
+// Python source: a playbook's library/ module (with check mode and a
+// diff), a collection module, and a module that fails on bad arguments.
+// Ansible (the oracle) runs the same playbook; both say the same.
+func TestPythonModulesRunAsAnsibleRunsThem(t *testing.T) {
+	src := srcDir(t)
+	if err := os.MkdirAll(filepath.Join(src, "library"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "library"), "hello.py", `#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+import os
+
+
+def main():
+    m = AnsibleModule(argument_spec=dict(path=dict(type='path', required=True), word=dict(type='str', default='hello')),
+                      supports_check_mode=True)
+    p = m.params['path']
+    if os.path.exists(p):
+        with open(p) as f:
+            m.exit_json(changed=False, greeting=f.read())
+    if not m.check_mode:
+        with open(p, 'w') as f:
+            f.write(m.params['word'])
+    m.exit_json(changed=True, greeting=m.params['word'], diff=dict(before='', after=m.params['word'] + '\n'))
+
+
+main()
+`)
+	csv := writeFile(t, t.TempDir(), "nodes.csv", "name,role\npg1,primary\npg2,standby\n")
+	writeFile(t, src, "play.yml", strings.Replace(`- hosts: all
+  gather_facts: false
+  tasks:
+    - hello:
+        path: "{{ playbook_dir }}/../greeting"
+      check_mode: true
+      register: h0
+    - hello:
+        path: "{{ playbook_dir }}/../greeting"
+        word: bonjour
+      register: h1
+    - hello:
+        path: "{{ playbook_dir }}/../greeting"
+      register: h2
+    - hello: {}
+      register: h3
+      ignore_errors: true
+    - community.general.read_csv:
+        path: CSV
+      register: p
+    - debug:
+        msg: "h0={{ h0.changed }}/{{ h0.greeting }} h1={{ h1.changed }}/{{ h1.greeting }} h2={{ h2.changed }}/{{ h2.greeting }} h3={{ h3.failed }}/{{ h3.msg }} rows={{ p.list | length }}/{{ p.list[1].name }}"
+`, "CSV", csv, 1))
+	ansible, runbook := bothPlay(t, src, "play.yml")
+	line := regexp.MustCompile(`h0=.*rows=\d+/\w+`)
+	// Python prints True where runbook's templates print true
+	a, r := strings.ToLower(line.FindString(ansible)), line.FindString(runbook)
+	if a == "" || a != r {
+		t.Fatalf("ansible: %q\nrunbook: %q\n%s\n%s", a, r, ansible, runbook)
+	}
+	if !strings.Contains(a, "h0=true/hello h1=true/bonjour h2=false/bonjour h3=true/missing required arguments: path rows=2/pg2") {
+		t.Errorf("both say %q", a)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(src), "converted", "greeting")); err != nil {
+		t.Errorf("the module did not write on the real run: %v", err)
+	}
+}
+
+// Over SSH and through sudo: a role's library/ module reaches the host as a
+// zip, its arguments as a file in a private folder, and nothing is left
+// behind.
+func TestPythonModuleOverSSH(t *testing.T) {
+	srv := sshtest.Start(t, 1)
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "roles", "r", "library")
+	tasks := filepath.Join(dir, "roles", "r", "tasks")
+	for _, d := range []string{lib, tasks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, lib, "touchit.py", `from ansible.module_utils.basic import AnsibleModule
+import os
+m = AnsibleModule(argument_spec=dict(path=dict(type='path', required=True), secret=dict(type='str', no_log=True)))
+existed = os.path.exists(m.params['path'])
+open(m.params['path'], 'a').close()
+m.exit_json(changed=not existed, uid=os.getuid(), tmpdir=m.tmpdir)
+`)
+	out := filepath.Join(dir, "touched")
+	writeFile(t, tasks, "main.yml", "- touchit:\n    path: "+out+"\n    secret: s3cret-arg\n  register: r\n- debug:\n    msg: \"uid={{ .r.uid }} changed={{ .r.changed }} tmp={{ .r.tmpdir }}\"\n")
+	pb := writeFile(t, dir, "play.yml", "- hosts: all\n  gather_facts: false\n  become: true\n  roles: [r]\n")
+	res := runMain(t, "", "play", pb, "-i", srv.Inventory(t, ""), "--known-hosts", srv.KnownHosts)
+	if res.code != 0 || !strings.Contains(res.stdout, "uid=0 changed=true") {
+		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if strings.Contains(res.stdout+res.stderr, "s3cret-arg") {
+		t.Errorf("an argument the module marks no_log shows in the output")
+	}
+	tmp := regexp.MustCompile(`tmp=(\S+)`).FindStringSubmatch(res.stdout)
+	if tmp == nil {
+		t.Fatalf("no tmpdir in %s", res.stdout)
+	}
+	if _, err := os.Stat(tmp[1]); !os.IsNotExist(err) {
+		t.Errorf("the module's private folder %s is left behind (%v)", tmp[1], err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the module did not run: %v", err)
+	}
+}
