@@ -11,7 +11,8 @@ import (
 
 // fakePsql answers as each node's scenario file says, one line per
 // question (the last line repeats): "t|LSN|UPSTREAM" or "f|LSN|" (an
-// answer), hang, refused, auth, empty. pg_promote is recorded; a promoted
+// answer), hang, refused, auth, empty, slow:ANSWER (the answer after 1.5 s,
+// longer than the first round's timeout). pg_promote is recorded; a promoted
 // node answers "f" after it unless NODE.nopromote exists, in which case it
 // stops answering. ALTER SYSTEM is recorded.
 const fakePsql = `#!/bin/sh
@@ -38,6 +39,7 @@ total=$(wc -l < "$node")
 line=$(sed -n "$((n + 1))p" "$node")
 case "$line" in
   hang) exec sleep 30 ;;
+  slow:*) sleep 1.5; echo "${line#slow:}" ;;
   refused) echo "could not connect: Connection refused" >&2; exit 2 ;;
   auth) echo "FATAL: password authentication failed" >&2; exit 2 ;;
   empty) exit 0 ;;
@@ -97,6 +99,10 @@ func TestFailoverDecisions(t *testing.T) {
 			args:  primaryDied,
 			nodes: map[string]string{p2: "hang\nt|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
 			calls: "promote 10.0.0.2|attach 1", logHas: "waiting for postgres2"},
+		{name: "the new main node is slow to answer (a loaded VM): each round asks longer, it is promoted",
+			args:  primaryDied,
+			nodes: map[string]string{p2: "slow:t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			calls: "promote 10.0.0.2|attach 1", logHas: "asked with a 1s timeout"},
 		{name: "pgpool names the cascade as new main while the synchronous standby hangs: still the standby",
 			args:  primaryDiedMainCascade,
 			nodes: map[string]string{p2: "hang\nt|0/500|10.0.0.1:5432", p3: "t|0/300|10.0.0.2:5432"},
