@@ -204,4 +204,7 @@ type IncludeIf struct {
 	Template string   // the include's file name as written
 	File     string   // this block's file
 	Others   []string // for the guard: every file found
+	// TrimExt compares the rendered name without .yml/.yaml (a role's
+	// tasks_from names a file with or without it)
+	TrimExt bool
 }

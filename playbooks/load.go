@@ -99,6 +99,21 @@ func parseYAML(src *diag.Source) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
+// parseOrEmpty is parseYAML for a file Ansible reads as nothing when it
+// is empty (a role's handlers/main.yml with only a comment, a vars file):
+// an empty node of the given kind.
+func parseOrEmpty(src *diag.Source, kind yaml.Kind) (*yaml.Node, error) {
+	doc, err := diag.ParseYAML(src)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null" {
+		tag := map[yaml.Kind]string{yaml.SequenceNode: "!!seq", yaml.MappingNode: "!!map"}[kind]
+		return &yaml.Node{Kind: kind, Tag: tag, Line: 1, Column: 1}, nil
+	}
+	return doc.Content[0], nil
+}
+
 // Load reads and validates a playbook and everything it imports.
 func (l *Loader) Load(name string) (*Playbook, error) {
 	f, err := l.read(name, nil)
@@ -187,8 +202,9 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 	for _, pn := range root.Content {
 		pn = resolve(pn)
 		if at := importPlaybookKey(pn); at >= 0 {
-			// import_playbook may carry a name and vars, which every imported play gets
+			// import_playbook may carry a name, vars and tags, which every imported play gets
 			var importVars map[string]any
+			var importTags []string
 			for i := 0; i+1 < len(pn.Content); i += 2 {
 				switch {
 				case i == at, pn.Content[i].Value == "name":
@@ -196,8 +212,14 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 					if err := resolve(pn.Content[i+1]).Decode(&importVars); err != nil {
 						return d.errf(pn.Content[i+1], "import_playbook vars: expected a mapping: %v", err)
 					}
+				case pn.Content[i].Value == "tags":
+					tags, err := d.strList(resolve(pn.Content[i+1]), "tags")
+					if err != nil {
+						return err
+					}
+					importTags = tags
 				default:
-					return d.errf(pn.Content[i], "import_playbook takes only a name and vars besides the file name, got %q%s", pn.Content[i].Value, diag.DidYouMean(pn.Content[i].Value, []string{"vars", "name"}))
+					return d.errf(pn.Content[i], "import_playbook takes only a name, vars and tags besides the file name, got %q%s", pn.Content[i].Value, diag.DidYouMean(pn.Content[i].Value, []string{"vars", "name", "tags"}))
 				}
 			}
 			target, err := d.str(resolve(pn.Content[at+1]), "import_playbook")
@@ -219,6 +241,7 @@ func (l *Loader) loadInto(pb *Playbook, f *file, depth int) error {
 				for k, v := range importVars {
 					p.Vars[k] = v
 				}
+				p.Tags = append(p.Tags, importTags...)
 			}
 			continue
 		}
@@ -395,7 +418,7 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 
 // LoadVarsFile reads a YAML mapping of variables.
 func LoadVarsFile(src *diag.Source) (map[string]any, error) {
-	root, err := parseYAML(src)
+	root, err := parseOrEmpty(src, yaml.MappingNode)
 	if err != nil {
 		return nil, err
 	}

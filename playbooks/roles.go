@@ -2,13 +2,15 @@ package playbooks
 
 import (
 	"errors"
-	"github.com/runbook-lab/runbook/internal/inputfile"
-	"github.com/runbook-lab/runbook/templates"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/runbook-lab/runbook/internal/inputfile"
+	"github.com/runbook-lab/runbook/templates"
 
 	"go.yaml.in/yaml/v3"
 
@@ -360,13 +362,22 @@ func (l *Loader) role(d *decoder, f *file, r roleRef, handler bool, chain []stri
 	} else if check != nil {
 		block.Block = append(block.Block, check)
 	}
-	if tf, err := l.roleFile(dir, "tasks", or(r.tasksFrom, "main")); err == nil {
+	if strings.Contains(r.tasksFrom, "{{") && !dir.embedded {
+		// include_role with a templated tasks_from (resolved per host at run
+		// time in Ansible): every tasks file of the role is a candidate,
+		// each run on the hosts whose tasks_from names it
+		ts, err := l.templatedTasksFrom(d, dir, r, handler)
+		if err != nil {
+			return nil, nil, err
+		}
+		block.Block = append(block.Block, ts...)
+	} else if tf, err := l.roleFile(dir, "tasks", or(r.tasksFrom, "main")); err == nil {
 		leave, err := l.enter(d, r.at, "role "+r.name, tf.src.Name)
 		if err != nil {
 			return nil, nil, err
 		}
 		defer leave()
-		root, err := parseYAML(tf.src)
+		root, err := parseOrEmpty(tf.src, yaml.SequenceNode)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -380,7 +391,7 @@ func (l *Loader) role(d *decoder, f *file, r roleRef, handler bool, chain []stri
 		return nil, nil, d.errf(r.at, "role %s: no tasks/%s", r.name, r.tasksFrom)
 	}
 	if hf, err := l.roleFile(dir, "handlers", or(r.handlersFrom, "main")); err == nil {
-		root, err := parseYAML(hf.src)
+		root, err := parseOrEmpty(hf.src, yaml.SequenceNode)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -414,7 +425,7 @@ func mergeVars(a, b map[string]any) map[string]any {
 
 // roleDeps reads meta/main.yml's dependencies.
 func (l *Loader) roleDeps(mf *file) ([]roleRef, error) {
-	root, err := parseYAML(mf.src)
+	root, err := parseOrEmpty(mf.src, yaml.MappingNode)
 	if err != nil {
 		return nil, err
 	}
@@ -530,4 +541,52 @@ func keepChecked(spec map[string]any) map[string]any {
 		out[name] = kept
 	}
 	return out
+}
+
+// templatedTasksFrom loads every tasks file of a role for an include_role
+// whose tasks_from is a template: one block per file, run where the
+// rendered name (with or without its extension) is that file, and a guard
+// that fails a host whose name matches none.
+func (l *Loader) templatedTasksFrom(d *decoder, dir *file, r roleRef, handler bool) ([]*Task, error) {
+	found, _ := filepath.Glob(filepath.Join(dir.dir, "tasks", "*.y*ml"))
+	var out []*Task
+	var names []string
+	for _, p := range found {
+		base := filepath.Base(p)
+		name := strings.TrimSuffix(strings.TrimSuffix(base, ".yml"), ".yaml")
+		tf, err := l.roleFile(dir, "tasks", name)
+		if err != nil {
+			continue
+		}
+		leave, err := l.enter(d, r.at, "role "+r.name, tf.src.Name)
+		if err != nil {
+			return nil, err
+		}
+		root, err := parseOrEmpty(tf.src, yaml.SequenceNode)
+		var ts []*Task
+		if err == nil {
+			ts, err = l.tryInclude(func() ([]*Task, error) { return l.tasks(&decoder{src: tf.src}, tf, root, handler) })
+		}
+		leave()
+		if err != nil {
+			// loaded only where a host names it, as Ansible reads it then
+			literal := strings.ReplaceAll(err.Error(), "{{", `{{"{{"}}`)
+			if ts, err = failTask("role "+r.name+" tasks/"+base, d.pos(r.at), literal); err != nil {
+				return nil, err
+			}
+		}
+		setRole(ts, dir.dir, r.name)
+		names = append(names, name)
+		out = append(out, &Task{Name: "role " + r.name + " tasks/" + base, Block: ts, At: d.pos(r.at),
+			IncludeIf: &IncludeIf{Template: r.tasksFrom, File: name, TrimExt: true}})
+	}
+	if len(out) == 0 {
+		return nil, d.errf(r.at, "role %s: no tasks files for tasks_from %q", r.name, r.tasksFrom)
+	}
+	guard, err := failTask("role "+r.name+" tasks_from", d.pos(r.at), fmt.Sprintf("role %s: tasks_from %s names none of its tasks files: %s", r.name, r.tasksFrom, strings.Join(names, ", ")))
+	if err != nil {
+		return nil, err
+	}
+	guard[0].IncludeIf = &IncludeIf{Template: r.tasksFrom, Others: names, TrimExt: true}
+	return append(guard, out...), nil
 }

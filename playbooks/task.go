@@ -557,7 +557,7 @@ func (l *Loader) staticInclude(d *decoder, f *file, v *yaml.Node, key, name stri
 		return nil, err
 	}
 	defer leave()
-	root, perr := parseYAML(inc.src)
+	root, perr := parseOrEmpty(inc.src, yaml.SequenceNode)
 	if perr != nil {
 		return nil, perr
 	}

@@ -369,6 +369,9 @@ func (r *run) skipped(t *playbooks.Task, sc scope, vars map[string]any) (*HostRe
 			return &HostResult{Status: StatusFailed, Msg: fmt.Sprintf("include_tasks %q (task at %s): %v", inc.Template, t.At, err)}, map[string]any{"failed": true}
 		}
 		name = path.Clean(strings.TrimPrefix(name, "./"))
+		if inc.TrimExt {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, ".yml"), ".yaml")
+		}
 		runs := name == inc.File
 		if inc.Others != nil {
 			runs = !slices.Contains(inc.Others, name)

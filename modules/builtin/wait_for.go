@@ -34,7 +34,8 @@ func init() {
 		}})
 }
 
-// Validate needs exactly one probe.
+// Validate needs at most one probe (none: it only waits, as Ansible's
+// wait_for with a timeout alone sleeps that long).
 func (w *WaitFor) Validate() error {
 	if w.Timeout < 0 || w.Timeout > modules.MaxWaitSeconds {
 		return fmt.Errorf("wait_for: timeout: expected 0 to %d seconds (a year), got %g", int(modules.MaxWaitSeconds), w.Timeout)
@@ -45,8 +46,8 @@ func (w *WaitFor) Validate() error {
 			n++
 		}
 	}
-	if n != 1 {
-		return errors.New("wait_for: give exactly one of port, path and cmd")
+	if n > 1 {
+		return errors.New("wait_for: give at most one of port, path and cmd")
 	}
 	switch w.State {
 	case "started", "present", "stopped", "absent":
@@ -60,6 +61,8 @@ func (w *WaitFor) Validate() error {
 func (w *WaitFor) Script() string {
 	var probe string
 	switch {
+	case w.Port == 0 && w.Path == "" && w.Cmd == "":
+		return fmt.Sprintf("sleep %g\nsleep %g", w.Delay, w.Timeout)
 	case w.Port != 0:
 		// host and port are arguments of the inner shell, never its code
 		probe = `bash -c '(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null' wait_for ` + modules.Join(w.Host, strconv.Itoa(w.Port))
@@ -90,6 +93,9 @@ func (w *WaitFor) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		return nil, err
 	}
 	if r.RC == 0 {
+		if w.Port == 0 && w.Path == "" && w.Cmd == "" {
+			return &modules.Result{Msg: fmt.Sprintf("waited %gs", w.Delay+w.Timeout)}, nil
+		}
 		return &modules.Result{Msg: "reached " + w.State}, nil
 	}
 	what := map[bool]string{true: fmt.Sprintf("port %s:%d", w.Host, w.Port), false: modules.Or(w.Path, w.Cmd)}[w.Port != 0]
