@@ -514,6 +514,10 @@ func (s *scope) emitCall(c call) (string, error) {
 			if len(args) == 2 && args[0] == `"file"` {
 				return "(lookupFile " + args[1] + " .role_path .playbook_dir)", nil
 			}
+			if len(args) == 2 && args[0] == `"template"` && len(c.kwargs) == 0 {
+				// rendered with the task's variables ($: all of them)
+				return "(lookupTemplate " + args[1] + " $ .role_path .playbook_dir)", nil
+			}
 			// a lookup's list comes back comma-joined unless wantlist=True
 			// (query and q always give the list)
 			wantList := fn.name != "lookup"

@@ -72,6 +72,10 @@ func confineNode(n parse.Node) error {
 				if !literal {
 					id.Ident = "lookupFileConfined"
 				}
+			case "lookupTemplate":
+				if !literal {
+					id.Ident = "lookupTemplateConfined"
+				}
 			case "fileGlob":
 				if !literal {
 					id.Ident = "fileGlobConfined"

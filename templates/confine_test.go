@@ -83,3 +83,22 @@ func TestTemplateTimeBound(t *testing.T) {
 		t.Errorf("a small range: %q %v", got, err)
 	}
 }
+
+// lookup('template') with a computed name reads only under the role's or
+// playbook's folder, and a template that looks itself up ends with an
+// error, not a stack overflow.
+func TestLookupTemplateConfinedAndBounded(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "self.j2"), []byte(`{{ lookupTemplate "self.j2" $ .playbook_dir }}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "hi.j2"), []byte(`hi {{ .who }}`), 0o644)
+	vars := map[string]any{"playbook_dir": dir, "who": "ada", "evil": "/etc/hostname"}
+	if out, err := Render("t", `{{ lookupTemplate "hi.j2" $ .playbook_dir }}`, vars); err != nil || out != "hi ada" {
+		t.Errorf("literal: %q %v", out, err)
+	}
+	if _, err := Render("t", `{{ lookupTemplate .evil $ .playbook_dir }}`, vars); err == nil || !strings.Contains(err.Error(), "only under") {
+		t.Errorf("a computed name outside the playbook's folder: %v", err)
+	}
+	if _, err := Render("t", `{{ lookupTemplate "self.j2" $ .playbook_dir }}`, vars); err == nil || !strings.Contains(err.Error(), "nested more than 8") {
+		t.Errorf("self lookup: %v", err)
+	}
+}

@@ -121,8 +121,8 @@ m.exit_json(changed=not existed, uid=os.getuid(), tmpdir=m.tmpdir)
 }
 
 // include_role with a templated tasks_from (the linux-system-roles idiom),
-// an empty handlers file, wait_for with a timeout alone, and
-// import_playbook with tags, against ansible-playbook.
+// an empty handlers file, wait_for with a timeout alone, lookup('template'),
+// and import_playbook with tags, against ansible-playbook.
 func TestRoleIdiomsOfPublicRoles(t *testing.T) {
 	src := srcDir(t)
 	for _, d := range []string{"roles/r/tasks", "roles/r/handlers"} {
@@ -133,6 +133,10 @@ func TestRoleIdiomsOfPublicRoles(t *testing.T) {
 	writeFile(t, filepath.Join(src, "roles/r/tasks"), "main.yml", "- debug:\n    msg: \"ran main\"\n")
 	writeFile(t, filepath.Join(src, "roles/r/tasks"), "other.yml", "- debug:\n    msg: \"ran other\"\n")
 	writeFile(t, filepath.Join(src, "roles/r/handlers"), "main.yml", "---\n# no handlers yet\n")
+	if err := os.MkdirAll(filepath.Join(src, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "templates"), "greet.j2", "looked up {{ who }}")
 	writeFile(t, src, "inner.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"inner tagged\"\n")
 	writeFile(t, src, "play.yml", `- hosts: all
   gather_facts: false
@@ -148,11 +152,15 @@ func TestRoleIdiomsOfPublicRoles(t *testing.T) {
         tasks_from: other.yml
     - wait_for:
         timeout: 1
+    - debug:
+        msg: "{{ lookup('template', 'greet.j2') }}"
+      vars:
+        who: ada
 - import_playbook: inner.yml
   tags: [inner]
 `)
 	ansible, runbook := bothPlay(t, src, "play.yml")
-	re := regexp.MustCompile(`"?(ran main|ran other|inner tagged)"?`)
+	re := regexp.MustCompile(`"?(ran main|ran other|inner tagged|looked up ada)"?`)
 	var a, r []string
 	for _, m := range re.FindAllStringSubmatch(ansible, -1) {
 		a = append(a, m[1])
@@ -160,7 +168,7 @@ func TestRoleIdiomsOfPublicRoles(t *testing.T) {
 	for _, m := range re.FindAllStringSubmatch(runbook, -1) {
 		r = append(r, m[1])
 	}
-	if strings.Join(a, ",") != "ran main,ran other,ran other,inner tagged" || strings.Join(a, ",") != strings.Join(r, ",") {
+	if strings.Join(a, ",") != "ran main,ran other,ran other,looked up ada,inner tagged" || strings.Join(a, ",") != strings.Join(r, ",") {
 		t.Errorf("ansible %v, runbook %v\n%s\n%s", a, r, ansible, runbook)
 	}
 }
