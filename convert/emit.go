@@ -508,6 +508,14 @@ func (s *scope) emitCall(c call) (string, error) {
 				return "(untilStep " + args[0] + " " + args[1] + " 1)", nil
 			}
 		case "lookup", "query", "q":
+			if len(args) >= 1 {
+				// lookup('ansible.builtin.file', ...) is lookup('file', ...)
+				for _, prefix := range []string{`"ansible.builtin.`, `"ansible.legacy.`} {
+					if strings.HasPrefix(args[0], prefix) {
+						args[0] = `"` + strings.TrimPrefix(args[0], prefix)
+					}
+				}
+			}
 			if len(args) == 2 && args[0] == `"env"` {
 				return "(env " + args[1] + ")", nil
 			}

@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/runbook-lab/runbook/internal/pyansible"
@@ -28,6 +29,9 @@ func (p *Python) SetRaw(args map[string]any) error {
 
 // Run packs, uploads and runs the module.
 func (p *Python) Run(ctx context.Context, env *Env) (*Result, error) {
+	if p.Src.Script {
+		return p.runScript(ctx, env)
+	}
 	payload, err := pyansible.Payload(p.Src)
 	if err != nil {
 		return Failf("%s: %v", p.Src.Name, err), nil
@@ -54,6 +58,34 @@ cd "$d" && %s "$d/module.zip" "$d/args"
 	if err != nil {
 		return nil, err
 	}
+	return p.result(env, r)
+}
+
+// runScript runs a library/ module that is not Python: the file itself,
+// made executable in the private folder, its arguments file as $1.
+func (p *Python) runScript(ctx context.Context, env *Env) (*Result, error) {
+	body, err := os.ReadFile(p.Src.File)
+	if err != nil {
+		return Failf("%s: %v", p.Src.Name, err), nil
+	}
+	args, err := pyansible.ScriptArgs(p.Src, p.args, env.Check)
+	if err != nil {
+		return nil, err
+	}
+	script := fmt.Sprintf(`d=$(mktemp -d) || exit 1
+trap 'rm -rf "$d"' EXIT
+dd bs=1 count=%d of="$d/args" 2>/dev/null && cat > "$d/module" && chmod 0700 "$d/module" || exit 1
+cd "$d" && "$d/module" "$d/args"
+`, len(args))
+	r, err := env.Host.Run(ctx, Cmd{Script: script, Stdin: append(args, body...), Secret: true})
+	if err != nil {
+		return nil, err
+	}
+	return p.result(env, r)
+}
+
+// result reads the module's JSON answer.
+func (p *Python) result(env *Env, r CmdResult) (*Result, error) {
 	out, ok := pyansible.Result(r.Stdout)
 	if !ok {
 		msg := strings.TrimSpace(r.Stderr)

@@ -39,6 +39,15 @@ def main():
 
 main()
 `)
+	// modules in another language: a WANT_JSON script and an old-style one
+	// (key='value' words a shell can source)
+	shout := writeFile(t, filepath.Join(src, "library"), "shout.sh", "#!/bin/sh\n# WANT_JSON\nword=$(sed -n 's/.*\"word\": *\"\\([^\"]*\\)\".*/\\1/p' \"$1\")\nprintf '{\"changed\": false, \"shout\": \"%s!\"}\\n' \"$word\"\n")
+	old := writeFile(t, filepath.Join(src, "library"), "oldstyle", "#!/bin/sh\n. \"$1\"\nprintf '{\"changed\": true, \"got\": \"%s\"}\\n' \"$word\"\n")
+	for _, f := range []string{shout, old} {
+		if err := os.Chmod(f, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	csv := writeFile(t, t.TempDir(), "nodes.csv", "name,role\npg1,primary\npg2,standby\n")
 	writeFile(t, src, "play.yml", strings.Replace(`- hosts: all
   gather_facts: false
@@ -60,17 +69,23 @@ main()
     - community.general.read_csv:
         path: CSV
       register: p
+    - shout:
+        word: hey
+      register: s
+    - oldstyle:
+        word: "it's"
+      register: o
     - debug:
-        msg: "h0={{ h0.changed }}/{{ h0.greeting }} h1={{ h1.changed }}/{{ h1.greeting }} h2={{ h2.changed }}/{{ h2.greeting }} h3={{ h3.failed }}/{{ h3.msg }} rows={{ p.list | length }}/{{ p.list[1].name }}"
+        msg: "h0={{ h0.changed }}/{{ h0.greeting }} h1={{ h1.changed }}/{{ h1.greeting }} h2={{ h2.changed }}/{{ h2.greeting }} h3={{ h3.failed }}/{{ h3.msg }} rows={{ p.list | length }}/{{ p.list[1].name }} shout={{ s.shout }} old={{ o.got }}"
 `, "CSV", csv, 1))
 	ansible, runbook := bothPlay(t, src, "play.yml")
-	line := regexp.MustCompile(`h0=.*rows=\d+/\w+`)
+	line := regexp.MustCompile(`h0=.*rows=\d+/\w+ shout=[^"\s]+ old=[^"\s]+`)
 	// Python prints True where runbook's templates print true
 	a, r := strings.ToLower(line.FindString(ansible)), line.FindString(runbook)
 	if a == "" || a != r {
 		t.Fatalf("ansible: %q\nrunbook: %q\n%s\n%s", a, r, ansible, runbook)
 	}
-	if !strings.Contains(a, "h0=true/hello h1=true/bonjour h2=false/bonjour h3=true/missing required arguments: path rows=2/pg2") {
+	if !strings.Contains(a, "h0=true/hello h1=true/bonjour h2=false/bonjour h3=true/missing required arguments: path rows=2/pg2 shout=hey! old=it's") {
 		t.Errorf("both say %q", a)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(src), "converted", "greeting")); err != nil {

@@ -26,6 +26,9 @@ type Source struct {
 	// Collection is the collection's folder (ns/coll) for a collection
 	// module; "" for library/ and ansible-core modules.
 	Collection string
+	// Script is a library/ module that is not Python (a shell script,
+	// any executable): it runs by itself with its arguments file as $1.
+	Script bool
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
@@ -44,6 +47,13 @@ func Find(name string, libraryDirs []string) (Source, bool) {
 			f := filepath.Join(d, short+".py")
 			if regular(f) {
 				return Source{Name: name, File: f, Package: short}, true
+			}
+			// a module in another language (timesync_provider.sh): any
+			// file of that name but its documentation
+			for _, ext := range []string{"", ".sh", ".bash", ".pl", ".rb"} {
+				if f := filepath.Join(d, short+ext); regular(f) {
+					return Source{Name: name, File: f, Package: short, Script: true}, true
+				}
 			}
 		}
 		inst := installation()

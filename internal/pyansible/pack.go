@@ -113,6 +113,36 @@ func pyString(s string) string {
 	return string(b)
 }
 
+// ScriptArgs is the arguments file of a module that is not Python: JSON
+// when it says WANT_JSON, else Ansible's old style, key='value' words.
+func ScriptArgs(src Source, args map[string]any, check bool) ([]byte, error) {
+	body, err := os.ReadFile(src.File)
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]any{"_ansible_check_mode": check}
+	for k, v := range args {
+		all[k] = v
+	}
+	if bytes.Contains(body, []byte("WANT_JSON")) {
+		return json.Marshal(all)
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := fmt.Sprint(all[k])
+		if x, ok := all[k].(bool); ok {
+			v = map[bool]string{true: "True", false: "False"}[x]
+		}
+		fmt.Fprintf(&b, "%s='%s' ", k, strings.ReplaceAll(v, "'", `'"'"'`))
+	}
+	return []byte(b.String()), nil
+}
+
 // Args is the arguments file AnsibleModule reads (its path is the
 // module's first argument): the task's arguments and the internal ones
 // Ansible passes.
