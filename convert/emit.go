@@ -351,8 +351,12 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		repl := regexp.MustCompile(`\\\\(\d)`).ReplaceAllString(args[1], `$${$1}`)
 		return "(regexReplaceAll " + args[0] + " " + x + " " + repl + ")", nil
 	case "regex_search":
-		if len(args) != 1 {
-			return "", unsup("regex_search with groups")
+		if len(args) == 0 {
+			return "", unsup("regex_search needs a pattern")
+		}
+		if len(args) > 1 {
+			// regex_search(re, '\\1', '\\g<name>'): the groups of the first match, a list
+			return "(regexSearchGroups " + args[0] + " " + x + " " + strings.Join(args[1:], " ") + ")", nil
 		}
 		return "(regexSearch " + args[0] + " " + x + ")", nil
 	case "split":

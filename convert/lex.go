@@ -60,7 +60,12 @@ func lex(s string) ([]token, error) {
 						b.WriteByte('\n')
 					case 't':
 						b.WriteByte('\t')
+					case '\\', '\'', '"':
+						b.WriteByte(s[j])
 					default:
+						// an escape Python does not know (\d, \., \1 in a
+						// pattern) keeps its backslash, as Ansible's strings do
+						b.WriteByte('\\')
 						b.WriteByte(s[j])
 					}
 					continue

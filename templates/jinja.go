@@ -287,6 +287,36 @@ func jinjaFuncs(m template.FuncMap) {
 		}
 		return rx.FindString(s), nil
 	}
+	// regex_search(re, '\\1', '\\g<name>') as Ansible: the named groups of
+	// the first match as a list, nil when nothing matches
+	m["regexSearchGroups"] = func(re, s string, groups ...string) (any, error) {
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			return nil, err
+		}
+		m := rx.FindStringSubmatchIndex(s)
+		if m == nil {
+			return nil, nil
+		}
+		out := make([]any, 0, len(groups))
+		for _, g := range groups {
+			i := -1
+			if name, ok := strings.CutPrefix(g, `\g<`); ok {
+				i = rx.SubexpIndex(strings.TrimSuffix(name, ">"))
+			} else if n, err := strconv.Atoi(strings.TrimPrefix(g, `\`)); err == nil && strings.HasPrefix(g, `\`) {
+				i = n
+			}
+			if i < 0 || i > rx.NumSubexp() {
+				return nil, fmt.Errorf("regex_search: unknown group %q", g)
+			}
+			if m[2*i] < 0 {
+				out = append(out, nil)
+			} else {
+				out = append(out, s[m[2*i]:m[2*i+1]])
+			}
+		}
+		return out, nil
+	}
 	m["jinjaRound"] = func(args ...any) float64 {
 		v, _ := strconv.ParseFloat(fmt.Sprint(args[len(args)-1]), 64)
 		p := 0

@@ -187,3 +187,23 @@ func TestRoleIdiomsOfPublicRoles(t *testing.T) {
 		t.Errorf("ansible %v, runbook %v\n%s\n%s", a, r, ansible, runbook)
 	}
 }
+
+// regex_search with groups ('\\1', '\\g<name>') gives the first match's
+// groups as a list (none without a match), and a pattern's \d keeps its
+// backslash, as in Ansible.
+func TestRegexSearchGroupsAsAnsible(t *testing.T) {
+	src := srcDir(t)
+	writeFile(t, src, "play.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    v: "Redis server v=7.0.15 sha=0"
+  tasks:
+    - debug:
+        msg: "got {{ v | regex_search('^Redis server v=(\\d+\\.\\d+\\.\\d+)', '\\1') | first }} {{ (v | regex_search('sha=(?P<s>\\d)', '\\g<s>'))[0] }} {{ v | regex_search('nomatch', '\\1') is none }} end"
+`)
+	ansible, runbook := bothPlay(t, src, "play.yml")
+	re := regexp.MustCompile(`got [^"]* end`)
+	if a, r := strings.ToLower(re.FindString(ansible)), re.FindString(runbook); a != "got 7.0.15 0 true end" || a != r {
+		t.Errorf("ansible %q, runbook %q", a, r)
+	}
+}
