@@ -203,7 +203,7 @@ func TestRegexSearchGroupsAsAnsible(t *testing.T) {
 `)
 	ansible, runbook := bothPlay(t, src, "play.yml")
 	re := regexp.MustCompile(`got [^"]* end`)
-	if a, r := strings.ToLower(re.FindString(ansible)), re.FindString(runbook); a != "got 7.0.15 0 true end" || a != r {
+	if a, r := re.FindString(ansible), re.FindString(runbook); a != "got 7.0.15 0 True end" || a != r {
 		t.Errorf("ansible %q, runbook %q", a, r)
 	}
 }
