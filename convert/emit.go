@@ -350,6 +350,8 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		}
 		repl := regexp.MustCompile(`\\\\(\d)`).ReplaceAllString(args[1], `$${$1}`)
 		return "(regexReplaceAll " + args[0] + " " + x + " " + repl + ")", nil
+	case "regex_escape":
+		return "(regexQuoteMeta " + x + ")", nil
 	case "regex_search":
 		if len(args) == 0 {
 			return "", unsup("regex_search needs a pattern")
@@ -597,8 +599,11 @@ func (s *scope) emitCall(c call) (string, error) {
 			return "(hasPrefix " + strings.Join(args, " ") + " " + base + ")", nil
 		case "endswith":
 			return "(hasSuffix " + strings.Join(args, " ") + " " + base + ")", nil
-		case "strip":
-			return "(trim " + base + ")", nil
+		case "strip", "lstrip", "rstrip":
+			// Python's: whitespace, or any of the given characters, from the ends
+			return "(pyStrip \"" + a.name + "\" " + strings.Join(args, " ") + " " + base + ")", nil
+		case "splitlines":
+			return "(pySplitLines " + base + ")", nil
 		case "find":
 			if len(args) == 1 {
 				return "(pyFind " + args[0] + " " + base + ")", nil

@@ -48,6 +48,37 @@ func jinjaFuncs(m template.FuncMap) {
 	}
 	m["truthy"] = truthy
 	// pySplit is Python's str.split() with no separator: the words.
+	// Python's str.strip/lstrip/rstrip: whitespace, or any of the
+	// characters given, from one or both ends
+	m["pyStrip"] = func(side string, args ...any) string {
+		s := fmt.Sprint(args[len(args)-1])
+		cut := " \t\n\r\v\f"
+		if len(args) > 1 && args[0] != nil {
+			cut = fmt.Sprint(args[0])
+		}
+		switch side {
+		case "lstrip":
+			return strings.TrimLeft(s, cut)
+		case "rstrip":
+			return strings.TrimRight(s, cut)
+		}
+		return strings.Trim(s, cut)
+	}
+	// Python's str.splitlines(): lines without their endings, no last
+	// empty line
+	m["pySplitLines"] = func(v any) []any {
+		s := strings.ReplaceAll(fmt.Sprint(v), "\r\n", "\n")
+		s = strings.TrimSuffix(strings.ReplaceAll(s, "\r", "\n"), "\n")
+		out := []any{}
+		if s == "" {
+			return out
+		}
+		for _, l := range strings.Split(s, "\n") {
+			out = append(out, l)
+		}
+		return out
+	}
+	m["regexQuoteMeta"] = func(v any) string { return regexp.QuoteMeta(fmt.Sprint(v)) }
 	m["pySplit"] = func(v any) []any {
 		words := strings.Fields(fmt.Sprint(v))
 		out := make([]any, len(words))

@@ -207,3 +207,23 @@ func TestRegexSearchGroupsAsAnsible(t *testing.T) {
 		t.Errorf("ansible %q, runbook %q", a, r)
 	}
 }
+
+// Python's string methods roles use (strip/lstrip/rstrip with characters,
+// splitlines) and regex_escape, against ansible-playbook.
+func TestStringMethodsAsAnsible(t *testing.T) {
+	src := srcDir(t)
+	writeFile(t, src, "play.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    p: "/etc/postfix/main.cf"
+    t: "a\nb\n\nc\n"
+  tasks:
+    - debug:
+        msg: "r[{{ p.lstrip('/') }}|{{ '  x  '.strip() }}|{{ 'xxhixx'.rstrip('x') }}|{{ t.splitlines() | length }}|{{ 'a.b*c' | regex_escape }}]"
+`)
+	ansible, runbook := bothPlay(t, src, "play.yml")
+	a := regexp.MustCompile(`r\[[^\]]*\]`).FindString(strings.ReplaceAll(ansible, `\\`, `\`))
+	if r := regexp.MustCompile(`r\[[^\]]*\]`).FindString(runbook); a != `r[etc/postfix/main.cf|x|xxhi|4|a\.b\*c]` || a != r {
+		t.Errorf("ansible %q, runbook %q", a, r)
+	}
+}
