@@ -205,6 +205,38 @@ func (c *yamlConv) scalar(n *yaml.Node, key string) {
 
 // condition checks a condition (or a list of them) as runbook will read
 // it, unwrapping {{ }}.
+// innerTemplate is a quoted string in a condition that is one template
+// ('{{ x }}'); bareTemplate one written bare (x == {{ y }}).
+var (
+	innerTemplate = regexp.MustCompile(`(['"])\{\{-?\s*([^{}'"]+?)\s*-?\}\}['"]`)
+	bareTemplate  = regexp.MustCompile(`\{\{-?\s*([^{}]+?)\s*-?\}\}`)
+)
+
+// outsideQuotes applies f to the parts of a condition outside its string
+// literals (a template inside a longer string is left, and reported).
+func outsideQuotes(s string, f func(string) string) string {
+	var b strings.Builder
+	start, quote := 0, byte(0)
+	for i := 0; i < len(s); i++ {
+		switch {
+		case quote == 0 && (s[i] == '\'' || s[i] == '"'):
+			b.WriteString(f(s[start:i]))
+			start, quote = i, s[i]
+		case quote != 0 && s[i] == '\\':
+			i++
+		case quote != 0 && s[i] == quote:
+			b.WriteString(s[start : i+1])
+			start, quote = i+1, 0
+		}
+	}
+	if quote != 0 {
+		b.WriteString(s[start:])
+	} else {
+		b.WriteString(f(s[start:]))
+	}
+	return b.String()
+}
+
 func (c *yamlConv) condition(v *yaml.Node) {
 	nodes := []*yaml.Node{v}
 	if v.Kind == yaml.SequenceNode {
@@ -217,6 +249,13 @@ func (c *yamlConv) condition(v *yaml.Node) {
 		s := strings.TrimSpace(n.Value)
 		if strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1 {
 			s = strings.TrimSpace(s[2 : len(s)-2])
+			n.Value = s
+		}
+		if strings.Contains(s, "{{") && !strings.Contains(s, "{%") {
+			// '{{ x }}' in list, d['{{ k }}']: Ansible renders the inner
+			// template first (and warns); the expression x says the same
+			s = innerTemplate.ReplaceAllString(s, "(($2) | string)")
+			s = outsideQuotes(s, func(code string) string { return bareTemplate.ReplaceAllString(code, "($1)") })
 			n.Value = s
 		}
 		if strings.Contains(s, "{{") || strings.Contains(s, "{%") {

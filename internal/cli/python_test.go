@@ -227,3 +227,30 @@ func TestStringMethodsAsAnsible(t *testing.T) {
 		t.Errorf("ansible %q, runbook %q", a, r)
 	}
 }
+
+// A condition with a template inside ('{{ x }}' in d, d['{{ k }}']), which
+// Ansible renders first (with a warning), converts to the expression.
+func TestConditionWithTemplatesInsideAsAnsible(t *testing.T) {
+	src := srcDir(t)
+	writeFile(t, src, "play.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    ed: gitlab-ce
+    pk: {gitlab-ce: [{version: "16.1"}]}
+    want: "16.1"
+  tasks:
+    - assert:
+        that:
+          - "'{{ ed }}' in pk"
+          - "pk['{{ ed }}'][0].version == want"
+          - "pk[ed][0].version == '{{ want }}'"
+    - debug: {msg: "cond-ok"}
+      when: "'{{ ed }}' in pk"
+`)
+	ansible, runbook := bothPlay(t, src, "play.yml")
+	for _, out := range []string{ansible, runbook} {
+		if !strings.Contains(out, "cond-ok") {
+			t.Errorf("ansible and runbook differ:\n%s\n%s", ansible, runbook)
+		}
+	}
+}
