@@ -43,7 +43,8 @@ var ansibleCases = []string{
 	`missing | default(true) | bool`, `missing | default(false) | bool`, `conf.port | default(1) == 5432`,
 	`name | lower == "debian"`, `name | upper == "DEBIAN"`, `"ok" in res.stdout`, `"b" in items`,
 	`nothing is none`, `name is string`, `count is number`, `conf is mapping`, `items is iterable`,
-	`name is match("Deb")`, `name is match("bian")`, `name is search("bian")`, `res.rc == 0 and not (bad.rc == 0)`,
+	`name is match("Deb")`, `name is match("bian")`, `name is search("bian")`,
+	`name is search("^deb", ignorecase=True)`, `name is not search("^deb", ignorecase=False)`, `res.stdout is search("^ALL OK$", multiline=True, ignorecase=True)`, `name is match("D", multiline=true)`, `res.rc == 0 and not (bad.rc == 0)`,
 	`{{ count == 3 }}`, `True`, `count == 3 and True`, `nothing == None`, `items | first == "a"`, `items | last == "c"`,
 	`(res.stdout | length) > 0`, `count | int == 3`, `"5432" == conf.port | string`,
 	// a value that is not a boolean, judged by its truth (until: job.finished)

@@ -55,6 +55,14 @@ func translate(s string) string {
 			op := map[string]string{"eq": "==", "equalto": "==", "sameas": "==", "ne": "!=", "lt": "<", "lessthan": "<",
 				"le": "<=", "gt": ">", "greaterthan": ">", "ge": ">="}[test]
 			call = "((" + x + ") " + op + " (" + args + "))"
+		case "search", "match", "regex":
+			// Python's keyword flags become the pattern's inline flags
+			// (multiline=True, ignorecase=True), as re reads them
+			call = "is_" + test + "(" + x
+			if a := strings.TrimSpace(regexFlagArgs(args)); a != "" {
+				call += ", " + a
+			}
+			call += ")"
 		default:
 			call = "is_" + test + "(" + x
 			if strings.TrimSpace(args) != "" {
@@ -496,4 +504,23 @@ func pathSegments(x string) (segs []string, ok bool) {
 		}
 	}
 	return segs, true
+}
+
+// regexFlags are the keyword arguments of Ansible's regex tests.
+var regexFlags = regexp.MustCompile(`\s*,\s*(multiline|ignorecase)\s*=\s*(True|true|False|false)\s*`)
+
+// regexFlagArgs turns `'pattern', multiline=True` into `'(?m)' + ('pattern')`.
+func regexFlagArgs(args string) string {
+	flags := ""
+	rest := regexFlags.ReplaceAllStringFunc(args, func(m string) string {
+		sm := regexFlags.FindStringSubmatch(m)
+		if sm[2] == "True" || sm[2] == "true" {
+			flags += map[string]string{"multiline": "m", "ignorecase": "i"}[sm[1]]
+		}
+		return ""
+	})
+	if flags == "" || strings.TrimSpace(rest) == "" {
+		return rest
+	}
+	return "'(?" + flags + ")' + (" + rest + ")"
 }
