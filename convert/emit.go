@@ -350,6 +350,8 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		}
 		repl := regexp.MustCompile(`\\\\(\d)`).ReplaceAllString(args[1], `$${$1}`)
 		return "(regexReplaceAll " + args[0] + " " + x + " " + repl + ")", nil
+	case "path_join":
+		return "(pathJoin " + x + ")", nil
 	case "regex_escape":
 		return "(regexQuoteMeta " + x + ")", nil
 	case "regex_search":

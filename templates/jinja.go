@@ -78,6 +78,26 @@ func jinjaFuncs(m template.FuncMap) {
 		}
 		return out
 	}
+	// path_join as Python's os.path.join: a later absolute part starts over
+	m["pathJoin"] = func(v any) (string, error) {
+		parts, ok := v.([]any)
+		if !ok {
+			return fmt.Sprint(v), nil
+		}
+		out := ""
+		for _, p := range parts {
+			s := fmt.Sprint(p)
+			switch {
+			case strings.HasPrefix(s, "/") || out == "":
+				out = s
+			case strings.HasSuffix(out, "/"):
+				out += s
+			default:
+				out += "/" + s
+			}
+		}
+		return out, nil
+	}
 	m["regexQuoteMeta"] = func(v any) string { return regexp.QuoteMeta(fmt.Sprint(v)) }
 	m["pySplit"] = func(v any) []any {
 		words := strings.Fields(fmt.Sprint(v))

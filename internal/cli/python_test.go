@@ -209,7 +209,7 @@ func TestRegexSearchGroupsAsAnsible(t *testing.T) {
 }
 
 // Python's string methods roles use (strip/lstrip/rstrip with characters,
-// splitlines) and regex_escape, against ansible-playbook.
+// splitlines), regex_escape and path_join, against ansible-playbook.
 func TestStringMethodsAsAnsible(t *testing.T) {
 	src := srcDir(t)
 	writeFile(t, src, "play.yml", `- hosts: all
@@ -219,11 +219,11 @@ func TestStringMethodsAsAnsible(t *testing.T) {
     t: "a\nb\n\nc\n"
   tasks:
     - debug:
-        msg: "r[{{ p.lstrip('/') }}|{{ '  x  '.strip() }}|{{ 'xxhixx'.rstrip('x') }}|{{ t.splitlines() | length }}|{{ 'a.b*c' | regex_escape }}]"
+        msg: "r[{{ p.lstrip('/') }}|{{ '  x  '.strip() }}|{{ 'xxhixx'.rstrip('x') }}|{{ t.splitlines() | length }}|{{ 'a.b*c' | regex_escape }}|{{ (p, 'x') | path_join }}|{{ ['/a', '/b'] | path_join }}]"
 `)
 	ansible, runbook := bothPlay(t, src, "play.yml")
 	a := regexp.MustCompile(`r\[[^\]]*\]`).FindString(strings.ReplaceAll(ansible, `\\`, `\`))
-	if r := regexp.MustCompile(`r\[[^\]]*\]`).FindString(runbook); a != `r[etc/postfix/main.cf|x|xxhi|4|a\.b\*c]` || a != r {
+	if r := regexp.MustCompile(`r\[[^\]]*\]`).FindString(runbook); a != `r[etc/postfix/main.cf|x|xxhi|4|a\.b\*c|/etc/postfix/main.cf/x|/b]` || a != r {
 		t.Errorf("ansible %q, runbook %q", a, r)
 	}
 }
