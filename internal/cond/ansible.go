@@ -105,34 +105,9 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			}
 			return shared.Call(fmt.Sprint(p[0]), p[1], p[2:])
 		}),
-		fn("regex_replace", func(p ...any) (any, error) {
-			if len(p) < 2 {
-				return nil, fmt.Errorf("regex_replace: expected a pattern")
-			}
-			re, err := regexp.Compile(fmt.Sprint(p[1]))
-			if err != nil {
-				return nil, err
-			}
-			repl := ""
-			if len(p) > 2 {
-				repl = fmt.Sprint(p[2])
-			}
-			return re.ReplaceAllString(fmt.Sprint(p[0]), pyre.Backrefs(repl)), nil
-		}),
+		fn("regex_replace", regexReplace),
 		// regex_search(s, pattern): the first match, or none
-		fn("regex_search", func(p ...any) (any, error) {
-			if len(p) < 2 {
-				return nil, fmt.Errorf("regex_search: expected a pattern")
-			}
-			re, err := regexp.Compile(fmt.Sprint(p[1]))
-			if err != nil {
-				return nil, err
-			}
-			if loc := re.FindStringIndex(fmt.Sprint(p[0])); loc != nil {
-				return fmt.Sprint(p[0])[loc[0]:loc[1]], nil
-			}
-			return nil, nil
-		}),
+		fn("regex_search", regexSearch),
 		fn("to_list", func(p ...any) (any, error) { return p[0], nil }),
 		// lookup('varnames', re...) (the names of the variables matching)
 		// and lookup('env', name...), the lookups conditions use
@@ -205,9 +180,21 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 			if err != nil || len(p) < 2 {
 				return nil, fmt.Errorf("map: expected a list and a filter")
 			}
+			if rf, ok := map[string]func(...any) (any, error){"regex_search": regexSearch, "regex_replace": regexReplace}[fmt.Sprint(p[1])]; ok {
+				// map('regex_replace', pattern, replacement): the filter's arguments follow
+				out := make([]any, 0, len(l))
+				for _, e := range l {
+					v, err := rf(append([]any{e}, p[2:]...)...)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, v)
+				}
+				return out, nil
+			}
 			f, ok := mapFilters[fmt.Sprint(p[1])]
 			if !ok {
-				return nil, fmt.Errorf("map('%v'): conditions map with lower, upper, trim, int, float, string, length or bool", p[1])
+				return nil, fmt.Errorf("map('%v'): conditions map with lower, upper, trim, int, float, string, length, bool, regex_search or regex_replace", p[1])
 			}
 			out := make([]any, 0, len(l))
 			for _, e := range l {
@@ -509,4 +496,35 @@ func operandStart(s string, bar int) int {
 		}
 	}
 	return 0
+}
+
+// regexReplace is Jinja's regex_replace(value, pattern, replacement).
+func regexReplace(p ...any) (any, error) {
+	if len(p) < 2 {
+		return nil, fmt.Errorf("regex_replace: expected a pattern")
+	}
+	re, err := regexp.Compile(fmt.Sprint(p[1]))
+	if err != nil {
+		return nil, err
+	}
+	repl := ""
+	if len(p) > 2 {
+		repl = fmt.Sprint(p[2])
+	}
+	return re.ReplaceAllString(fmt.Sprint(p[0]), pyre.Backrefs(repl)), nil
+}
+
+// regexSearch is Jinja's regex_search(value, pattern): the match or none.
+func regexSearch(p ...any) (any, error) {
+	if len(p) < 2 {
+		return nil, fmt.Errorf("regex_search: expected a pattern")
+	}
+	re, err := regexp.Compile(fmt.Sprint(p[1]))
+	if err != nil {
+		return nil, err
+	}
+	if loc := re.FindStringIndex(fmt.Sprint(p[0])); loc != nil {
+		return fmt.Sprint(p[0])[loc[0]:loc[1]], nil
+	}
+	return nil, nil
 }

@@ -44,6 +44,7 @@ var ansibleCases = []string{
 	`name | lower == "debian"`, `name | upper == "DEBIAN"`, `"ok" in res.stdout`, `"b" in items`,
 	`nothing is none`, `name is string`, `count is number`, `conf is mapping`, `items is iterable`,
 	`name is match("Deb")`, `name is match("bian")`, `name is search("bian")`,
+	`(items | map("regex_replace", "^a$", "z") | list) == ["z", "b", "c"]`, `(words | map("regex_search", "y") | select | list | length) == 1`, "(items |\n  map('upper') | list | length) ==\n (items | length)",
 	`name is search("^deb", ignorecase=True)`, `name is not search("^deb", ignorecase=False)`, `res.stdout is search("^ALL OK$", multiline=True, ignorecase=True)`, `name is match("D", multiline=true)`, `res.rc == 0 and not (bad.rc == 0)`,
 	`{{ count == 3 }}`, `True`, `count == 3 and True`, `nothing == None`, `items | first == "a"`, `items | last == "c"`,
 	`(res.stdout | length) > 0`, `count | int == 3`, `"5432" == conf.port | string`,

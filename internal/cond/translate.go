@@ -13,6 +13,7 @@ var (
 	simplePath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 	pyLiteral  = regexp.MustCompile(`\b(True|False|None)\b`)
 	jinjaWrap  = regexp.MustCompile(`^\s*\{\{(.*)\}\}\s*$`)
+	spaceRuns  = regexp.MustCompile(`\s+`)
 )
 
 // filterNames maps Jinja filters to the expression language's functions.
@@ -31,6 +32,9 @@ func translate(s string) string {
 	if m := jinjaWrap.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
+	// Jinja reads line breaks as spaces: a condition broken across lines
+	// (`x |\n map(...)`) is one line to the rewrites below
+	s = outsideStrings(s, func(code string) string { return spaceRuns.ReplaceAllString(code, " ") })
 	s = pyMethods(pyIndexAttrs(s))
 	s = rewriteTests(s, func(m []string, args string) string {
 		x, not, test := m[1], m[2] != "", m[3]
