@@ -129,7 +129,11 @@ func (s *scope) emit(n node) (string, error) {
 		return "(index " + base + " " + i + ")", nil
 	case slice:
 		parts := []string{"pySlice"}
-		for _, n := range []node{x.x, x.lo, x.hi} {
+		nodes := []node{x.x, x.lo, x.hi}
+		if x.step != nil {
+			parts, nodes = []string{"pySliceStep"}, append(nodes, x.step)
+		}
+		for _, n := range nodes {
 			if n == nil {
 				parts = append(parts, "nil")
 				continue

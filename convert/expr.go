@@ -18,7 +18,7 @@ type (
 	}
 	index struct{ x, i node }
 	// slice is x[lo:hi]; a bound left out is nil
-	slice struct{ x, lo, hi node }
+	slice struct{ x, lo, hi, step node }
 	call  struct {
 		fn     node
 		args   []node
@@ -297,11 +297,14 @@ func (p *parser) postfix() (node, error) {
 					return nil, err
 				}
 			}
-			if p.is(tOp, ":") {
-				return nil, fmt.Errorf("slices with a step ([a:b:c]) are not converted")
+			var step node
+			if p.accept(tOp, ":") && !p.is(tOp, "]") {
+				if step, err = p.ternary(); err != nil {
+					return nil, err
+				}
 			}
 			if err = p.expect(tOp, "]"); err == nil {
-				x = slice{x, i, hi}
+				x = slice{x, i, hi, step}
 			}
 		case p.accept(tOp, "("):
 			var c call

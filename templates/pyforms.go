@@ -16,6 +16,7 @@ import (
 // json_query.
 func pythonFuncs(m template.FuncMap) {
 	m["pySlice"] = pySlice
+	m["pySliceStep"] = pySliceStep
 	m["hasKeyOrIndex"] = hasKeyOrIndex
 	m["passwordHash"] = passwordHash
 	m["jsonQuery"] = jsonQuery
@@ -103,6 +104,78 @@ func pySlice(x, lo, hi any) (any, error) {
 		return string(runes[a:b]), nil
 	}
 	return append([]any{}, l[a:b]...), nil
+}
+
+// pySliceStep is Python's x[lo:hi:step] (x[::-1] reverses): the bounds
+// as Python's slice.indices() reads them for the step's sign.
+func pySliceStep(x, lo, hi, step any) (any, error) {
+	st, err := sliceInt(step)
+	if err != nil || st == 0 {
+		return nil, fmt.Errorf("slice step %v: expected a whole number other than 0", step)
+	}
+	s, isString := x.(string)
+	runes := []rune(s)
+	var l []any
+	n := len(runes)
+	if !isString {
+		if l, err = listops.AsList(x); err != nil {
+			return nil, fmt.Errorf("slice: %w", err)
+		}
+		n = len(l)
+	}
+	bound := func(b any, def, low, high int) (int, error) {
+		if b == nil {
+			return def, nil
+		}
+		i, err := sliceInt(b)
+		if err != nil {
+			return 0, err
+		}
+		if i < 0 {
+			i += n
+		}
+		return min(max(i, low), high), nil
+	}
+	var a, b int
+	if st > 0 {
+		if a, err = bound(lo, 0, 0, n); err == nil {
+			b, err = bound(hi, n, 0, n)
+		}
+	} else {
+		if a, err = bound(lo, n-1, -1, n-1); err == nil {
+			b, err = bound(hi, -1, -1, n-1)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var outRunes []rune
+	var out []any
+	for i := a; st > 0 && i < b || st < 0 && i > b; i += st {
+		if isString {
+			outRunes = append(outRunes, runes[i])
+		} else {
+			out = append(out, l[i])
+		}
+	}
+	if isString {
+		return string(outRunes), nil
+	}
+	return append([]any{}, out...), nil
+}
+
+// sliceInt is a slice bound or step as a whole number.
+func sliceInt(b any) (int, error) {
+	v := reflect.ValueOf(b)
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(v.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int(v.Uint()), nil
+	case reflect.Float64, reflect.Float32:
+		return int(v.Float()), nil
+	}
+	return 0, fmt.Errorf("slice bound %v is not a number", b)
 }
 
 // quote is Python's urllib.parse.quote with safe "/" (Jinja's urlencode):

@@ -254,3 +254,23 @@ func TestConditionWithTemplatesInsideAsAnsible(t *testing.T) {
 		}
 	}
 }
+
+// Python slices with a step (x[::-1], x[1::2]) and the reversed-join idiom
+// of DNS roles, against ansible-playbook.
+func TestSlicesWithStepAsAnsible(t *testing.T) {
+	src := srcDir(t)
+	writeFile(t, src, "play.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    z: "10.20.30.in-addr.arpa"
+    l: [1, 2, 3, 4, 5]
+  tasks:
+    - debug:
+        msg: "s[{{ l[::-1] | join(',') }}|{{ l[1::2] | join(',') }}|{{ l[3:0:-1] | join(',') }}|{{ '.'.join(z.split('.')[::-1]) }}|{{ z[::-3] }}|{{ l[-2:] | join(',') }}]"
+`)
+	ansible, runbook := bothPlay(t, src, "play.yml")
+	re := regexp.MustCompile(`s\[[^\]]*\]`)
+	if a, r := re.FindString(ansible), re.FindString(runbook); a != "s[5,4,3,2,1|2,4|4,3,2|arpa.in-addr.30.20.10|aad-...|4,5]" || a != r {
+		t.Errorf("ansible %q, runbook %q", a, r)
+	}
+}
