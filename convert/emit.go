@@ -116,6 +116,9 @@ func (s *scope) emit(n node) (string, error) {
 		if identRE.MatchString(x.name) && (strings.HasPrefix(base, ".") || strings.HasPrefix(base, "$")) && !strings.ContainsAny(base, " ()") {
 			return base + "." + x.name, nil
 		}
+		if _, err := strconv.Atoi(x.name); err == nil {
+			return "(index " + base + " " + x.name + ")", nil // item.1: Jinja's subscript of a list
+		}
 		return "(index " + base + " " + strconv.Quote(x.name) + ")", nil
 	case index:
 		base, err := s.emit(x.x)

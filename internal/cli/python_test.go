@@ -264,13 +264,14 @@ func TestSlicesWithStepAsAnsible(t *testing.T) {
   vars:
     z: "10.20.30.in-addr.arpa"
     l: [1, 2, 3, 4, 5]
+    pair: ["example.com", "10.20.30.in-addr.arpa"]
   tasks:
     - debug:
-        msg: "s[{{ l[::-1] | join(',') }}|{{ l[1::2] | join(',') }}|{{ l[3:0:-1] | join(',') }}|{{ '.'.join(z.split('.')[::-1]) }}|{{ z[::-3] }}|{{ l[-2:] | join(',') }}]"
+        msg: "s[{{ l[::-1] | join(',') }}|{{ l[1::2] | join(',') }}|{{ l[3:0:-1] | join(',') }}|{{ '.'.join(z.split('.')[::-1]) }}|{{ z[::-3] }}|{{ l[-2:] | join(',') }}|{{ ('.'.join(pair.1.replace(pair.1+'.','').split('.')[::-1])) }}]"
 `)
 	ansible, runbook := bothPlay(t, src, "play.yml")
 	re := regexp.MustCompile(`s\[[^\]]*\]`)
-	if a, r := re.FindString(ansible), re.FindString(runbook); a != "s[5,4,3,2,1|2,4|4,3,2|arpa.in-addr.30.20.10|aad-...|4,5]" || a != r {
+	if a, r := re.FindString(ansible), re.FindString(runbook); a != "s[5,4,3,2,1|2,4|4,3,2|arpa.in-addr.30.20.10|aad-...|4,5|arpa.in-addr.30.20.10]" || a != r {
 		t.Errorf("ansible %q, runbook %q", a, r)
 	}
 }
