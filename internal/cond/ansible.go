@@ -27,7 +27,7 @@ var ansibleFuncs = map[string]bool{"defined": true, "member": true, "default_": 
 	"is_match": true, "is_search": true, "is_regex": true, "is_truthy": true, "is_falsy": true, "regex_replace": true, "regex_search": true, "py_truth": true,
 	"lookup": true, "difference": true, "union": true, "intersect": true, "symmetric_difference": true, "flatten": true,
 	"py_method": true, "concat": true, "jselect": true, "jreject": true, "jselectattr": true, "jrejectattr": true, "jmap": true, "jmap_attr": true,
-	"jfilter": true}
+	"jfilter": true, "is_file": true, "is_directory": true, "is_dir": true, "is_link": true, "is_exists": true, "is_abs": true}
 
 // Filters are the Jinja filters templates have, for conditions to call:
 // one language for both (`x | dirname` works in a when: as in a template).
@@ -210,6 +210,16 @@ func options(vars map[string]any, extra expr.Option) []expr.Option {
 		fn("is_skipped", result("skipped", true)), fn("is_skip", result("skipped", true)), fn("is_change", result("changed", true)),
 		fn("is_version", versionTest), fn("is_version_compare", versionTest),
 		fn("is_none", kind(func(v any) bool { return v == nil })),
+		// Ansible's path tests look at the machine running the playbook
+		fn("is_file", kind(func(v any) bool { st, err := os.Stat(fmt.Sprint(v)); return err == nil && st.Mode().IsRegular() })),
+		fn("is_directory", kind(func(v any) bool { st, err := os.Stat(fmt.Sprint(v)); return err == nil && st.IsDir() })),
+		fn("is_dir", kind(func(v any) bool { st, err := os.Stat(fmt.Sprint(v)); return err == nil && st.IsDir() })),
+		fn("is_link", kind(func(v any) bool {
+			st, err := os.Lstat(fmt.Sprint(v))
+			return err == nil && st.Mode()&os.ModeSymlink != 0
+		})),
+		fn("is_exists", kind(func(v any) bool { _, err := os.Stat(fmt.Sprint(v)); return err == nil })),
+		fn("is_abs", kind(func(v any) bool { return strings.HasPrefix(fmt.Sprint(v), "/") })),
 		fn("is_string", kind(func(v any) bool { _, ok := v.(string); return ok })),
 		fn("is_number", kind(func(v any) bool { return isNumber(v) })),
 		fn("is_integer", kind(func(v any) bool {

@@ -31,6 +31,9 @@ zero: 0
 blank: ""
 nodes: [{name: a, primary: true, port: 5432}, {name: b, primary: false, port: 6432}]
 words: ["x", "", " y "]
+etcdir: /etc
+hostsfile: /etc/hosts
+nofile: /nonexistent-runbook
 `
 
 // ansibleCases are conditions written as Ansible users write them.
@@ -45,6 +48,7 @@ var ansibleCases = []string{
 	`nothing is none`, `name is string`, `count is number`, `conf is mapping`, `items is iterable`,
 	`name is match("Deb")`, `name is match("bian")`, `name is search("bian")`,
 	`(items | map("regex_replace", "^a$", "z") | list) == ["z", "b", "c"]`, `(words | map("regex_search", "y") | select | list | length) == 1`, "(items |\n  map('upper') | list | length) ==\n (items | length)",
+	`etcdir is directory`, `hostsfile is file`, `hostsfile is not directory`, `nofile is not exists`, `etcdir is exists`, `hostsfile is abs`, `name is not abs`,
 	`name is search("^deb", ignorecase=True)`, `name is not search("^deb", ignorecase=False)`, `res.stdout is search("^ALL OK$", multiline=True, ignorecase=True)`, `name is match("D", multiline=true)`, `res.rc == 0 and not (bad.rc == 0)`,
 	`{{ count == 3 }}`, `True`, `count == 3 and True`, `nothing == None`, `items | first == "a"`, `items | last == "c"`,
 	`(res.stdout | length) > 0`, `count | int == 3`, `"5432" == conf.port | string`,
