@@ -110,7 +110,8 @@ type Task struct {
 	DelegateFacts               bool // facts the task sets go to the delegated host
 	RunOnce                     bool
 	NoLog                       bool
-	CheckMode                   *bool // false: run even under --check (read-only commands)
+	CheckMode                   *bool  // false: run even under --check (read-only commands)
+	CheckModeExpr               string // a templated check_mode, decided per host
 	Vars                        map[string]any
 	Environment                 map[string]string // environment: for the task's commands
 	EnvironmentExpr             string            // or a template naming a mapping

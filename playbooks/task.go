@@ -179,7 +179,11 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 		case "run_once":
 			t.RunOnce, err = d.boolean(v, "run_once")
 		case "check_mode":
-			t.CheckMode, err = d.boolPtr(v, "check_mode")
+			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
+				t.CheckModeExpr, err = v.Value, d.template(v, v.Value) // decided per host
+			} else {
+				t.CheckMode, err = d.boolPtr(v, "check_mode")
+			}
 		case "no_log":
 			if v.Kind == yaml.ScalarNode && templates.Has(v.Value) {
 				t.NoLogExpr, err = v.Value, d.template(v, v.Value) // decided per host

@@ -124,9 +124,12 @@ func evalFlags(sc scope, vars map[string]any) (scope, error) {
 			return sc, fmt.Errorf("%s: %w", fe[0], err)
 		}
 		on := truthy(v)
-		if fe[0] == "no_log" {
+		switch fe[0] {
+		case "check_mode":
+			sc.checkMode = &on
+		case "no_log":
 			sc.noLog = sc.noLog || on
-		} else {
+		default:
 			sc.ignoreErrors = sc.ignoreErrors || on
 		}
 	}

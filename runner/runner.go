@@ -393,8 +393,11 @@ func (s scope) child(t *playbooks.Task) scope {
 	}
 	c.ignoreErrors = s.ignoreErrors || t.IgnoreErrors
 	c.noLog = s.noLog || t.NoLog
-	if t.IgnoreErrorsExpr != "" || t.NoLogExpr != "" {
+	if t.IgnoreErrorsExpr != "" || t.NoLogExpr != "" || t.CheckModeExpr != "" {
 		c.flagExprs = append([][2]string(nil), s.flagExprs...)
+		if t.CheckModeExpr != "" {
+			c.flagExprs = append(c.flagExprs, [2]string{"check_mode", t.CheckModeExpr})
+		}
 		if t.IgnoreErrorsExpr != "" {
 			c.flagExprs = append(c.flagExprs, [2]string{"ignore_errors", t.IgnoreErrorsExpr})
 		}

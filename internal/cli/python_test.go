@@ -275,3 +275,29 @@ func TestSlicesWithStepAsAnsible(t *testing.T) {
 		t.Errorf("ansible %q, runbook %q", a, r)
 	}
 }
+
+// A templated check_mode (check_mode: "{{ dry }}", the linux-system-roles
+// idiom) is decided per host: the command is skipped, nothing changes.
+func TestTemplatedCheckModeAsAnsible(t *testing.T) {
+	src := srcDir(t)
+	probe := filepath.Join(t.TempDir(), "probe")
+	writeFile(t, src, "play.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    dry: true
+  tasks:
+    - command: touch `+probe+`
+      check_mode: "{{ dry }}"
+      register: r
+    - debug:
+        msg: "cm[{{ r.changed }}|{{ r.skipped | default(false) }}]"
+`)
+	ansible, runbook := bothPlay(t, src, "play.yml")
+	re := regexp.MustCompile(`cm\[[^\]]*\]`)
+	if a, r := strings.ToLower(re.FindString(ansible)), re.FindString(runbook); a != "cm[false|true]" || a != r {
+		t.Errorf("ansible %q, runbook %q", a, r)
+	}
+	if _, err := os.Stat(probe); err == nil {
+		t.Error("the command ran under a templated check_mode that is true")
+	}
+}
