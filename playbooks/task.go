@@ -206,9 +206,27 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 			if rerr != nil {
 				return rerr
 			}
-			block, hs, rerr := l.role(d, f, r, handler, nil)
+			var block *Task
+			var hs []*Task
+			_, rerr = l.tryInclude(func() ([]*Task, error) {
+				var err error
+				block, hs, err = l.role(d, f, r, handler, nil)
+				return nil, err
+			})
 			if rerr != nil {
-				return rerr
+				if k.Value != "include_role" {
+					return rerr
+				}
+				// include_role is dynamic in Ansible: a role that does not
+				// load (not installed, for another platform) fails only the
+				// hosts that reach it; without a when it is a mistake now
+				includeErr = rerr
+				literal := strings.ReplaceAll(rerr.Error(), "{{", `{{"{{"}}`)
+				ft, ferr := failTask(k.Value+" "+r.name, d.pos(v), literal)
+				if ferr != nil {
+					return ferr
+				}
+				block, hs = &Task{Name: k.Value + " " + r.name, Block: ft, At: d.pos(v)}, nil
 			}
 			included = true
 			t.Block = []*Task{block}
