@@ -14,7 +14,8 @@ import (
 // answer), hang, refused, auth, empty, slow:ANSWER (the answer after 1.5 s,
 // longer than the first round's timeout). pg_promote is recorded; a promoted
 // node answers "f" after it unless NODE.nopromote exists, in which case it
-// stops answering. ALTER SYSTEM is recorded.
+// stops answering, and if NODE.slow exists it answers after 1.5 s. ALTER
+// SYSTEM is recorded.
 const fakePsql = `#!/bin/sh
 while [ $# -gt 0 ]; do
   case "$1" in -h) h=$2; shift ;; -p) p=$2; shift ;; -c) sql=$2; shift ;; esac
@@ -32,7 +33,7 @@ case "$sql" in
   *pg_reload_conf*) echo t; exit 0 ;;
 esac
 [ -e "$node.gone" ] && { echo "connection refused" >&2; exit 2; }
-[ -e "$node.promoted" ] && { echo "f|0/FFFFFF|"; exit 0; }
+[ -e "$node.promoted" ] && { [ -e "$node.slow" ] && sleep 1.5; echo "f|0/FFFFFF|"; exit 0; }
 n=$(cat "$node.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$node.n"
 total=$(wc -l < "$node")
 [ "$n" -ge "$total" ] && n=$((total - 1))
@@ -131,6 +132,11 @@ func TestFailoverDecisions(t *testing.T) {
 			args:  primaryDied,
 			nodes: map[string]string{p2: "f|0/600|", p3: "t|0/400|10.0.0.2:5432"},
 			calls: "attach 1", logHas: "postgres2 (10.0.0.2:5432) already is primary"},
+		{name: "the promoted node answers slowly afterwards (a loaded VM): each check asks longer, the promotion is confirmed",
+			args:  primaryDied,
+			nodes: map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			extra: []string{p2 + ".slow"},
+			calls: "promote 10.0.0.2|attach 1", logHas: "promoted postgres2"},
 		{name: "the promoted node goes away mid-way: the promotion is reported failed",
 			args:  primaryDied,
 			nodes: map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
