@@ -14,8 +14,9 @@ import (
 // answer), hang, refused, auth, empty, slow:ANSWER (the answer after 1.5 s,
 // longer than the first round's timeout). pg_promote is recorded; a promoted
 // node answers "f" after it unless NODE.nopromote exists, in which case it
-// stops answering, and if NODE.slow exists it answers after 1.5 s. ALTER
-// SYSTEM is recorded.
+// stops answering, and if NODE.slow exists it answers after 1.5 s; with
+// NODE.slowpromote the request takes 1.5 s to arrive (a shorter timeout
+// cuts it off before the node gets it). ALTER SYSTEM is recorded.
 const fakePsql = `#!/bin/sh
 while [ $# -gt 0 ]; do
   case "$1" in -h) h=$2; shift ;; -p) p=$2; shift ;; -c) sql=$2; shift ;; esac
@@ -24,6 +25,7 @@ done
 node="$FAKE/$h:$p"
 case "$sql" in
   *pg_promote*)
+    [ -e "$node.slowpromote" ] && sleep 1.5
     echo "promote $h" >> "$FAKE/calls"
     if [ -e "$node.nopromote" ]; then : > "$node.gone"; else : > "$node.promoted"; fi
     echo t; exit 0 ;;
@@ -136,6 +138,11 @@ func TestFailoverDecisions(t *testing.T) {
 			args:  primaryDied,
 			nodes: map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
 			extra: []string{p2 + ".slow"},
+			calls: "promote 10.0.0.2|attach 1", logHas: "promoted postgres2"},
+		{name: "the promote request takes longer than the timeout to reach a loaded node: asked again, longer, until it arrives",
+			args:  primaryDied,
+			nodes: map[string]string{p2: "t|0/500|10.0.0.1:5432", p3: "t|0/400|10.0.0.2:5432"},
+			extra: []string{p2 + ".slowpromote"},
 			calls: "promote 10.0.0.2|attach 1", logHas: "promoted postgres2"},
 		{name: "the promoted node goes away mid-way: the promotion is reported failed",
 			args:  primaryDied,
