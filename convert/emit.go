@@ -234,7 +234,9 @@ func (s *scope) emitBinop(x binop) (string, error) {
 	case "-":
 		return "(sub " + l + " " + r + ")", nil
 	case "*":
-		return "(mul " + l + " " + r + ")", nil
+		return "(times " + l + " " + r + ")", nil
+	case "**":
+		return "(power " + l + " " + r + ")", nil
 	case "/":
 		return "(divf " + l + " " + r + ")", nil
 	case "//":

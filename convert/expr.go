@@ -221,12 +221,25 @@ func (p *parser) additive() (node, error) {
 }
 
 func (p *parser) mult() (node, error) {
-	l, err := p.unary()
+	l, err := p.pow()
 	for err == nil && (p.is(tOp, "*") || p.is(tOp, "/") || p.is(tOp, "//") || p.is(tOp, "%")) {
 		op := p.next().val
 		var r node
-		r, err = p.unary()
+		r, err = p.pow()
 		l = binop{op, l, r}
+	}
+	return l, err
+}
+
+// pow is Jinja's **: tighter than * and looser than a sign, and, unlike
+// Python's, from the left (2 ** 3 ** 2 is 64 in a template).
+func (p *parser) pow() (node, error) {
+	l, err := p.unary()
+	for err == nil && p.is(tOp, "**") {
+		p.next()
+		var r node
+		r, err = p.unary()
+		l = binop{"**", l, r}
 	}
 	return l, err
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -199,7 +200,10 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 			if g == "ungrouped" {
 				g = ""
 			}
-			name, port := splitHostPort(words[0])
+			name, port, err := splitHostPort(words[0])
+			if err != nil {
+				return diag.At(src, lineNo, col, "%v", err)
+			}
 			if port != 0 {
 				if _, given := vars["ansible_port"]; !given {
 					vars["ansible_port"] = port
@@ -240,22 +244,29 @@ func unquoteINI(v string) string {
 // splitHostPort splits a host written with its port, as Ansible's
 // parse_address does: name:22, 10.0.0.1:22, [::1]:22 (a bare IPv6 address
 // has no port).
-func splitHostPort(h string) (string, int) {
+func splitHostPort(h string) (string, int, error) {
+	name, digits := h, ""
 	if strings.HasPrefix(h, "[") {
-		if i := strings.Index(h, "]:"); i > 0 {
-			if p, err := strconv.Atoi(h[i+2:]); err == nil && p > 0 && p < 65536 {
-				return h[1:i], p
-			}
+		i := strings.Index(h, "]:")
+		if i <= 0 {
+			return h, 0, nil
 		}
-		return h, 0
+		name, digits = h[1:i], h[i+2:]
+	} else {
+		i := strings.LastIndex(h, ":")
+		if i <= 0 || strings.Count(h, ":") > 1 {
+			return h, 0, nil
+		}
+		name, digits = h[:i], h[i+1:]
 	}
-	i := strings.LastIndex(h, ":")
-	if i <= 0 || strings.Count(h, ":") > 1 {
-		return h, 0
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return h, 0, nil // not a port: part of the name (a range, say)
 	}
-	p, err := strconv.Atoi(h[i+1:])
+	// digits after the colon are a port, as Ansible reads them; one no
+	// TCP port can be is a mistake, said here rather than at connect time
+	p, err := strconv.Atoi(digits)
 	if err != nil || p <= 0 || p > 65535 {
-		return h, 0
+		return h, 0, fmt.Errorf("port %s of host %s out of range (1 to 65535)", digits, name)
 	}
-	return h[:i], p
+	return name, p, nil
 }

@@ -164,10 +164,14 @@ func (d *decoder) identifier(n *yaml.Node, key string) (string, error) {
 }
 
 // nonNegative is number that refuses values below zero (delay, timeout).
+// maxSeconds bounds a number of seconds (about 31 years): a larger one
+// overflows a duration and once made `pause: 1e300` no pause at all.
+const maxSeconds = 1e9
+
 func (d *decoder) nonNegative(n *yaml.Node, key string) (float64, error) {
 	f, err := d.number(n, key)
-	if err == nil && (f < 0 || f != f) {
-		return 0, d.errf(n, "%s: expected a number of seconds, 0 or more, got %s", key, n.Value)
+	if err == nil && (f < 0 || f != f || f > maxSeconds) {
+		return 0, d.errf(n, "%s: expected a number of seconds from 0 to %.0f, got %s", key, maxSeconds, n.Value)
 	}
 	return f, err
 }

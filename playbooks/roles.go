@@ -151,7 +151,21 @@ func (l *Loader) rolePaths(f *file) []string {
 	if home, err := os.UserHomeDir(); err == nil {
 		dirs = append(dirs, filepath.Join(home, ".ansible", "roles"))
 	}
-	return append(dirs, "/usr/share/ansible/roles", "/etc/ansible/roles")
+	return unique(append(dirs, "/usr/share/ansible/roles", "/etc/ansible/roles"))
+}
+
+// unique keeps the first of each path, in order (a playbook in the
+// current folder names "." three times).
+func unique(dirs []string) []string {
+	seen := map[string]bool{}
+	out := dirs[:0]
+	for _, d := range dirs {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // roleFile reads ROLE/sub/name(.yml|.yaml|) if it exists.
@@ -431,7 +445,8 @@ func (l *Loader) roleDeps(mf *file) ([]roleRef, error) {
 	}
 	d := &decoder{src: mf.src}
 	if root.Kind != yaml.MappingNode {
-		return nil, nil
+		// as Ansible: "the 'meta/main.yml' for role a is not a dictionary"
+		return nil, d.errf(root, "a role's meta/main.yml is a mapping (galaxy_info, dependencies...), got %s", diag.KindName(root))
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value != "dependencies" {

@@ -158,6 +158,19 @@ func firstFound(t *playbooks.Task, n *yaml.Node) ([]any, bool, error) {
 
 // nestedItems is with_nested: every combination, the first list outermost.
 func nestedItems(lists []any) ([]any, bool, error) {
+	// the product is counted before it is built: four lists of 1,000 are
+	// 10^12 items, one clear error rather than a run that never ends
+	total := 1
+	for _, l := range lists {
+		n := 1
+		if ls, ok := l.([]any); ok {
+			n = len(ls)
+		}
+		if n > 0 && total > templates.MaxItems/n {
+			return nil, true, fmt.Errorf("with_nested: the lists make over %d combinations", templates.MaxItems)
+		}
+		total *= n
+	}
 	out := []any{[]any{}}
 	for _, l := range lists {
 		ls, ok := l.([]any)

@@ -133,6 +133,12 @@ func TestRunnerControlFlow(t *testing.T) {
 				"    - command: echo s{{ .item }}\n      with_sequence: start=1 end=5 stride=2 format=%02d\n" +
 				"    - command: echo u{{ (index .item 0).name }}-{{ index .item 1 }}\n      with_subelements: [[{name: a, keys: [k1, k2]}], keys]\n",
 			log: "h1: nax|h1: nay|h1: nbx|h1: nby|h1: ta1|h1: tb2|h1: s01|h1: s03|h1: s05|h1: ua-k1|h1: ua-k2"},
+		{name: "with_nested whose product is too large: one clear failure, nothing sent (four lists of 1,000 once ran until killed)",
+			play: "- hosts: h1\n  gather_facts: false\n  vars: {k: \"{{ until 1000 }}\"}\n  tasks:\n    - command: echo {{ .item }}\n      with_nested: ['{{ .k }}', '{{ .k }}', '{{ .k }}', '{{ .k }}']\n    - command: echo after\n",
+			log:  "", recap: "h1 ok=0 changed=0 failed=1 skipped=0 rescued=0;"},
+		{name: "a variable computed from itself has no value (it once kept its own template text): the task that uses it fails; chains that end resolve",
+			play: "- hosts: h1\n  gather_facts: false\n  vars: {x: \"{{ .x }}/bin\", a: \"{{ .b }}\", b: \"{{ .a }}\", c: \"{{ .d }}\", d: \"{{ .e }}\", e: z}\n  tasks:\n    - command: echo {{ .c }}\n    - command: echo {{ .x }}\n      ignore_errors: true\n    - command: echo {{ .a }}\n",
+			log:  "h1: z", recap: "h1 ok=2 changed=1 failed=1 skipped=0 rescued=0;"},
 		{name: "with_flattened and community.general's flattened: lists to any depth (as Ansible gives 1..5)",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo f{{ .item }}\n      with_flattened: [1, [2, [3, [4]]]]\n" +
 				"    - command: echo g{{ .item }}\n      with_community.general.flattened: [[5]]\n",

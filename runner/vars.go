@@ -64,6 +64,13 @@ func composeVarsLazy(magic map[string]any, layers ...layer) (map[string]any, bro
 		}
 	}
 	failed := map[string]error{}
+	// a variable computed from itself (x: "{{ x }}/bin", or a -> b -> a)
+	// has no value: Ansible says "recursive loop detected"; rendering it
+	// pass after pass left the template's own text as its value
+	for k, chain := range selfReferences(src) {
+		failed[k] = fmt.Errorf("it is computed from itself (%s)", chain)
+		delete(src, k)
+	}
 	for pass := 0; pass < maxRenderPasses && len(src) > 0; pass++ {
 		changed := false
 		for k, v := range src {
@@ -97,6 +104,69 @@ func composeVarsLazy(magic map[string]any, layers ...layer) (map[string]any, bro
 		broken[k] = err
 	}
 	return out, broken
+}
+
+// selfReferences finds the author templates that reach their own name
+// through the others: each such name with its chain (a -> b -> a).
+func selfReferences(src map[string]any) map[string]string {
+	uses := make(map[string][]string, len(src))
+	for k, v := range src {
+		for n := range valueUses(v) {
+			if _, ok := src[n]; ok {
+				uses[k] = append(uses[k], n)
+			}
+		}
+		sort.Strings(uses[k])
+	}
+	out := map[string]string{}
+	for k := range src {
+		// depth-first from k, looking for a way back to k
+		seen := map[string]bool{}
+		var path []string
+		var back func(n string) bool
+		back = func(n string) bool {
+			path = append(path, n)
+			for _, m := range uses[n] {
+				if m == k {
+					path = append(path, m)
+					return true
+				}
+				if !seen[m] {
+					seen[m] = true
+					if back(m) {
+						return true
+					}
+				}
+			}
+			path = path[:len(path)-1]
+			return false
+		}
+		if back(k) {
+			out[k] = strings.Join(path, " -> ")
+		}
+	}
+	return out
+}
+
+// valueUses is every variable the templates in a value read.
+func valueUses(v any) map[string]bool {
+	switch x := v.(type) {
+	case string:
+		return templates.Uses(x)
+	case []any:
+		all := map[string]bool{}
+		for _, e := range x {
+			maps.Copy(all, valueUses(e))
+		}
+		return all
+	case map[string]any:
+		all := map[string]bool{}
+		for _, e := range x {
+			maps.Copy(all, valueUses(e))
+		}
+		return all
+	}
+	return nil
 }
 
 // brokenVars are the variables that could not be rendered, with why.

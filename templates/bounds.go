@@ -16,6 +16,10 @@ const MaxOutput = 64 << 20
 // list of that size (repeat, until, randAlpha...).
 const maxCount = 1 << 20
 
+// MaxItems bounds a list built from others (a loop's combinations): the
+// same bound as one template's counts.
+const MaxItems = maxCount
+
 var errTooLarge = fmt.Errorf("template output over %d MiB", MaxOutput>>20)
 
 // limitedBuffer stops a template once its output passes MaxOutput.

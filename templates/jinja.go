@@ -3,6 +3,7 @@ package templates
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -232,6 +233,8 @@ func jinjaFuncs(m template.FuncMap) {
 	m["cmp"] = compare
 	m["member"] = member
 	m["plus"] = plus
+	m["times"] = times
+	m["power"] = power
 	m["toYaml"] = func(v any) (string, error) {
 		b, err := yaml.Marshal(v)
 		return strings.TrimSuffix(string(b), "\n"), err
@@ -451,6 +454,109 @@ func plus(a, b any) (any, error) {
 		}
 	}
 	return fa + fb, nil
+}
+
+// times is Python's *: a string or a list repeated a whole number of
+// times (nothing for 0 or less; bounded like every count), numbers
+// multiplied ('=' * 20 is a rule of twenty, not 0).
+func times(a, b any) (any, error) {
+	if n, ok := wholeNumber(b); ok {
+		if r, ok, err := repeated(a, n); ok {
+			return r, err
+		}
+	}
+	if n, ok := wholeNumber(a); ok {
+		if r, ok, err := repeated(b, n); ok {
+			return r, err
+		}
+	}
+	return arith("multiply", a, b, func(x, y int64) (int64, bool) {
+		p := x * y
+		return p, x == 0 || (p/x == y && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64))
+	}, func(x, y float64) float64 { return x * y })
+}
+
+// power is Jinja's **, on numbers.
+func power(a, b any) (any, error) {
+	return arith("raise", a, b, func(x, y int64) (int64, bool) {
+		if y < 0 {
+			return 0, false
+		}
+		switch {
+		case x == 0 && y > 0:
+			return 0, true
+		case x == 1 || y == 0:
+			return 1, true
+		case x == -1:
+			return 1 - 2*(y%2), true
+		}
+		// |x| >= 2: at most 63 steps before the result overflows
+		r := int64(1)
+		for i := int64(0); i < y; i++ {
+			if (r*x)/x != r {
+				return 0, false
+			}
+			r *= x
+		}
+		return r, true
+	}, math.Pow)
+}
+
+// repeated is v (a string or a list) n times; ok is false for other values.
+func repeated(v any, n int64) (any, bool, error) {
+	if n < 0 {
+		n = 0
+	}
+	switch x := v.(type) {
+	case string:
+		if len(x) > 0 && n > int64(MaxOutput/len(x)) {
+			return nil, true, errTooLarge
+		}
+		return strings.Repeat(x, int(n)), true, nil
+	case []any:
+		if len(x) > 0 && n > int64(maxCount/len(x)) {
+			return nil, true, fmt.Errorf("a list repeated %d times is over %d items", n, maxCount)
+		}
+		out := make([]any, 0, len(x)*int(n))
+		for i := int64(0); i < n; i++ {
+			out = append(out, x...)
+		}
+		return out, true, nil
+	}
+	return nil, false, nil
+}
+
+// wholeNumber is v as an integer when it is one (not a float, not a bool).
+func wholeNumber(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	}
+	return 0, false
+}
+
+// arith applies an operator to two numbers: integers stay integers while
+// the result fits (fits reports it), anything else is a float.
+func arith(verb string, a, b any, ints func(x, y int64) (int64, bool), floats func(x, y float64) float64) (any, error) {
+	x, xok := wholeNumber(a)
+	y, yok := wholeNumber(b)
+	if xok && yok {
+		if r, fits := ints(x, y); fits {
+			return r, nil
+		}
+	}
+	fa, ea := strconv.ParseFloat(fmt.Sprint(a), 64)
+	fb, eb := strconv.ParseFloat(fmt.Sprint(b), 64)
+	if ea != nil || eb != nil {
+		return nil, fmt.Errorf("cannot %s %T and %T", verb, a, b)
+	}
+	return floats(fa, fb), nil
 }
 
 // selectBy keeps (or, with keep false, drops) the elements of the list

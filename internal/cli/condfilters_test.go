@@ -61,3 +61,40 @@ func uniq(s string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// Python's * and Jinja's ** in templates, as Ansible renders them: a
+// string times a number repeats it (it once printed 0), ** is from the
+// left and tighter than a sign. Only values both print alike (lists and
+// floats print differently: noted in the README).
+var arithmetic = []string{
+	`'=' * 5`, `3 * 'ab'`, `n * 4`, `2 ** 3 ** 2`, `-2 ** 2`, `2 ** -1`, `'x' * 0`, `'x' * -2`,
+	`([1, 2] * 2) | length`, `(n * 'ab') | length`, `2 ** 10 - 1`, `7 * 6 // 4`,
+}
+
+func TestArithmeticMatchesAnsible(t *testing.T) {
+	var play strings.Builder
+	play.WriteString("- hosts: localhost\n  gather_facts: false\n  vars: {n: 3}\n  tasks:\n")
+	for _, e := range arithmetic {
+		play.WriteString("    - debug: {msg: \"<<{{ " + strings.ReplaceAll(e, `"`, `\"`) + " }}>>\"}\n")
+	}
+	dir := srcDir(t)
+	writeFile(t, dir, "arith.yaml", play.String())
+	aout, rout := bothPlay(t, dir, "arith.yaml")
+	values := regexp.MustCompile(`<<([^>]*)>>`)
+	list := func(s string) []string {
+		var l []string
+		for _, m := range values.FindAllStringSubmatch(s, -1) {
+			l = append(l, m[1])
+		}
+		return l
+	}
+	a, r := list(aout), list(rout)
+	if len(a) != len(arithmetic) || len(r) != len(arithmetic) {
+		t.Fatalf("values: Ansible %q, runbook %q\n%s", a, r, rout)
+	}
+	for i, e := range arithmetic {
+		if a[i] != r[i] {
+			t.Errorf("%s: Ansible %q, runbook %q", e, a[i], r[i])
+		}
+	}
+}

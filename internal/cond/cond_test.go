@@ -89,9 +89,26 @@ func TestCheckRefusesWhatCannotWork(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c, err, want)
 		}
 	}
-	for _, ok := range []string{`x is defined`, `len(x) > 0 and "a" in y`, `r.rc != 0`, `true`} {
+	for _, ok := range []string{`x is defined`, `len(x) > 0 and "a" in y`, `r.rc != 0`, `true`,
+		// brackets inside a string do not count as nesting
+		`x == "` + strings.Repeat("(", 500) + `"`} {
 		if err := Check(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
+	}
+}
+
+// 50,000 nested parentheses once took 19 s to refuse (quadratic work per
+// level); deep nesting is refused at once, by Check and by Eval.
+func TestDeepNestingRefusedAtOnce(t *testing.T) {
+	deep := strings.Repeat("(", 50000) + "1" + strings.Repeat(")", 50000)
+	if err := Check(deep); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Errorf("Check: %v", err)
+	}
+	if _, err := Eval(deep, nil); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Errorf("Eval: %v", err)
+	}
+	if ok, err := Eval(strings.Repeat("(", 50)+"1 == 1"+strings.Repeat(")", 50), nil); err != nil || !ok {
+		t.Errorf("50 levels: %v %v", ok, err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Secret is one vault password and its vault id.
@@ -69,19 +71,39 @@ func LoadSecret(spec string, prompt func(id string) ([]byte, error)) (Secret, er
 	return Secret{ID: id, Password: pw}, nil
 }
 
+// scriptWait bounds a password script run without a terminal.
+var scriptWait = 20 * time.Second
+
 // runScript runs an executable password source (never with the password
 // on its command line: it only prints it).
 func runScript(path, id string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// a script that asks a person (a pinentry on the terminal) may take
+	// its time; one that asks a service answers in seconds or never
+	wait := scriptWait
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		wait = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	var args []string
 	if strings.HasSuffix(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "-client") {
 		args = []string{"--vault-id", id}
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
+	// a bare name is the file in this folder, as Ansible runs it, never a
+	// command looked up in PATH
+	run := path
+	if !strings.ContainsRune(run, filepath.Separator) {
+		run = "." + string(filepath.Separator) + run
+	}
+	cmd := exec.CommandContext(ctx, run, args...)
+	cmd.Stdin = os.Stdin
+	cmd.WaitDelay = time.Second // a child left holding stdout does not keep us waiting
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("vault password script %s gave no password within %s", path, wait)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vault password script %s: %v %s", path, err, strings.TrimSpace(stderr.String()))
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -94,6 +95,25 @@ func TestLoadSecret(t *testing.T) {
 	os.WriteFile(file, []byte("\n"), 0o600)
 	if _, err := LoadSecret(file, nil); err == nil {
 		t.Error("an empty password loaded")
+	}
+}
+
+// A password script named without a folder is the file in the current
+// folder (as Ansible runs it; it was looked up in PATH and not found), and
+// one that never answers is a clear error, not a hang.
+func TestPasswordScriptByBareNameAndBounded(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pw.sh"), []byte("#!/bin/sh\necho fromhere\n"), 0o700)
+	os.WriteFile(filepath.Join(dir, "slow.sh"), []byte("#!/bin/sh\nexec sleep 30\n"), 0o700)
+	t.Chdir(dir)
+	s, err := LoadSecret("pw.sh", nil)
+	if err != nil || string(s.Password) != "fromhere" {
+		t.Errorf("bare name: %+v %v", s, err)
+	}
+	scriptWait = 200 * time.Millisecond
+	defer func() { scriptWait = 20 * time.Second }()
+	if _, err := LoadSecret("slow.sh", nil); err == nil || !strings.Contains(err.Error(), "gave no password within") {
+		t.Errorf("slow script: %v", err)
 	}
 }
 
