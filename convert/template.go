@@ -46,9 +46,10 @@ func (c *templateConv) issue(offset int, format string, args ...any) {
 // failAction is written where something could not be converted: the
 // converted file still parses, and a run that reaches it fails saying what.
 func failAction(original string) string {
-	// the message carries no quote characters: the action may sit inside
-	// a key=value line, whose quotes are not Jinja-aware
-	msg := strings.NewReplacer(`'`, "’", `"`, "”").Replace(strings.TrimSpace(original))
+	// the message carries no quote characters and no template braces: the
+	// action may sit inside a key=value line, whose quotes are not
+	// Jinja-aware, and whose braces would nest
+	msg := strings.NewReplacer(`'`, "’", `"`, "”", "{{", "{ {", "}}", "} }", "{%", "{ %", "%}", "% }").Replace(strings.TrimSpace(original))
 	return "{{ fail " + strconv.Quote("runbook convert could not convert: "+msg) + " }}"
 }
 

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/runbook-lab/runbook/convert"
+	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/templates"
+	"go.yaml.in/yaml/v3"
 )
 
 // jinjaVars are the variables every case renders with (given to Ansible
@@ -152,6 +154,32 @@ func TestYAMLTaskFile(t *testing.T) {
 	for _, want := range []string{"# install", "name={{ .item }}", `with_items: "{{ .packages }}"`, "\n\n- name: conf", "when: a is defined"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
+
+// A construct convert cannot translate, inside a key=value argument, leaves
+// a line that still loads and says what was not converted: the original's
+// braces once nested inside the fail action and broke the line's quoting.
+func TestUnconvertedInsideKeyValueStillLoads(t *testing.T) {
+	in := "- hosts: all\n  tasks:\n    - debug: msg=\"{{ x | ipaddr }}\"\n    - debug: msg=\"a {% macro m() %}x{% endmacro %}\"\n"
+	out, issues, err := convert.YAML("pb.yml", []byte(in), func(string) bool { return true })
+	if err != nil || len(issues) == 0 {
+		t.Fatalf("%v %v", err, issues)
+	}
+	var doc []map[string]any
+	if err := yaml.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range doc[0]["tasks"].([]any) {
+		kv := task.(map[string]any)["debug"].(string)
+		n, err := playbooks.ParseKV(&yaml.Node{Kind: yaml.ScalarNode, Value: kv, Line: 1, Column: 1})
+		if err != nil {
+			t.Errorf("%s: %v", kv, err)
+			continue
+		}
+		if len(n.Content) != 2 || !strings.Contains(n.Content[1].Value, "could not convert") {
+			t.Errorf("%s: parsed as %v", kv, n.Content)
 		}
 	}
 }
