@@ -80,6 +80,9 @@ func parseExpr(s string) (node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := tooBig(toks); err != nil {
+		return nil, err
+	}
 	p := &parser{toks: toks}
 	n, err := p.ternary()
 	if err != nil {
@@ -89,6 +92,37 @@ func parseExpr(s string) (node, error) {
 		return nil, fmt.Errorf("unexpected %q at %d", p.peek().val, p.peek().pos)
 	}
 	return n, nil
+}
+
+// Bounds on one expression: the translation nests a call per filter and
+// per bracket, and its cost grows with the square of the nesting (100,000
+// chained filters did not finish in a minute). Real expressions stay far
+// below both.
+const (
+	maxFilters = 1000
+	maxNesting = 100
+)
+
+func tooBig(toks []token) error {
+	filters, depth := 0, 0
+	for _, t := range toks {
+		if t.kind != tOp {
+			continue
+		}
+		switch t.val {
+		case "|":
+			if filters++; filters > maxFilters {
+				return fmt.Errorf("more than %d filters in one expression", maxFilters)
+			}
+		case "(", "[", "{":
+			if depth++; depth > maxNesting {
+				return fmt.Errorf("brackets nested deeper than %d levels at %d", maxNesting, t.pos)
+			}
+		case ")", "]", "}":
+			depth--
+		}
+	}
+	return nil
 }
 
 func (p *parser) ternary() (node, error) {

@@ -183,3 +183,20 @@ func TestUnconvertedInsideKeyValueStillLoads(t *testing.T) {
 		}
 	}
 }
+
+// One expression's filters and brackets are bounded: 100,000 chained
+// filters once kept convert busy for minutes (the translation's cost grew
+// with the square of the chain). Past the bound the construct is reported
+// as not converted, at once.
+func TestHugeExpressionsReportedNotConverted(t *testing.T) {
+	for what, expr := range map[string]string{
+		"more than 1000 filters": "1" + strings.Repeat(" | string", 100000),
+		"nested deeper than 100": strings.Repeat("(", 50000) + "1" + strings.Repeat(")", 50000),
+	} {
+		in := "- hosts: all\n  tasks:\n    - debug: msg=\"{{ " + expr + " }}\"\n"
+		_, issues, err := convert.YAML("pb.yml", []byte(in), func(string) bool { return true })
+		if err != nil || len(issues) != 1 || !strings.Contains(issues[0].Msg, what) {
+			t.Errorf("%s: %v %v", what, err, issues)
+		}
+	}
+}

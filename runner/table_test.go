@@ -139,6 +139,9 @@ func TestRunnerControlFlow(t *testing.T) {
 		{name: "a variable computed from itself has no value (it once kept its own template text): the task that uses it fails; chains that end resolve",
 			play: "- hosts: h1\n  gather_facts: false\n  vars: {x: \"{{ .x }}/bin\", a: \"{{ .b }}\", b: \"{{ .a }}\", c: \"{{ .d }}\", d: \"{{ .e }}\", e: z}\n  tasks:\n    - command: echo {{ .c }}\n    - command: echo {{ .x }}\n      ignore_errors: true\n    - command: echo {{ .a }}\n",
 			log:  "h1: z", recap: "h1 ok=2 changed=1 failed=1 skipped=0 rescued=0;"},
+		{name: "a chain of 20 variables, each from the one before, is right in one go (map-order passes once kept raw template text in it)",
+			play: "- hosts: h1\n  gather_facts: false\n  vars: {v1: \"{{ .v0 }}x\", v2: \"{{ .v1 }}x\", v3: \"{{ .v2 }}x\", v4: \"{{ .v3 }}x\", v5: \"{{ .v4 }}x\", v6: \"{{ .v5 }}x\", v7: \"{{ .v6 }}x\", v8: \"{{ .v7 }}x\", v9: \"{{ .v8 }}x\", v10: \"{{ .v9 }}x\", v11: \"{{ .v10 }}x\", v12: \"{{ .v11 }}x\", v13: \"{{ .v12 }}x\", v14: \"{{ .v13 }}x\", v15: \"{{ .v14 }}x\", v16: \"{{ .v15 }}x\", v17: \"{{ .v16 }}x\", v18: \"{{ .v17 }}x\", v19: \"{{ .v18 }}x\", v20: \"{{ .v19 }}x\", v0: a}\n  tasks:\n    - command: echo {{ .v20 }}\n",
+			log:  "h1: axxxxxxxxxxxxxxxxxxxx"},
 		{name: "with_flattened and community.general's flattened: lists to any depth (as Ansible gives 1..5)",
 			play: "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: echo f{{ .item }}\n      with_flattened: [1, [2, [3, [4]]]]\n" +
 				"    - command: echo g{{ .item }}\n      with_community.general.flattened: [[5]]\n",

@@ -67,19 +67,26 @@ func composeVarsLazy(magic map[string]any, layers ...layer) (map[string]any, bro
 	// a variable computed from itself (x: "{{ x }}/bin", or a -> b -> a)
 	// has no value: Ansible says "recursive loop detected"; rendering it
 	// pass after pass left the template's own text as its value
-	for k, chain := range selfReferences(src) {
+	deps := dependencies(src)
+	for k, chain := range selfReferences(src, deps) {
 		failed[k] = fmt.Errorf("it is computed from itself (%s)", chain)
 		delete(src, k)
 	}
-	for pass := 0; pass < maxRenderPasses && len(src) > 0; pass++ {
+	// each variable after the ones it names, so one pass gets every value
+	// right (in map order a chain deeper than the passes kept a template's
+	// raw text in its value); further passes catch what is named
+	// indirectly (hostvars, lookup('vars')) and stop when nothing changes
+	order := renderOrder(src, deps)
+	for pass := 0; pass < maxRenderPasses && len(order) > 0; pass++ {
 		changed := false
-		for k, v := range src {
-			r, err := renderValue(v, out)
+		for _, k := range order {
+			r, err := renderValue(src[k], out)
 			if err != nil {
 				if failed[k] == nil {
 					changed = true
 				}
 				failed[k] = err
+				delete(out, k) // its users fail naming it, not with its raw text
 				continue
 			}
 			if failed[k] != nil {
@@ -108,16 +115,7 @@ func composeVarsLazy(magic map[string]any, layers ...layer) (map[string]any, bro
 
 // selfReferences finds the author templates that reach their own name
 // through the others: each such name with its chain (a -> b -> a).
-func selfReferences(src map[string]any) map[string]string {
-	uses := make(map[string][]string, len(src))
-	for k, v := range src {
-		for n := range valueUses(v) {
-			if _, ok := src[n]; ok {
-				uses[k] = append(uses[k], n)
-			}
-		}
-		sort.Strings(uses[k])
-	}
+func selfReferences(src map[string]any, uses map[string][]string) map[string]string {
 	out := map[string]string{}
 	for k := range src {
 		// depth-first from k, looking for a way back to k
@@ -146,6 +144,48 @@ func selfReferences(src map[string]any) map[string]string {
 		}
 	}
 	return out
+}
+
+// dependencies maps each author template to the others it names, sorted.
+func dependencies(src map[string]any) map[string][]string {
+	uses := make(map[string][]string, len(src))
+	for k, v := range src {
+		for n := range valueUses(v) {
+			if _, ok := src[n]; ok {
+				uses[k] = append(uses[k], n)
+			}
+		}
+		sort.Strings(uses[k])
+	}
+	return uses
+}
+
+// renderOrder lists src's names, each after the names it uses.
+func renderOrder(src map[string]any, uses map[string][]string) []string {
+	names := make([]string, 0, len(src))
+	for k := range src {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	order := make([]string, 0, len(names))
+	done := map[string]bool{}
+	var visit func(k string)
+	visit = func(k string) {
+		if done[k] {
+			return
+		}
+		done[k] = true
+		for _, d := range uses[k] {
+			if _, ok := src[d]; ok {
+				visit(d)
+			}
+		}
+		order = append(order, k)
+	}
+	for _, k := range names {
+		visit(k)
+	}
+	return order
 }
 
 // valueUses is every variable the templates in a value read.
@@ -181,6 +221,17 @@ func (b brokenVars) explain(err error) error {
 	}
 	if m := undefinedRE.FindStringSubmatch(err.Error()); m != nil {
 		if why, ok := b[m[1]]; ok {
+			// down the chain to the first cause: v19 -> v18 -> ... -> the
+			// one too large (each name once)
+			seen := map[string]bool{m[1]: true}
+			for cause := why; ; {
+				n := undefinedRE.FindStringSubmatch(cause.Error())
+				if n == nil || seen[n[1]] || b[n[1]] == nil {
+					break
+				}
+				seen[n[1]], cause = true, b[n[1]]
+				why = fmt.Errorf("%v, which could not be computed: %v", why, cause)
+			}
 			return fmt.Errorf("%w (variable %q could not be computed: %v)", err, m[1], why)
 		}
 	}
