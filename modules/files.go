@@ -225,19 +225,19 @@ func PutFile(ctx context.Context, env *Env, spec FileSpec) (*Result, error) {
 		}
 		res.Diffs = append(res.Diffs, d)
 	}
-	if env.Check {
-		return res, nil
-	}
-	if keepOwner {
-		owner, group = st.Owner, st.Group
-	}
-	backup, err := writeFile(ctx, env.Host, spec, mode, owner, group)
-	if err != nil {
-		return nil, err
-	}
-	if backup != "" {
-		res.Data["backup_file"] = backup
-	}
+	res.Then(func(ctx context.Context) error {
+		if keepOwner {
+			owner, group = st.Owner, st.Group
+		}
+		backup, err := writeFile(ctx, env.Host, spec, mode, owner, group)
+		if err != nil {
+			return err
+		}
+		if backup != "" {
+			res.Data["backup_file"] = backup
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -141,6 +141,75 @@ type Result struct {
 	// AddHosts join the running inventory when the task has run on every
 	// host (add_host).
 	AddHosts []NewHost
+	// Apply makes the change the module found (Changed and Diffs say what
+	// it is): a module plans, the runner applies. The runner calls Apply
+	// unless the task runs in check mode, so no module decides that for
+	// itself. Apply may fill the result further (a command's output).
+	Apply func(ctx context.Context) error
+	// Unplanned says the module cannot tell what Apply will change until
+	// it runs (a command, a script): in check mode the task is skipped,
+	// not reported as a change.
+	Unplanned bool
+}
+
+// Execute runs a module as the runner does: it plans (Run), then the plan
+// is carried out unless env.Check (Carry).
+func Execute(ctx context.Context, m Module, env *Env) (*Result, error) {
+	res, err := m.Run(ctx, env)
+	if err != nil {
+		return res, err
+	}
+	return Carry(ctx, res, env.Check, "")
+}
+
+// Carry carries out what a module planned: its Apply, unless check mode.
+// This is where check mode decides whether a module changes anything, for
+// every module alike. A step whose effect cannot be known before it runs
+// (a command) is skipped in check mode, as Ansible skips it.
+func Carry(ctx context.Context, res *Result, check bool, module string) (*Result, error) {
+	if res == nil || res.Apply == nil {
+		return res, nil
+	}
+	apply := res.Apply
+	res.Apply = nil
+	if check {
+		if res.Unplanned {
+			return &Result{Skipped: true, Msg: strings.TrimSpace(module + " not run in check mode")}, nil
+		}
+		return res, nil
+	}
+	return res, apply(ctx)
+}
+
+// Do carries out a plan at once: for a step that is itself part of an
+// Apply (which the runner calls only outside check mode), such as writing
+// one of several files.
+func (r *Result) Do(ctx context.Context) error {
+	if r == nil || r.Apply == nil {
+		return nil
+	}
+	apply := r.Apply
+	r.Apply = nil
+	return apply(ctx)
+}
+
+// Then plans step after the steps already planned: Apply runs them in
+// order and stops at the first error.
+func (r *Result) Then(step func(ctx context.Context) error) {
+	if step == nil {
+		return
+	}
+	prev := r.Apply
+	if prev == nil {
+		r.Apply = step
+		return
+	}
+	r.Apply = func(ctx context.Context) error {
+		if err := prev(ctx); err != nil {
+			return err
+		}
+		return step(ctx)
+	}
 }
 
 // NewHost is a host added to the running inventory.

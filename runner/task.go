@@ -541,6 +541,9 @@ func (r *run) attempt(ctx context.Context, t *playbooks.Task, sc scope, h *hostS
 		}
 	}
 	res, err := m.Run(ctx, env)
+	if err == nil {
+		res, err = modules.Carry(ctx, res, check, t.Module)
+	}
 	if err != nil {
 		var ue *transport.UnreachableError
 		if errors.As(err, &ue) {

@@ -2,10 +2,11 @@ package all_test
 
 import (
 	"context"
-	_ "github.com/runbook-lab/runbook/modules/all"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/runbook-lab/runbook/modules/all"
 
 	"mvdan.cc/sh/v3/syntax"
 
@@ -66,7 +67,7 @@ func TestCheckModeChangesNothing(t *testing.T) {
 							t.Errorf("panic under --check: %v", p)
 						}
 					}()
-					m.Run(ctx, &modules.Env{Host: h, Check: true, Vars: map[string]any{"inventory_hostname": "fake"}, Warn: func(string, ...any) {}})
+					modules.Execute(ctx, m, &modules.Env{Host: h, Check: true, Vars: map[string]any{"inventory_hostname": "fake"}, Warn: func(string, ...any) {}})
 				}()
 				cancel()
 				for _, s := range h.scripts {

@@ -2,11 +2,12 @@ package all_test
 
 import (
 	"context"
-	_ "github.com/runbook-lab/runbook/modules/all"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/runbook-lab/runbook/modules/all"
 
 	"gopkg.in/yaml.v3"
 	"mvdan.cc/sh/v3/syntax"
@@ -84,7 +85,7 @@ func tryPayloads(t *testing.T, id string, info modules.Info) {
 								t.Errorf("%s.%s=%q: panic %v", id, field, p, r)
 							}
 						}()
-						m.Run(ctx, &modules.Env{Host: h, Vars: map[string]any{"inventory_hostname": "fake"}, Warn: func(string, ...any) {}})
+						modules.Execute(ctx, m, &modules.Env{Host: h, Vars: map[string]any{"inventory_hostname": "fake"}, Warn: func(string, ...any) {}})
 					}()
 					cancel()
 					for _, s := range h.scripts {

@@ -198,7 +198,7 @@ func stepsMatchAnsible(t *testing.T, want []map[string]any, steps []map[string]a
 		failed, changed := false, false
 		if err := decodeInto(args, m); err != nil {
 			failed = true
-		} else if res, err := m.Run(context.Background(), env(t, false)); err != nil {
+		} else if res, err := modules.Execute(context.Background(), m, env(t, false)); err != nil {
 			t.Fatalf("step %d %v: %v", i, args, err)
 		} else {
 			failed, changed = res.Failed, res.Changed
@@ -255,7 +255,7 @@ func runModuleChanged(t *testing.T, id string, args map[string]any) (bool, error
 			return false, err
 		}
 	}
-	res, err := m.Run(context.Background(), env(t, false))
+	res, err := modules.Execute(context.Background(), m, env(t, false))
 	if err != nil {
 		return false, err
 	}

@@ -119,8 +119,11 @@ func (a *AptRepository) Run(ctx context.Context, env *modules.Env) (*modules.Res
 		}
 		lines := append(append([]string{}, files[path]...), want)
 		steps = append(steps, func() error {
-			_, err := modules.PutFile(ctx, env, modules.FileSpec{Path: path, Data: []byte(joinLines(lines)), Mode: a.Mode})
-			return err
+			put, err := modules.PutFile(ctx, env, modules.FileSpec{Path: path, Data: []byte(joinLines(lines)), Mode: a.Mode})
+			if err != nil {
+				return err
+			}
+			return put.Do(ctx)
 		})
 		res.Msg = "added to " + path
 	case a.State == "absent" && found:
@@ -143,8 +146,11 @@ func (a *AptRepository) Run(ctx context.Context, env *modules.Env) (*modules.Res
 					_, err := modules.RunOK(ctx, env.Host, "rm -f "+modules.Quote(f), "rm")
 					return err
 				}
-				_, err := modules.PutFile(ctx, env, modules.FileSpec{Path: f, Data: []byte(joinLines(keep))})
-				return err
+				put, err := modules.PutFile(ctx, env, modules.FileSpec{Path: f, Data: []byte(joinLines(keep))})
+				if err != nil {
+					return err
+				}
+				return put.Do(ctx)
 			})
 		}
 		res.Msg = "removed"
@@ -153,19 +159,18 @@ func (a *AptRepository) Run(ctx context.Context, env *modules.Env) (*modules.Res
 		return res, nil
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			return nil, err
+	res.Then(func(ctx context.Context) error {
+		for _, s := range steps {
+			if err := s(); err != nil {
+				return err
+			}
 		}
-	}
-	if a.UpdateCache == nil || *a.UpdateCache {
-		if _, err := modules.RunOK(ctx, env.Host, "DEBIAN_FRONTEND=noninteractive apt-get update -q", "apt-get update"); err != nil {
-			return nil, err
+		if a.UpdateCache == nil || *a.UpdateCache {
+			_, err := modules.RunOK(ctx, env.Host, "DEBIAN_FRONTEND=noninteractive apt-get update -q", "apt-get update")
+			return err
 		}
-	}
+		return nil
+	})
 	return res, nil
 }
 

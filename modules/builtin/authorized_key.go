@@ -142,21 +142,21 @@ func (a *AuthorizedKey) Run(ctx context.Context, env *modules.Env) (*modules.Res
 		}
 		if !ds.Exists && a.Path == "" {
 			res.Changed = true
-			if !env.Check {
-				mkdir := "install -d -m 0700 -o " + modules.Quote(f[0]) + " -g " + modules.Quote(f[1]) + " " + modules.Quote(dir)
-				if _, err := modules.RunOK(ctx, env.Host, mkdir, "mkdir .ssh"); err != nil {
-					return nil, err
-				}
-			}
+			mkdir := "install -d -m 0700 -o " + modules.Quote(f[0]) + " -g " + modules.Quote(f[1]) + " " + modules.Quote(dir)
+			res.Then(func(ctx context.Context) error {
+				_, err := modules.RunOK(ctx, env.Host, mkdir, "mkdir .ssh")
+				return err
+			})
 		}
 	}
 	put, err := modules.PutFile(ctx, env, modules.FileSpec{Path: path, Data: []byte(joinLines(out)), Mode: modules.Mode{Set: true, Perm: 0o600}, Owner: f[0], Group: f[1]})
 	if err != nil {
 		return nil, err
 	}
-	put.Changed = put.Changed || res.Changed
-	put.Data = res.Data
-	return put, nil
+	res.Changed = put.Changed || res.Changed
+	res.Diffs = put.Diffs
+	res.Then(put.Apply) // after the folder is made
+	return res, nil
 }
 
 var _ modules.Validator = (*AuthorizedKey)(nil)

@@ -109,20 +109,21 @@ func (c *Capabilities) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 		kept = append(kept, want)
 	}
 	res := &modules.Result{Changed: true, Msg: "capabilities changed", Data: map[string]any{"state": c.State}}
-	if env.Check {
-		return res, nil
-	}
-	script := "setcap -r " + modules.Quote(notOption(c.Path))
-	if len(kept) > 0 {
-		var parts []string
-		for _, k := range kept {
-			parts = append(parts, k.name+k.op+k.flags)
+	res.Then(func(ctx context.Context) error {
+		script := "setcap -r " + modules.Quote(notOption(c.Path))
+		if len(kept) > 0 {
+			var parts []string
+			for _, k := range kept {
+				parts = append(parts, k.name+k.op+k.flags)
+			}
+			script = "setcap " + modules.Quote(strings.Join(parts, " ")) + " " + modules.Quote(notOption(c.Path))
 		}
-		script = "setcap " + modules.Quote(strings.Join(parts, " ")) + " " + modules.Quote(notOption(c.Path))
-	}
-	if _, err := modules.RunOK(ctx, env.Host, script, "setcap"); err != nil {
-		return modules.Failf("capabilities: %v", err), nil
-	}
+		if _, err := modules.RunOK(ctx, env.Host, script, "setcap"); err != nil {
+			*res = *modules.Failf("capabilities: %v", err)
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -56,26 +56,35 @@ func (c *Command) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	return runScript(ctx, env, modules.Join(argv...), c.Chdir, c.Creates, c.Removes, stdin)
 }
 
-func runScript(ctx context.Context, env *modules.Env, script, chdir, creates, removes, stdin string) (*modules.Result, error) {
-	if creates != "" || removes != "" {
-		var checks []string
-		if creates != "" {
-			checks = append(checks, "[ -e "+modules.Quote(creates)+" ] && echo creates")
-		}
-		if removes != "" {
-			checks = append(checks, "[ -e "+modules.Quote(removes)+" ] || echo removes")
-		}
-		r, err := env.Host.Run(ctx, modules.Cmd{Script: strings.Join(checks, "; ") + "; true"})
-		if err != nil {
-			return nil, err
-		}
-		if out := strings.TrimSpace(r.Stdout); out != "" {
-			return &modules.Result{Msg: "skipped: " + map[string]string{"creates": creates + " exists", "removes": removes + " does not exist"}[strings.Fields(out)[0]],
-				Data: map[string]any{"rc": 0, "stdout": "", "stderr": "", "stdout_lines": []any{}, "stderr_lines": []any{}}}, nil
-		}
+// alreadyDone answers creates and removes: the result of a command that
+// need not run (creates exists, removes does not), or nil.
+func alreadyDone(ctx context.Context, host modules.Host, creates, removes string) (*modules.Result, error) {
+	if creates == "" && removes == "" {
+		return nil, nil
 	}
-	if env.Check {
-		return &modules.Result{Skipped: true, Msg: "command not run in check mode"}, nil
+	var checks []string
+	if creates != "" {
+		checks = append(checks, "[ -e "+modules.Quote(creates)+" ] && echo creates")
+	}
+	if removes != "" {
+		checks = append(checks, "[ -e "+modules.Quote(removes)+" ] || echo removes")
+	}
+	r, err := host.Run(ctx, modules.Cmd{Script: strings.Join(checks, "; ") + "; true"})
+	if err != nil {
+		return nil, err
+	}
+	if out := strings.TrimSpace(r.Stdout); out != "" {
+		return &modules.Result{Msg: "skipped: " + map[string]string{"creates": creates + " exists", "removes": removes + " does not exist"}[strings.Fields(out)[0]],
+			Data: map[string]any{"rc": 0, "stdout": "", "stderr": "", "stdout_lines": []any{}, "stderr_lines": []any{}}}, nil
+	}
+	return nil, nil
+}
+
+// runScript plans a shell script: run unless creates/removes say it is
+// done; its effect is known only once it has run.
+func runScript(ctx context.Context, env *modules.Env, script, chdir, creates, removes, stdin string) (*modules.Result, error) {
+	if done, err := alreadyDone(ctx, env.Host, creates, removes); done != nil || err != nil {
+		return done, err
 	}
 	if chdir != "" {
 		script = "cd " + modules.Quote(chdir) + " || exit 1\n" + script
@@ -84,18 +93,22 @@ func runScript(ctx context.Context, env *modules.Env, script, chdir, creates, re
 	if stdin != "" {
 		in = []byte(stdin)
 	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: in})
-	if err != nil {
-		return nil, err
-	}
-	res := &modules.Result{Changed: true, Data: modules.CmdData(r)}
-	if r.RC != 0 {
-		res.Failed = true
-		res.Msg = "non-zero return code " + strconv.Itoa(r.RC)
-		if e := strings.TrimSpace(r.Stderr); e != "" {
-			res.Msg += ": " + modules.LastLines(e, 5)
+	res := &modules.Result{Changed: true, Unplanned: true}
+	res.Then(func(ctx context.Context) error {
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: in})
+		if err != nil {
+			return err
 		}
-	}
+		res.Data = modules.CmdData(r)
+		if r.RC != 0 {
+			res.Failed = true
+			res.Msg = "non-zero return code " + strconv.Itoa(r.RC)
+			if e := strings.TrimSpace(r.Stderr); e != "" {
+				res.Msg += ": " + modules.LastLines(e, 5)
+			}
+		}
+		return nil
+	})
 	return res, nil
 }
 

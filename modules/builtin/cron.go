@@ -136,16 +136,17 @@ func (c *Cron) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: "crontab" + u, Before: before, After: after}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	r, err = env.Host.Run(ctx, modules.Cmd{Script: "crontab" + u + " -", Stdin: []byte(after)})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("crontab: %s", strings.TrimSpace(r.Stderr)), nil
-	}
+	res.Then(func(ctx context.Context) error {
+		r, err = env.Host.Run(ctx, modules.Cmd{Script: "crontab" + u + " -", Stdin: []byte(after)})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("crontab: %s", strings.TrimSpace(r.Stderr))
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -162,11 +162,12 @@ func (d *Deb822Repository) Run(ctx context.Context, env *modules.Env) (*modules.
 		}
 		if present := strings.Fields(r.Stdout); len(present) > 0 {
 			res.Changed, res.Msg = true, "remove "+strings.Join(present, " ")
-			if !env.Check {
-				_, err = modules.RunOK(ctx, env.Host, "rm -f -- "+modules.Join(present...), "deb822_repository")
-			}
+			res.Then(func(ctx context.Context) error {
+				_, err := modules.RunOK(ctx, env.Host, "rm -f -- "+modules.Join(present...), "deb822_repository")
+				return err
+			})
 		}
-		return res, err
+		return res, nil
 	}
 	signedBy := d.SignedBy
 	if strings.Contains(d.SignedBy, "://") {

@@ -48,7 +48,7 @@ URIs: http://apt.postgresql.org/pub/repos/apt
 func runDeb822(t *testing.T, d *builtin.Deb822Repository, dir string, check bool) (*modules.Result, error) {
 	e := env(t, check)
 	e.Host = rootedHost{Host: e.Host, root: dir}
-	return d.Run(context.Background(), e)
+	return modules.Execute(context.Background(), d, e)
 }
 
 // rootedHost runs every command with /etc/apt/ moved under a folder, so the

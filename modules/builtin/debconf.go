@@ -51,20 +51,21 @@ func (d *Debconf) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		return res, nil
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	line := d.Name + " " + d.Question + " " + d.VType + " " + d.Value + "\n"
-	cmd := "debconf-set-selections"
-	if !d.Unseen {
-		cmd += " && echo " + modules.Quote(d.Name+" "+d.Question+" seen true") + " | debconf-set-selections"
-	}
-	r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd, Stdin: []byte(line), Secret: d.VType == "password"})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("debconf: %s", strings.TrimSpace(r.Stderr)), nil
-	}
+	res.Then(func(ctx context.Context) error {
+		line := d.Name + " " + d.Question + " " + d.VType + " " + d.Value + "\n"
+		cmd := "debconf-set-selections"
+		if !d.Unseen {
+			cmd += " && echo " + modules.Quote(d.Name+" "+d.Question+" seen true") + " | debconf-set-selections"
+		}
+		r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd, Stdin: []byte(line), Secret: d.VType == "password"})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("debconf: %s", strings.TrimSpace(r.Stderr))
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }

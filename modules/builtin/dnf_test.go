@@ -61,7 +61,7 @@ func TestRPMPackages(t *testing.T) {
 			t.Fatalf("%s %v: %v", c.module, c.args, err)
 		}
 		h := &rpmHost{}
-		res, err := m.Run(context.Background(), &modules.Env{Host: h, Check: c.check, Vars: map[string]any{"ansible_pkg_mgr": "dnf"}})
+		res, err := modules.Execute(context.Background(), m, &modules.Env{Host: h, Check: c.check, Vars: map[string]any{"ansible_pkg_mgr": "dnf"}})
 		if err != nil || res.Failed {
 			t.Fatalf("%s %v: %v %+v", c.module, c.args, err, res)
 		}

@@ -47,16 +47,17 @@ func (d *DpkgSelections) Run(ctx context.Context, env *modules.Env) (*modules.Re
 		return res, nil
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	r, err = env.Host.Run(ctx, modules.Cmd{Script: "dpkg --set-selections", Stdin: []byte(d.Name + " " + d.Selection + "\n")})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("dpkg --set-selections: %s", strings.TrimSpace(r.Stderr)), nil
-	}
+	res.Then(func(ctx context.Context) error {
+		r, err = env.Host.Run(ctx, modules.Cmd{Script: "dpkg --set-selections", Stdin: []byte(d.Name + " " + d.Selection + "\n")})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("dpkg --set-selections: %s", strings.TrimSpace(r.Stderr))
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -86,7 +86,7 @@ func runExpect(t *testing.T, args map[string]any) map[string]any {
 	if err := decodeInto(args, m); err != nil {
 		t.Fatal(err)
 	}
-	res, err := m.Run(context.Background(), env(t, false))
+	res, err := modules.Execute(context.Background(), m, env(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestExpectTimeoutHoldsAgainstACatastrophicRegex(t *testing.T) {
 	done := make(chan struct{})
 	var res *modules.Result
 	var err error
-	go func() { res, err = m.Run(context.Background(), env(t, false)); close(done) }()
+	go func() { res, err = modules.Execute(context.Background(), m, env(t, false)); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runbook-lab/runbook/modules"
+
 	"github.com/runbook-lab/runbook/modules/builtin"
 )
 
@@ -34,7 +36,7 @@ func TestFactsMatchAnsibleSetup(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	want := res.Facts
-	r, err := (&builtin.Facts{}).Run(context.Background(), env(t, false))
+	r, err := modules.Execute(context.Background(), (&builtin.Facts{}), env(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}

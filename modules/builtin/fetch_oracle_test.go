@@ -54,7 +54,7 @@ func TestFetchMatchesAnsible(t *testing.T) {
 		m := decodeModule(t, "fetch", args)
 		e := env(t, false)
 		e.Vars["playbook_dir"] = rbDir
-		res, err := m.Run(context.Background(), e)
+		res, err := modules.Execute(context.Background(), m, e)
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}

@@ -82,7 +82,7 @@ func run(t *testing.T, id string, args map[string]any) *modules.Result {
 	if err := decodeInto(args, m); err != nil {
 		t.Fatalf("%s %v: %v", id, args, err)
 	}
-	r, err := m.Run(context.Background(), env(t, false))
+	r, err := modules.Execute(context.Background(), m, env(t, false))
 	if err != nil || r.Failed {
 		t.Fatalf("%s %v: %v %+v", id, args, err, r)
 	}

@@ -67,11 +67,11 @@ func (g *Group) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 		return res, nil
 	}
 	res.Changed, res.Msg = true, cmd
-	if env.Check {
-		return res, nil
-	}
-	_, err = modules.RunOK(ctx, env.Host, cmd, strings.Fields(cmd)[0])
-	return res, err
+	res.Then(func(ctx context.Context) error {
+		_, err = modules.RunOK(ctx, env.Host, cmd, strings.Fields(cmd)[0])
+		return err
+	})
+	return res, nil
 }
 
 var _ modules.Validator = (*Group)(nil)

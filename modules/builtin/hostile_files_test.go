@@ -81,7 +81,7 @@ func runWithin(t *testing.T, id string, args map[string]any, limit time.Duration
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	r, err := m.Run(ctx, env(t, false))
+	r, err := modules.Execute(ctx, m, env(t, false))
 	if ctx.Err() != nil {
 		t.Fatalf("%s %v: still running after %v (blocked on the FIFO?)", id, args, limit)
 	}

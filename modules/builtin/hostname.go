@@ -49,12 +49,12 @@ func (h *Hostname) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: "hostname", Before: running + "\n", After: h.Name + "\n"}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	q := modules.Quote(h.Name)
-	_, err = modules.RunOK(ctx, env.Host, "if command -v hostnamectl >/dev/null && hostnamectl set-hostname "+q+" 2>/dev/null; then :; else echo "+q+" > /etc/hostname && hostname "+q+"; fi", "hostname")
-	return res, err
+	res.Then(func(ctx context.Context) error {
+		q := modules.Quote(h.Name)
+		_, err = modules.RunOK(ctx, env.Host, "if command -v hostnamectl >/dev/null && hostnamectl set-hostname "+q+" 2>/dev/null; then :; else echo "+q+" > /etc/hostname && hostname "+q+"; fi", "hostname")
+		return err
+	})
+	return res, nil
 }
 
 var _ modules.Validator = (*Hostname)(nil)

@@ -90,7 +90,7 @@ func TestHTTPModulesMatchAnsible(t *testing.T) {
 				info, _ := modules.Default.Lookup(id)
 				m := info.New()
 				decode(t, args.(map[string]any), m)
-				res, err := m.Run(context.Background(), env(t, false))
+				res, err := modules.Execute(context.Background(), m, env(t, false))
 				if err != nil || res.Failed {
 					t.Fatalf("%s %v: %v %+v", id, args, err, res)
 				}
@@ -145,7 +145,7 @@ func TestHTTPPasswordNotInArguments(t *testing.T) {
 	rec := &recorder{Host: &transport.Local{HostName: "localhost"}}
 	u := &builtin.URI{URL: srv.URL + "/api/echo", Method: "POST", BodyFormat: "json", Body: map[string]any{"a": 1},
 		StatusCode: modules.IntList{201}, URLUsername: "admin", URLPassword: "s3cr3t", FollowRedirects: "safe", Timeout: 5}
-	res, err := u.Run(context.Background(), &modules.Env{Host: rec, Vars: map[string]any{}})
+	res, err := modules.Execute(context.Background(), u, &modules.Env{Host: rec, Vars: map[string]any{}})
 	if err != nil || res.Failed {
 		t.Fatalf("%v %+v", err, res)
 	}
@@ -183,7 +183,7 @@ func TestGetURLHostileChecksumsFile(t *testing.T) {
 	defer srv.Close()
 	m := &builtin.GetURL{}
 	decode(t, map[string]any{"url": srv.URL + "/tool.bin", "dest": filepath.Join(dir, "tool.bin"), "checksum": "sha256:" + srv.URL + "/SUMS"}, m)
-	res, err := m.Run(context.Background(), env(t, false))
+	res, err := modules.Execute(context.Background(), m, env(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}

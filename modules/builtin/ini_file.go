@@ -273,15 +273,19 @@ func (m *IniFile) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	if !st.Exists && !changed {
 		return &modules.Result{Data: map[string]any{"path": m.Path}}, nil
 	}
-	if !st.Exists && !env.Check {
-		dir := m.Path[:strings.LastIndex(m.Path, "/")+1]
-		if dir != "" {
-			if _, err := modules.RunOK(ctx, env.Host, "mkdir -p -- "+modules.Quote(dir), "ini_file"); err != nil {
-				return nil, err
-			}
-		}
+	put, err := modules.PutFile(ctx, env, m.Spec(m.Path, data))
+	if err != nil || st.Exists {
+		return put, err
 	}
-	return modules.PutFile(ctx, env, m.Spec(m.Path, data))
+	res := &modules.Result{Changed: put.Changed, Diffs: put.Diffs, Data: put.Data}
+	if dir := m.Path[:strings.LastIndex(m.Path, "/")+1]; dir != "" {
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, "mkdir -p -- "+modules.Quote(dir), "ini_file")
+			return err
+		})
+	}
+	res.Then(put.Apply) // the folder first
+	return res, nil
 }
 
 var _ modules.Validator = (*IniFile)(nil)

@@ -103,7 +103,7 @@ func TestIptablesMatchesAnsible(t *testing.T) {
 		if err := m.(modules.Validator).Validate(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		res, err := m.Run(context.Background(), env)
+		res, err := modules.Execute(context.Background(), m, env)
 		if err != nil || res.Failed {
 			t.Fatalf("step %d %v: %v %+v", i, s, err, res)
 		}

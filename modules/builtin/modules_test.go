@@ -77,7 +77,7 @@ func TestFileModulesLocally(t *testing.T) {
 	}{mkdir, copyMod, line} {
 		// check mode first: reports a change, changes nothing
 		before, _ := os.ReadFile(dest)
-		r, err := m.Run(ctx, env(t, true))
+		r, err := modules.Execute(ctx, m, env(t, true))
 		if err != nil || !r.Changed {
 			t.Fatalf("%T check: changed=%v err=%v", m, r != nil && r.Changed, err)
 		}
@@ -85,11 +85,11 @@ func TestFileModulesLocally(t *testing.T) {
 		if string(before) != string(after) {
 			t.Fatalf("%T check mode changed the file", m)
 		}
-		r, err = m.Run(ctx, env(t, false))
+		r, err = modules.Execute(ctx, m, env(t, false))
 		if err != nil || !r.Changed || r.Failed {
 			t.Fatalf("%T apply: %+v %v", m, r, err)
 		}
-		r, err = m.Run(ctx, env(t, false))
+		r, err = modules.Execute(ctx, m, env(t, false))
 		if err != nil || r.Changed {
 			t.Fatalf("%T second run changed: %+v %v", m, r, err)
 		}
@@ -107,7 +107,7 @@ func TestFileModulesLocally(t *testing.T) {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
 	rm := &builtin.File{Path: filepath.Join(dir, "sub"), State: "absent"}
-	if r, err := rm.Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, rm, env(t, false)); err != nil || !r.Changed {
 		t.Fatalf("absent: %+v %v", r, err)
 	}
 	if _, err := os.Stat(dest); !os.IsNotExist(err) {
@@ -117,7 +117,7 @@ func TestFileModulesLocally(t *testing.T) {
 
 func TestCommandLocally(t *testing.T) {
 	ctx := context.Background()
-	r, err := (&builtin.Command{Cmd: `sh -c "echo out; echo err >&2; exit 3"`}).Run(ctx, env(t, false))
+	r, err := modules.Execute(ctx, (&builtin.Command{Cmd: `sh -c "echo out; echo err >&2; exit 3"`}), env(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,19 +125,19 @@ func TestCommandLocally(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 	// command does not interpret shell syntax
-	r, _ = (&builtin.Command{Cmd: `echo $HOME | x`}).Run(ctx, env(t, false))
+	r, _ = modules.Execute(ctx, (&builtin.Command{Cmd: `echo $HOME | x`}), env(t, false))
 	if r.Data["stdout"] != "$HOME | x" {
 		t.Errorf("command went through a shell: %q", r.Data["stdout"])
 	}
-	r, _ = (&builtin.Shell{Cmd: `echo a | tr a b`}).Run(ctx, env(t, false))
+	r, _ = modules.Execute(ctx, (&builtin.Shell{Cmd: `echo a | tr a b`}), env(t, false))
 	if r.Data["stdout"] != "b" {
 		t.Errorf("shell: %q", r.Data["stdout"])
 	}
-	r, _ = (&builtin.Shell{Cmd: `touch /nonexistent/x`, Creates: "/"}).Run(ctx, env(t, false))
+	r, _ = modules.Execute(ctx, (&builtin.Shell{Cmd: `touch /nonexistent/x`, Creates: "/"}), env(t, false))
 	if r.Changed || r.Failed {
 		t.Errorf("creates did not skip: %+v", r)
 	}
-	r, _ = (&builtin.Shell{Cmd: `exit 1`}).Run(ctx, env(t, true))
+	r, _ = modules.Execute(ctx, (&builtin.Shell{Cmd: `exit 1`}), env(t, true))
 	if !r.Skipped {
 		t.Errorf("command ran in check mode: %+v", r)
 	}
@@ -147,12 +147,12 @@ func TestWaitForLocally(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	w := &builtin.WaitFor{Path: filepath.Join(dir, "x"), State: "present", Timeout: 1, Sleep: 0.1}
-	r, err := w.Run(ctx, env(t, false))
+	r, err := modules.Execute(ctx, w, env(t, false))
 	if err != nil || !r.Failed || !strings.Contains(r.Msg, "timeout after 1s") {
 		t.Fatalf("want a timeout: %+v %v", r, err)
 	}
 	os.WriteFile(filepath.Join(dir, "x"), nil, 0o600)
-	if r, _ := w.Run(ctx, env(t, false)); r.Failed {
+	if r, _ := modules.Execute(ctx, w, env(t, false)); r.Failed {
 		t.Errorf("path exists but: %+v", r)
 	}
 }

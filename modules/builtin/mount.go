@@ -106,6 +106,7 @@ func (m *Mount) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 				return nil, err
 			}
 			res.Changed, res.Diffs = put.Changed, put.Diffs
+			res.Then(put.Apply)
 		}
 	}
 	if m.State == "present" || m.State == "absent_from_fstab" {
@@ -152,16 +153,17 @@ func (m *Mount) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 		}
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("mount %s: %s", m.Path, strings.TrimSpace(r.Stderr)), nil
-	}
+	res.Then(func(ctx context.Context) error {
+		r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("mount %s: %s", m.Path, strings.TrimSpace(r.Stderr))
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -102,43 +102,45 @@ func (p *Pip) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		}
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	var args []string
-	switch p.State {
-	case "absent":
-		args = []string{"uninstall", "-y"}
-	case "latest":
-		args = []string{"install", "-U"}
-	case "forcereinstall":
-		args = []string{"install", "-U", "--force-reinstall"}
-	default:
-		args = []string{"install"}
-	}
-	cmd := setup + q + " " + strings.Join(args, " ")
-	if p.ExtraArgs != "" {
-		words, err := SplitWords(p.ExtraArgs)
-		if err != nil {
-			return modules.Failf("pip: extra_args: %v", err), nil
+	res.Then(func(ctx context.Context) error {
+		var args []string
+		switch p.State {
+		case "absent":
+			args = []string{"uninstall", "-y"}
+		case "latest":
+			args = []string{"install", "-U"}
+		case "forcereinstall":
+			args = []string{"install", "-U", "--force-reinstall"}
+		default:
+			args = []string{"install"}
 		}
-		cmd += " " + modules.Join(words...)
-	}
-	if p.Requirements != "" {
-		cmd += " -r " + modules.Quote(p.Requirements)
-	} else {
-		cmd += " " + modules.Join(todo...)
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: cmd})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("pip failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
-	}
-	if p.Requirements != "" && !strings.Contains(r.Stdout, "Successfully installed") && p.State == "present" {
-		res.Changed = false
-	}
+		cmd := setup + q + " " + strings.Join(args, " ")
+		if p.ExtraArgs != "" {
+			words, err := SplitWords(p.ExtraArgs)
+			if err != nil {
+				*res = *modules.Failf("pip: extra_args: %v", err)
+				return nil
+			}
+			cmd += " " + modules.Join(words...)
+		}
+		if p.Requirements != "" {
+			cmd += " -r " + modules.Quote(p.Requirements)
+		} else {
+			cmd += " " + modules.Join(todo...)
+		}
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: cmd})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("pip failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
+			return nil
+		}
+		if p.Requirements != "" && !strings.Contains(r.Stdout, "Successfully installed") && p.State == "present" {
+			res.Changed = false
+		}
+		return nil
+	})
 	return res, nil
 }
 

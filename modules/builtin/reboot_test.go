@@ -45,7 +45,7 @@ func TestRebootWaitsForANewBoot(t *testing.T) {
 			return bootHost{"new", &sent}, nil
 		}}
 	rb := &builtin.Reboot{RebootTimeout: 30, TestCommand: "whoami", BootTimeCommand: "cat /proc/sys/kernel/random/boot_id", Msg: "m"}
-	res, err := rb.Run(context.Background(), env)
+	res, err := modules.Execute(context.Background(), rb, env)
 	if err != nil || res.Failed || !res.Changed {
 		t.Fatalf("%v %+v", err, res)
 	}
@@ -57,7 +57,7 @@ func TestRebootWaitsForANewBoot(t *testing.T) {
 		t.Errorf("sent:\n%s", joined)
 	}
 	n := len(sent)
-	res, _ = rb.Run(context.Background(), &modules.Env{Host: bootHost{"x", &sent}, Check: true})
+	res, _ = modules.Execute(context.Background(), rb, &modules.Env{Host: bootHost{"x", &sent}, Check: true})
 	if !res.Changed || len(sent) != n {
 		t.Errorf("--check: changed=%v, sent %d commands", res.Changed, len(sent)-n)
 	}

@@ -98,29 +98,29 @@ func (k *RpmKey) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 		return res, nil
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	if k.State == "present" && fingerprint != "" {
-		// fetched once more into a private temporary file (mktemp), and
-		// imported only if that very file holds the one key checked above:
-		// a server (or a file) that answers differently the second time
-		// gets nothing imported
-		// with fingerprint: exactly that one key; without: the same first key
-		firstOrAll := `$fprs`
-		if k.Fingerprint == "" {
-			firstOrAll = `$(printf '%s\n' "$fprs" | head -1)`
+	res.Then(func(ctx context.Context) error {
+		if k.State == "present" && fingerprint != "" {
+			// fetched once more into a private temporary file (mktemp), and
+			// imported only if that very file holds the one key checked above:
+			// a server (or a file) that answers differently the second time
+			// gets nothing imported
+			// with fingerprint: exactly that one key; without: the same first key
+			firstOrAll := `$fprs`
+			if k.Fingerprint == "" {
+				firstOrAll = `$(printf '%s\n' "$fprs" | head -1)`
+			}
+			check := `fprs=$(gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys "$tmp" 2>/dev/null | awk -F: '$1=="pub"{p=1} $1=="fpr" && p {print $10; p=0}')
+	[ "` + firstOrAll + `" = ` + modules.Quote(fingerprint) + ` ] || { echo "the key changed since it was checked (or holds more than one key): not imported" >&2; exit 1; }
+	`
+			_, err = modules.RunOK(ctx, env.Host, "set -e; tmp=$(mktemp); trap 'rm -f \"$tmp\"' EXIT; "+fetch+" > \"$tmp\"\n"+check+`rpm --import "$tmp"`, "rpm --import")
+		} else if k.State == "present" {
+			_, err = modules.RunOK(ctx, env.Host, "rpm --import "+modules.Quote(k.Key), "rpm --import")
+		} else {
+			_, err = modules.RunOK(ctx, env.Host, "rpm --erase --allmatches "+modules.Quote("gpg-pubkey-"+short), "rpm --erase")
 		}
-		check := `fprs=$(gpg --no-tty --batch --with-colons --fixed-list-mode --show-keys "$tmp" 2>/dev/null | awk -F: '$1=="pub"{p=1} $1=="fpr" && p {print $10; p=0}')
-[ "` + firstOrAll + `" = ` + modules.Quote(fingerprint) + ` ] || { echo "the key changed since it was checked (or holds more than one key): not imported" >&2; exit 1; }
-`
-		_, err = modules.RunOK(ctx, env.Host, "set -e; tmp=$(mktemp); trap 'rm -f \"$tmp\"' EXIT; "+fetch+" > \"$tmp\"\n"+check+`rpm --import "$tmp"`, "rpm --import")
-	} else if k.State == "present" {
-		_, err = modules.RunOK(ctx, env.Host, "rpm --import "+modules.Quote(k.Key), "rpm --import")
-	} else {
-		_, err = modules.RunOK(ctx, env.Host, "rpm --erase --allmatches "+modules.Quote("gpg-pubkey-"+short), "rpm --erase")
-	}
-	return res, err
+		return err
+	})
+	return res, nil
 }
 
 var _ modules.Validator = (*RpmKey)(nil)

@@ -52,24 +52,25 @@ func (s *Script) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	}
 	script := "d=$(mktemp -d) || exit 1\ntrap 'rm -rf \"$d\"' EXIT\ncat > \"$d/script\" && chmod 0700 \"$d/script\" || exit 1\n" +
 		run + " " + modules.Join(words[1:]...) + " </dev/null"
-	if s.Creates != "" || s.Removes != "" || env.Check {
-		// creates/removes and check mode as command's
-		res, err := runScript(ctx, &modules.Env{Host: discardStdin{env.Host}, Check: env.Check}, "true", "", s.Creates, s.Removes, "")
-		if err != nil || res.Skipped || res.Msg != "" && strings.HasPrefix(res.Msg, "skipped") {
-			return res, err
-		}
+	// creates/removes as command's
+	if done, err := alreadyDone(ctx, discardStdin{env.Host}, s.Creates, s.Removes); done != nil || err != nil {
+		return done, err
 	}
 	if s.Chdir != "" {
 		script = "cd " + modules.Quote(s.Chdir) + " || exit 1\n" + script
 	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: body})
-	if err != nil {
-		return nil, err
-	}
-	res := &modules.Result{Changed: true, Data: modules.CmdData(r)}
-	if r.RC != 0 {
-		res.Failed, res.Msg = true, "non-zero return code "+strconv.Itoa(r.RC)
-	}
+	res := &modules.Result{Changed: true, Unplanned: true}
+	res.Then(func(ctx context.Context) error {
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: body})
+		if err != nil {
+			return err
+		}
+		res.Data = modules.CmdData(r)
+		if r.RC != 0 {
+			res.Failed, res.Msg = true, "non-zero return code "+strconv.Itoa(r.RC)
+		}
+		return nil
+	})
 	return res, nil
 }
 

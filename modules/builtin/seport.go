@@ -117,12 +117,13 @@ func (s *SEPort) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 		return res, nil
 	}
 	res.Changed = true
-	if env.Check {
-		return res, nil
-	}
-	if _, err := modules.RunOK(ctx, env.Host, strings.Join(script, " && "), "semanage port"); err != nil {
-		return modules.Failf("seport: %v", err), nil
-	}
+	res.Then(func(ctx context.Context) error {
+		if _, err := modules.RunOK(ctx, env.Host, strings.Join(script, " && "), "semanage port"); err != nil {
+			*res = *modules.Failf("seport: %v", err)
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

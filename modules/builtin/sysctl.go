@@ -61,21 +61,21 @@ func (s *Sysctl) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 		}
 		if strings.Join(strings.Fields(r.Stdout), " ") != strings.Join(strings.Fields(s.Value), " ") {
 			res.Changed = true
-			if !env.Check {
-				if _, err := modules.RunOK(ctx, env.Host, "sysctl -w "+modules.Quote(s.Name+"="+s.Value), "sysctl -w"); err != nil {
-					return nil, err
-				}
-			}
+			res.Then(func(ctx context.Context) error {
+				_, err := modules.RunOK(ctx, env.Host, "sysctl -w "+modules.Quote(s.Name+"="+s.Value), "sysctl -w")
+				return err
+			})
 		}
 	}
-	if res.Changed && !env.Check && (s.Reload == nil || *s.Reload) {
+	if res.Changed && (s.Reload == nil || *s.Reload) {
 		flag := ""
 		if s.IgnoreError {
 			flag = "-e "
 		}
-		if _, err := modules.RunOK(ctx, env.Host, "sysctl "+flag+"-p "+modules.Quote(s.SysctlFile), "sysctl -p"); err != nil {
-			return nil, err
-		}
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, "sysctl "+flag+"-p "+modules.Quote(s.SysctlFile), "sysctl -p")
+			return err
+		})
 	}
 	return res, nil
 }

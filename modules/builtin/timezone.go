@@ -51,15 +51,15 @@ func (t *Timezone) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: "timezone", Before: cur + "\n", After: t.Name + "\n"}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	q := modules.Quote(t.Name)
-	script := "[ -f /usr/share/zoneinfo/" + q + " ] || { echo 'no such time zone: '" + q + " >&2; exit 1; }\n" +
-		"if command -v timedatectl >/dev/null && timedatectl set-timezone " + q + " 2>/dev/null; then :; else ln -sf /usr/share/zoneinfo/" + q + " /etc/localtime; fi\n" +
-		"[ -f /etc/timezone ] && echo " + q + " > /etc/timezone || true"
-	_, err = modules.RunOK(ctx, env.Host, script, "timezone")
-	return res, err
+	res.Then(func(ctx context.Context) error {
+		q := modules.Quote(t.Name)
+		script := "[ -f /usr/share/zoneinfo/" + q + " ] || { echo 'no such time zone: '" + q + " >&2; exit 1; }\n" +
+			"if command -v timedatectl >/dev/null && timedatectl set-timezone " + q + " 2>/dev/null; then :; else ln -sf /usr/share/zoneinfo/" + q + " /etc/localtime; fi\n" +
+			"[ -f /etc/timezone ] && echo " + q + " > /etc/timezone || true"
+		_, err = modules.RunOK(ctx, env.Host, script, "timezone")
+		return err
+	})
+	return res, nil
 }
 
 var _ modules.Validator = (*Timezone)(nil)

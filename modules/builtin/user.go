@@ -136,11 +136,11 @@ func (u *User) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: "user " + u.Name, Before: describeAccount(a), After: strings.Join(redactPassword(cmd), " ") + "\n"}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	_, err = modules.RunOK(ctx, env.Host, strings.Join(cmd, " ")+" "+q, cmd[0])
-	return res, err
+	res.Then(func(ctx context.Context) error {
+		_, err = modules.RunOK(ctx, env.Host, strings.Join(cmd, " ")+" "+q, cmd[0])
+		return err
+	})
+	return res, nil
 }
 
 // attrs are the useradd/usermod options for what differs from a (nil: a

@@ -249,10 +249,11 @@ func (y *YumRepository) Run(ctx context.Context, env *modules.Env) (*modules.Res
 	}
 	if len(kept) == 0 {
 		res := &modules.Result{Changed: true, Data: data, Diffs: []modules.Diff{{Path: path, Before: before, After: ""}}}
-		if !env.Check {
-			_, err = modules.RunOK(ctx, env.Host, "rm -f -- "+modules.Quote(path), "yum_repository")
-		}
-		return res, err
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, "rm -f -- "+modules.Quote(path), "yum_repository")
+			return err
+		})
+		return res, nil
 	}
 	res, err := modules.PutFile(ctx, env, y.Spec(path, []byte(writeINI(kept))))
 	if res != nil {

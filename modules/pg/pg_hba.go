@@ -107,22 +107,28 @@ func (p *PgHba) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 	}
 	want := WithBlock(string(st.Content), p.Entries)
 	res, err := modules.PutFile(ctx, env, modules.FileSpec{Path: path, Data: []byte(want)})
-	if err != nil || !res.Changed || env.Check {
+	if err != nil || !res.Changed {
 		return res, err
 	}
-	bad, err := hbaErrors(ctx, env.Host, p.PgConn)
-	if err != nil {
-		return nil, err
-	}
-	if bad != "" {
-		if _, err := modules.PutFile(ctx, &modules.Env{Host: env.Host}, modules.FileSpec{Path: path, Data: st.Content}); err != nil {
-			return nil, fmt.Errorf("the server rejected %s (%s) and restoring it failed: %w", path, bad, err)
+	// once written, the server reads it; a file it rejects is put back
+	res.Then(func(ctx context.Context) error {
+		bad, err := hbaErrors(ctx, env.Host, p.PgConn)
+		if err != nil || bad == "" {
+			return err
+		}
+		back, err := modules.PutFile(ctx, &modules.Env{Host: env.Host}, modules.FileSpec{Path: path, Data: st.Content})
+		if err == nil {
+			err = back.Do(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("the server rejected %s (%s) and restoring it failed: %w", path, bad, err)
 		}
 		if _, err := Query(ctx, env.Host, p.PgConn, "SELECT pg_reload_conf()", nil); err != nil {
-			return nil, err
+			return err
 		}
-		return modules.Failf("the server rejected %s: %s (the previous file was restored)", path, bad), nil
-	}
+		*res = *modules.Failf("the server rejected %s: %s (the previous file was restored)", path, bad)
+		return nil
+	})
 	return res, nil
 }
 

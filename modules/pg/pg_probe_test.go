@@ -36,7 +36,7 @@ func TestProbeThroughSSHAcrossAServerKill(t *testing.T) {
 		if edit != nil {
 			edit(&m)
 		}
-		r, err := m.Run(ctx, e)
+		r, err := modules.Execute(ctx, &m, e)
 		if err != nil {
 			t.Fatalf("%s: %v", action, err)
 		}
@@ -112,13 +112,13 @@ func TestProbeCatchesTwoWritablePrimaries(t *testing.T) {
 			Table: "probe_s", Timeout: 30, Every: 0.01, ReportDir: t.TempDir(), Nodes: c.nodes}
 		start := base
 		start.Action = "start"
-		if _, err := start.Run(ctx, e); err != nil {
+		if _, err := modules.Execute(ctx, &start, e); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(800 * time.Millisecond)
 		rep := base
 		rep.Action = "report"
-		r, err := rep.Run(ctx, e)
+		r, err := modules.Execute(ctx, &rep, e)
 		if err != nil {
 			t.Fatal(err)
 		}

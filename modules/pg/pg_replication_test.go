@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbook-lab/runbook/modules"
+
 	"github.com/runbook-lab/runbook/internal/testrig/pgtest"
 	"github.com/runbook-lab/runbook/modules/pg"
 )
@@ -22,10 +24,10 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	e := env(t, false)
 	yes := true
 	const pw = "repl-'pw"
-	if _, err := (&pg.PostgresqlUser{PgConn: conn(p1), Name: "replicator", Password: pw, Replication: &yes, State: "present"}).Run(ctx, e); err != nil {
+	if _, err := modules.Execute(ctx, (&pg.PostgresqlUser{PgConn: conn(p1), Name: "replicator", Password: pw, Replication: &yes, State: "present"}), e); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&pg.PgConf{PgConn: conn(p1), Settings: map[string]string{"synchronous_standby_names": "ANY 1 (postgres2)"}}).Run(ctx, e); err != nil {
+	if _, err := modules.Execute(ctx, (&pg.PgConf{PgConn: conn(p1), Settings: map[string]string{"synchronous_standby_names": "ANY 1 (postgres2)"}}), e); err != nil {
 		t.Fatal(err)
 	}
 	passfile := filepath.Join(cluster.Dir, "pgpass")
@@ -36,13 +38,13 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 			User: "replicator", ApplicationName: s.Name, Passfile: passfile, Binary: "pg_basebackup"}
 	}
 	b2 := clone(p2, p1)
-	if r, err := b2.Run(ctx, env(t, true)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, b2, env(t, true)); err != nil || !r.Changed {
 		t.Fatalf("check: %+v %v", r, err)
 	}
 	if _, err := os.Stat(p2.DataDir); err == nil {
 		t.Fatal("check mode created the data directory")
 	}
-	r, err := b2.Run(ctx, e)
+	r, err := modules.Execute(ctx, b2, e)
 	if err != nil || r.Failed || !r.Changed {
 		t.Fatalf("clone postgres2: %+v %v", r, err)
 	}
@@ -52,18 +54,18 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	}
 	p2.Start()
 	b3 := clone(p3, p2)
-	if r, err := b3.Run(ctx, e); err != nil || r.Failed {
+	if r, err := modules.Execute(ctx, b3, e); err != nil || r.Failed {
 		t.Fatalf("clone postgres3 from postgres2: %+v %v", r, err)
 	}
 	// the same standby again: nothing to do, unless a re-clone is asked
 	// for (a standby that cannot start on its upstream's timeline)
-	if r, err := b3.Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, b3, e); err != nil || r.Changed {
 		t.Errorf("cloning the same standby again: %+v %v", r, err)
 	}
 	os.WriteFile(filepath.Join(p3.DataDir, "marker"), []byte("old"), 0o600)
 	again := *b3
 	again.Force, again.Reclone = true, true
-	if r, err := again.Run(ctx, e); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, &again, e); err != nil || !r.Changed {
 		t.Errorf("reclone: %+v %v", r, err)
 	}
 	if _, err := os.Stat(filepath.Join(p3.DataDir, "marker")); err == nil {
@@ -81,14 +83,14 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	waitFor(t, func() bool {
 		return p2.SQL("SELECT state || '/' || sync_state FROM pg_stat_replication WHERE application_name = 'postgres3'") == "streaming/async"
 	}, "postgres3 streaming async from postgres2")
-	facts, err := (&pg.PgReplication{PgConn: conn(p1)}).Run(ctx, e)
+	facts, err := modules.Execute(ctx, (&pg.PgReplication{PgConn: conn(p1)}), e)
 	if err != nil || facts.Data["role"] != "primary" {
 		t.Fatalf("facts: %+v %v", facts, err)
 	}
 	if s := facts.Data["standby"].(map[string]any)["postgres2"].(map[string]any); s["sync_state"] != "quorum" {
 		t.Errorf("facts: %v", s)
 	}
-	f3, _ := (&pg.PgReplication{PgConn: conn(p3)}).Run(ctx, e)
+	f3, _ := modules.Execute(ctx, (&pg.PgReplication{PgConn: conn(p3)}), e)
 	if f3.Data["role"] != "standby" || f3.Data["upstream_port"] != fmt.Sprint(p2.Port) || f3.Data["upstream_application_name"] != "postgres3" {
 		t.Errorf("postgres3 facts: %v", f3.Data)
 	}
@@ -101,13 +103,13 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	p1.SQL("CREATE TABLE t AS SELECT 42 AS v")
 	waitFor(t, func() bool { return p3.SQL("SELECT count(*) FROM pg_tables WHERE tablename = 't'") == "1" }, "the write on postgres3")
 	// idempotent: already the right standby
-	if r, err := b2.Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, b2, e); err != nil || r.Changed {
 		t.Errorf("second clone changed: %+v %v", r, err)
 	}
 	// force on the running primary is refused, and its data is intact
 	wipe := clone(p1, p2)
 	wipe.Force = true
-	r, err = wipe.Run(ctx, e)
+	r, err = modules.Execute(ctx, wipe, e)
 	if err != nil || !r.Failed || !strings.Contains(r.Msg, "refusing to wipe") || !strings.Contains(r.Msg, "running primary") {
 		t.Errorf("wiping the running primary: %+v %v", r, err)
 	}
@@ -118,7 +120,7 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	// came from postgres1 with synchronous_standby_names naming itself:
 	// left so, every commit after promotion would wait forever. Name its
 	// own standby instead (what the lab's failover does).
-	if _, err := (&pg.PgConf{PgConn: conn(p2), Settings: map[string]string{"synchronous_standby_names": "ANY 1 (postgres3)"}}).Run(ctx, e); err != nil {
+	if _, err := modules.Execute(ctx, (&pg.PgConf{PgConn: conn(p2), Settings: map[string]string{"synchronous_standby_names": "ANY 1 (postgres3)"}}), e); err != nil {
 		t.Fatal(err)
 	}
 	// a split brain: postgres2 is promoted while postgres1 still runs and
@@ -126,7 +128,7 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	// synchronous standby is gone), then dies; the rewind must say what
 	// it throws away
 	pr := &pg.PgPromote{PgConn: conn(p2), Timeout: 30}
-	if r, err := pr.Run(ctx, e); err != nil || !r.Changed || r.Failed {
+	if r, err := modules.Execute(ctx, pr, e); err != nil || !r.Changed || r.Failed {
 		t.Fatalf("promote: %+v %v", r, err)
 	}
 	for i := 0; i < 3; i++ {
@@ -136,7 +138,7 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	if got := p2.SQL("SELECT pg_is_in_recovery()"); got != "f" {
 		t.Errorf("still in recovery")
 	}
-	if r, _ := pr.Run(ctx, e); r.Changed {
+	if r, _ := modules.Execute(ctx, pr, e); r.Changed {
 		t.Error("promoting a primary changed something")
 	}
 	// the cascade follows the new timeline
@@ -145,7 +147,7 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	// the timeline each reports is the new one at once, before any
 	// checkpoint (the last checkpoint's timeline lags a promotion)
 	for _, n := range []*pgtest.Server{p2, p3} {
-		r, err := (&pg.PgReplication{PgConn: conn(n)}).Run(ctx, e)
+		r, err := modules.Execute(ctx, (&pg.PgReplication{PgConn: conn(n)}), e)
 		if err != nil || fmt.Sprint(r.Data["timeline"]) != "2" {
 			t.Errorf("timeline on port %d after the promotion: %v %v (want 2)", n.Port, r, err)
 		}
@@ -159,10 +161,10 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	rw := &pg.PgRewind{DataDir: p1.DataDir, SourceHost: "127.0.0.1", SourcePort: p2.Port, SourceUser: "postgres",
 		Passfile: passfile, OSUser: "postgres", Binary: filepath.Join(cluster.Bin, "pg_rewind"), RestoreTargetWAL: true,
 		PrimaryConninfo: fmt.Sprintf("host=127.0.0.1 port=%d user=replicator application_name=postgres1 passfile=%s", p2.Port, passfile)}
-	if r, err := rw.Run(ctx, env(t, true)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, rw, env(t, true)); err != nil || !r.Changed {
 		t.Fatalf("rewind check: %+v %v", r, err)
 	}
-	r, err = rw.Run(ctx, e)
+	r, err = modules.Execute(ctx, rw, e)
 	if err != nil || r.Failed || !r.Changed {
 		t.Fatalf("rewind: %+v %v", r, err)
 	}
@@ -179,7 +181,7 @@ func TestReplicationTopologyOnRealServers(t *testing.T) {
 	waitFor(t, func() bool {
 		return p2.SQL("SELECT usename FROM pg_stat_replication WHERE application_name = 'postgres1'") == "replicator"
 	}, "the rewound postgres1 streaming as replicator under its own name")
-	if r, _ := rw.Run(ctx, e); !r.Failed || !strings.Contains(r.Msg, "stop it") {
+	if r, _ := modules.Execute(ctx, rw, e); !r.Failed || !strings.Contains(r.Msg, "stop it") {
 		t.Errorf("pg_rewind of a running server: %+v", r)
 	}
 }
@@ -203,15 +205,15 @@ func TestWrongPasswordIsAClearErrorWithoutTheSecret(t *testing.T) {
 	ctx := context.Background()
 	e := env(t, false)
 	yes := true
-	if _, err := (&pg.PostgresqlUser{PgConn: conn(p1), Name: "replicator", Password: "right-pw", Replication: &yes, State: "present"}).Run(ctx, e); err != nil {
+	if _, err := modules.Execute(ctx, (&pg.PostgresqlUser{PgConn: conn(p1), Name: "replicator", Password: "right-pw", Replication: &yes, State: "present"}), e); err != nil {
 		t.Fatal(err)
 	}
 	const wrong = "wrong-secret-pw"
 	passfile := filepath.Join(cluster.Dir, "pgpass")
 	pgtest.WriteFile(t, passfile, "*:*:*:replicator:"+wrong+"\n", 0o600)
 	s := cluster.Server("postgres2")
-	_, err := (&pg.PgBasebackup{PgConn: conn(s), DataDir: s.DataDir, UpstreamHost: "127.0.0.1", UpstreamPort: p1.Port,
-		User: "replicator", ApplicationName: "postgres2", Passfile: passfile, Binary: "pg_basebackup"}).Run(ctx, e)
+	_, err := modules.Execute(ctx, (&pg.PgBasebackup{PgConn: conn(s), DataDir: s.DataDir, UpstreamHost: "127.0.0.1", UpstreamPort: p1.Port,
+		User: "replicator", ApplicationName: "postgres2", Passfile: passfile, Binary: "pg_basebackup"}), e)
 	if err == nil || !strings.Contains(err.Error(), "password authentication failed") {
 		t.Fatalf("want a password error, got %v", err)
 	}

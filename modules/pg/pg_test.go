@@ -36,7 +36,7 @@ func TestPostgresqlQueryOnARealServer(t *testing.T) {
 	// a value with quotes, backslashes and SQL is passed as data, not SQL
 	evil := `x'); DROP TABLE t; --\ "q"`
 	q := &pg.PostgresqlQuery{PgConn: conn(p), Query: "SELECT :'v' AS v, :'n'::int + 1 AS n", Params: map[string]string{"v": evil, "n": "41"}}
-	r, err := q.Run(ctx, e)
+	r, err := modules.Execute(ctx, q, e)
 	if err != nil || r.Failed {
 		t.Fatalf("%+v %v", r, err)
 	}
@@ -44,16 +44,16 @@ func TestPostgresqlQueryOnARealServer(t *testing.T) {
 	if row["v"] != evil || row["n"] != "42" || r.Changed {
 		t.Errorf("row %v changed=%v", row, r.Changed)
 	}
-	r, _ = (&pg.PostgresqlQuery{PgConn: conn(p), Query: "CREATE TABLE t (i int)"}).Run(ctx, e)
+	r, _ = modules.Execute(ctx, (&pg.PostgresqlQuery{PgConn: conn(p), Query: "CREATE TABLE t (i int)"}), e)
 	if !r.Changed || r.Failed {
 		t.Errorf("DDL: %+v", r)
 	}
-	r, _ = (&pg.PostgresqlQuery{PgConn: conn(p), Query: "SELEC 1"}).Run(ctx, e)
+	r, _ = modules.Execute(ctx, (&pg.PostgresqlQuery{PgConn: conn(p), Query: "SELEC 1"}), e)
 	if !r.Failed || !strings.Contains(r.Msg, "syntax error") {
 		t.Errorf("bad SQL: %+v", r)
 	}
 	// check mode does not run a write
-	r, _ = (&pg.PostgresqlQuery{PgConn: conn(p), Query: "DROP TABLE t"}).Run(ctx, env(t, true))
+	r, _ = modules.Execute(ctx, (&pg.PostgresqlQuery{PgConn: conn(p), Query: "DROP TABLE t"}), env(t, true))
 	if !r.Skipped {
 		t.Errorf("check mode ran a DROP: %+v", r)
 	}
@@ -71,14 +71,14 @@ func TestPgConfOnARealServer(t *testing.T) {
 	e.Warn = func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }
 	m := &pg.PgConf{PgConn: conn(p), Settings: map[string]string{"work_mem": "8MB", "max_wal_senders": "12", "application_name": "it's"}}
 	// check mode: reports, changes nothing
-	r, err := m.Run(ctx, env(t, true))
+	r, err := modules.Execute(ctx, m, env(t, true))
 	if err != nil || !r.Changed {
 		t.Fatalf("check: %+v %v", r, err)
 	}
 	if got := p.SQL("SHOW work_mem"); got != "4MB" {
 		t.Fatalf("check mode changed work_mem to %s", got)
 	}
-	r, err = m.Run(ctx, e)
+	r, err = modules.Execute(ctx, m, e)
 	if err != nil || !r.Changed || r.Failed {
 		t.Fatalf("apply: %+v %v", r, err)
 	}
@@ -92,19 +92,19 @@ func TestPgConfOnARealServer(t *testing.T) {
 	if len(warnings) == 0 || !strings.Contains(strings.Join(warnings, "\n"), "max_wal_senders: postgresql.auto.conf overrides") {
 		t.Errorf("no override warning: %v", warnings)
 	}
-	r, err = m.Run(ctx, e)
+	r, err = modules.Execute(ctx, m, e)
 	if err != nil || r.Changed {
 		t.Errorf("second run changed: %+v %v", r, err)
 	}
-	r, _ = (&pg.PgConf{PgConn: conn(p), Settings: map[string]string{"work_mme": "1MB"}}).Run(ctx, e)
+	r, _ = modules.Execute(ctx, (&pg.PgConf{PgConn: conn(p), Settings: map[string]string{"work_mme": "1MB"}}), e)
 	if !r.Failed || !strings.Contains(r.Msg, `did you mean "work_mem"`) {
 		t.Errorf("unknown parameter: %+v", r)
 	}
-	_, err = (&pg.PgConf{PgConn: conn(p), Settings: map[string]string{"work_mem": "lots"}}).Run(ctx, e)
+	_, err = modules.Execute(ctx, (&pg.PgConf{PgConn: conn(p), Settings: map[string]string{"work_mem": "lots"}}), e)
 	if err == nil || !strings.Contains(err.Error(), "invalid value") {
 		t.Errorf("bad value: %v", err)
 	}
-	r, err = (&pg.PgConf{PgConn: conn(p), Reset: modules.StringList{"work_mem"}}).Run(ctx, e)
+	r, err = modules.Execute(ctx, (&pg.PgConf{PgConn: conn(p), Reset: modules.StringList{"work_mem"}}), e)
 	if err != nil || !r.Changed || p.SQL("SHOW work_mem") != "4MB" {
 		t.Errorf("reset: %+v %v", r, err)
 	}
@@ -118,11 +118,11 @@ func TestPostgresqlUserOnARealServer(t *testing.T) {
 	yes := true
 	const pw = "s3cret-'pw\\"
 	u := &pg.PostgresqlUser{PgConn: conn(p), Name: "replicator", Password: pw, Replication: &yes, State: "present"}
-	r, err := u.Run(ctx, env(t, true))
+	r, err := modules.Execute(ctx, u, env(t, true))
 	if err != nil || !r.Changed || p.SQL("SELECT count(*) FROM pg_roles WHERE rolname='replicator'") != "0" {
 		t.Fatalf("check mode: %+v %v", r, err)
 	}
-	r, err = u.Run(ctx, e)
+	r, err = modules.Execute(ctx, u, e)
 	if err != nil || !r.Changed {
 		t.Fatalf("create: %+v %v", r, err)
 	}
@@ -138,17 +138,17 @@ func TestPostgresqlUserOnARealServer(t *testing.T) {
 	if out, err := login.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "replicator" {
 		t.Errorf("login with the password: %v %s", err, out)
 	}
-	if r, err := u.Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, u, e); err != nil || r.Changed {
 		t.Errorf("second run changed: %+v %v", r, err)
 	}
 	// expires: VALID UNTIL, compared as a time, not as text
 	exp := *u
 	exp.Expires = "2031-01-01 00:00:00+00"
-	if r, err := exp.Run(ctx, e); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, &exp, e); err != nil || !r.Changed {
 		t.Errorf("expires: %+v %v", r, err)
 	}
 	exp.Expires = "2031-01-01T00:00:00Z"
-	if r, err := exp.Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, &exp, e); err != nil || r.Changed {
 		t.Errorf("the same time written another way changed: %+v %v", r, err)
 	}
 	if got := p.SQL("SELECT extract(year FROM rolvaliduntil) FROM pg_roles WHERE rolname='replicator'"); got != "2031" {
@@ -156,23 +156,23 @@ func TestPostgresqlUserOnARealServer(t *testing.T) {
 	}
 	md5 := *u
 	md5.Encryption = "md5"
-	if r, _ := md5.Run(ctx, e); !r.Changed {
+	if r, _ := modules.Execute(ctx, &md5, e); !r.Changed {
 		t.Error("switching to md5 did not change")
 	}
 	if got := p.SQL("SELECT rolpassword FROM pg_authid WHERE rolname='replicator'"); !strings.HasPrefix(got, "md5") {
 		t.Errorf("not md5: %s", got)
 	}
-	if r, _ := md5.Run(ctx, e); r.Changed {
+	if r, _ := modules.Execute(ctx, &md5, e); r.Changed {
 		t.Error("md5 second run changed")
 	}
 	// grants, as the lab gives client1
 	p.SQL("CREATE DATABASE shop")
 	c := &pg.PostgresqlUser{PgConn: pg.PgConn{DB: "shop", Port: p.Port, Host: p.Socket}, Name: "client1", Password: "c1", State: "present",
 		DBPrivs: modules.StringList{"CONNECT"}, SchemaPrivs: map[string][]string{"public": {"USAGE", "CREATE"}}}
-	if r, err := c.Run(ctx, e); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, c, e); err != nil || !r.Changed {
 		t.Fatalf("client1: %+v %v", r, err)
 	}
-	if r, err := c.Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, c, e); err != nil || r.Changed {
 		t.Errorf("client1 second run: %+v %v", r, err)
 	}
 	got := pgtest.AsPostgres(t, "psql", "-X", "-A", "-t", "-h", p.Socket, "-p", fmt.Sprint(p.Port), "-d", "shop", "-c", "SELECT has_schema_privilege('client1', 'public', 'CREATE')")
@@ -190,20 +190,20 @@ func TestPgHbaOnARealServer(t *testing.T) {
 		{Type: "host", Database: "replication", User: "replicator", Address: "127.0.0.2/32", Method: "scram-sha-256"},
 		{Type: "host", Database: "all", User: "client1", Address: "127.0.0.0/8", Method: "md5"},
 	}}
-	r, err := h.Run(ctx, e)
+	r, err := modules.Execute(ctx, h, e)
 	if err != nil || !r.Changed {
 		t.Fatalf("%+v %v", r, err)
 	}
 	if got := p.SQL("SELECT count(*) FROM pg_hba_file_rules WHERE user_name = '{replicator}' AND line_number = 2"); got != "1" {
 		t.Errorf("managed entry not first: %s", got)
 	}
-	if r, _ := h.Run(ctx, e); r.Changed {
+	if r, _ := modules.Execute(ctx, h, e); r.Changed {
 		t.Error("second run changed")
 	}
 	hbaPath := p.SQL("SHOW hba_file")
 	before, _ := os.ReadFile(hbaPath)
 	bad := &pg.PgHba{PgConn: conn(p), Entries: []pg.HbaEntry{{Type: "host", Database: "all", User: "all", Address: "10.0.0.0/8", Method: "bogus"}}}
-	r, err = bad.Run(ctx, e)
+	r, err = modules.Execute(ctx, bad, e)
 	if err != nil || !r.Failed || !strings.Contains(r.Msg, "line 2") || !strings.Contains(r.Msg, "bogus") {
 		t.Errorf("bad method: %+v %v", r, err)
 	}

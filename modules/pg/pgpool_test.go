@@ -34,7 +34,7 @@ func TestPgpoolPasswdFile(t *testing.T) {
 	os.WriteFile(path, []byte("other:md5aaaa\n"), 0o644)
 	me := currentUser(t)
 	m := &pg.PgpoolPasswd{Path: path, Users: map[string]string{"client1": "s3cret", "client2": "two"}, Method: "md5", Owner: me, Group: me, Mode: modules.Mode{Set: true, Perm: 0o600}}
-	r, err := m.Run(ctx, env(t, false))
+	r, err := modules.Execute(ctx, m, env(t, false))
 	if err != nil || !r.Changed {
 		t.Fatalf("%+v %v", r, err)
 	}
@@ -51,7 +51,7 @@ func TestPgpoolPasswdFile(t *testing.T) {
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %o", st.Mode().Perm())
 	}
-	if r, _ := m.Run(ctx, env(t, false)); r.Changed {
+	if r, _ := modules.Execute(ctx, m, env(t, false)); r.Changed {
 		t.Error("second run changed")
 	}
 }
@@ -88,28 +88,28 @@ func TestPcpNodeOnRealPgpool(t *testing.T) {
 		return &pg.PcpNode{NodeID: 0, Action: action, Host: "127.0.0.1", Port: pool.PCPPort, User: "pgpool", Pcppass: pool.Pcppass, Timeout: 10}
 	}
 	waitFor(t, func() bool {
-		r, err := node("status").Run(ctx, e)
+		r, err := modules.Execute(ctx, node("status"), e)
 		return err == nil && r.Data["up"] == true
 	}, "node 0 up in pgpool:\n"+pool.Log())
 	// the role comes from pcp_node_info's named fields (the short form's
 	// column for it moved in 4.3; promote waits on it)
-	if r, _ := node("status").Run(ctx, e); r.Data["role"] != "primary" {
+	if r, _ := modules.Execute(ctx, node("status"), e); r.Data["role"] != "primary" {
 		t.Fatalf("node 0's role: %+v", r.Data)
 	}
-	r, err := node("attach").Run(ctx, e)
+	r, err := modules.Execute(ctx, node("attach"), e)
 	if err != nil || r.Changed {
 		t.Fatalf("attach of an up node: %+v %v", r, err)
 	}
-	if r, err := node("detach").Run(ctx, env(t, true)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, node("detach"), env(t, true)); err != nil || !r.Changed {
 		t.Fatalf("detach check: %+v %v", r, err)
 	}
-	if r, _ := node("status").Run(ctx, e); r.Data["up"] != true {
+	if r, _ := modules.Execute(ctx, node("status"), e); r.Data["up"] != true {
 		t.Fatal("check mode detached the node")
 	}
-	if r, err := node("detach").Run(ctx, e); err != nil || !r.Changed || r.Data["up"] != false {
+	if r, err := modules.Execute(ctx, node("detach"), e); err != nil || !r.Changed || r.Data["up"] != false {
 		t.Fatalf("detach: %+v %v\n%s", r, err, pool.Log())
 	}
-	if r, err := node("attach").Run(ctx, e); err != nil || !r.Changed || r.Data["up"] != true {
+	if r, err := modules.Execute(ctx, node("attach"), e); err != nil || !r.Changed || r.Data["up"] != true {
 		t.Fatalf("attach: %+v %v\n%s", r, err, pool.Log())
 	}
 	// a write through pgpool reaches the primary

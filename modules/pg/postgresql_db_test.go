@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runbook-lab/runbook/modules"
+
 	"github.com/runbook-lab/runbook/internal/testrig/pgtest"
 	"github.com/runbook-lab/runbook/modules/pg"
 )
@@ -34,26 +36,26 @@ func TestPostgresqlDBOnARealServer(t *testing.T) {
 		return d
 	}
 	exists := `SELECT count(*) FROM pg_database WHERE datname = 'shop "eu"; DROP'`
-	if r, err := db(nil).Run(ctx, env(t, true)); err != nil || !r.Changed || p.SQL(exists) != "0" {
+	if r, err := modules.Execute(ctx, db(nil), env(t, true)); err != nil || !r.Changed || p.SQL(exists) != "0" {
 		t.Fatalf("check mode: %+v %v", r, err)
 	}
-	if r, err := db(nil).Run(ctx, e); err != nil || !r.Changed || r.Failed {
+	if r, err := modules.Execute(ctx, db(nil), e); err != nil || !r.Changed || r.Failed {
 		t.Fatalf("create: %+v %v", r, err)
 	}
 	got := p.SQL(`SELECT pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) || ' ' || datconnlimit FROM pg_database WHERE datname = 'shop "eu"; DROP'`)
 	if got != "shop_owner UTF8 20" {
 		t.Errorf("created as %q", got)
 	}
-	if r, err := db(nil).Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, db(nil), e); err != nil || r.Changed {
 		t.Errorf("second run: %+v %v", r, err)
 	}
-	if r, err := db(func(d *pg.PostgresqlDB) { d.Owner, d.ConnLimit = "other_owner", "-1" }).Run(ctx, e); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, db(func(d *pg.PostgresqlDB) { d.Owner, d.ConnLimit = "other_owner", "-1" }), e); err != nil || !r.Changed {
 		t.Errorf("owner and limit: %+v %v", r, err)
 	}
 	if got := p.SQL(`SELECT pg_get_userbyid(datdba) || ' ' || datconnlimit FROM pg_database WHERE datname = 'shop "eu"; DROP'`); got != "other_owner -1" {
 		t.Errorf("after the change: %q", got)
 	}
-	if r, err := db(func(d *pg.PostgresqlDB) { d.Encoding = "LATIN1"; d.Owner = "" }).Run(ctx, e); err != nil || !r.Failed || !strings.Contains(r.Msg, "cannot be changed") {
+	if r, err := modules.Execute(ctx, db(func(d *pg.PostgresqlDB) { d.Encoding = "LATIN1"; d.Owner = "" }), e); err != nil || !r.Failed || !strings.Contains(r.Msg, "cannot be changed") {
 		t.Errorf("another encoding: %+v %v", r, err)
 	}
 	// a session open on it: a plain drop would fail, force ends it
@@ -65,13 +67,13 @@ func TestPostgresqlDBOnARealServer(t *testing.T) {
 	waitFor(t, func() bool {
 		return p.SQL(`SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop "eu"; DROP'`) == "1"
 	}, "a session on the database")
-	if r, err := db(func(d *pg.PostgresqlDB) { d.State, d.Force = "absent", true }).Run(ctx, e); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, db(func(d *pg.PostgresqlDB) { d.State, d.Force = "absent", true }), e); err != nil || !r.Changed {
 		t.Fatalf("drop: %+v %v", r, err)
 	}
 	if p.SQL(exists) != "0" || p.SQL("SELECT count(*) FROM pg_roles WHERE rolname = 'shop_owner'") != "1" {
 		t.Error("not dropped, or more than the database went")
 	}
-	if r, err := db(func(d *pg.PostgresqlDB) { d.State = "absent" }).Run(ctx, e); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, db(func(d *pg.PostgresqlDB) { d.State = "absent" }), e); err != nil || r.Changed {
 		t.Errorf("dropping again: %+v %v", r, err)
 	}
 }

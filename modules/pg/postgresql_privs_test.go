@@ -66,7 +66,7 @@ func TestPostgresqlPrivsOnARealServer(t *testing.T) {
 		}, false, true, false, `SELECT has_table_privilege('reader', 'public.t1', 'UPDATE')`, "t"},
 	}
 	for _, s := range steps {
-		r, err := privs(s.mod).Run(ctx, env(t, s.check))
+		r, err := modules.Execute(ctx, privs(s.mod), env(t, s.check))
 		if err != nil || r.Failed != s.failed || !s.failed && r.Changed != s.changed {
 			t.Errorf("%s: %+v %v", s.name, r, err)
 		}

@@ -28,13 +28,13 @@ func TestCloudInitSeedForReal(t *testing.T) {
 	seed := filepath.Join(t.TempDir(), "seed.iso")
 	c := &virt.CloudInit{Path: seed, Hostname: "postgres1", SSHAuthorizedKeys: modules.StringList{"ssh-ed25519 AAAAkey lab"},
 		NetworkConfig: "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"}
-	if r, err := c.Run(ctx, env(t, true)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, c, env(t, true)); err != nil || !r.Changed {
 		t.Fatalf("check: %+v %v", r, err)
 	}
 	if _, err := os.Stat(seed); err == nil {
 		t.Fatal("check mode wrote the seed")
 	}
-	if r, err := c.Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, c, env(t, false)); err != nil || !r.Changed {
 		t.Fatalf("write: %+v %v", r, err)
 	}
 	label, _ := exec.Command("isoinfo", "-d", "-i", seed).Output()
@@ -49,11 +49,11 @@ func TestCloudInitSeedForReal(t *testing.T) {
 	if !strings.Contains(string(md), "instance-id: postgres1") {
 		t.Errorf("meta-data:\n%s", md)
 	}
-	if r, err := c.Run(ctx, env(t, false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, c, env(t, false)); err != nil || r.Changed {
 		t.Errorf("second run changed: %+v %v", r, err)
 	}
 	c.SSHAuthorizedKeys = modules.StringList{"ssh-ed25519 BBBBother lab"}
-	if r, err := c.Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, c, env(t, false)); err != nil || !r.Changed {
 		t.Errorf("a new key did not rewrite the seed: %+v %v", r, err)
 	}
 }

@@ -75,7 +75,7 @@ func TestImageDownloadVerifyAndRerun(t *testing.T) {
 	im := &virt.Image{URL: srv.URL + "/disk.img", SHA256URL: srv.URL + "/SHA256SUMS", Path: dest, Timeout: 10}
 	var progress []string
 	e := env(t, true)
-	if r, err := im.Run(ctx, e); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, im, e); err != nil || !r.Changed {
 		t.Fatalf("check: %+v %v", r, err)
 	}
 	if _, err := os.Stat(dest); err == nil {
@@ -83,7 +83,7 @@ func TestImageDownloadVerifyAndRerun(t *testing.T) {
 	}
 	e = env(t, false)
 	e.Progress = func(m string) { progress = append(progress, m) }
-	if r, err := im.Run(ctx, e); err != nil || !r.Changed || r.Failed {
+	if r, err := modules.Execute(ctx, im, e); err != nil || !r.Changed || r.Failed {
 		t.Fatalf("download: %+v %v", r, err)
 	}
 	if got, _ := os.ReadFile(dest); !bytes.Equal(got, s.body) {
@@ -93,7 +93,7 @@ func TestImageDownloadVerifyAndRerun(t *testing.T) {
 		t.Errorf("progress: %q", progress)
 	}
 	n := len(s.ranges)
-	if r, err := im.Run(ctx, env(t, false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, im, env(t, false)); err != nil || r.Changed {
 		t.Fatalf("re-run: %+v %v", r, err)
 	}
 	if len(s.ranges) != n {
@@ -113,13 +113,13 @@ func TestImageResumesAnInterruptedDownload(t *testing.T) {
 			if remote {
 				e.Host = remoteOnly{e.Host}
 			}
-			if _, err := im.Run(ctx, e); err == nil || !strings.Contains(err.Error(), "run again to resume") {
+			if _, err := modules.Execute(ctx, im, e); err == nil || !strings.Contains(err.Error(), "run again to resume") {
 				t.Fatalf("cut download: %v", err)
 			}
 			if st, err := os.Stat(dest + ".part"); err != nil || st.Size() != 700_000 {
 				t.Fatalf("partial file: %v %v", st, err)
 			}
-			if r, err := im.Run(ctx, e); err != nil || !r.Changed || r.Failed {
+			if r, err := modules.Execute(ctx, im, e); err != nil || !r.Changed || r.Failed {
 				t.Fatalf("resume: %+v %v", r, err)
 			}
 			if s.ranges[len(s.ranges)-1] != "bytes=700000-" {
@@ -137,7 +137,7 @@ func TestImageChecksumMismatchAndRefusal(t *testing.T) {
 	ctx := context.Background()
 	dest := filepath.Join(t.TempDir(), "disk.img")
 	im := &virt.Image{URL: srv.URL + "/disk.img", SHA256: strings.Repeat("ab", 32), Path: dest, Timeout: 10}
-	r, err := im.Run(ctx, env(t, false))
+	r, err := modules.Execute(ctx, im, env(t, false))
 	if err != nil || !r.Failed || !strings.Contains(r.Msg, "checksum mismatch") {
 		t.Fatalf("mismatch: %+v %v", r, err)
 	}
@@ -151,22 +151,22 @@ func TestImageChecksumMismatchAndRefusal(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	im = &virt.Image{URL: "http://" + addr + "/disk.img", Path: dest, Timeout: 5}
-	if _, err := im.Run(ctx, env(t, false)); err == nil || !strings.Contains(err.Error(), "refused") {
+	if _, err := modules.Execute(ctx, im, env(t, false)); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("refused download: %v", err)
 	}
 	// a name missing from SHA256SUMS
 	im = &virt.Image{URL: srv.URL + "/nope.img", SHA256URL: srv.URL + "/SHA256SUMS", Path: dest, Timeout: 5}
-	if _, err := im.Run(ctx, env(t, false)); err == nil || !strings.Contains(err.Error(), "not listed") {
+	if _, err := modules.Execute(ctx, im, env(t, false)); err == nil || !strings.Contains(err.Error(), "not listed") {
 		t.Fatalf("unlisted: %v", err)
 	}
 	// a local file instead of a download
 	src := filepath.Join(t.TempDir(), "local.img")
 	os.WriteFile(src, []byte("local image"), 0o644)
 	im = &virt.Image{Src: src, Path: dest, Timeout: 5}
-	if r, err := im.Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, im, env(t, false)); err != nil || !r.Changed {
 		t.Fatalf("local: %+v %v", r, err)
 	}
-	if r, err := im.Run(ctx, env(t, false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, im, env(t, false)); err != nil || r.Changed {
 		t.Fatalf("local re-run: %+v %v", r, err)
 	}
 }

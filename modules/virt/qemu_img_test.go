@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runbook-lab/runbook/modules"
+
 	"github.com/runbook-lab/runbook/internal/testrig/testenv"
 	"github.com/runbook-lab/runbook/modules/virt"
 )
@@ -44,30 +46,30 @@ func TestQemuImgForReal(t *testing.T) {
 	mk := func(path, size, backing string) *virt.QemuImg {
 		return &virt.QemuImg{Path: path, Format: "qcow2", Size: size, BackingFile: backing, BackingFormat: "qcow2", State: "present"}
 	}
-	if r, err := mk(base, "1G", "").Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, mk(base, "1G", ""), env(t, false)); err != nil || !r.Changed {
 		t.Fatalf("base: %+v %v", r, err)
 	}
-	if r, err := mk(vm, "2G", base).Run(ctx, env(t, true)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, mk(vm, "2G", base), env(t, true)); err != nil || !r.Changed {
 		t.Fatalf("overlay check: %+v %v", r, err)
 	}
 	if out, _ := exec.Command("ls", dir).Output(); strings.Contains(string(out), "vm.qcow2") {
 		t.Fatal("check mode created the overlay")
 	}
-	if r, err := mk(vm, "2G", base).Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, mk(vm, "2G", base), env(t, false)); err != nil || !r.Changed {
 		t.Fatalf("overlay: %+v %v", r, err)
 	}
-	r, err := mk(vm, "2G", base).Run(ctx, env(t, false))
+	r, err := modules.Execute(ctx, mk(vm, "2G", base), env(t, false))
 	if err != nil || r.Changed || r.Data["backing_file"] != base || r.Data["virtual_size"] != int64(2<<30) {
 		t.Fatalf("second run: %+v %v", r, err)
 	}
-	if r, err := mk(vm, "3G", base).Run(ctx, env(t, false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, mk(vm, "3G", base), env(t, false)); err != nil || !r.Changed {
 		t.Fatalf("grow: %+v %v", r, err)
 	}
-	if r, _ := mk(vm, "1G", base).Run(ctx, env(t, false)); !r.Failed || !strings.Contains(r.Msg, "shrinking loses data") {
+	if r, _ := modules.Execute(ctx, mk(vm, "1G", base), env(t, false)); !r.Failed || !strings.Contains(r.Msg, "shrinking loses data") {
 		t.Errorf("shrink: %+v", r)
 	}
 	info := &virt.QemuImg{Path: vm, State: "info", Format: "qcow2"}
-	if r, _ := info.Run(ctx, env(t, false)); r.Data["virtual_size"] != int64(3<<30) {
+	if r, _ := modules.Execute(ctx, info, env(t, false)); r.Data["virtual_size"] != int64(3<<30) {
 		t.Errorf("info: %+v", r.Data)
 	}
 }
