@@ -187,42 +187,43 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	verb := map[string]string{"absent": "removed", "present": "installed", "latest": "upgraded"}[a.State]
 	res.Data[verb] = modules.AnyList(todo)
 	res.Msg = verb + " " + strings.Join(todo, " ")
-	if env.Check {
-		return res, nil
-	}
-	var cmd string
-	aptGet := env2 + "apt-get " + lock + a.dpkgFlags()
-	if a.State == "absent" {
-		verb := " remove"
-		if a.Purge {
-			verb = " purge"
+	res.Then(func(ctx context.Context) error {
+		var cmd string
+		aptGet := env2 + "apt-get " + lock + a.dpkgFlags()
+		if a.State == "absent" {
+			verb := " remove"
+			if a.Purge {
+				verb = " purge"
+			}
+			cmd = aptGet + verb + " -y -q " + modules.Join(todo...)
+		} else {
+			rec := ""
+			if a.InstallRecommends != nil && *a.InstallRecommends {
+				rec = " --install-recommends"
+			} else if a.InstallRecommends != nil {
+				rec = " --no-install-recommends"
+			}
+			if a.DefaultRelease != "" {
+				rec += " -t " + modules.Quote(a.DefaultRelease)
+			}
+			if a.AllowDowngrade {
+				rec += " --allow-downgrades"
+			}
+			cmd = aptGet + " install -y -q" + rec + " " + modules.Join(todo...)
 		}
-		cmd = aptGet + verb + " -y -q " + modules.Join(todo...)
-	} else {
-		rec := ""
-		if a.InstallRecommends != nil && *a.InstallRecommends {
-			rec = " --install-recommends"
-		} else if a.InstallRecommends != nil {
-			rec = " --no-install-recommends"
+		if a.Autoremove {
+			cmd += " && " + aptGet + " autoremove -y -q"
 		}
-		if a.DefaultRelease != "" {
-			rec += " -t " + modules.Quote(a.DefaultRelease)
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: cmd})
+		if err != nil {
+			return err
 		}
-		if a.AllowDowngrade {
-			rec += " --allow-downgrades"
+		if r.RC != 0 {
+			*res = *modules.Failf("apt-get failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
+			return nil
 		}
-		cmd = aptGet + " install -y -q" + rec + " " + modules.Join(todo...)
-	}
-	if a.Autoremove {
-		cmd += " && " + aptGet + " autoremove -y -q"
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: cmd})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("apt-get failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
-	}
+		return nil
+	})
 	return res, nil
 }
 
@@ -253,20 +254,21 @@ func (a *Apt) system(ctx context.Context, env *modules.Env, res *modules.Result,
 		return res, nil
 	}
 	res.Changed, res.Msg = true, fmt.Sprintf("%s: %d packages", verb, n)
-	if env.Check {
-		return res, nil
-	}
-	cmd := aptGet + " -y -q " + verb
-	if a.Autoremove && verb != "autoremove" {
-		cmd += " && " + aptGet + " -y -q autoremove"
-	}
-	r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("apt-get %s failed: %s", verb, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
-	}
+	res.Then(func(ctx context.Context) error {
+		cmd := aptGet + " -y -q " + verb
+		if a.Autoremove && verb != "autoremove" {
+			cmd += " && " + aptGet + " -y -q autoremove"
+		}
+		r, err = env.Host.Run(ctx, modules.Cmd{Script: cmd})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("apt-get %s failed: %s", verb, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -151,27 +151,28 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		res.Msg = verb + " " + strings.Join(todo, " ")
 		res.Data["results"] = modules.AnyList(todo)
 	}
-	if env.Check {
-		return res, nil
-	}
-	var cmds []string
-	if len(todo) > 0 {
-		if d.State == "latest" {
-			cmds = append(cmds, tool+" install "+modules.Join(todo...)+" || "+tool+" upgrade "+modules.Join(todo...))
-		} else {
-			cmds = append(cmds, tool+" "+verb+" "+modules.Join(todo...))
+	res.Then(func(ctx context.Context) error {
+		var cmds []string
+		if len(todo) > 0 {
+			if d.State == "latest" {
+				cmds = append(cmds, tool+" install "+modules.Join(todo...)+" || "+tool+" upgrade "+modules.Join(todo...))
+			} else {
+				cmds = append(cmds, tool+" "+verb+" "+modules.Join(todo...))
+			}
 		}
-	}
-	if d.Autoremove {
-		cmds = append(cmds, tool+" autoremove")
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: strings.Join(cmds, " && ")})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("%s failed: %s", d.tool, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8)), nil
-	}
+		if d.Autoremove {
+			cmds = append(cmds, tool+" autoremove")
+		}
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: strings.Join(cmds, " && ")})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("%s failed: %s", d.tool, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
+			return nil
+		}
+		return nil
+	})
 	return res, nil
 }
 

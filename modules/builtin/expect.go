@@ -121,79 +121,81 @@ func (e *Expect) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 		}
 	}
 	res := &modules.Result{Changed: true, Data: map[string]any{"cmd": e.Command}}
-	if env.Check {
-		return res, nil
-	}
-	argv, _ := shellwords.Split(e.Command)
-	questions := make([]string, 0, len(e.Responses))
-	for q := range e.Responses {
-		questions = append(questions, q)
-	}
-	sort.Strings(questions) // the order only breaks ties of equal position
-	var resp [][]any
-	for _, q := range questions {
-		switch a := e.Responses[q].(type) {
-		case []any:
-			list := make([]string, len(a))
-			for i, x := range a {
-				list[i] = fmt.Sprint(x)
+	res.Then(func(ctx context.Context) error {
+		argv, _ := shellwords.Split(e.Command)
+		questions := make([]string, 0, len(e.Responses))
+		for q := range e.Responses {
+			questions = append(questions, q)
+		}
+		sort.Strings(questions) // the order only breaks ties of equal position
+		var resp [][]any
+		for _, q := range questions {
+			switch a := e.Responses[q].(type) {
+			case []any:
+				list := make([]string, len(a))
+				for i, x := range a {
+					list[i] = fmt.Sprint(x)
+				}
+				resp = append(resp, []any{q, list, true})
+			default:
+				resp = append(resp, []any{q, []string{fmt.Sprint(a)}, false})
 			}
-			resp = append(resp, []any{q, list, true})
+		}
+		timeout := 30
+		if e.Timeout != nil {
+			timeout = *e.Timeout
+		}
+		spec, _ := json.Marshal(map[string]any{"argv": argv, "chdir": e.Chdir, "responses": resp, "timeout": timeout, "echo": e.Echo})
+		begin := time.Now()
+		// Python's regex engine backtracks and does not stop for signals: a
+		// question like (a+)+$ can spin past the timeout inside one search, so
+		// the host's timeout(1) ends the whole helper a little after it
+		limit := ""
+		if timeout > 0 {
+			limit = fmt.Sprintf("if command -v timeout >/dev/null; then set -- timeout --foreground -s KILL %d; fi; ", timeout+2)
+		}
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: "command -v python3 >/dev/null || { echo 'expect needs python3 on the host' >&2; exit 127; }; " + limit + "exec \"$@\" python3 -c " + modules.Quote(expectPy), Stdin: spec, Secret: true})
+		if err != nil {
+			return err
+		}
+		if (r.RC == 124 || r.RC == 137) && timeout > 0 && strings.TrimSpace(r.Stdout) == "" {
+			res.Failed, res.Msg = true, "command exceeded timeout"
+			res.Data["rc"] = nil
+			return nil
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("expect: %s", modules.LastLines(strings.TrimSpace(r.Stderr), 6))
+			return nil
+		}
+		var got struct {
+			RC        *int   `json:"rc"`
+			Stdout    string `json:"stdout"`
+			Timeout   bool   `json:"timeout"`
+			Exhausted string `json:"exhausted"`
+			Seen      string `json:"seen"`
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+			return fmt.Errorf("expect: unreadable answer from the host: %v", err)
+		}
+		end := time.Now()
+		res.Data["stdout"] = strings.TrimRight(got.Stdout, "\r\n")
+		res.Data["start"], res.Data["end"], res.Data["delta"] = begin.Format("2006-01-02 15:04:05.000000"), end.Format("2006-01-02 15:04:05.000000"), end.Sub(begin).String()
+		switch {
+		case got.Exhausted != "":
+			// Ansible fails from inside pexpect's callback: no output, nothing changed
+			*res = modules.Result{Failed: true, Msg: fmt.Sprintf("No remaining responses for '%s', output was '%s'", got.Exhausted, pyBytes(got.Seen))}
+			return nil
+		case got.RC == nil:
+			res.Failed, res.Msg = true, "command exceeded timeout"
+			res.Data["rc"] = nil
 		default:
-			resp = append(resp, []any{q, []string{fmt.Sprint(a)}, false})
+			res.Data["rc"] = *got.RC
+			if *got.RC != 0 {
+				res.Failed, res.Msg = true, "non-zero return code"
+			}
 		}
-	}
-	timeout := 30
-	if e.Timeout != nil {
-		timeout = *e.Timeout
-	}
-	spec, _ := json.Marshal(map[string]any{"argv": argv, "chdir": e.Chdir, "responses": resp, "timeout": timeout, "echo": e.Echo})
-	begin := time.Now()
-	// Python's regex engine backtracks and does not stop for signals: a
-	// question like (a+)+$ can spin past the timeout inside one search, so
-	// the host's timeout(1) ends the whole helper a little after it
-	limit := ""
-	if timeout > 0 {
-		limit = fmt.Sprintf("if command -v timeout >/dev/null; then set -- timeout --foreground -s KILL %d; fi; ", timeout+2)
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: "command -v python3 >/dev/null || { echo 'expect needs python3 on the host' >&2; exit 127; }; " + limit + "exec \"$@\" python3 -c " + modules.Quote(expectPy), Stdin: spec, Secret: true})
-	if err != nil {
-		return nil, err
-	}
-	if (r.RC == 124 || r.RC == 137) && timeout > 0 && strings.TrimSpace(r.Stdout) == "" {
-		res.Failed, res.Msg = true, "command exceeded timeout"
-		res.Data["rc"] = nil
-		return res, nil
-	}
-	if r.RC != 0 {
-		return modules.Failf("expect: %s", modules.LastLines(strings.TrimSpace(r.Stderr), 6)), nil
-	}
-	var got struct {
-		RC        *int   `json:"rc"`
-		Stdout    string `json:"stdout"`
-		Timeout   bool   `json:"timeout"`
-		Exhausted string `json:"exhausted"`
-		Seen      string `json:"seen"`
-	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
-		return nil, fmt.Errorf("expect: unreadable answer from the host: %v", err)
-	}
-	end := time.Now()
-	res.Data["stdout"] = strings.TrimRight(got.Stdout, "\r\n")
-	res.Data["start"], res.Data["end"], res.Data["delta"] = begin.Format("2006-01-02 15:04:05.000000"), end.Format("2006-01-02 15:04:05.000000"), end.Sub(begin).String()
-	switch {
-	case got.Exhausted != "":
-		// Ansible fails from inside pexpect's callback: no output, nothing changed
-		return &modules.Result{Failed: true, Msg: fmt.Sprintf("No remaining responses for '%s', output was '%s'", got.Exhausted, pyBytes(got.Seen))}, nil
-	case got.RC == nil:
-		res.Failed, res.Msg = true, "command exceeded timeout"
-		res.Data["rc"] = nil
-	default:
-		res.Data["rc"] = *got.RC
-		if *got.RC != 0 {
-			res.Failed, res.Msg = true, "non-zero return code"
-		}
-	}
+		return nil
+	})
 	return res, nil
 }
 

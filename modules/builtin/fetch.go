@@ -108,10 +108,10 @@ func (f *Fetch) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 		return res, nil
 	}
 	res.Changed, res.Msg = true, "fetch "+f.Src+" to "+dest
-	if env.Check {
-		return res, nil
-	}
-	return res, writeLocal(dest, data, mode)
+	res.Then(func(ctx context.Context) error {
+		return writeLocal(dest, data, mode)
+	})
+	return res, nil
 }
 
 // writeLocal writes a file on this machine atomically (a temporary file

@@ -201,11 +201,11 @@ func (f *File) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: f.Path, Before: strings.TrimSpace(before) + "\n", After: strings.TrimSpace(after) + "\n"}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	_, err = modules.RunOK(ctx, env.Host, "set -e\n"+strings.Join(steps, "\n"), "file")
-	return res, wrapFile(err, f.Path)
+	res.Then(func(ctx context.Context) error {
+		_, err = modules.RunOK(ctx, env.Host, "set -e\n"+strings.Join(steps, "\n"), "file")
+		return wrapFile(err, f.Path)
+	})
+	return res, nil
 }
 
 // symbolicDiffers says whether a recursive symbolic mode would change

@@ -146,6 +146,7 @@ func (g *GetURL) attrs(ctx context.Context, env *modules.Env, res *modules.Resul
 		return fr, err
 	}
 	res.Changed = res.Changed || fr.Changed
+	res.Then(fr.Apply) // file's own plan, after the download
 	return res, nil
 }
 

@@ -167,32 +167,35 @@ func (s *Systemd) apply(ctx context.Context, env *modules.Env, res *modules.Resu
 	}
 	res.Changed = true
 	res.Msg = strings.Join(changes, ", ")
-	if env.Check {
-		return res, nil
-	}
-	script := "set -e\n" + strings.Join(steps, "\n")
-	if s.Timeout > 0 {
-		script = fmt.Sprintf("timeout %d sh -c %s", s.Timeout, modules.Quote(script))
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: script})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC == 124 && s.Timeout > 0 {
-		u, _ := s.show(ctx, env.Host)
-		return modules.Failf("%s %s did not finish within %d s (the unit is %s/%s; systemd goes on with the job)", res.Msg, s.Name, s.Timeout, u.Active, u.Sub), nil
-	}
-	if r.RC != 0 {
-		journal, _ := env.Host.Run(ctx, modules.Cmd{Script: "journalctl -u " + modules.Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})
-		return modules.Failf("%s %s failed: %s\nlast journal lines:\n%s", res.Msg, s.Name, strings.TrimSpace(r.Stderr), strings.TrimSpace(journal.Stdout)), nil
-	}
-	if s.State == "started" || s.State == "restarted" {
-		u, err := s.show(ctx, env.Host)
-		if err == nil && u.Active == "failed" {
-			journal, _ := env.Host.Run(ctx, modules.Cmd{Script: "journalctl -u " + modules.Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})
-			return modules.Failf("%s started but failed:\n%s", s.Name, strings.TrimSpace(journal.Stdout)), nil
+	res.Then(func(ctx context.Context) error {
+		script := "set -e\n" + strings.Join(steps, "\n")
+		if s.Timeout > 0 {
+			script = fmt.Sprintf("timeout %d sh -c %s", s.Timeout, modules.Quote(script))
 		}
-	}
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: script})
+		if err != nil {
+			return err
+		}
+		if r.RC == 124 && s.Timeout > 0 {
+			u, _ := s.show(ctx, env.Host)
+			*res = *modules.Failf("%s %s did not finish within %d s (the unit is %s/%s; systemd goes on with the job)", res.Msg, s.Name, s.Timeout, u.Active, u.Sub)
+			return nil
+		}
+		if r.RC != 0 {
+			journal, _ := env.Host.Run(ctx, modules.Cmd{Script: "journalctl -u " + modules.Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})
+			*res = *modules.Failf("%s %s failed: %s\nlast journal lines:\n%s", res.Msg, s.Name, strings.TrimSpace(r.Stderr), strings.TrimSpace(journal.Stdout))
+			return nil
+		}
+		if s.State == "started" || s.State == "restarted" {
+			u, err := s.show(ctx, env.Host)
+			if err == nil && u.Active == "failed" {
+				journal, _ := env.Host.Run(ctx, modules.Cmd{Script: "journalctl -u " + modules.Quote(s.Name) + " -n 15 --no-pager 2>&1 || true"})
+				*res = *modules.Failf("%s started but failed:\n%s", s.Name, strings.TrimSpace(journal.Stdout))
+				return nil
+			}
+		}
+		return nil
+	})
 	return res, nil
 }
 

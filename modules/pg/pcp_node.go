@@ -133,39 +133,40 @@ func (p *PcpNode) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	}
 	res.Changed = true
 	res.Msg = fmt.Sprintf("%s node %d", p.Action, p.NodeID)
-	if env.Check {
-		return res, nil
-	}
-	if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
-	resend := time.Now().Add(resendEvery)
-	for {
-		st, err = p.status(ctx, env.Host)
-		if err == nil && done(st) {
-			res.Data = data(st)
-			return res, nil
+	res.Then(func(ctx context.Context) error {
+		if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
+			return err
 		}
-		// pgpool takes requests in order: one it queued before ours (a
-		// health check's "node down" from while the node was stopped) can
-		// undo ours, and while failover_command runs it answers nothing;
-		// the request is sent again until the status says it took
-		if time.Now().After(resend) {
-			if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
-				return nil, err
+		deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
+		resend := time.Now().Add(resendEvery)
+		for {
+			st, err = p.status(ctx, env.Host)
+			if err == nil && done(st) {
+				res.Data = data(st)
+				return nil
 			}
-			resend = time.Now().Add(resendEvery)
+			// pgpool takes requests in order: one it queued before ours (a
+			// health check's "node down" from while the node was stopped) can
+			// undo ours, and while failover_command runs it answers nothing;
+			// the request is sent again until the status says it took
+			if time.Now().After(resend) {
+				if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
+					return err
+				}
+				resend = time.Now().Add(resendEvery)
+			}
+			if time.Now().After(deadline) {
+				*res = modules.Result{Failed: true, Data: data(st), Msg: fmt.Sprintf("pcp %s of node %d: pcp said yes, but the node's status is still %s (role %s) after %ds", p.Action, p.NodeID, st.Status, st.Role, p.Timeout)}
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
-		if time.Now().After(deadline) {
-			return &modules.Result{Failed: true, Data: data(st), Msg: fmt.Sprintf("pcp %s of node %d: pcp said yes, but the node's status is still %s (role %s) after %ds", p.Action, p.NodeID, st.Status, st.Role, p.Timeout)}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	})
+	return res, nil
 }
 
 // resendEvery is how often an unanswered pcp request is sent again.

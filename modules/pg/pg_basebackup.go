@@ -182,21 +182,21 @@ func (b *PgBasebackup) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 	if st.Exists && !st.Empty {
 		res.Msg = "wipe and re-" + res.Msg
 	}
-	if env.Check {
-		return res, nil
-	}
-	if st.Exists && !st.Empty {
-		if st.Running && b.WipeRunningPrimary {
-			if _, err := modules.RunOK(ctx, env.Host, AsUser(b.OSUserOr(), "kill -INT $(head -1 "+modules.Quote(b.DataDir+"/postmaster.pid")+"); sleep 2"), "stopping the primary"); err != nil {
-				return nil, err
+	res.Then(func(ctx context.Context) error {
+		if st.Exists && !st.Empty {
+			if st.Running && b.WipeRunningPrimary {
+				if _, err := modules.RunOK(ctx, env.Host, AsUser(b.OSUserOr(), "kill -INT $(head -1 "+modules.Quote(b.DataDir+"/postmaster.pid")+"); sleep 2"), "stopping the primary"); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	out, err := b.clone(ctx, env.Host, st.Exists && !st.Empty)
-	if err != nil {
-		return nil, err
-	}
-	res.Data["output"] = out
+		out, err := b.clone(ctx, env.Host, st.Exists && !st.Empty)
+		if err != nil {
+			return err
+		}
+		res.Data["output"] = out
+		return nil
+	})
 	return res, nil
 }
 

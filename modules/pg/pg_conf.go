@@ -119,22 +119,22 @@ func (p *PgConf) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	}
 	res.Changed = true
 	res.Diffs = []modules.Diff{{Path: "postgresql.auto.conf", Before: before.String(), After: after.String()}}
-	if env.Check {
-		return res, nil
-	}
-	// ALTER SYSTEM cannot run in a transaction block: one statement each.
-	if _, err := Query(ctx, env.Host, p.PgConn, strings.Join(stmts, ";\n"), params); err != nil {
-		return nil, err
-	}
-	if p.Reload == nil || *p.Reload {
-		rows, err = Query(ctx, env.Host, p.PgConn, "SELECT pg_reload_conf(); SELECT pg_sleep(0.2); "+pgConfQuery, map[string]string{"names": strings.Join(names, ",")})
-		if err != nil {
-			return nil, err
+	res.Then(func(ctx context.Context) error {
+		// ALTER SYSTEM cannot run in a transaction block: one statement each.
+		if _, err := Query(ctx, env.Host, p.PgConn, strings.Join(stmts, ";\n"), params); err != nil {
+			return err
 		}
-		res.Data["restart_required"] = anyPending(rows)
-	} else {
-		res.Data["restart_required"] = true
-	}
+		if p.Reload == nil || *p.Reload {
+			rows, err = Query(ctx, env.Host, p.PgConn, "SELECT pg_reload_conf(); SELECT pg_sleep(0.2); "+pgConfQuery, map[string]string{"names": strings.Join(names, ",")})
+			if err != nil {
+				return err
+			}
+			res.Data["restart_required"] = anyPending(rows)
+		} else {
+			res.Data["restart_required"] = true
+		}
+		return nil
+	})
 	return res, nil
 }
 

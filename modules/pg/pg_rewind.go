@@ -99,23 +99,24 @@ func (p *PgRewind) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 		res.Data["discarded_wal_bytes"], res.Data["discarded_transactions"] = d.Bytes, d.Transactions
 		res.Msg += fmt.Sprintf("; discards %d bytes of WAL (%d transactions) it wrote on timeline %d after %s", d.Bytes, d.Transactions, d.Timeline, d.DivergedAt)
 	}
-	if env.Check {
-		return res, nil
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: AsUser(p.OSUser, line+" 2>&1")})
-	if err != nil {
-		return nil, err
-	}
-	out := lastProgress(r.Stdout)
-	res.Data["output"] = out
-	if r.RC != 0 {
-		return &modules.Result{Failed: true, Data: res.Data, Msg: "pg_rewind failed: " + modules.LastLines(out, 6)}, nil
-	}
-	if p.PrimaryConninfo != "" {
-		if err := SetPrimaryConninfo(ctx, env.Host, p.OSUser, p.DataDir, p.PrimaryConninfo); err != nil {
-			return nil, err
+	res.Then(func(ctx context.Context) error {
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: AsUser(p.OSUser, line+" 2>&1")})
+		if err != nil {
+			return err
 		}
-	}
+		out := lastProgress(r.Stdout)
+		res.Data["output"] = out
+		if r.RC != 0 {
+			*res = modules.Result{Failed: true, Data: res.Data, Msg: "pg_rewind failed: " + modules.LastLines(out, 6)}
+			return nil
+		}
+		if p.PrimaryConninfo != "" {
+			if err := SetPrimaryConninfo(ctx, env.Host, p.OSUser, p.DataDir, p.PrimaryConninfo); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -119,14 +119,14 @@ func (d *PostgresqlDB) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 	res.Changed = true
 	res.Data["executed_commands"] = modules.AnyList(stmts)
 	res.Msg = strings.Join(stmts, "; ")
-	if env.Check {
-		return res, nil
-	}
-	for _, s := range stmts {
-		if _, err := Query(ctx, env.Host, d.conn(), s, p); err != nil {
-			return nil, err
+	res.Then(func(ctx context.Context) error {
+		for _, s := range stmts {
+			if _, err := Query(ctx, env.Host, d.conn(), s, p); err != nil {
+				return err
+			}
 		}
-	}
+		return nil
+	})
 	return res, nil
 }
 

@@ -200,15 +200,15 @@ func (u *PostgresqlUser) apply(ctx context.Context, env *modules.Env, stmts, cha
 	}
 	res.Changed = true
 	res.Msg = strings.Join(changes, "; ")
-	if env.Check {
-		return res, nil
-	}
-	// synchronous_commit = local: a role change must not hang when the
-	// synchronous standby is not there yet (or is down).
-	sql := "SET synchronous_commit = local;\n" + strings.Join(stmts, ";\n")
-	if _, err := Query(ctx, env.Host, u.PgConn, sql, p); err != nil {
-		return nil, err
-	}
+	res.Then(func(ctx context.Context) error {
+		// synchronous_commit = local: a role change must not hang when the
+		// synchronous standby is not there yet (or is down).
+		sql := "SET synchronous_commit = local;\n" + strings.Join(stmts, ";\n")
+		if _, err := Query(ctx, env.Host, u.PgConn, sql, p); err != nil {
+			return err
+		}
+		return nil
+	})
 	return res, nil
 }
 

@@ -142,30 +142,30 @@ func (c *CloudInit) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: c.Path + ":user-data", Before: c.hideKey(current["user-data"]), After: c.hideKey(files["user-data"])}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	// build in a temporary directory beside the target, then rename
-	var b strings.Builder
-	// the seed may hold a private host key: readable by its owner only
-	b.WriteString("set -e\numask 077\nd=$(mktemp -d)\ntrap 'rm -rf \"$d\"' EXIT\n")
-	stdin := ""
-	for _, n := range names {
-		body, ok := files[n]
-		if !ok {
-			continue
+	res.Then(func(ctx context.Context) error {
+		// build in a temporary directory beside the target, then rename
+		var b strings.Builder
+		// the seed may hold a private host key: readable by its owner only
+		b.WriteString("set -e\numask 077\nd=$(mktemp -d)\ntrap 'rm -rf \"$d\"' EXIT\n")
+		stdin := ""
+		for _, n := range names {
+			body, ok := files[n]
+			if !ok {
+				continue
+			}
+			// the documents arrive one after another on stdin; dd reads exactly
+			// its byte count (head could read ahead into the next one)
+			fmt.Fprintf(&b, "dd bs=1 count=%d status=none > \"$d/%s\"\n", len(body), n)
+			stdin += body
 		}
-		// the documents arrive one after another on stdin; dd reads exactly
-		// its byte count (head could read ahead into the next one)
-		fmt.Fprintf(&b, "dd bs=1 count=%d status=none > \"$d/%s\"\n", len(body), n)
-		stdin += body
-	}
-	args := []string{"genisoimage", "-quiet", "-output", c.Path + ".tmp", "-volid", "cidata", "-joliet", "-rock"}
-	b.WriteString(modules.Join(args...) + " \"$d\"/*\nmv -f " + modules.Quote(c.Path+".tmp") + " " + modules.Quote(c.Path) + "\n")
-	r2, err := env.Host.Run(ctx, modules.Cmd{Script: b.String(), Stdin: []byte(stdin)})
-	if _, err := modules.Must(r2, err, "genisoimage"); err != nil {
-		return nil, err
-	}
+		args := []string{"genisoimage", "-quiet", "-output", c.Path + ".tmp", "-volid", "cidata", "-joliet", "-rock"}
+		b.WriteString(modules.Join(args...) + " \"$d\"/*\nmv -f " + modules.Quote(c.Path+".tmp") + " " + modules.Quote(c.Path) + "\n")
+		r2, err := env.Host.Run(ctx, modules.Cmd{Script: b.String(), Stdin: []byte(stdin)})
+		if _, err := modules.Must(r2, err, "genisoimage"); err != nil {
+			return err
+		}
+		return nil
+	})
 	return res, nil
 }
 

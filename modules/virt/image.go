@@ -82,29 +82,30 @@ func (im *Image) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	} else {
 		res.Msg = "download " + im.URL
 	}
-	if env.Check {
-		return res, nil
-	}
-	part := im.Path + ".part"
-	if im.Src != "" {
-		if _, err := modules.RunOK(ctx, env.Host, "cp -f "+modules.Quote(im.Src)+" "+modules.Quote(part), "copying the image"); err != nil {
-			return nil, err
+	res.Then(func(ctx context.Context) error {
+		part := im.Path + ".part"
+		if im.Src != "" {
+			if _, err := modules.RunOK(ctx, env.Host, "cp -f "+modules.Quote(im.Src)+" "+modules.Quote(part), "copying the image"); err != nil {
+				return err
+			}
+		} else if err := im.download(ctx, env, client, part); err != nil {
+			return err
 		}
-	} else if err := im.download(ctx, env, client, part); err != nil {
-		return nil, err
-	}
-	got, err := sha256On(ctx, env.Host, part)
-	if err != nil {
-		return nil, err
-	}
-	if want != "" && got != want {
-		modules.RunOK(ctx, env.Host, "rm -f "+modules.Quote(part), "removing a bad download")
-		return modules.Failf("image: checksum mismatch for %s: got %s, want %s (the file was removed)", im.Path, got, want), nil
-	}
-	if _, err := modules.RunOK(ctx, env.Host, "mv -f "+modules.Quote(part)+" "+modules.Quote(im.Path), "moving the image into place"); err != nil {
-		return nil, err
-	}
-	res.Data["sha256"] = got
+		got, err := sha256On(ctx, env.Host, part)
+		if err != nil {
+			return err
+		}
+		if want != "" && got != want {
+			modules.RunOK(ctx, env.Host, "rm -f "+modules.Quote(part), "removing a bad download")
+			*res = *modules.Failf("image: checksum mismatch for %s: got %s, want %s (the file was removed)", im.Path, got, want)
+			return nil
+		}
+		if _, err := modules.RunOK(ctx, env.Host, "mv -f "+modules.Quote(part)+" "+modules.Quote(im.Path), "moving the image into place"); err != nil {
+			return err
+		}
+		res.Data["sha256"] = got
+		return nil
+	})
 	return res, nil
 }
 

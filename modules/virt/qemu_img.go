@@ -149,16 +149,16 @@ func (q *QemuImg) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	if env.Diff {
 		res.Diffs = []modules.Diff{{Path: q.Path, Before: fmt.Sprintf("virtual-size: %d\n", info.VirtualSize), After: fmt.Sprintf("virtual-size: %d\n", want)}}
 	}
-	if env.Check {
-		return res, nil
-	}
-	args := []string{"qemu-img", "resize", "-q"}
-	if want < info.VirtualSize {
-		args = append(args, "--shrink")
-	}
-	if _, err := modules.RunOK(ctx, env.Host, modules.Join(append(args, q.Path, strconv.FormatInt(want, 10))...), "qemu-img resize"); err != nil {
-		return nil, err
-	}
+	res.Then(func(ctx context.Context) error {
+		args := []string{"qemu-img", "resize", "-q"}
+		if want < info.VirtualSize {
+			args = append(args, "--shrink")
+		}
+		if _, err := modules.RunOK(ctx, env.Host, modules.Join(append(args, q.Path, strconv.FormatInt(want, 10))...), "qemu-img resize"); err != nil {
+			return err
+		}
+		return nil
+	})
 	return res, nil
 }
 
