@@ -181,6 +181,21 @@ func Carry(ctx context.Context, res *Result, check bool, module string) (*Result
 	return res, apply(ctx)
 }
 
+// Act is the plan of a module that acts as it runs (a command, a probe, a
+// request that changes something): nothing is known before, so in check
+// mode it is skipped; otherwise do runs and its result is the task's.
+func Act(do func(ctx context.Context) (*Result, error)) *Result {
+	res := &Result{Changed: true, Unplanned: true}
+	res.Apply = func(ctx context.Context) error {
+		r, err := do(ctx)
+		if err == nil && r != nil {
+			*res = *r
+		}
+		return err
+	}
+	return res
+}
+
 // Do carries out a plan at once: for a step that is itself part of an
 // Apply (which the runner calls only outside check mode), such as writing
 // one of several files.

@@ -42,15 +42,17 @@ func (p *Pause) Validate() error {
 // Run waits.
 func (p *Pause) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	d := time.Duration((p.Seconds + 60*p.Minutes) * float64(time.Second))
-	if env.Check {
-		return &modules.Result{Msg: fmt.Sprintf("would pause %s", d)}, nil
-	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(d):
-	}
-	return &modules.Result{Msg: fmt.Sprintf("paused %s", d), Data: map[string]any{"delta": d.Seconds()}}, nil
+	res := &modules.Result{Msg: fmt.Sprintf("would pause %s", d)}
+	res.Then(func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+		*res = modules.Result{Msg: fmt.Sprintf("paused %s", d), Data: map[string]any{"delta": d.Seconds()}}
+		return nil
+	})
+	return res, nil
 }
 
 var (

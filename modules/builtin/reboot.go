@@ -31,58 +31,61 @@ func init() {
 // Run reboots, then reconnects until the boot id changed.
 func (rb *Reboot) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	res := &modules.Result{Changed: true, Data: map[string]any{"rebooted": true}}
-	if env.Check {
-		res.Msg = "would reboot"
-		return res, nil
-	}
-	if env.Reconnect == nil {
-		return modules.Failf("reboot: this connection cannot be re-established (a local host?)"), nil
-	}
-	r, err := modules.RunOK(ctx, env.Host, rb.BootTimeCommand, "boot id")
-	if err != nil {
-		return nil, err
-	}
-	before := strings.TrimSpace(r.Stdout)
-	cmd := rb.RebootCommand
-	if cmd == "" {
-		cmd = "systemctl reboot || shutdown -r now " + modules.Quote(rb.Msg)
-	}
-	begin := time.Now()
-	// detached, after a moment, so this command's answer gets back first
-	script := fmt.Sprintf("nohup sh -c %s >/dev/null 2>&1 &", modules.Quote(fmt.Sprintf("sleep %d; %s", max(rb.PreRebootDelay, 1), cmd)))
-	if _, err := modules.RunOK(ctx, env.Host, script, "reboot"); err != nil {
-		return nil, err
-	}
-	deadline := begin.Add(time.Duration(rb.RebootTimeout) * time.Second)
-	for {
-		if time.Now().After(deadline) {
-			return modules.Failf("reboot: %s did not come back within %d s", env.Host.Name(), rb.RebootTimeout), nil
+	res.Msg = "would reboot"
+	res.Then(func(ctx context.Context) error {
+		res.Msg = ""
+		if env.Reconnect == nil {
+			*res = *modules.Failf("reboot: this connection cannot be re-established (a local host?)")
+			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-		h, err := env.Reconnect(ctx, time.Until(deadline))
+		r, err := modules.RunOK(ctx, env.Host, rb.BootTimeCommand, "boot id")
 		if err != nil {
-			continue
+			return err
 		}
-		r, err := h.Run(ctx, modules.Cmd{Script: rb.BootTimeCommand})
-		if err != nil || r.RC != 0 || strings.TrimSpace(r.Stdout) == before {
-			continue // not down yet, or still coming up
+		before := strings.TrimSpace(r.Stdout)
+		cmd := rb.RebootCommand
+		if cmd == "" {
+			cmd = "systemctl reboot || shutdown -r now " + modules.Quote(rb.Msg)
 		}
-		if t, err := h.Run(ctx, modules.Cmd{Script: rb.TestCommand}); err != nil || t.RC != 0 {
-			continue
+		begin := time.Now()
+		// detached, after a moment, so this command's answer gets back first
+		script := fmt.Sprintf("nohup sh -c %s >/dev/null 2>&1 &", modules.Quote(fmt.Sprintf("sleep %d; %s", max(rb.PreRebootDelay, 1), cmd)))
+		if _, err := modules.RunOK(ctx, env.Host, script, "reboot"); err != nil {
+			return err
 		}
-		break
-	}
-	if rb.PostRebootDelay > 0 {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Duration(rb.PostRebootDelay) * time.Second):
+		deadline := begin.Add(time.Duration(rb.RebootTimeout) * time.Second)
+		for {
+			if time.Now().After(deadline) {
+				*res = *modules.Failf("reboot: %s did not come back within %d s", env.Host.Name(), rb.RebootTimeout)
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(2 * time.Second):
+			}
+			h, err := env.Reconnect(ctx, time.Until(deadline))
+			if err != nil {
+				continue
+			}
+			r, err := h.Run(ctx, modules.Cmd{Script: rb.BootTimeCommand})
+			if err != nil || r.RC != 0 || strings.TrimSpace(r.Stdout) == before {
+				continue // not down yet, or still coming up
+			}
+			if t, err := h.Run(ctx, modules.Cmd{Script: rb.TestCommand}); err != nil || t.RC != 0 {
+				continue
+			}
+			break
 		}
-	}
-	res.Data["elapsed"] = int(time.Since(begin).Seconds())
+		if rb.PostRebootDelay > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(rb.PostRebootDelay) * time.Second):
+			}
+		}
+		res.Data["elapsed"] = int(time.Since(begin).Seconds())
+		return nil
+	})
 	return res, nil
 }

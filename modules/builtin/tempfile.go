@@ -35,22 +35,24 @@ func (t *Tempfile) Validate() error {
 
 // Run makes it.
 func (t *Tempfile) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	if env.Check {
-		return &modules.Result{Changed: true, Data: map[string]any{"path": "(made on a real run)"}}, nil
-	}
-	dir := modules.Or(t.Path, "${TMPDIR:-/tmp}")
-	quotedDir := `"` + dir + `"`
-	if t.Path != "" {
-		quotedDir = modules.Quote(t.Path)
-	}
-	cmd := "mktemp "
-	if t.State == "directory" {
-		cmd += "-d "
-	}
-	cmd += "-p " + quotedDir + " " + modules.Quote(t.Prefix+"XXXXXXXX"+t.Suffix)
-	r, err := modules.RunOK(ctx, env.Host, cmd, "mktemp")
-	if err != nil {
-		return nil, err
-	}
-	return &modules.Result{Changed: true, Data: map[string]any{"path": strings.TrimSpace(r.Stdout), "state": t.State}}, nil
+	res := &modules.Result{Changed: true, Data: map[string]any{"path": "(made on a real run)"}}
+	res.Then(func(ctx context.Context) error {
+		dir := modules.Or(t.Path, "${TMPDIR:-/tmp}")
+		quotedDir := `"` + dir + `"`
+		if t.Path != "" {
+			quotedDir = modules.Quote(t.Path)
+		}
+		cmd := "mktemp "
+		if t.State == "directory" {
+			cmd += "-d "
+		}
+		cmd += "-p " + quotedDir + " " + modules.Quote(t.Prefix+"XXXXXXXX"+t.Suffix)
+		r, err := modules.RunOK(ctx, env.Host, cmd, "mktemp")
+		if err != nil {
+			return err
+		}
+		*res = modules.Result{Changed: true, Data: map[string]any{"path": strings.TrimSpace(r.Stdout), "state": t.State}}
+		return nil
+	})
+	return res, nil
 }

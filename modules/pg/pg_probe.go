@@ -131,9 +131,11 @@ func (pr *probe) snapshot() []ProbeEvent {
 
 // Run performs the action.
 func (p *PgProbe) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	if env.Check {
-		return &modules.Result{Skipped: true, Msg: "the drill's probe does not run in check mode"}, nil
-	}
+	// it acts as it runs: skipped in check mode
+	return modules.Act(func(ctx context.Context) (*modules.Result, error) { return p.act(ctx, env) }), nil
+}
+
+func (p *PgProbe) act(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	switch p.Action {
 	case "start":
 		return p.start(ctx, env)

@@ -29,29 +29,30 @@ func (p *PgPromote) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	if rows.One() == "f" {
 		return &modules.Result{Msg: "already a primary"}, nil
 	}
-	res := &modules.Result{Changed: true, Msg: "promoted to primary"}
-	if env.Check {
-		res.Msg = "would promote to primary"
-		return res, nil
-	}
-	begin := time.Now()
-	if _, err := Query(ctx, env.Host, p.PgConn, "SELECT pg_promote(true, :'t'::int)", map[string]string{"t": strconv.Itoa(p.Timeout)}); err != nil {
-		return nil, err
-	}
-	for {
-		rows, err := Query(ctx, env.Host, p.PgConn, "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool", nil)
-		if err == nil && rows.One() == "f" {
-			break
+	res := &modules.Result{Changed: true, Msg: "would promote to primary"}
+	res.Then(func(ctx context.Context) error {
+		res.Msg = "promoted to primary"
+		begin := time.Now()
+		if _, err := Query(ctx, env.Host, p.PgConn, "SELECT pg_promote(true, :'t'::int)", map[string]string{"t": strconv.Itoa(p.Timeout)}); err != nil {
+			return err
 		}
-		if time.Since(begin) > time.Duration(p.Timeout)*time.Second {
-			return modules.Failf("%s did not accept writes within %ds after pg_promote", env.Host.Name(), p.Timeout), nil
+		for {
+			rows, err := Query(ctx, env.Host, p.PgConn, "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool", nil)
+			if err == nil && rows.One() == "f" {
+				break
+			}
+			if time.Since(begin) > time.Duration(p.Timeout)*time.Second {
+				*res = *modules.Failf("%s did not accept writes within %ds after pg_promote", env.Host.Name(), p.Timeout)
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	res.Data = map[string]any{"seconds": fmt.Sprintf("%.2f", time.Since(begin).Seconds())}
+		res.Data = map[string]any{"seconds": fmt.Sprintf("%.2f", time.Since(begin).Seconds())}
+		return nil
+	})
 	return res, nil
 }

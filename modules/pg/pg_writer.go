@@ -57,9 +57,11 @@ func (w *PgWriter) psql() string {
 
 // Run performs the action.
 func (w *PgWriter) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	if env.Check {
-		return &modules.Result{Skipped: true, Msg: "the drill's writer does not run in check mode"}, nil
-	}
+	// it acts as it runs: skipped in check mode
+	return modules.Act(func(ctx context.Context) (*modules.Result, error) { return w.act(ctx, env) }), nil
+}
+
+func (w *PgWriter) act(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	stop := modules.Quote(w.Log + ".stop")
 	// The script, the log and the stop file live in one private directory:
 	// a predictable path in a world-writable one (/var/tmp) would let any

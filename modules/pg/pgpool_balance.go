@@ -54,9 +54,11 @@ type backend struct {
 
 // Run reads the weights, opens the sessions, writes once, and judges.
 func (b *PgpoolBalance) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	if env.Check {
-		return &modules.Result{Skipped: true, Msg: "opens sessions through pgpool: not under --check"}, nil
-	}
+	// it acts as it runs: skipped in check mode
+	return modules.Act(func(ctx context.Context) (*modules.Result, error) { return b.act(ctx, env) }), nil
+}
+
+func (b *PgpoolBalance) act(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	probe := &PgProbe{Host: b.Host, Port: b.Port, User: b.User, Password: b.Password, DB: b.DB}
 	dial, err := probe.dialer(env)
 	if err != nil {

@@ -35,10 +35,14 @@ var readOnlySQL = regexp.MustCompile(`(?is)^\s*(select|show|with\s+[^;]*\bselect
 // Run runs the query. Statements other than SELECT/SHOW report changed
 // (override with changed_when); in check mode they are not run.
 func (q *PostgresqlQuery) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	ro := readOnlySQL.MatchString(q.Query)
-	if env.Check && !ro {
-		return &modules.Result{Skipped: true, Msg: "statement not run in check mode"}, nil
+	if readOnlySQL.MatchString(q.Query) {
+		return q.run(ctx, env, false) // a read runs in check mode too: its rows are what the task is for
 	}
+	return modules.Act(func(ctx context.Context) (*modules.Result, error) { return q.run(ctx, env, true) }), nil
+}
+
+// run sends the statement and returns its rows.
+func (q *PostgresqlQuery) run(ctx context.Context, env *modules.Env, changes bool) (*modules.Result, error) {
 	rows, err := Query(ctx, env.Host, q.PgConn, q.Query, q.Params)
 	if err != nil {
 		var pe *PgError
@@ -47,7 +51,7 @@ func (q *PostgresqlQuery) Run(ctx context.Context, env *modules.Env) (*modules.R
 		}
 		return nil, err
 	}
-	return &modules.Result{Changed: !ro, Data: rowsData(rows)}, nil
+	return &modules.Result{Changed: changes, Data: rowsData(rows)}, nil
 }
 
 var _ modules.Validator = (*PostgresqlQuery)(nil)
