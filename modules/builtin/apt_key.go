@@ -74,57 +74,60 @@ func (k *AptKey) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 			return res, err
 		}
 		res.Changed = true
-		if !env.Check {
-			_, err = modules.RunOK(ctx, env.Host, "rm -f "+q, "rm keyring")
-		}
-		return res, err
-	}
-	if env.Check {
-		// fetching and comparing needs temporary files: under --check only
-		// a missing keyring is known to change
-		st, err := modules.Stat(ctx, env.Host, path, false)
-		if err != nil {
-			return nil, err
-		}
-		res.Changed = !st.Exists
-		if st.Exists {
-			res.Msg = "the keyring exists; a real run compares its content"
-		}
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, "rm -f "+q, "rm keyring")
+			return err
+		})
 		return res, nil
 	}
-	var get string
-	var stdin []byte
-	switch {
-	case k.URL != "":
-		get = "curl -fsSL -K -"
-		stdin = []byte(curlConfig(k.URL, nil, "", "", false, 30).String())
-	case k.Data != "":
-		get, stdin = "cat", []byte(k.Data)
-	default:
-		get = "cat " + modules.Quote(k.File)
-	}
-	// the key as a binary keyring: armored keys are dearmored
-	script := "set -e\nt=$(mktemp -d)\ntrap 'rm -rf \"$t\"' EXIT\n" + get + " > \"$t/key\"\n" +
-		"if grep -q 'BEGIN PGP PUBLIC KEY BLOCK' \"$t/key\"; then gpg --batch --yes --dearmor -o \"$t/key.gpg\" \"$t/key\"; else cp \"$t/key\" \"$t/key.gpg\"; fi\n"
-	if k.ID != "" {
-		// the id is matched against the primary key's fingerprint only (a
-		// user id may contain any text, a fingerprint among it), and the
-		// file must hold that one key: apt trusts every key of a keyring
-		id := strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(k.ID, "0x"), "0X"))
-		script += "fprs=$(gpg --batch --show-keys --with-colons \"$t/key.gpg\" 2>/dev/null | awk -F: '$1==\"pub\"{p=1} $1==\"fpr\" && p {print toupper($10); p=0}')\n" +
-			"[ \"$(printf '%s\\n' \"$fprs\" | grep -c .)\" = 1 ] || { echo \"the key file holds $(printf '%s\\n' \"$fprs\" | grep -c .) keys; with id it must hold exactly the one key\" >&2; exit 3; }\n" +
-			"case \"$fprs\" in *" + id + ") ;; *) echo 'the key has no id " + id + "' >&2; exit 3 ;; esac\n"
-	}
-	script += "if cmp -s \"$t/key.gpg\" " + q + "; then echo same; exit 0; fi\n"
-	script += "install -m 0644 \"$t/key.gpg\" " + q + "\necho new\n"
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: stdin})
+	// fetching and comparing needs temporary files: the plan knows only
+	// that a missing keyring changes; applying it compares the content
+	st, err := modules.Stat(ctx, env.Host, path, false)
 	if err != nil {
 		return nil, err
 	}
-	if r.RC != 0 {
-		return modules.Failf("apt_key: %s", strings.TrimSpace(r.Stderr)), nil
+	res.Changed = !st.Exists
+	if st.Exists {
+		res.Msg = "the keyring exists; a real run compares its content"
 	}
-	res.Changed = strings.TrimSpace(r.Stdout) == "new"
+	res.Then(func(ctx context.Context) error {
+		res.Msg = ""
+		var get string
+		var stdin []byte
+		switch {
+		case k.URL != "":
+			get = "curl -fsSL -K -"
+			stdin = []byte(curlConfig(k.URL, nil, "", "", false, 30).String())
+		case k.Data != "":
+			get, stdin = "cat", []byte(k.Data)
+		default:
+			get = "cat " + modules.Quote(k.File)
+		}
+		// the key as a binary keyring: armored keys are dearmored
+		script := "set -e\nt=$(mktemp -d)\ntrap 'rm -rf \"$t\"' EXIT\n" + get + " > \"$t/key\"\n" +
+			"if grep -q 'BEGIN PGP PUBLIC KEY BLOCK' \"$t/key\"; then gpg --batch --yes --dearmor -o \"$t/key.gpg\" \"$t/key\"; else cp \"$t/key\" \"$t/key.gpg\"; fi\n"
+		if k.ID != "" {
+			// the id is matched against the primary key's fingerprint only (a
+			// user id may contain any text, a fingerprint among it), and the
+			// file must hold that one key: apt trusts every key of a keyring
+			id := strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(k.ID, "0x"), "0X"))
+			script += "fprs=$(gpg --batch --show-keys --with-colons \"$t/key.gpg\" 2>/dev/null | awk -F: '$1==\"pub\"{p=1} $1==\"fpr\" && p {print toupper($10); p=0}')\n" +
+				"[ \"$(printf '%s\\n' \"$fprs\" | grep -c .)\" = 1 ] || { echo \"the key file holds $(printf '%s\\n' \"$fprs\" | grep -c .) keys; with id it must hold exactly the one key\" >&2; exit 3; }\n" +
+				"case \"$fprs\" in *" + id + ") ;; *) echo 'the key has no id " + id + "' >&2; exit 3 ;; esac\n"
+		}
+		script += "if cmp -s \"$t/key.gpg\" " + q + "; then echo same; exit 0; fi\n"
+		script += "install -m 0644 \"$t/key.gpg\" " + q + "\necho new\n"
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: stdin})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("apt_key: %s", strings.TrimSpace(r.Stderr))
+			return nil
+		}
+		res.Changed = strings.TrimSpace(r.Stdout) == "new"
+		return nil
+	})
 	return res, nil
 }
 

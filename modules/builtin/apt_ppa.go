@@ -84,6 +84,9 @@ func (p *ppaSource) addKey(ctx context.Context, env *modules.Env) error {
 	key := &AptKey{URL: keyserver() + "/pks/lookup?op=get&options=mr&search=0x" + info.Fingerprint, ID: info.Fingerprint,
 		Keyring: fmt.Sprintf("/etc/apt/trusted.gpg.d/ppa_%s_%s.gpg", p.owner, p.name), State: "present"}
 	res, err := key.Run(ctx, env)
+	if err == nil {
+		err = res.Do(ctx) // a step of apt_repository's own plan
+	}
 	if err != nil {
 		return err
 	}

@@ -252,11 +252,11 @@ func (m *Iptables) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 	run := func(script string) (modules.CmdResult, error) { return env.Host.Run(ctx, modules.Cmd{Script: script}) }
 	change := func(script string) error {
 		res.Changed = true
-		if env.Check {
-			return nil
-		}
-		_, err := modules.RunOK(ctx, env.Host, script, "iptables")
-		return err
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, script, "iptables")
+			return err
+		})
+		return nil
 	}
 	switch {
 	case m.Flush:
@@ -281,8 +281,8 @@ func (m *Iptables) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 		}
 		if r.RC == 0 {
 			res.Changed = true
-			if m.ChainManagement && !env.Check {
-				_, err = modules.RunOK(ctx, env.Host, m.cmd("-X"), "iptables")
+			if m.ChainManagement {
+				err = change(m.cmd("-X"))
 			}
 		}
 		return res, err

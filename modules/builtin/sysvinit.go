@@ -108,11 +108,11 @@ func (s *Sysvinit) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 	res := &modules.Result{Data: map[string]any{"name": s.Name}}
 	run := func(script, what string) error {
 		res.Changed = true
-		if env.Check {
-			return nil
-		}
-		_, err := modules.RunOK(ctx, env.Host, script, what)
-		return err
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, script, what)
+			return err
+		})
+		return nil
 	}
 	if s.Enabled != nil {
 		levels := s.Runlevels
@@ -171,8 +171,15 @@ func (s *Sysvinit) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 		if err := do("stop"); err != nil {
 			return nil, err
 		}
-		if !env.Check && s.Sleep > 0 {
-			time.Sleep(time.Duration(s.Sleep) * time.Second)
+		if s.Sleep > 0 {
+			res.Then(func(ctx context.Context) error {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(s.Sleep) * time.Second):
+					return nil
+				}
+			})
 		}
 		err = do("start")
 	case started != (action == "start"), started == (action == "stop"):

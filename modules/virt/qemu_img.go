@@ -110,12 +110,10 @@ func (q *QemuImg) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 			return modules.Failf("%s does not exist", q.Path), nil
 		}
 		res.Changed, res.Msg = true, "create "+q.Path
-		if env.Check {
-			return res, nil
-		}
-		if _, err := modules.RunOK(ctx, env.Host, modules.Join(q.CreateArgs()...), "qemu-img create"); err != nil {
-			return nil, err
-		}
+		res.Then(func(ctx context.Context) error {
+			_, err := modules.RunOK(ctx, env.Host, modules.Join(q.CreateArgs()...), "qemu-img create")
+			return err
+		})
 		return res, nil
 	}
 	var info ImageInfo
