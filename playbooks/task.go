@@ -269,7 +269,7 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 				return err
 			}
 			included = true
-			name = withRolePath(name, f)
+			name = l.withPlaybookDir(withRolePath(name, f))
 			if templates.Has(name) {
 				t.Block, err = l.dynamicInclude(d, f, v, k.Value, name, literalLoop(n), handler)
 			} else {
@@ -603,6 +603,24 @@ func withRolePath(name string, f *file) string {
 		}
 	}
 	return name
+}
+
+// playbookDirVar is the playbook_dir variable in a template, as written or
+// converted.
+var playbookDirVar = regexp.MustCompile(`\{\{-?\s*\.?playbook_dir\s*-?\}\}`)
+
+// withPlaybookDir puts the playbook's folder for playbook_dir in an
+// include's name ("{{ playbook_dir }}/../tests/tasks/post.yml", a molecule
+// idiom), as Ansible knows it when it loads.
+func (l *Loader) withPlaybookDir(name string) string {
+	if l.baseDir == "" || !playbookDirVar.MatchString(name) {
+		return name
+	}
+	dir, err := filepath.Abs(l.baseDir)
+	if err != nil {
+		return name
+	}
+	return playbookDirVar.ReplaceAllLiteralString(name, dir)
 }
 
 // dynamicInclude is include_tasks with a templated file name

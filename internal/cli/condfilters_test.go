@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -96,5 +98,21 @@ func TestArithmeticMatchesAnsible(t *testing.T) {
 		if a[i] != r[i] {
 			t.Errorf("%s: Ansible %q, runbook %q", e, a[i], r[i])
 		}
+	}
+}
+
+// import_tasks of "{{ playbook_dir }}/../../tests/tasks/post.yml", the
+// molecule idiom of a verify playbook two folders down: Ansible knows
+// playbook_dir when it loads, and so does runbook (it was "no file
+// matches").
+func TestImportUnderPlaybookDirMatchesAnsible(t *testing.T) {
+	dir := srcDir(t)
+	os.MkdirAll(filepath.Join(dir, "tests", "tasks"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "molecule", "default"), 0o755)
+	writeFile(t, dir, "tests/tasks/post.yml", "- debug: {msg: \"<<post ran>>\"}\n")
+	writeFile(t, dir, "molecule/default/verify.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - import_tasks: \"{{ playbook_dir }}/../../tests/tasks/post.yml\"\n")
+	aout, rout := bothPlay(t, dir, "molecule/default/verify.yml")
+	if !strings.Contains(aout, "<<post ran>>") || !strings.Contains(rout, "<<post ran>>") {
+		t.Errorf("Ansible:\n%s\nrunbook:\n%s", aout, rout)
 	}
 }

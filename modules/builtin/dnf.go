@@ -58,6 +58,9 @@ func (d *Dnf) Validate() error {
 		if rpmSource.MatchString(n) {
 			continue // a package file by URL or path, as dnf (and Ansible's dnf) take it
 		}
+		if rpmGroup.MatchString(n) {
+			continue // a group or environment (@Development tools), as dnf takes it
+		}
 		if !rpmName.MatchString(n) {
 			return fmt.Errorf("%s: %q is not a package name, an .rpm URL or an .rpm path", d.tool, n)
 		}
@@ -109,6 +112,18 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		for _, l := range strings.Split(r.Stdout, "\n") {
 			if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, " ") {
 				installed[l] = true
+			}
+		}
+		if groups := groupNames(d.Name); len(groups) > 0 {
+			// a group is installed when dnf lists it among the installed
+			// ones, by id or by name (dnf 4 and 5 print them differently)
+			g, err := env.Host.Run(ctx, modules.Cmd{Script: d.tool + " -q group list --installed 2>/dev/null"})
+			if err != nil {
+				return nil, err
+			}
+			listed := strings.ToLower(g.Stdout)
+			for _, n := range groups {
+				installed[n] = strings.Contains(listed, strings.ToLower(strings.TrimPrefix(n, "@")))
 			}
 		}
 		for _, n := range d.Name {
@@ -179,3 +194,18 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 var (
 	_ modules.Validator = (*Dnf)(nil)
 )
+
+// rpmGroup is a package group or environment as dnf names them: @ and a
+// name or id (spaces allowed).
+var rpmGroup = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9 ._+-]*$`)
+
+// groupNames are the groups among names.
+func groupNames(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if rpmGroup.MatchString(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -33,6 +33,8 @@ func (h *rpmHost) Run(_ context.Context, c hostexec.Cmd) (hostexec.CmdResult, er
 		return hostexec.CmdResult{Stdout: strings.Join(out, "\n") + "\n", RC: 1}, nil
 	case strings.Contains(c.Script, "check-update git"):
 		return hostexec.CmdResult{RC: 100}, nil
+	case strings.Contains(c.Script, "group list --installed"):
+		return hostexec.CmdResult{Stdout: "Installed Groups:\n   Development Tools\n"}, nil
 	}
 	return hostexec.CmdResult{}, nil
 }
@@ -53,6 +55,9 @@ func TestRPMPackages(t *testing.T) {
 		{"dnf", map[string]any{"name": "git", "state": "removed"}, false, "dnf -y -q remove git", true},
 		{"dnf", map[string]any{"name": "htop"}, true, "", true},
 		{"package", map[string]any{"name": "htop"}, false, "dnf -y -q install htop", true},
+		// groups, as molecule's converge playbooks install build tools
+		{"dnf", map[string]any{"name": []any{"@Development tools", "git"}}, false, "", false},
+		{"dnf", map[string]any{"name": []any{"@RPM Development Tools", "git"}}, false, "dnf -y -q install '@RPM Development Tools'", true},
 	}
 	for _, c := range cases {
 		info, _ := modules.Default.Lookup(c.module)
@@ -66,7 +71,7 @@ func TestRPMPackages(t *testing.T) {
 			t.Fatalf("%s %v: %v %+v", c.module, c.args, err, res)
 		}
 		last := h.sent[len(h.sent)-1]
-		if strings.HasPrefix(last, "rpm -q") || strings.Contains(last, "check-update") {
+		if strings.HasPrefix(last, "rpm -q") || strings.Contains(last, "check-update") || strings.Contains(last, "group list") {
 			last = ""
 		}
 		if last != c.want || res.Changed != c.change {
