@@ -187,12 +187,24 @@ func (p *PostgresqlPrivs) Run(ctx context.Context, env *modules.Env) (*modules.R
 			return &modules.Result{Msg: "no role to grant to exists"}, nil
 		}
 	}
-	sql, params := p.sql(roles, env.Check)
+	// the plan: the statements in a transaction rolled back, comparing
+	// the objects' ACLs before and after; applying them commits
+	sql, params := p.sql(roles, true)
 	rows, err := Query(ctx, env.Host, conn, sql, params)
 	if err != nil {
 		return modules.Failf("postgresql_privs: %v", err), nil
 	}
-	return &modules.Result{Changed: rows.One() == "t", Data: map[string]any{"queries": []string{}}}, nil
+	res := &modules.Result{Changed: rows.One() == "t", Data: map[string]any{"queries": []string{}}}
+	if res.Changed {
+		res.Then(func(ctx context.Context) error {
+			sql, params := p.sql(roles, false)
+			if _, err := Query(ctx, env.Host, conn, sql, params); err != nil {
+				*res = *modules.Failf("postgresql_privs: %v", err)
+			}
+			return nil
+		})
+	}
+	return res, nil
 }
 
 var _ modules.Validator = (*PostgresqlPrivs)(nil)
