@@ -81,10 +81,16 @@ func (f *Fetch) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 			return modules.Failf("fetch: %s", why), nil
 		case f.FailOnMissing != nil && !*f.FailOnMissing:
 			return &modules.Result{Msg: "the remote file does not exist, not transferring, ignored", Data: map[string]any{"file": f.Src, "dest": dest}}, nil
-		case env.Check:
-			return &modules.Result{Changed: true, Msg: "would fetch " + f.Src + " (not there yet)", Data: map[string]any{"dest": dest}}, nil
 		}
-		return modules.Failf("fetch: %s: %s", f.Src, why), nil
+		// the plan: fetch it (a task before this one, not applied in check
+		// mode, may be what makes it); applying a plan to fetch a file that
+		// is still missing fails
+		res := &modules.Result{Changed: true, Msg: "would fetch " + f.Src + " (not there yet)", Data: map[string]any{"dest": dest}}
+		res.Then(func(context.Context) error {
+			*res = *modules.Failf("fetch: %s: %s", f.Src, why)
+			return nil
+		})
+		return res, nil
 	}
 	remoteSum, encoded, _ := strings.Cut(strings.TrimSpace(r.Stdout), "\n")
 	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))

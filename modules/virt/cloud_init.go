@@ -95,12 +95,12 @@ func (c *CloudInit) Files() (map[string]string, error) {
 func (c *CloudInit) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	if c.HostKeyFile != "" {
 		k, err := modules.RunOK(ctx, env.Host, "cat "+modules.Quote(c.HostKeyFile)+" && echo '--- pub' && cat "+modules.Quote(c.HostKeyFile+".pub"), "reading the host key")
-		if err != nil && env.Check {
-			// made by an earlier task that check mode did not run
-			return &modules.Result{Changed: true, Msg: "write seed " + c.Path + " (its host key does not exist yet)"}, nil
-		}
 		if err != nil {
-			return nil, err
+			// the plan: write the seed once an earlier task (not applied in
+			// check mode) has made the key; applying it without one fails
+			res := &modules.Result{Changed: true, Msg: "write seed " + c.Path + " (its host key does not exist yet)"}
+			res.Then(func(context.Context) error { return err })
+			return res, nil
 		}
 		priv, pub, _ := strings.Cut(k.Stdout, "--- pub\n")
 		c.hostKey, c.hostKeyPublic = priv, pub
