@@ -119,6 +119,8 @@ func TestSelfFenceDecisions(t *testing.T) {
 			self: "f|1|0", peers: map[string]string{p2: "hang", p3: "refused"}, pgpool: true},
 		{name: "a standby is never fenced",
 			self: "t||", peers: map[string]string{p2: "f|9"}},
+		{name: "cut off, then too loaded to answer itself in time: its last answer stands, stopped (the VM tier under CPU load)",
+			self: "f|1|1\nf|1|0\nhang", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
 		{name: "this node does not answer: nothing is judged",
 			self: "hang", peers: map[string]string{p2: "f|9"}},
 		{name: "garbage from this node is no answer",
