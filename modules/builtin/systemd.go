@@ -86,19 +86,45 @@ func (s *Systemd) show(ctx context.Context, h modules.Host) (UnitState, error) {
 
 // Run brings the unit to the wanted state.
 func (s *Systemd) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	var steps, changes []string
+	if !s.DaemonReload && !s.DaemonReexec {
+		return s.plan(ctx, env, false)
+	}
 	// As Ansible: the reload runs first and is not a change of its own
 	// (what it makes systemd see is: a new unit to start, to enable...).
-	if s.DaemonReexec && !env.Check {
-		if _, err := modules.RunOK(ctx, env.Host, "systemctl daemon-reexec", "systemctl daemon-reexec"); err != nil {
-			return nil, err
-		}
+	// The plan is made as the unit stands (a unit file written by an
+	// earlier task may not be loaded yet); applying it reloads, then plans
+	// again with what systemd now sees and applies that.
+	res, err := s.plan(ctx, env, true)
+	if err != nil || res.Failed {
+		return res, err
 	}
-	if s.DaemonReload && !env.Check {
-		if _, err := modules.RunOK(ctx, env.Host, "systemctl daemon-reload", "systemctl daemon-reload"); err != nil {
-			return nil, err
+	res.Apply = func(ctx context.Context) error {
+		for _, what := range []struct {
+			on  bool
+			cmd string
+		}{{s.DaemonReexec, "systemctl daemon-reexec"}, {s.DaemonReload, "systemctl daemon-reload"}} {
+			if what.on {
+				if _, err := modules.RunOK(ctx, env.Host, what.cmd, what.cmd); err != nil {
+					return err
+				}
+			}
 		}
+		now, err := s.plan(ctx, env, false)
+		if err == nil {
+			err = now.Do(ctx)
+		}
+		if err == nil {
+			*res = *now
+		}
+		return err
 	}
+	return res, nil
+}
+
+// plan compares the unit with the wanted state; pending says a reload is
+// still to come (a unit not found yet may be one it loads).
+func (s *Systemd) plan(ctx context.Context, env *modules.Env, pending bool) (*modules.Result, error) {
+	var steps, changes []string
 	res := &modules.Result{Data: map[string]any{"name": s.Name}}
 	if s.Name == "" {
 		return s.apply(ctx, env, res, steps, changes)
@@ -107,8 +133,8 @@ func (s *Systemd) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	if err != nil {
 		return nil, err
 	}
-	if u.Load == "not-found" && env.Check && s.DaemonReload {
-		// a unit file written earlier in this (checked) run
+	if u.Load == "not-found" && pending {
+		// a unit file written by an earlier task: the reload loads it
 		return &modules.Result{Changed: true, Msg: "would load " + s.Name + " after daemon-reload", Data: res.Data}, nil
 	}
 	if u.Load == "not-found" {
