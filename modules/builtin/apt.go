@@ -220,7 +220,6 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("apt-get failed: %s", modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
-			return nil
 		}
 		return nil
 	})
@@ -265,7 +264,6 @@ func (a *Apt) system(ctx context.Context, env *modules.Env, res *modules.Result,
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("apt-get %s failed: %s", verb, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
-			return nil
 		}
 		return nil
 	})

@@ -120,7 +120,6 @@ func (c *Capabilities) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 		}
 		if _, err := modules.RunOK(ctx, env.Host, script, "setcap"); err != nil {
 			*res = *modules.Failf("capabilities: %v", err)
-			return nil
 		}
 		return nil
 	})

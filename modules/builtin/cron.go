@@ -143,7 +143,6 @@ func (c *Cron) Run(ctx context.Context, env *modules.Env) (*modules.Result, erro
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("crontab: %s", strings.TrimSpace(r.Stderr))
-			return nil
 		}
 		return nil
 	})

@@ -63,7 +63,6 @@ func (d *Debconf) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("debconf: %s", strings.TrimSpace(r.Stderr))
-			return nil
 		}
 		return nil
 	})

@@ -184,7 +184,6 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("%s failed: %s", d.tool, modules.LastLines(strings.TrimSpace(r.Stderr+"\n"+r.Stdout), 8))
-			return nil
 		}
 		return nil
 	})

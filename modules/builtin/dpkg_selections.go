@@ -54,7 +54,6 @@ func (d *DpkgSelections) Run(ctx context.Context, env *modules.Env) (*modules.Re
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("dpkg --set-selections: %s", strings.TrimSpace(r.Stderr))
-			return nil
 		}
 		return nil
 	})

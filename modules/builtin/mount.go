@@ -160,7 +160,6 @@ func (m *Mount) Run(ctx context.Context, env *modules.Env) (*modules.Result, err
 		}
 		if r.RC != 0 {
 			*res = *modules.Failf("mount %s: %s", m.Path, strings.TrimSpace(r.Stderr))
-			return nil
 		}
 		return nil
 	})

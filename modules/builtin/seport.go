@@ -120,7 +120,6 @@ func (s *SEPort) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	res.Then(func(ctx context.Context) error {
 		if _, err := modules.RunOK(ctx, env.Host, strings.Join(script, " && "), "semanage port"); err != nil {
 			*res = *modules.Failf("seport: %v", err)
-			return nil
 		}
 		return nil
 	})
