@@ -237,6 +237,11 @@ func runModule(t *testing.T, id string, args map[string]any) error {
 // runModuleChanged is runModule that also says whether the module changed
 // something.
 func runModuleChanged(t *testing.T, id string, args map[string]any) (bool, error) {
+	return runModuleIn(t, id, args, false)
+}
+
+// runModuleIn is runModuleChanged in check mode when check is true.
+func runModuleIn(t *testing.T, id string, args map[string]any, check bool) (bool, error) {
 	info, ok := modules.Default.Lookup(id)
 	if !ok {
 		return false, fmt.Errorf("no module %s", id)
@@ -255,7 +260,7 @@ func runModuleChanged(t *testing.T, id string, args map[string]any) (bool, error
 			return false, err
 		}
 	}
-	res, err := modules.Execute(context.Background(), m, env(t, false))
+	res, err := modules.Execute(context.Background(), m, env(t, check))
 	if err != nil {
 		return false, err
 	}

@@ -74,14 +74,18 @@ func (g *Git) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	remote := modules.Quote(g.Remote)
 	v := modules.Quote(g.Version)
+	after := func(ctx context.Context) error {
+		r, err := modules.RunOK(ctx, env.Host, git+"rev-parse HEAD", "git rev-parse")
+		if err == nil {
+			res.Data["after"] = strings.TrimSpace(r.Stdout)
+		}
+		return err
+	}
 	if before == "" {
 		if g.Clone != nil && !*g.Clone {
 			return res, nil
 		}
 		res.Changed, res.Msg = true, "clone "+g.Repo
-		if env.Check {
-			return res, nil
-		}
 		clone := gitEnv + "git clone -q --origin " + remote
 		if g.Depth > 0 {
 			clone += fmt.Sprintf(" --depth %d", g.Depth)
@@ -102,42 +106,51 @@ func (g *Git) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 			script += git + "checkout -q --force " + remote + "/" + v + " 2>/dev/null || " + git + "checkout -q --force " + v + "\n"
 			script += "if " + git + "show-ref -q --verify refs/remotes/" + remote + "/" + v + "; then " + git + "checkout -q -B " + v + " " + remote + "/" + v + "; fi\n"
 		}
-		if _, err := modules.RunOK(ctx, env.Host, script, "git clone"); err != nil {
-			return nil, err
+		res.Apply = func(ctx context.Context) error {
+			if _, err := modules.RunOK(ctx, env.Host, script, "git clone"); err != nil {
+				return err
+			}
+			return after(ctx)
 		}
-	} else {
-		if g.Update != nil && !*g.Update {
-			return res, nil
-		}
-		dirty, err := modules.RunOK(ctx, env.Host, git+"status --porcelain --untracked-files=no", "git status")
-		if err != nil {
-			return nil, err
-		}
-		if strings.TrimSpace(dirty.Stdout) != "" && !g.Force {
-			return modules.Failf("git: local modifications exist in %s (force: true discards them)", g.Dest), nil
-		}
+		return res, nil
+	}
+	if g.Update != nil && !*g.Update {
+		return res, nil
+	}
+	dirty, err := modules.RunOK(ctx, env.Host, git+"status --porcelain --untracked-files=no", "git status")
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(dirty.Stdout) != "" && !g.Force {
+		return modules.Failf("git: local modifications exist in %s (force: true discards them)", g.Dest), nil
+	}
+	// the plan asks the remote (ls-remote reads only); the fetch is Apply's
+	target, err := g.remoteTarget(ctx, env, git, remote)
+	if err != nil {
+		return nil, err
+	}
+	if target == before || (target == "" && strings.HasPrefix(before, g.Version)) {
+		return res, nil
+	}
+	res.Changed, res.Msg = true, "update to "+g.Version
+	if target != "" {
+		res.Data["after"] = target
+	}
+	res.Apply = func(ctx context.Context) error {
 		fetch := git + "fetch -q --tags " + remote
 		if g.Depth > 0 {
 			fetch += fmt.Sprintf(" --depth %d", g.Depth)
 		}
-		if env.Check {
-			fetch = git + "ls-remote " + remote // reads only
-		}
 		if _, err := modules.RunOK(ctx, env.Host, fetch, "git fetch"); err != nil {
-			return nil, err
+			return err
 		}
 		target, err := g.resolve(ctx, env, git, remote, v)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if target == before {
-			res.Data["after"] = before
-			return res, nil
-		}
-		res.Changed, res.Msg = true, "update to "+g.Version
-		if env.Check {
-			res.Data["after"] = target
-			return res, nil
+		if target == before { // the remote moved back meanwhile
+			res.Changed, res.Msg = false, ""
+			return after(ctx)
 		}
 		script := "set -e\nif " + git + "show-ref -q --verify refs/remotes/" + remote + "/" + v + "; then " + git + "checkout -q --force -B " + v + " " + remote + "/" + v + "; else " + git + "checkout -q --force " + modules.Quote(target) + "; fi\n"
 		if g.Version == "HEAD" {
@@ -147,15 +160,38 @@ func (g *Git) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 			script += git + "submodule -q update --init --recursive\n"
 		}
 		if _, err := modules.RunOK(ctx, env.Host, script, "git checkout"); err != nil {
-			return nil, err
+			return err
+		}
+		return after(ctx)
+	}
+	return res, nil
+}
+
+// remoteTarget is the commit the remote names version by, read with
+// ls-remote (nothing is fetched): a tag's commit, else the branch's, else
+// the remote's HEAD for HEAD; "" when the remote names no such ref (a
+// commit id, found only once fetched).
+func (g *Git) remoteTarget(ctx context.Context, env *modules.Env, git, remote string) (string, error) {
+	refs := "HEAD"
+	if g.Version != "HEAD" {
+		refs = modules.Quote("refs/tags/"+g.Version+"^{}") + " " + modules.Quote("refs/tags/"+g.Version) + " " + modules.Quote("refs/heads/"+g.Version)
+	}
+	r, err := modules.RunOK(ctx, env.Host, git+"ls-remote "+remote+" "+refs, "git ls-remote")
+	if err != nil {
+		return "", err
+	}
+	found := map[string]string{}
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		if id, ref, ok := strings.Cut(strings.TrimSpace(line), "\t"); ok {
+			found[ref] = id
 		}
 	}
-	r, err = modules.RunOK(ctx, env.Host, git+"rev-parse HEAD", "git rev-parse")
-	if err != nil {
-		return nil, err
+	for _, ref := range []string{"HEAD", "refs/tags/" + g.Version + "^{}", "refs/tags/" + g.Version, "refs/heads/" + g.Version} {
+		if id := found[ref]; id != "" {
+			return id, nil
+		}
 	}
-	res.Data["after"] = strings.TrimSpace(r.Stdout)
-	return res, nil
+	return "", nil
 }
 
 // resolve is the commit version names after the fetch: the remote's branch,

@@ -38,7 +38,8 @@ func TestGitMatchesAnsible(t *testing.T) {
 	run("-C", up, "tag", "v1")
 	run("-C", up, "branch", "dev")
 	commit("two")
-	versions := []string{"HEAD", "v1", "dev"}
+	run("-C", up, "tag", "-a", "-m", "annotated", "v2")
+	versions := []string{"HEAD", "v1", "dev", "v2"}
 	ansible := func() {
 		var tasks []map[string]any
 		for i, v := range versions {
@@ -48,6 +49,19 @@ func TestGitMatchesAnsible(t *testing.T) {
 	}
 	check := func(stage string, wantChanged []bool) {
 		for i, v := range versions {
+			// check mode first: it says what the run will do and moves nothing
+			dest := filepath.Join(dir, "runbook", fmt.Sprint(i))
+			head := ""
+			if _, err := os.Stat(dest); err == nil {
+				head = run("-C", dest, "rev-parse", "HEAD")
+			}
+			changed, err := runModuleIn(t, "git", map[string]any{"repo": up, "dest": dest, "version": v}, true)
+			if err != nil || changed != wantChanged[i] {
+				t.Errorf("%s %s in check mode: changed=%v (%v), want %v", stage, v, changed, err, wantChanged[i])
+			}
+			if head != "" && run("-C", dest, "rev-parse", "HEAD") != head {
+				t.Errorf("%s %s: check mode moved the working copy", stage, v)
+			}
 			for round := 0; round < 2; round++ {
 				changed, err := runModuleChanged(t, "git", map[string]any{"repo": up, "dest": filepath.Join(dir, "runbook", fmt.Sprint(i)), "version": v})
 				if err != nil {
@@ -65,11 +79,11 @@ func TestGitMatchesAnsible(t *testing.T) {
 		}
 	}
 	ansible()
-	check("clone", []bool{true, true, true})
+	check("clone", []bool{true, true, true, true})
 	commit("three")
 	run("-C", up, "checkout", "-q", "dev")
 	commit("dev-two")
 	run("-C", up, "checkout", "-q", "main")
 	ansible()
-	check("update", []bool{true, false, true})
+	check("update", []bool{true, false, true, false})
 }

@@ -150,7 +150,8 @@ func Connect(h modules.Host, socket, uri string) (*libvirt.Libvirt, error) {
 	return l, nil
 }
 
-// Run brings the network to the wanted state.
+// Run plans the network's wanted state; Apply dials libvirtd again and
+// carries the plan out.
 func (v *VirshNet) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	l, err := Connect(env.Host, v.Socket, v.URI)
 	if err != nil {
@@ -159,7 +160,9 @@ func (v *VirshNet) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 	defer l.Disconnect()
 	res := &modules.Result{Data: map[string]any{"name": v.Name}}
 	var changes []string
-	net, lookupErr := l.NetworkLookupByName(v.Name)
+	var steps []func(l *libvirt.Libvirt) error
+	lookup := func(l *libvirt.Libvirt) (libvirt.Network, error) { return l.NetworkLookupByName(v.Name) }
+	net, lookupErr := lookup(l)
 	exists := lookupErr == nil
 	active := false
 	if exists {
@@ -172,18 +175,20 @@ func (v *VirshNet) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 	if v.State == "absent" {
 		if exists {
 			changes = append(changes, "remove")
-			if !env.Check {
+			steps = append(steps, func(l *libvirt.Libvirt) error {
+				net, err := lookup(l)
+				if err != nil {
+					return err
+				}
 				if active {
 					if err := l.NetworkDestroy(net); err != nil {
-						return nil, err
+						return err
 					}
 				}
-				if err := l.NetworkUndefine(net); err != nil {
-					return nil, err
-				}
-			}
+				return l.NetworkUndefine(net)
+			})
 		}
-		return finish(res, changes), nil
+		return v.plan(env, finish(res, changes), steps), nil
 	}
 	want := v.Desired()
 	redefine := !exists
@@ -220,57 +225,91 @@ func (v *VirshNet) Run(ctx context.Context, env *modules.Env) (*modules.Result, 
 				env.Warn("network %s runs with its old definition until it is restarted (guests lose their link meanwhile)", v.Name)
 			}
 		}
-		if !env.Check {
-			x, err := want.Marshal()
-			if err != nil {
-				return nil, err
-			}
-			if net, err = l.NetworkDefineXML(x); err != nil {
-				return nil, fmt.Errorf("defining network %s: %w", v.Name, err)
-			}
-		}
-	}
-	if v.State == "active" && !active {
-		changes = append(changes, "start")
-		if !env.Check {
-			if err := l.NetworkCreate(net); err != nil {
-				return nil, fmt.Errorf("starting network %s: %w", v.Name, err)
-			}
-		}
-	}
-	// (in check mode a network that does not exist yet has no autostart to read)
-	if v.Autostart != nil && (exists || !env.Check) {
-		change, err := autostart(*v.Autostart, env.Check,
-			func() (int32, error) { return l.NetworkGetAutostart(net) },
-			func(on int32) error { return l.NetworkSetAutostart(net, on) })
+		x, err := want.Marshal()
 		if err != nil {
 			return nil, err
 		}
-		changes = append(changes, change...)
+		steps = append(steps, func(l *libvirt.Libvirt) error {
+			if _, err := l.NetworkDefineXML(x); err != nil {
+				return fmt.Errorf("defining network %s: %w", v.Name, err)
+			}
+			return nil
+		})
 	}
-	return finish(res, changes), nil
+	if v.State == "active" && !active {
+		changes = append(changes, "start")
+		steps = append(steps, func(l *libvirt.Libvirt) error {
+			net, err := lookup(l)
+			if err == nil {
+				err = l.NetworkCreate(net)
+			}
+			if err != nil {
+				return fmt.Errorf("starting network %s: %w", v.Name, err)
+			}
+			return nil
+		})
+	}
+	if v.Autostart != nil {
+		cur := int32(0) // a network defined now starts without autostart
+		if exists {
+			if cur, err = l.NetworkGetAutostart(net); err != nil {
+				return nil, err
+			}
+		}
+		if on, change := autostart(*v.Autostart, cur); change != "" {
+			changes = append(changes, change)
+			steps = append(steps, func(l *libvirt.Libvirt) error {
+				net, err := lookup(l)
+				if err != nil {
+					return err
+				}
+				return l.NetworkSetAutostart(net, on)
+			})
+		}
+	}
+	return v.plan(env, finish(res, changes), steps), nil
 }
 
-// autostart reads a libvirt object's autostart flag and sets it when it
-// differs (not in check mode); it returns the change, if any.
-func autostart(want, check bool, get func() (int32, error), set func(int32) error) ([]string, error) {
-	cur, err := get()
-	if err != nil {
-		return nil, err
+// plan gives res an Apply that takes the steps in order over a new
+// connection (the one Run planned over is closed by then).
+func (v *VirshNet) plan(env *modules.Env, res *modules.Result, steps []func(l *libvirt.Libvirt) error) *modules.Result {
+	if len(steps) == 0 {
+		return res
 	}
+	res.Apply = func(ctx context.Context) error {
+		return withLibvirt(env, v.Socket, v.URI, func(l *libvirt.Libvirt) error {
+			for _, step := range steps {
+				if err := step(l); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return res
+}
+
+// withLibvirt runs f over a connection of its own to libvirtd.
+func withLibvirt(env *modules.Env, socket, uri string, f func(l *libvirt.Libvirt) error) error {
+	l, err := Connect(env.Host, socket, uri)
+	if err != nil {
+		return err
+	}
+	defer l.Disconnect()
+	return f(l)
+}
+
+// autostart is the flag to set for a libvirt object whose autostart is cur,
+// and the change as the result names it ("" when nothing changes).
+func autostart(want bool, cur int32) (int32, string) {
 	on := int32(0)
 	if want {
 		on = 1
 	}
 	if cur == on {
-		return nil, nil
+		return on, ""
 	}
-	if !check {
-		if err := set(on); err != nil {
-			return nil, err
-		}
-	}
-	return []string{fmt.Sprintf("autostart %v", want)}, nil
+	return on, fmt.Sprintf("autostart %v", want)
 }
 
 func finish(res *modules.Result, changes []string) *modules.Result {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -225,7 +226,20 @@ const (
 	stateCrashed = int32(libvirt.DomainCrashed)
 )
 
-// Run brings the domain to the wanted state.
+// domainPlan is what Run found to do to a domain; apply carries it out.
+type domainPlan struct {
+	remove    bool               // destroy (when running) and undefine
+	running   bool               // the domain runs now
+	define    *libvirtxml.Domain // define or redefine it as this
+	start     bool
+	shutdown  bool
+	autostart *int32 // set the flag to this
+	virtType  string
+	changes   []string
+}
+
+// Run plans the domain's wanted state; Apply dials libvirtd again and
+// carries the plan out.
 func (v *VirtInstall) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	l, err := Connect(env.Host, v.Socket, v.URI)
 	if err != nil {
@@ -233,7 +247,7 @@ func (v *VirtInstall) Run(ctx context.Context, env *modules.Env) (*modules.Resul
 	}
 	defer l.Disconnect()
 	res := &modules.Result{Data: map[string]any{"name": v.Name}}
-	var changes []string
+	p := &domainPlan{}
 	dom, lookupErr := l.DomainLookupByName(v.Name)
 	exists := lookupErr == nil
 	state := stateShutoff
@@ -242,22 +256,13 @@ func (v *VirtInstall) Run(ctx context.Context, env *modules.Env) (*modules.Resul
 			return nil, err
 		}
 	}
-	running := state == stateRunning || state == statePaused
+	p.running = state == stateRunning || state == statePaused
 	if v.State == "absent" {
 		if exists {
-			changes = append(changes, "remove")
-			if !env.Check {
-				if running {
-					if err := l.DomainDestroy(dom); err != nil {
-						return nil, err
-					}
-				}
-				if err := l.DomainUndefineFlags(dom, libvirt.DomainUndefineManagedSave); err != nil {
-					return nil, err
-				}
-			}
+			p.remove = true
+			p.changes = append(p.changes, "remove")
 		}
-		return finish(res, changes), nil
+		return v.plan(env, res, p), nil
 	}
 
 	virtType, why := v.VirtType, ""
@@ -275,6 +280,7 @@ func (v *VirtInstall) Run(ctx context.Context, env *modules.Env) (*modules.Resul
 	if virtType == "auto" {
 		virtType, why = v.chooseVirtType(ctx, env, cur)
 	}
+	p.virtType = virtType
 	res.Data["virt_type"] = virtType
 	want := v.Desired(virtType)
 	if cur != nil {
@@ -286,7 +292,7 @@ func (v *VirtInstall) Run(ctx context.Context, env *modules.Env) (*modules.Resul
 		if !reflect.DeepEqual(cf, wf) {
 			redefine = true
 			res.Diffs = []modules.Diff{{Path: "domain " + v.Name, Before: cf.String(), After: wf.String()}}
-			if running {
+			if p.running {
 				res.Data["restart_required"] = true
 				if env.Warn != nil {
 					env.Warn("domain %s runs with its old definition until it is shut down and started again (not done behind your back)", v.Name)
@@ -300,77 +306,126 @@ func (v *VirtInstall) Run(ctx context.Context, env *modules.Env) (*modules.Resul
 		env.Warn("%s", why)
 	}
 	if redefine {
-		changes = append(changes, map[bool]string{true: "redefine", false: "define"}[exists])
-		if !env.Check {
-			if dom, err = v.define(l, want); err != nil {
-				return nil, err
-			}
-		}
+		p.define = want
+		p.changes = append(p.changes, map[bool]string{true: "redefine", false: "define"}[exists])
 	}
 	switch {
-	case v.State == "running" && !running:
-		changes = append(changes, "start")
-		if !env.Check {
-			died, err := v.start(ctx, env, l, dom)
-			if err != nil {
-				return nil, err
-			}
-			if died != "" && v.VirtType == "auto" && virtType == "kvm" {
-				// KVM exists but cannot run this guest: software emulation
-				if env.Warn != nil {
-					env.Warn("%s died under KVM (%s); using software emulation (qemu/TCG): the lab will be several times slower", v.Name, died)
-				}
-				kvmBroken.Store(env.Host.Name()+" "+v.URI, true)
-				virtType = "qemu"
-				res.Data["virt_type"] = virtType
-				again := v.Desired(virtType)
-				if x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive); err == nil {
-					var cur libvirtxml.Domain
-					if cur.Unmarshal(x) == nil {
-						again.UUID = cur.UUID // the same domain, redefined
-					}
-				}
-				if dom, err = v.define(l, again); err != nil {
-					return nil, err
-				}
-				if died, err = v.start(ctx, env, l, dom); err != nil {
-					return nil, err
-				}
-			}
-			if died != "" {
-				hint := ""
-				if virtType == "kvm" && strings.Contains(strings.ToLower(died), "kvm") {
-					hint = "; KVM is unusable on this host: use virt_type qemu (software emulation) or auto"
-				}
-				return modules.Failf("%s died at start: %s%s", v.Name, died, hint), nil
-			}
-			// say which accelerator runs the guest: KVM and TCG differ 5-10x in speed
-			changes[len(changes)-1] = "start (" + acceleratorName(virtType) + ")"
-		}
-	case v.State == "shutoff" && running:
-		changes = append(changes, "shut down")
-		if !env.Check {
-			if err := v.shutdown(ctx, l, dom); err != nil {
+	case v.State == "running" && !p.running:
+		p.start = true
+		p.changes = append(p.changes, "start")
+	case v.State == "shutoff" && p.running:
+		p.shutdown = true
+		p.changes = append(p.changes, "shut down")
+	}
+	if v.Autostart != nil {
+		cur := int32(0) // a domain defined now starts without autostart
+		if exists {
+			if cur, err = l.DomainGetAutostart(dom); err != nil {
 				return nil, err
 			}
 		}
-	}
-	// (in check mode a domain that does not exist yet has no autostart to read)
-	if v.Autostart != nil && (exists || !env.Check) {
-		change, err := autostart(*v.Autostart, env.Check,
-			func() (int32, error) { return l.DomainGetAutostart(dom) },
-			func(on int32) error { return l.DomainSetAutostart(dom, on) })
-		if err != nil {
-			return nil, err
+		if on, change := autostart(*v.Autostart, cur); change != "" {
+			p.autostart = &on
+			p.changes = append(p.changes, change)
 		}
-		changes = append(changes, change...)
 	}
+	v.address(l, res)
+	return v.plan(env, res, p), nil
+}
+
+// address puts the guest's address (reservation, else lease) in the result.
+func (v *VirtInstall) address(l *libvirt.Libvirt, res *modules.Result) {
 	if v.Network != "" && v.MAC != "" {
 		if ip, source := GuestAddress(l, v.Network, v.MAC); ip != "" {
 			res.Data["address"], res.Data["address_source"] = ip, source
 		}
 	}
-	return finish(res, changes), nil
+}
+
+// plan names the changes in res and gives it an Apply that carries p out
+// over a new connection (the one Run planned over is closed by then).
+func (v *VirtInstall) plan(env *modules.Env, res *modules.Result, p *domainPlan) *modules.Result {
+	finish(res, p.changes)
+	if len(p.changes) == 0 {
+		return res
+	}
+	res.Apply = func(ctx context.Context) error {
+		return withLibvirt(env, v.Socket, v.URI, func(l *libvirt.Libvirt) error { return v.apply(ctx, env, l, p, res) })
+	}
+	return res
+}
+
+// apply carries out a domain's plan, filling res as it goes.
+func (v *VirtInstall) apply(ctx context.Context, env *modules.Env, l *libvirt.Libvirt, p *domainPlan, res *modules.Result) error {
+	if p.define != nil {
+		if _, err := v.define(l, p.define); err != nil {
+			return err
+		}
+	}
+	dom, err := l.DomainLookupByName(v.Name)
+	if err != nil {
+		return err
+	}
+	if p.remove {
+		if p.running {
+			if err := l.DomainDestroy(dom); err != nil {
+				return err
+			}
+		}
+		return l.DomainUndefineFlags(dom, libvirt.DomainUndefineManagedSave)
+	}
+	if p.start {
+		virtType := p.virtType
+		died, err := v.start(ctx, env, l, dom)
+		if err != nil {
+			return err
+		}
+		if died != "" && v.VirtType == "auto" && virtType == "kvm" {
+			// KVM exists but cannot run this guest: software emulation
+			if env.Warn != nil {
+				env.Warn("%s died under KVM (%s); using software emulation (qemu/TCG): the lab will be several times slower", v.Name, died)
+			}
+			kvmBroken.Store(env.Host.Name()+" "+v.URI, true)
+			virtType = "qemu"
+			res.Data["virt_type"] = virtType
+			again := v.Desired(virtType)
+			if x, err := l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive); err == nil {
+				var cur libvirtxml.Domain
+				if cur.Unmarshal(x) == nil {
+					again.UUID = cur.UUID // the same domain, redefined
+				}
+			}
+			if dom, err = v.define(l, again); err != nil {
+				return err
+			}
+			if died, err = v.start(ctx, env, l, dom); err != nil {
+				return err
+			}
+		}
+		if died != "" {
+			hint := ""
+			if virtType == "kvm" && strings.Contains(strings.ToLower(died), "kvm") {
+				hint = "; KVM is unusable on this host: use virt_type qemu (software emulation) or auto"
+			}
+			*res = *modules.Failf("%s died at start: %s%s", v.Name, died, hint)
+			return nil
+		}
+		// say which accelerator runs the guest: KVM and TCG differ 5-10x in speed
+		p.changes[slices.Index(p.changes, "start")] = "start (" + acceleratorName(virtType) + ")"
+	}
+	if p.shutdown {
+		if err := v.shutdown(ctx, l, dom); err != nil {
+			return err
+		}
+	}
+	if p.autostart != nil {
+		if err := l.DomainSetAutostart(dom, *p.autostart); err != nil {
+			return err
+		}
+	}
+	v.address(l, res)
+	finish(res, p.changes)
+	return nil
 }
 
 func (v *VirtInstall) define(l *libvirt.Libvirt, d *libvirtxml.Domain) (libvirt.Domain, error) {

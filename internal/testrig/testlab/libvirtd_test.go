@@ -94,22 +94,25 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 		Address: "192.168.100.1", Netmask: "255.255.255.0", DHCPStart: "192.168.100.100", DHCPEnd: "192.168.100.200",
 		Hosts:   []virt.DHCPHostArg{{MAC: "52:54:00:00:00:11", IP: "192.168.100.11", Name: "postgres1"}},
 		Forward: "none", Autostart: &yes, State: "active"}
-	defer (&virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}).Run(ctx, env(false))
-	if r, err := n.Run(ctx, env(true)); err != nil || !r.Changed {
+	defer modules.Execute(ctx, &virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}, env(false))
+	if r, err := modules.Execute(ctx, n, env(true)); err != nil || r.Msg != "define, start, autostart true" {
 		t.Fatalf("check: %+v %v", r, err)
 	}
-	r, err := n.Run(ctx, env(false))
+	if _, err := al.NetworkLookupByName("rb-internal-net"); err == nil {
+		t.Fatal("check mode defined the network")
+	}
+	r, err := modules.Execute(ctx, n, env(false))
 	if err != nil || !r.Changed || r.Msg != "define, start, autostart true" {
 		t.Fatalf("first run: %+v %v", r, err)
 	}
-	if r, err := n.Run(ctx, env(false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, n, env(false)); err != nil || r.Changed {
 		t.Fatalf("second run: %+v %v", r, err)
 	}
 	n.DHCPEnd = "192.168.100.150"
-	if r, err := n.Run(ctx, env(true)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, n, env(true)); err != nil || !r.Changed {
 		t.Fatalf("check of a change: %+v %v", r, err)
 	}
-	r, err = n.Run(ctx, env(false))
+	r, err = modules.Execute(ctx, n, env(false))
 	if err != nil || r.Msg != "redefine" || len(r.Diffs) != 1 || !strings.Contains(r.Diffs[0].After, "192.168.100.150") || r.Data["restart_required"] != true {
 		t.Fatalf("redefine: %+v %v", r, err)
 	}
@@ -122,17 +125,17 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 	if err != nil || al.NetworkDestroy(ln) != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	if r, err := n.Run(ctx, env(false)); err != nil || !strings.HasSuffix(r.Msg, "start") {
+	if r, err := modules.Execute(ctx, n, env(false)); err != nil || !strings.HasSuffix(r.Msg, "start") {
 		t.Fatalf("start after the stop: %+v %v", r, err)
 	}
-	if r, err := n.Run(ctx, env(false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, n, env(false)); err != nil || r.Changed {
 		t.Fatalf("after redefine and restart: %+v %v", r, err)
 	}
 	gone := &virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-internal-net", State: "absent", Forward: "none"}
-	if r, err := gone.Run(ctx, env(false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, gone, env(false)); err != nil || !r.Changed {
 		t.Fatalf("absent: %+v %v", r, err)
 	}
-	if r, err := gone.Run(ctx, env(false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, gone, env(false)); err != nil || r.Changed {
 		t.Fatalf("absent again: %+v %v", r, err)
 	}
 }
@@ -144,7 +147,7 @@ func TestVirshNetOnTheMockDriver(t *testing.T) {
 func TestVirtInstallOnTheMockDriver(t *testing.T) {
 	testlab.Libvirtd(t)
 	ctx := context.Background()
-	connect(t, libvirt.TestDefault) // keeps the mock driver's state
+	mock := connect(t, libvirt.TestDefault) // keeps the mock driver's state
 	var warnings []string
 	env := func(check bool) *modules.Env {
 		return &modules.Env{Host: &transport.Local{HostName: "hypervisor"}, Check: check, Diff: true,
@@ -154,24 +157,27 @@ func TestVirtInstallOnTheMockDriver(t *testing.T) {
 	net := &virt.VirshNet{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-vm-net", Address: "192.168.100.1",
 		Netmask: "255.255.255.0", Hosts: []virt.DHCPHostArg{{MAC: "52:54:00:64:00:0b", IP: "192.168.100.11", Name: "postgres1"}},
 		Forward: "none", State: "active"}
-	if _, err := net.Run(ctx, env(false)); err != nil {
+	if _, err := modules.Execute(ctx, net, env(false)); err != nil {
 		t.Fatal(err)
 	}
 	vm := &virt.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", Memory: "1G", VCPUs: 1,
 		Disk: "/var/lib/libvirt/images/rb-postgres1.qcow2", Network: "rb-vm-net", MAC: "52:54:00:64:00:0B", VirtType: "qemu",
 		TBCacheMB: 128, Kernel: "/img/vmlinuz", Initrd: "/img/initrd", Cmdline: "root=/dev/vda", Autostart: &yes, State: "running", Watch: 1}
-	if r, err := vm.Run(ctx, env(true)); err != nil || !r.Changed || len(r.Diffs) != 1 || !strings.Contains(r.Diffs[0].After, "memory: 1024 MiB") {
+	if r, err := modules.Execute(ctx, vm, env(true)); err != nil || r.Msg != "define, start, autostart true" || len(r.Diffs) != 1 || !strings.Contains(r.Diffs[0].After, "memory: 1024 MiB") {
 		t.Fatalf("check: %+v %v", r, err)
 	}
-	r, err := vm.Run(ctx, env(false))
+	if _, err := mock.DomainLookupByName("rb-postgres1"); err == nil {
+		t.Fatal("check mode defined the domain")
+	}
+	r, err := modules.Execute(ctx, vm, env(false))
 	if err != nil || r.Msg != "define, start (software emulation, qemu/TCG), autostart true" || r.Data["address"] != "192.168.100.11" || r.Data["virt_type"] != "qemu" {
 		t.Fatalf("first run: %+v %v", r, err)
 	}
-	if r, err := vm.Run(ctx, env(false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, vm, env(false)); err != nil || r.Changed {
 		t.Fatalf("second run: %+v %v", r, err)
 	}
 	vm.Memory = "2G"
-	r, err = vm.Run(ctx, env(false))
+	r, err = modules.Execute(ctx, vm, env(false))
 	if err != nil || r.Msg != "redefine" || r.Data["restart_required"] != true || !strings.Contains(r.Diffs[0].Before, "memory: 1024 MiB") ||
 		!strings.Contains(r.Diffs[0].After, "memory: 2048 MiB") {
 		t.Fatalf("redefine: %+v %v", r, err)
@@ -179,18 +185,18 @@ func TestVirtInstallOnTheMockDriver(t *testing.T) {
 	if len(warnings) == 0 || !strings.Contains(warnings[len(warnings)-1], "shut down and started again") {
 		t.Errorf("no restart warning: %v", warnings)
 	}
-	if r, err := vm.Run(ctx, env(false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, vm, env(false)); err != nil || r.Changed {
 		t.Fatalf("after redefine: %+v %v", r, err)
 	}
 	vm.State = "shutoff"
-	if r, err := vm.Run(ctx, env(false)); err != nil || r.Msg != "shut down" {
+	if r, err := modules.Execute(ctx, vm, env(false)); err != nil || r.Msg != "shut down" {
 		t.Fatalf("shutoff: %+v %v", r, err)
 	}
 	gone := &virt.VirtInstall{URI: "test:///default", Socket: testlab.LibvirtSocket, Name: "rb-postgres1", State: "absent"}
-	if r, err := gone.Run(ctx, env(false)); err != nil || !r.Changed {
+	if r, err := modules.Execute(ctx, gone, env(false)); err != nil || !r.Changed {
 		t.Fatalf("absent: %+v %v", r, err)
 	}
-	if r, err := gone.Run(ctx, env(false)); err != nil || r.Changed {
+	if r, err := modules.Execute(ctx, gone, env(false)); err != nil || r.Changed {
 		t.Fatalf("absent again: %+v %v", r, err)
 	}
 }
@@ -246,8 +252,8 @@ func TestVirtTypeKVMFailsClearly(t *testing.T) {
 	env := &modules.Env{Host: &transport.Local{HostName: "hypervisor"}}
 	vm := &virt.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", Memory: "128M", VCPUs: 1,
 		Disk: disk, VirtType: "kvm", State: "running", Watch: 3}
-	defer (&virt.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", State: "absent"}).Run(ctx, env)
-	r, err := vm.Run(ctx, env)
+	defer modules.Execute(ctx, &virt.VirtInstall{URI: "qemu:///system", Socket: testlab.LibvirtSocket, Name: "rb-kvm-probe", State: "absent"}, env)
+	r, err := modules.Execute(ctx, vm, env)
 	if err != nil {
 		t.Fatal(err)
 	}
