@@ -98,38 +98,65 @@ func (a *Apt) query(ctx context.Context, h modules.Host, names []string) (map[st
 	return out, nil
 }
 
-// Run installs or removes what differs.
+// Run installs or removes what differs. With update_cache it plans against
+// the package lists as they are; Apply updates them (unless
+// cache_valid_time calls them fresh and they know every package), plans
+// again against the new lists and carries that out.
 func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
+	fresh := false
+	if a.UpdateCache && a.CacheValidTime > 0 {
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: fmt.Sprintf(`t=$(stat -c %%Y /var/lib/apt/lists/partial /var/cache/apt/pkgcache.bin 2>/dev/null | sort -n | tail -1); [ -n "$t" ] && [ $(( $(date +%%s) - t )) -lt %d ]`, a.CacheValidTime)})
+		if err != nil {
+			return nil, err
+		}
+		fresh = r.RC == 0
+	}
+	plan, unknown, err := a.plan(ctx, env, a.UpdateCache)
+	if err != nil || plan.Failed || !a.UpdateCache {
+		return plan, err
+	}
+	plan.Data["cache_updated"] = !fresh
+	// lists called fresh that lack a package: the sources may have changed
+	// since; they are updated once before giving up
+	if fresh && !(unknown && a.State != "absent") {
+		return plan, nil
+	}
+	plan.Apply = func(ctx context.Context) error {
+		lock := fmt.Sprintf("-o DPkg::Lock::Timeout=%d", a.LockTimeout)
+		if _, err := modules.RunOK(ctx, env.Host, "DEBIAN_FRONTEND=noninteractive apt-get "+lock+" update -q", "apt-get update"); err != nil {
+			return err
+		}
+		again, _, err := a.plan(ctx, env, false)
+		if err != nil {
+			return err
+		}
+		err = again.Do(ctx)
+		if again.Data != nil {
+			again.Data["cache_updated"] = true
+		}
+		*plan = *again
+		return err
+	}
+	if len(a.Name) == 0 && a.Upgrade == "no" && !a.Autoremove {
+		plan.Changed = true // as Ansible: nothing else to do, so the update is the change
+	}
+	return plan, nil
+}
+
+// plan compares the packages with dpkg's state and the lists' candidates.
+// With lenient, a package the lists do not know is planned for install
+// (an update comes first) instead of failing the task; unknown says there
+// was one.
+func (a *Apt) plan(ctx context.Context, env *modules.Env, lenient bool) (*modules.Result, bool, error) {
 	res := &modules.Result{Data: map[string]any{}}
 	env2 := "DEBIAN_FRONTEND=noninteractive "
 	lock := fmt.Sprintf("-o DPkg::Lock::Timeout=%d", a.LockTimeout)
-	update := func() error {
-		_, err := modules.RunOK(ctx, env.Host, env2+"apt-get "+lock+" update -q", "apt-get update")
-		return err
-	}
-	skippedUpdate := false
-	if a.UpdateCache {
-		fresh := false
-		if a.CacheValidTime > 0 {
-			r, err := env.Host.Run(ctx, modules.Cmd{Script: fmt.Sprintf(`t=$(stat -c %%Y /var/lib/apt/lists/partial /var/cache/apt/pkgcache.bin 2>/dev/null | sort -n | tail -1); [ -n "$t" ] && [ $(( $(date +%%s) - t )) -lt %d ]`, a.CacheValidTime)})
-			if err != nil {
-				return nil, err
-			}
-			fresh = r.RC == 0
-		}
-		if !fresh && !env.Check {
-			if err := update(); err != nil {
-				return nil, err
-			}
-		}
-		skippedUpdate = fresh
-		res.Data["cache_updated"] = !fresh
-	}
 	if a.Upgrade != "no" || (a.Autoremove && len(a.Name) == 0) {
-		return a.system(ctx, env, res, env2+"apt-get "+lock+a.dpkgFlags())
+		res, err := a.system(ctx, env, res, env2+"apt-get "+lock+a.dpkgFlags())
+		return res, false, err
 	}
 	if len(a.Name) == 0 {
-		return res, nil
+		return res, false, nil
 	}
 	names := make([]string, len(a.Name))
 	wantVersion := map[string]string{}
@@ -142,19 +169,10 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	state, err := a.query(ctx, env.Host, names)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	// A package unknown to lists that cache_valid_time called fresh: the
-	// sources may have changed since; update once before giving up.
-	if skippedUpdate && !env.Check && a.State != "absent" && anyUnknown(state, names) {
-		if err := update(); err != nil {
-			return nil, err
-		}
-		res.Data["cache_updated"] = true
-		if state, err = a.query(ctx, env.Host, names); err != nil {
-			return nil, err
-		}
-	}
+	unknown := anyUnknown(state, names)
+	none := func(c string) bool { return (c == "" || c == "(none)") && !lenient }
 	var todo []string
 	for i, p := range names {
 		st := state[p]
@@ -165,14 +183,14 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 			}
 		case "present":
 			if st.installed == "" || (wantVersion[p] != "" && st.version != wantVersion[p]) {
-				if st.candidate == "" || st.candidate == "(none)" {
-					return modules.Failf("apt: no package %q in the configured sources (apt-get update? a typo?)", p), nil
+				if none(st.candidate) {
+					return modules.Failf("apt: no package %q in the configured sources (apt-get update? a typo?)", p), false, nil
 				}
 				todo = append(todo, a.Name[i])
 			}
 		case "latest":
-			if st.candidate == "" || st.candidate == "(none)" {
-				return modules.Failf("apt: no package %q in the configured sources", p), nil
+			if none(st.candidate) {
+				return modules.Failf("apt: no package %q in the configured sources", p), false, nil
 			}
 			if st.installed == "" || st.version != st.candidate {
 				todo = append(todo, p)
@@ -181,7 +199,7 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	}
 	sort.Strings(todo)
 	if len(todo) == 0 {
-		return res, nil
+		return res, unknown, nil
 	}
 	res.Changed = true
 	verb := map[string]string{"absent": "removed", "present": "installed", "latest": "upgraded"}[a.State]
@@ -223,7 +241,7 @@ func (a *Apt) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 		}
 		return nil
 	})
-	return res, nil
+	return res, unknown, nil
 }
 
 // dpkgFlags passes dpkg_options as apt-get -o options.

@@ -170,13 +170,20 @@ func (d *Deb822Repository) Run(ctx context.Context, env *modules.Env) (*modules.
 		return res, nil
 	}
 	signedBy := d.SignedBy
+	var fetch func(ctx context.Context) error
 	if strings.Contains(d.SignedBy, "://") {
-		file, changed, err := d.fetchKey(ctx, env, keyBase)
+		file, changed, err := d.fetchKey(ctx, env, keyBase, false)
 		if err != nil {
 			return nil, err
 		}
 		signedBy, res.Changed = file, changed
 		res.Data["key_filename"] = file
+		if changed {
+			fetch = func(ctx context.Context) error {
+				_, _, err := d.fetchKey(ctx, env, keyBase, true)
+				return err
+			}
+		}
 	}
 	text := d.render(signedBy)
 	mode := d.Mode
@@ -188,6 +195,11 @@ func (d *Deb822Repository) Run(ctx context.Context, env *modules.Env) (*modules.
 		return nil, err
 	}
 	put.Changed = put.Changed || res.Changed
+	if fetch != nil { // the key first, then the file that names it
+		write := put.Apply
+		put.Apply = fetch
+		put.Then(write)
+	}
 	for k, v := range res.Data {
 		put.Data[k] = v
 	}
@@ -196,9 +208,9 @@ func (d *Deb822Repository) Run(ctx context.Context, env *modules.Env) (*modules.
 }
 
 // fetchKey downloads the key on the host (curl) into KEYBASE.asc (armored)
-// or .gpg, replacing the file only when it differs; in check mode it only
-// compares.
-func (d *Deb822Repository) fetchKey(ctx context.Context, env *modules.Env, keyBase string) (string, bool, error) {
+// or .gpg, replacing the file only when it differs; without write (the
+// plan) it only compares.
+func (d *Deb822Repository) fetchKey(ctx context.Context, env *modules.Env, keyBase string, write bool) (string, bool, error) {
 	vars := "url=" + modules.Quote(d.SignedBy) + " base=" + modules.Quote(keyBase) + "\n"
 	script := vars + `set -e
 tmp=$(mktemp)
@@ -208,7 +220,7 @@ if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$tmp"; then f="$base.asc";
 if [ -f "$f" ] && cmp -s "$tmp" "$f"; then echo "same $f"; exit 0; fi
 install -d -m 0755 /etc/apt/keyrings && install -m 0644 "$tmp" "$f"
 echo "changed $f"`
-	if env.Check {
+	if !write {
 		// compare without writing anything, not even a temporary file
 		script = vars + `set -e
 sum=$(curl -fsSL --max-time 60 -- "$url" | sha256sum | cut -d' ' -f1)

@@ -95,12 +95,30 @@ func (d *Dnf) Run(ctx context.Context, env *modules.Env) (*modules.Result, error
 	if d.AllowDowngrade {
 		tool += " --allowerasing"
 	}
-	res := &modules.Result{Data: map[string]any{}}
-	if d.UpdateCache && !env.Check {
-		if _, err := modules.RunOK(ctx, env.Host, tool+" makecache", d.tool+" makecache"); err != nil {
-			return nil, err
-		}
+	plan, err := d.plan(ctx, env, tool)
+	if err != nil || !d.UpdateCache || plan.Failed {
+		return plan, err
 	}
+	// the plan reads the cache as it is; Apply refreshes it, plans again
+	// against the fresh metadata and carries that out
+	plan.Apply = func(ctx context.Context) error {
+		if _, err := modules.RunOK(ctx, env.Host, tool+" makecache", d.tool+" makecache"); err != nil {
+			return err
+		}
+		fresh, err := d.plan(ctx, env, tool)
+		if err != nil {
+			return err
+		}
+		err = fresh.Do(ctx)
+		*plan = *fresh
+		return err
+	}
+	return plan, nil
+}
+
+// plan compares the packages with what is installed and plans the dnf run.
+func (d *Dnf) plan(ctx context.Context, env *modules.Env, tool string) (*modules.Result, error) {
+	res := &modules.Result{Data: map[string]any{}}
 	var todo []string
 	if len(d.Name) > 0 {
 		// rpm -q prints "package X is not installed" for a missing one

@@ -58,6 +58,11 @@ func TestRPMPackages(t *testing.T) {
 		// groups, as molecule's converge playbooks install build tools
 		{"dnf", map[string]any{"name": []any{"@Development tools", "git"}}, false, "", false},
 		{"dnf", map[string]any{"name": []any{"@RPM Development Tools", "git"}}, false, "dnf -y -q install '@RPM Development Tools'", true},
+		// update_cache: refreshed before the packages are compared again,
+		// never in check mode
+		{"dnf", map[string]any{"name": "htop", "update_cache": true}, false, "dnf -y -q install htop", true},
+		{"dnf", map[string]any{"name": "htop", "update_cache": true}, true, "", true},
+		{"dnf", map[string]any{"update_cache": true}, false, "dnf -y -q makecache", false},
 	}
 	for _, c := range cases {
 		info, _ := modules.Default.Lookup(c.module)
@@ -69,6 +74,13 @@ func TestRPMPackages(t *testing.T) {
 		res, err := modules.Execute(context.Background(), m, &modules.Env{Host: h, Check: c.check, Vars: map[string]any{"ansible_pkg_mgr": "dnf"}})
 		if err != nil || res.Failed {
 			t.Fatalf("%s %v: %v %+v", c.module, c.args, err, res)
+		}
+		all := strings.Join(h.sent, "\n")
+		if c.check && (strings.Contains(all, "makecache") || strings.Contains(all, " install ")) {
+			t.Errorf("%s %v in check mode sent %q", c.module, c.args, all)
+		}
+		if c.args["update_cache"] == true && !c.check && c.args["name"] != nil && !strings.Contains(all, "makecache\nrpm -q") {
+			t.Errorf("%s %v: the cache is not refreshed before the packages are read: %q", c.module, c.args, all)
 		}
 		last := h.sent[len(h.sent)-1]
 		if strings.HasPrefix(last, "rpm -q") || strings.Contains(last, "check-update") || strings.Contains(last, "group list") {

@@ -103,10 +103,7 @@ func (g *GetURL) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 			return g.attrs(ctx, env, res, dest)
 		}
 	}
-	if env.Check {
-		res.Changed, res.Msg = true, "would download "+g.URL
-		return res, nil
-	}
+	res.Changed, res.Msg = true, "download "+g.URL
 	cfg := curlConfig(g.URL, g.Headers, g.URLUsername, g.URLPassword, g.ValidateCerts != nil && !*g.ValidateCerts, g.Timeout)
 	cfg.WriteString("location\nfail\nsilent\nshow-error\n")
 	dir := dest[:strings.LastIndex(dest, "/")+1]
@@ -120,19 +117,29 @@ func (g *GetURL) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 		script += "[ -e " + q + " ] && cp -p " + q + " " + q + ".$$.$(date +%Y-%m-%d@%H:%M:%S)~\n"
 	}
 	script += "chmod 0644 \"$t\"\nmv -f \"$t\" " + q + "\ntrap - EXIT\necho new\n"
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: []byte(cfg.String()), Secret: g.URLPassword != ""})
-	if err != nil {
-		return nil, err
+	res.Apply = func(ctx context.Context) error {
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: []byte(cfg.String()), Secret: g.URLPassword != ""})
+		if err != nil {
+			return err
+		}
+		if r.RC != 0 {
+			*res = *modules.Failf("get_url %s: %s", g.URL, strings.TrimSpace(r.Stderr))
+			return nil
+		}
+		if res.Changed = strings.TrimSpace(r.Stdout) == "new"; !res.Changed {
+			res.Msg = ""
+		}
+		// mode and owner of the file as it is now: file's plan, carried out
+		out, err := g.attrs(ctx, env, res, dest)
+		if err != nil || out != res {
+			if out != nil {
+				*res = *out
+			}
+			return err
+		}
+		return res.Do(ctx)
 	}
-	if r.RC != 0 {
-		return modules.Failf("get_url %s: %s", g.URL, strings.TrimSpace(r.Stderr)), nil
-	}
-	res.Changed = strings.TrimSpace(r.Stdout) == "new"
-	out, err := g.attrs(ctx, env, res, dest)
-	if err == nil && res.Changed {
-		out.Changed = true
-	}
-	return out, err
+	return res, nil
 }
 
 // attrs brings mode and owner to what was asked.

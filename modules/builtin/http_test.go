@@ -90,6 +90,14 @@ func TestHTTPModulesMatchAnsible(t *testing.T) {
 				info, _ := modules.Default.Lookup(id)
 				m := info.New()
 				decode(t, args.(map[string]any), m)
+				if id == "get_url" { // check mode foresees the run and downloads nothing
+					dest := args.(map[string]any)["dest"].(string)
+					_, before := os.Stat(dest)
+					res, err := modules.Execute(context.Background(), m, env(t, true))
+					if _, after := os.Stat(dest); err != nil || res.Changed != ansible[round][i]["changed"] || (before == nil) != (after == nil) {
+						t.Errorf("round %d %s in check mode: %v %+v; file there before: %v, after: %v", round, id, err, res, before == nil, after == nil)
+					}
+				}
 				res, err := modules.Execute(context.Background(), m, env(t, false))
 				if err != nil || res.Failed {
 					t.Fatalf("%s %v: %v %+v", id, args, err, res)

@@ -63,14 +63,21 @@ func (m *Modprobe) Script(check bool) string {
 	} else {
 		fmt.Fprintf(&b, "if loaded; then modprobe%s -r -- \"$name\"; echo changed; fi\n", dry)
 	}
-	if m.Persistent == "disabled" || check {
+	if m.Persistent == "disabled" {
 		return b.String()
 	}
 	load := "${RUNBOOK_ETC:-/etc}/modules-load.d"
 	opts := "${RUNBOOK_ETC:-/etc}/modprobe.d"
-	fmt.Fprintf(&b, "load=%s\nopts=%s\nmkdir -p \"$load\" \"$opts\"\n", load, opts)
+	fmt.Fprintf(&b, "load=%s\nopts=%s\n", load, opts)
+	// write runs its commands only outside the plan: the plan reads the
+	// same files and says what would change
+	if check {
+		b.WriteString("write() { :; }\n")
+	} else {
+		b.WriteString("write() { \"$@\"; }\nmkdir -p \"$load\" \"$opts\"\n")
+	}
 	if m.Persistent == "present" {
-		b.WriteString(`grep -qx "$name" "$load"/* 2>/dev/null || { printf '%s\n' "$name" > "$load/$name.conf"; echo changed; }` + "\n")
+		b.WriteString(`grep -qx "$name" "$load"/* 2>/dev/null || { write sh -c 'printf "%s\n" "$1" > "$2/$1.conf"' sh "$name" "$load"; echo changed; }` + "\n")
 		want := ""
 		for _, p := range params {
 			want += "options " + m.Name + " " + p + "\n"
@@ -79,29 +86,44 @@ func (m *Modprobe) Script(check bool) string {
 		// the options lines now in force, in any file, against those wanted
 		b.WriteString(`have=$(grep -h "^options $name " "$opts"/* 2>/dev/null | sort || true)` + "\n")
 		b.WriteString(`if [ "$have" != "$(printf %s "$want" | sort)" ]; then
-  for f in "$opts"/*; do [ -f "$f" ] && sed -i "s/^options $name /#&/" "$f"; done
-  [ -z "$want" ] || printf %s "$want" > "$opts/$name.conf"
+  for f in "$opts"/*; do [ -f "$f" ] && write sed -i "s/^options $name /#&/" "$f"; done
+  [ -z "$want" ] || write sh -c 'printf %s "$1" > "$2"' sh "$want" "$opts/$name.conf"
   echo changed
 fi
 `)
 	} else {
-		b.WriteString(`for f in "$load"/*; do [ -f "$f" ] && grep -qx "$name" "$f" && { sed -i "s/^$name\$/#&/" "$f"; echo changed; }; done; true` + "\n")
-		b.WriteString(`for f in "$opts"/*; do [ -f "$f" ] && grep -q "^options $name " "$f" && { sed -i "s/^options $name /#&/" "$f"; echo changed; }; done; true` + "\n")
+		b.WriteString(`for f in "$load"/*; do [ -f "$f" ] && grep -qx "$name" "$f" && { write sed -i "s/^$name\$/#&/" "$f"; echo changed; }; done; true` + "\n")
+		b.WriteString(`for f in "$opts"/*; do [ -f "$f" ] && grep -q "^options $name " "$f" && { write sed -i "s/^options $name /#&/" "$f"; echo changed; }; done; true` + "\n")
 	}
 	return b.String()
 }
 
-// Run applies the script.
+// Run plans with the script's read-only form (modprobe -n, the boot files
+// read); Apply runs it for real.
 func (m *Modprobe) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: m.Script(env.Check)})
+	res, err := m.run(ctx, env, true)
+	if err != nil || res.Failed || !res.Changed {
+		return res, err
+	}
+	res.Apply = func(ctx context.Context) error {
+		r, err := m.run(ctx, env, false)
+		if err == nil {
+			*res = *r
+		}
+		return err
+	}
+	return res, nil
+}
+
+func (m *Modprobe) run(ctx context.Context, env *modules.Env, plan bool) (*modules.Result, error) {
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: m.Script(plan)})
 	if err != nil {
 		return nil, err
 	}
 	if r.RC != 0 {
 		return modules.Failf("modprobe %s: %s", m.Name, strings.TrimSpace(r.Stderr)), nil
 	}
-	res := &modules.Result{Changed: strings.Contains(r.Stdout, "changed"), Data: map[string]any{"name": m.Name, "params": m.Params, "state": m.State}}
-	return res, nil
+	return &modules.Result{Changed: strings.Contains(r.Stdout, "changed"), Data: map[string]any{"name": m.Name, "params": m.Params, "state": m.State}}, nil
 }
 
 var _ modules.Validator = (*Modprobe)(nil)

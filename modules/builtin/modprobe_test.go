@@ -30,12 +30,29 @@ func TestModprobe(t *testing.T) {
 		{map[string]any{"name": "overlay", "persistent": "present"}, false, ""},
 		{map[string]any{"name": "overlay", "state": "absent", "persistent": "absent"}, true, "-r -- overlay"},
 	}
+	// what modprobe was asked, but for the plan's dry runs (-n)
+	called := func() string {
+		b, _ := os.ReadFile(calls)
+		var real []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if l != "" && !strings.HasPrefix(l, "-n ") {
+				real = append(real, l)
+			}
+		}
+		return strings.Join(real, "\n")
+	}
+	files := func() string { return tree(t, etc) }
 	for i, s := range steps {
+		// check mode first: it foresees the step, loads nothing, writes nothing
+		os.Remove(calls)
+		before := files()
+		if changed, err := runModuleIn(t, "modprobe", s.args, true); err != nil || changed != s.changed || called() != "" || files() != before {
+			t.Errorf("step %d %v in check mode: changed %v (%v), modprobe %q, files changed: %v", i, s.args, changed, err, called(), files() != before)
+		}
 		os.Remove(calls)
 		r := run(t, "modprobe", s.args)
-		b, _ := os.ReadFile(calls)
-		if r.Changed != s.changed || strings.TrimSpace(string(b)) != s.call {
-			t.Errorf("step %d %v: changed %v, modprobe %q; want %v, %q", i, s.args, r.Changed, strings.TrimSpace(string(b)), s.changed, s.call)
+		if r.Changed != s.changed || called() != s.call {
+			t.Errorf("step %d %v: changed %v, modprobe %q; want %v, %q", i, s.args, r.Changed, called(), s.changed, s.call)
 		}
 	}
 	load, _ := os.ReadFile(filepath.Join(etc, "modules-load.d", "br_netfilter.conf"))

@@ -93,7 +93,8 @@ func (s *Subversion) revision(ctx context.Context, env *modules.Env, target stri
 	return rev, url, nil
 }
 
-// Run follows Ansible's main() step by step.
+// Run follows Ansible's main() step by step: what its check mode answers is
+// the plan, what it does otherwise is Apply's.
 func (s *Subversion) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	checkout, update, sw := s.Checkout == nil || *s.Checkout, s.Update == nil || *s.Update, s.Switch == nil || *s.Switch
 	res := &modules.Result{Data: map[string]any{}}
@@ -106,30 +107,43 @@ func (s *Subversion) Run(ctx context.Context, env *modules.Env) (*modules.Result
 	if err != nil {
 		return nil, err
 	}
-	var before any
-	filesChanged, localMods := false, false
+	// finish reads the working copy's revision after a change
+	finish := func(ctx context.Context, before any, changed bool) error {
+		if s.Export {
+			res.Changed = true
+			return nil
+		}
+		rev, url, err := s.revision(ctx, env, s.Dest)
+		if err != nil {
+			return err
+		}
+		res.Changed = changed
+		res.Data["before"], res.Data["after"] = before, []any{rev, url}
+		return nil
+	}
 	switch _, isRepo, _ := s.svn(ctx, env, "info", s.Dest); {
 	case s.Export || !st.Exists:
-		if env.Check {
-			res.Changed = true
-			return res, nil
-		}
-		if !s.Export && !checkout {
-			return res, nil
-		}
-		if !s.Export {
-			_, err = s.must(ctx, env, "checkout", "-r", s.Revision, s.Repo, s.Dest)
-		} else {
-			args := []string{"export"}
-			if s.Force {
-				args = append(args, "--force")
+		res.Changed = true // Ansible's check mode says so even with checkout: false
+		res.Apply = func(ctx context.Context) error {
+			if !s.Export && !checkout {
+				res.Changed = false
+				return nil
 			}
-			_, err = s.must(ctx, env, append(args, "-r", s.Revision, s.Repo, s.Dest)...)
+			var err error
+			if !s.Export {
+				_, err = s.must(ctx, env, "checkout", "-r", s.Revision, s.Repo, s.Dest)
+			} else {
+				args := []string{"export"}
+				if s.Force {
+					args = append(args, "--force")
+				}
+				_, err = s.must(ctx, env, append(args, "-r", s.Revision, s.Repo, s.Dest)...)
+			}
+			if err != nil {
+				return err
+			}
+			return finish(ctx, nil, true)
 		}
-		if err != nil {
-			return nil, err
-		}
-		filesChanged = true
 	case isRepo:
 		if !update {
 			return res, nil
@@ -138,77 +152,63 @@ func (s *Subversion) Run(ctx context.Context, env *modules.Env) (*modules.Result
 		if err != nil {
 			return nil, err
 		}
+		localMods := false
 		for _, l := range strings.Split(status, "\n") {
 			localMods = localMods || l != "" && l[0] != '?' && l[0] != 'X'
 		}
-		if env.Check {
-			if localMods && !s.Force {
-				return modules.Failf("ERROR: modified files exist in the repository."), nil
-			}
-			cur, _, err := s.revision(ctx, env, s.Dest)
-			if err != nil {
-				return nil, err
-			}
-			head, _, err := s.revision(ctx, env, s.Dest, "-r", s.Revision)
-			if err != nil {
-				return nil, err
-			}
-			num := func(r string) int { n, _ := strconv.Atoi(strings.TrimSpace(r[strings.Index(r, ":")+1:])); return n }
-			res.Changed = strings.Contains(cur, ":") && strings.Contains(head, ":") && num(cur) < num(head)
-			res.Data["before"], res.Data["after"] = cur, head
-			return res, nil
+		if localMods && !s.Force {
+			return modules.Failf("ERROR: modified files exist in the repository."), nil
 		}
-		rev, url, err := s.revision(ctx, env, s.Dest)
+		cur, url, err := s.revision(ctx, env, s.Dest)
 		if err != nil {
 			return nil, err
 		}
-		before = []any{rev, url}
-		if sw {
-			out, err := s.must(ctx, env, "switch", "--revision", s.Revision, s.Repo, s.Dest)
-			if err != nil {
-				return nil, err
-			}
-			filesChanged = svnChanged.MatchString(out)
-		}
-		if localMods {
-			if !s.Force {
-				return modules.Failf("ERROR: modified files exist in the repository."), nil
-			}
-			out, err := s.must(ctx, env, "revert", "-R", s.Dest)
-			if err != nil {
-				return nil, err
-			}
-			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-				filesChanged = filesChanged || l != "" && !strings.HasPrefix(l, "Reverted ")
-			}
-		}
-		out, err := s.must(ctx, env, "update", "-r", s.Revision, s.Dest)
+		head, _, err := s.revision(ctx, env, s.Dest, "-r", s.Revision)
 		if err != nil {
 			return nil, err
 		}
-		filesChanged = filesChanged || svnChanged.MatchString(out)
+		num := func(r string) int { n, _ := strconv.Atoi(strings.TrimSpace(r[strings.Index(r, ":")+1:])); return n }
+		// Ansible's check mode leaves out the revert that force makes: here
+		// the plan names it, since the run will change those files
+		res.Changed = localMods || strings.Contains(cur, ":") && strings.Contains(head, ":") && num(cur) < num(head)
+		res.Data["before"], res.Data["after"] = cur, head
+		// switch, revert and update run whatever the plan says (a switch to
+		// another URL is not a newer revision); the run then says what changed
+		res.Apply = func(ctx context.Context) error {
+			filesChanged := false
+			if sw {
+				out, err := s.must(ctx, env, "switch", "--revision", s.Revision, s.Repo, s.Dest)
+				if err != nil {
+					return err
+				}
+				filesChanged = svnChanged.MatchString(out)
+			}
+			if localMods {
+				out, err := s.must(ctx, env, "revert", "-R", s.Dest)
+				if err != nil {
+					return err
+				}
+				for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+					filesChanged = filesChanged || l != "" && !strings.HasPrefix(l, "Reverted ")
+				}
+			}
+			out, err := s.must(ctx, env, "update", "-r", s.Revision, s.Dest)
+			if err != nil {
+				return err
+			}
+			return finish(ctx, []any{cur, url}, filesChanged || localMods || svnChanged.MatchString(out))
+		}
 	case s.InPlace:
-		if env.Check {
-			res.Changed = true
-			return res, nil
+		res.Changed = true
+		res.Apply = func(ctx context.Context) error {
+			if _, err := s.must(ctx, env, "checkout", "--force", "-r", s.Revision, s.Repo, s.Dest); err != nil {
+				return err
+			}
+			return finish(ctx, nil, true)
 		}
-		if _, err := s.must(ctx, env, "checkout", "--force", "-r", s.Revision, s.Repo, s.Dest); err != nil {
-			return nil, err
-		}
-		filesChanged = true
 	default:
 		return modules.Failf("ERROR: %s folder already exists, but its not a subversion repository.", s.Dest), nil
 	}
-	if s.Export {
-		res.Changed = true
-		return res, nil
-	}
-	rev, url, err := s.revision(ctx, env, s.Dest)
-	if err != nil {
-		return nil, err
-	}
-	res.Changed = filesChanged || localMods
-	res.Data["before"], res.Data["after"] = before, []any{rev, url}
 	return res, nil
 }
 

@@ -67,7 +67,16 @@ func TestSubversionMatchesAnsible(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "runbook", "wc", "a.conf"), []byte("edited\n"), 0o644)
 			continue
 		}
+		// check mode first: it must foresee the run and touch nothing
+		a, _ := os.ReadFile(filepath.Join(dir, "runbook", "wc", "a.conf"))
+		foreseen, err := runModuleIn(t, "subversion", s.args, true)
+		if b, _ := os.ReadFile(filepath.Join(dir, "runbook", "wc", "a.conf")); err != nil || string(a) != string(b) {
+			t.Fatalf("step %d %v in check mode: %v; a.conf %q before, %q after", i, s.args, err, a, b)
+		}
 		changed, err := runModuleChanged(t, "subversion", s.args)
+		if foreseen != changed {
+			t.Errorf("step %d %v: check mode said changed=%v, the run %v", i, s.args, foreseen, changed)
+		}
 		if err != nil {
 			t.Fatalf("step %d %v: %v", i, s.args, err)
 		}

@@ -1,9 +1,16 @@
 package builtin
 
 import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -139,74 +146,151 @@ func (u *Unarchive) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	// file is compared: cmp on a FIFO planted in dest would wait forever)
 	fmt.Fprintf(&b, "d=%s\ncd \"$w\"\nchanged=$(find . -type f -o -type l | while IFS= read -r f; do { [ -f \"$d/$f\" ] && cmp -s \"$f\" \"$d/$f\"; } 2>/dev/null || { echo x; break; }; done)\n", modules.Quote(u.Dest))
 	b.WriteString("cat \"$p/list\"\n[ -z \"$changed\" ] && { echo '#same'; exit 0; }\n")
-	if env.Check {
-		b.WriteString("echo '#would'\n")
-	} else {
-		// the entries, not ".": copying "." would give dest the private
-		// folder's owner, mode 0700 and mtime
-		b.WriteString("find . -mindepth 1 -maxdepth 1 -exec cp -a -t \"$d\" {} +\n")
-		own := u.Owner + ":" + u.Group
-		if u.Owner != "" || u.Group != "" {
-			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chown -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(own))
+	// the entries, not ".": copying "." would give dest the private
+	// folder's owner, mode 0700 and mtime
+	b.WriteString("find . -mindepth 1 -maxdepth 1 -exec cp -a -t \"$d\" {} +\n")
+	own := u.Owner + ":" + u.Group
+	if u.Owner != "" || u.Group != "" {
+		fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chown -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(own))
+	}
+	if u.Mode.Symbolic != "" {
+		fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(u.Mode.Symbolic))
+	} else if u.Mode.Set {
+		fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R %o \"$0/$1\"' \"$d\" {} \\;\n", u.Mode.Perm)
+	}
+	// an archive of "." dates dest as its first entry says, as tar
+	// extracting straight into dest (Ansible) does
+	b.WriteString("if grep -qx '\\./\\{0,1\\}' \"$p/list\"; then touch -r \"$w\" \"$d\"; fi\n")
+	b.WriteString("echo '#new'\n")
+	// the plan compares names only (no extraction before Apply); Apply
+	// unpacks into the private folder, compares contents too and says
+	// what it really changed
+	if download {
+		res.Changed, res.Msg = true, "download "+u.Src+" and unpack it"
+	} else if err := u.plan(ctx, env, res, kind, data, excl); err != nil || res.Failed {
+		return res, err
+	}
+	res.Apply = func(ctx context.Context) error {
+		r, err := env.Host.Run(ctx, modules.Cmd{Script: b.String(), Stdin: data})
+		if err != nil {
+			return err
 		}
-		if u.Mode.Symbolic != "" {
-			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R \"$0\" \"$1/$2\"' %s \"$d\" {} \\;\n", modules.Quote(u.Mode.Symbolic))
-		} else if u.Mode.Set {
-			fmt.Fprintf(&b, "find . -mindepth 1 -maxdepth 1 -exec sh -c 'chmod -R %o \"$0/$1\"' \"$d\" {} \\;\n", u.Mode.Perm)
+		if r.RC != 0 {
+			*res = *modules.Failf("unarchive %s: %s", u.Src, modules.LastLines(strings.TrimSpace(r.Stderr), 8))
+			return nil
 		}
-		// an archive of "." dates dest as its first entry says, as tar
-		// extracting straight into dest (Ansible) does
-		b.WriteString("if grep -qx '\\./\\{0,1\\}' \"$p/list\"; then touch -r \"$w\" \"$d\"; fi\n")
-		b.WriteString("echo '#new'\n")
-	}
-	if env.Check && download {
-		res.Changed, res.Msg = true, "would download "+u.Src+" and unpack it"
-		return res, nil
-	}
-	if env.Check {
-		// unpacking into a temporary folder changes nothing the user has,
-		// but the check-mode contract allows no extraction: compare names
-		return u.checkOnly(ctx, env, res, kind, data)
-	}
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: b.String(), Stdin: data})
-	if err != nil {
-		return nil, err
-	}
-	if r.RC != 0 {
-		return modules.Failf("unarchive %s: %s", u.Src, modules.LastLines(strings.TrimSpace(r.Stderr), 8)), nil
-	}
-	out := strings.Split(strings.TrimSpace(r.Stdout), "\n")
-	res.Changed = len(out) > 0 && out[len(out)-1] == "#new"
-	if u.ListFiles {
-		res.Data["files"] = modules.AnyList(out[:max(len(out)-1, 0)])
+		out := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+		res.Changed = len(out) > 0 && out[len(out)-1] == "#new"
+		res.Msg = map[bool]string{true: "unpacked " + u.Src}[res.Changed]
+		if u.ListFiles {
+			res.Data["files"] = modules.AnyList(out[:max(len(out)-1, 0)])
+		}
+		return nil
 	}
 	return res, nil
 }
 
-// checkOnly is --check: the archive's listing against dest (a missing path
-// is a change; contents are not compared without unpacking).
-func (u *Unarchive) checkOnly(ctx context.Context, env *modules.Env, res *modules.Result, kind string, data []byte) (*modules.Result, error) {
-	list := kind + " -t -f " + modules.Quote(u.Src)
-	if kind == "zip" {
-		list = "unzip -Z1 " + modules.Quote(u.Src)
-	}
-	if !u.RemoteSrc {
-		list = strings.Replace(list, modules.Quote(u.Src), "-", 1)
+// plan compares the archive's names with dest's: a missing path is a
+// change (contents are compared only when Apply unpacks). An archive on
+// the controller is listed here, so it crosses the wire once.
+func (u *Unarchive) plan(ctx context.Context, env *modules.Env, res *modules.Result, kind string, data []byte, excl []string) error {
+	var script string
+	var names []byte
+	if u.RemoteSrc {
+		// a FIFO or device as src is refused before anything reads it
+		script = modules.RefuseSpecial(modules.Quote(u.Src)) + kind + " -t -f " + modules.Quote(u.Src) + " " + strings.Join(excl, " ")
 		if kind == "zip" {
-			res.Changed, res.Msg = true, "would unpack "+u.Src
-			return res, nil
+			script = "unzip -Z1 " + modules.Quote(u.Src)
+			if len(excl) > 0 {
+				script += " -x " + strings.Join(excl, " ")
+			}
+		}
+	} else {
+		list, ok := archiveNames(kind, data)
+		if !ok { // a compression Go cannot read here (xz, zstd): unknown
+			res.Changed, res.Msg = true, "unpack "+u.Src
+			return nil
+		}
+		var kept []string
+		for _, n := range list {
+			if !excluded(n, u.Exclude) {
+				kept = append(kept, n)
+			}
+		}
+		script, names = "cat", []byte(strings.Join(kept, "\n")+"\n")
+	}
+	script += " | while IFS= read -r f; do [ -e " + modules.Quote(u.Dest) + "/\"$f\" ] || { echo missing; break; }; done"
+	r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: names})
+	if err != nil {
+		return err
+	}
+	if r.RC == 4 && u.RemoteSrc {
+		*res = *modules.Failf("unarchive %s: %s", u.Src, strings.TrimSpace(r.Stderr))
+		return nil
+	}
+	if strings.Contains(r.Stdout, "missing") || r.RC != 0 {
+		res.Changed, res.Msg = true, "unpack "+u.Src
+	}
+	return nil
+}
+
+// excluded says whether an entry matches an exclude pattern as tar's
+// --exclude does: the pattern matches the name or one of its folders.
+func excluded(name string, patterns []string) bool {
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
+	for _, p := range patterns {
+		p = strings.TrimSuffix(strings.TrimPrefix(p, "./"), "/")
+		for n := name; n != "." && n != "/" && n != ""; n = path.Dir(n) {
+			if ok, _ := path.Match(p, n); ok {
+				return true
+			}
 		}
 	}
-	script := list + " | while IFS= read -r f; do [ -e " + modules.Quote(u.Dest) + "/\"$f\" ] || { echo missing; break; }; done"
-	r, err := env.Host.Run(ctx, modules.Cmd{Script: script, Stdin: data})
-	if err != nil {
-		return nil, err
+	return false
+}
+
+// archiveNames lists a tar (plain, gzip, bzip2) or zip archive's entries;
+// false for a compression it cannot read or a damaged archive.
+func archiveNames(kind string, data []byte) ([]string, bool) {
+	var names []string
+	if kind == "zip" {
+		z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, false
+		}
+		for _, f := range z.File {
+			names = append(names, f.Name)
+		}
+		return names, true
 	}
-	res.Changed = strings.Contains(r.Stdout, "missing") || r.RC != 0
-	if res.Changed {
-		res.Msg = "would unpack " + u.Src
+	var r io.Reader = bytes.NewReader(data)
+	switch kind {
+	case "tar -z":
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, false
+		}
+		r = gz
+	case "tar -j":
+		r = bzip2.NewReader(r)
+	case "tar":
+	default:
+		return nil, false
 	}
-	return res, nil
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		if strings.ContainsAny(h.Name, "\n") { // one name per line on the wire
+			return nil, false
+		}
+		names = append(names, h.Name)
+	}
 }
 
 var _ modules.Validator = (*Unarchive)(nil)

@@ -92,6 +92,17 @@ func TestUnarchiveMatchesAnsible(t *testing.T) {
 		for k, v := range c {
 			args[k] = v
 		}
+		// check mode before and after: it foresees the unpacking, and
+		// unpacks nothing
+		if changed, err := runModuleIn(t, "unarchive", args, true); err != nil || !changed || tree(t, args["dest"].(string)) != "" {
+			t.Errorf("case %d in check mode: changed=%v (%v), dest holds %q", i, changed, err, tree(t, args["dest"].(string)))
+		}
+		defer func() {
+			// (a URL is downloaded by the run, so its plan says "download")
+			if changed, err := runModuleIn(t, "unarchive", args, true); err != nil || changed != (c["remote_src"] == true && strings.Contains(c["src"].(string), "://")) {
+				t.Errorf("case %d in check mode after the run: changed=%v (%v)", i, changed, err)
+			}
+		}()
 		for round := 0; round < 2; round++ {
 			changed, err := runModuleChanged(t, "unarchive", args)
 			if err != nil {
