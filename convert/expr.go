@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/runbook-lab/runbook/internal/cond"
 )
 
 // node is a parsed Jinja expression.
@@ -76,7 +78,8 @@ func (p *parser) expect(kind tokKind, v string) error {
 
 // parseExpr parses a whole Jinja expression.
 func parseExpr(s string) (node, error) {
-	toks, err := lex(s)
+	toks, err := lex(cond.ShortNames(s)) // `| ansible.builtin.to_json` is to_json
+
 	if err != nil {
 		return nil, err
 	}

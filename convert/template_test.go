@@ -48,6 +48,8 @@ var jinjaCases = []string{
 	"{% set greeting = 'hi ' ~ name %}\n{{ greeting }}!\n",
 	"{{ yes_str | bool }} {{ 'no' | bool }}\n",
 	"{{ conf | to_json }}\n",
+	"{{ conf | ansible.builtin.to_json }} {{ path | ansible.builtin.basename }}{% if name is ansible.builtin.match('db') %} db{% endif %}\n",
+	"{% for i in conf | ansible.builtin.dict2items %}{{ i.key }}={{ i.value }} {% endfor %}{{ 'ansible.builtin.x' }}\n",
 	"{{ text | regex_replace('o', '0') }}\n",
 	"{# a comment #}\nkept\n",
 	"{% raw %}{{ not a template }}{% endraw %}\n",

@@ -28,6 +28,8 @@ type Loader struct {
 	// (import_role) of the play being loaded
 	taskHandlers []*Task
 	baseDir      string // the top playbook's folder (its roles/ is searched too)
+	// ExtraVars are the run's -e values: a templated role name may use them
+	ExtraVars map[string]any
 	// errs are the mistakes found so far: the loader goes on after a bad
 	// task or play, so that one run reports them all (up to maxErrors)
 	errs []error
@@ -402,6 +404,9 @@ func (l *Loader) play(d *decoder, f *file, n *yaml.Node) (*Play, error) {
 		return nil, d.errf(hostsNode, "hosts: an empty pattern selects no host (all, a group, a host, or a:b patterns)")
 	}
 	for _, r := range refs {
+		if err := l.roleName(d, r.at, &r, "roles", p.Vars); err != nil {
+			return nil, err
+		}
 		t, hs, err := l.role(d, f, r, false, nil)
 		if err != nil {
 			return nil, err

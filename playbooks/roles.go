@@ -112,22 +112,40 @@ func (l *Loader) roleRef(d *decoder, e *yaml.Node, what string) (roleRef, error)
 	if err == nil && r.name == "" {
 		err = d.errf(e, "%s: which role? (role: NAME)", what)
 	}
-	if err == nil && strings.Contains(r.name, "{{") {
-		// what is known before any host: the playbook's folder, the
-		// controller's environment ("{{ playbook_dir }}" is a repository
-		// that is itself the role: ansible-lockdown's site.yml)
-		dir := l.baseDir
-		if abs, aerr := filepath.Abs(dir); aerr == nil {
-			dir = abs
-		}
-		if name, rerr := templates.Render("role", r.name, map[string]any{"playbook_dir": dir}); rerr == nil && name != "" {
-			r.name = name
-		}
-	}
-	if err == nil && strings.Contains(r.name, "{{") {
-		err = d.errf(e, "%s: a templated role name is not supported: roles are loaded (and checked) before any host is contacted (only playbook_dir and env are known then)", what)
+	if err == nil && what != "roles" {
+		err = l.roleName(d, e, &r, what, nil)
 	}
 	return r, err
+}
+
+// roleName renders a templated role name with what is known before any
+// host, as Ansible does when it loads the play: the playbook's folder
+// ("{{ playbook_dir }}" is a repository that is itself the role:
+// ansible-lockdown's site.yml), the play's vars and the extra vars
+// (`roles: ["{{ role_name | default('nginx') }}"]`, -e role_name=...).
+func (l *Loader) roleName(d *decoder, e *yaml.Node, r *roleRef, what string, playVars map[string]any) error {
+	if !strings.Contains(r.name, "{{") {
+		return nil
+	}
+	dir := l.baseDir
+	if abs, aerr := filepath.Abs(dir); aerr == nil {
+		dir = abs
+	}
+	vars := map[string]any{}
+	for k, v := range playVars {
+		vars[k] = v
+	}
+	for k, v := range l.ExtraVars {
+		vars[k] = v
+	}
+	vars["playbook_dir"] = dir
+	if name, rerr := templates.Render("role", r.name, vars); rerr == nil && name != "" {
+		r.name = name
+	}
+	if strings.Contains(r.name, "{{") {
+		return d.errf(e, "%s: a templated role name is not supported here: roles are loaded (and checked) before any host is contacted (only playbook_dir, the play's vars, extra vars and env are known then)", what)
+	}
+	return nil
 }
 
 // rolePaths are the folders a role is looked for in, first match wins:

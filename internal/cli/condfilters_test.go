@@ -25,6 +25,11 @@ var filterConds = []string{
 	`('/a/b/c' | dirname) == '/a'`,
 	`inventory_hostname_short == 'localhost'`,
 	`(ansible_run_tags | length) == 1`,
+	// the same filters by their collection's name
+	`('/a/b/c' | ansible.builtin.dirname) == '/a/b'`,
+	`('aGk=' | ansible.builtin.b64decode) == 'hi'`,
+	`({'a': 1} | ansible.builtin.dict2items | length) == 1`,
+	`('/a/b' | ansible.builtin.basename) == 'a'`,
 }
 
 // Which of the conditions hold in Ansible and in runbook (after convert):

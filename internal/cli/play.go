@@ -119,7 +119,13 @@ func (a *app) playCmd() *cobra.Command {
 		Short: "Run a playbook (a file, or the name of an embedded one: see runbook list)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pb, err := newLoader().Load(args[0])
+			extra, err := f.extraVars()
+			if err != nil {
+				return err
+			}
+			loader := newLoader()
+			loader.ExtraVars = extra // a templated role name may use them
+			pb, err := loader.Load(args[0])
 			if err != nil {
 				return err
 			}

@@ -93,6 +93,9 @@ var ansibleCases = []string{
 	`conf['port'] is defined`, `conf["port"] is defined`, `conf['nope'] is defined`, `conf['port'] is not defined`, `items[1] is defined`,
 	`items[7] is defined`, `items[-1] is defined`, `nodes[0].name is defined`, `nodes[0]['port'] is defined`, `nodes[1].nope is undefined`,
 	`res['rc'] is defined and res['rc'] == 0`, `conf[name] is defined`, `nodes[count - 2].primary is defined`,
+	// filters and tests by their collection's name (`| ansible.builtin.x`)
+	// (the filters' own cases are the runner's: templates lend them to conditions)
+	`name is ansible.builtin.match("Deb")`, `name is not ansible.builtin.search("zz")`, `name is ansible.builtin.regex("b.a")`,
 	`version is version("15.4", strict=false)`, `version is version("15.4", ">", version_type="loose")`, `(res.rc == 0) and ((version | regex_replace("v", "")) is version("15.3", operator="!="))`,
 }
 

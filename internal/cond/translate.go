@@ -32,6 +32,7 @@ func translate(s string) string {
 	if m := jinjaWrap.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
+	s = ShortNames(s)
 	// Jinja reads line breaks as spaces: a condition broken across lines
 	// (`x |\n map(...)`) is one line to the rewrites below
 	s = outsideStrings(s, func(code string) string { return spaceRuns.ReplaceAllString(code, " ") })
@@ -527,4 +528,18 @@ func regexFlagArgs(args string) string {
 		return rest
 	}
 	return "'(?" + flags + ")' + (" + rest + ")"
+}
+
+// collectionName is a filter or test named with its collection
+// (`| ansible.builtin.to_json`, `is ansible.builtin.match`,
+// `| ansible.utils.ipaddr('address')`, `| community.general.json_query`).
+var collectionName = regexp.MustCompile(`(\|\s*|\bis\s+(?:not\s+)?)(?:ansible\.(?:builtin|legacy|utils|netcommon)|community\.general)\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// ShortNames drops the collection from filter and test names outside
+// strings: the ones runbook has are the same filters by their short names.
+func ShortNames(expr string) string {
+	if !strings.Contains(expr, ".") {
+		return expr
+	}
+	return outsideStrings(expr, func(code string) string { return collectionName.ReplaceAllString(code, "$1$2") })
 }
