@@ -328,6 +328,11 @@ func ansibleNames(reg *modules.Registry, id string) []string {
 			names = append(names, n)
 		}
 	}
+	if id == "package" {
+		// Ansible's package hands what it does not know to the host's
+		// manager: apt's and dnf's arguments are package's too
+		names = append(names, "apt", "dnf", "yum")
+	}
 	return names
 }
 

@@ -26,6 +26,7 @@ type Apt struct {
 	LockTimeout       int                `yaml:"lock_timeout" doc:"seconds to wait for the dpkg lock" default:"300"`
 	DefaultRelease    string             `yaml:"default_release" aliases:"default-release" doc:"install from this release (apt-get -t), e.g. bookworm-backports"`
 	AllowDowngrade    bool               `yaml:"allow_downgrade" aliases:"allow-downgrade,allow_downgrades,allow-downgrades" doc:"let a name=version install an older version"`
+	Force             bool               `yaml:"force" doc:"as Ansible's --force-yes: allow unauthenticated packages, downgrades, held packages and removing essential ones"`
 }
 
 func init() {
@@ -213,6 +214,9 @@ func (a *Apt) plan(ctx context.Context, env *modules.Env, lenient bool) (*module
 			if a.Purge {
 				verb = " purge"
 			}
+			if a.Force {
+				verb += " --allow-remove-essential --allow-change-held-packages"
+			}
 			cmd = aptGet + verb + " -y -q " + modules.Join(todo...)
 		} else {
 			rec := ""
@@ -224,8 +228,11 @@ func (a *Apt) plan(ctx context.Context, env *modules.Env, lenient bool) (*module
 			if a.DefaultRelease != "" {
 				rec += " -t " + modules.Quote(a.DefaultRelease)
 			}
-			if a.AllowDowngrade {
+			if a.AllowDowngrade || a.Force {
 				rec += " --allow-downgrades"
+			}
+			if a.Force {
+				rec += " --allow-unauthenticated --allow-change-held-packages"
 			}
 			cmd = aptGet + " install -y -q" + rec + " " + modules.Join(todo...)
 		}

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	modules.Register(modules.Info{ID: "package", Summary: "Install or remove packages with the host's own manager (apt, dnf or yum).",
-		Example: "package:\n  name: git\n  state: present", New: func() modules.Module { return &Package{} }})
+		Example: "package:\n  name: git\n  state: present", New: func() modules.Module { return &Package{DpkgOptions: "force-confdef,force-confold"} }})
 }
 
 // Package installs packages with whatever the host has (apt, dnf or yum),
@@ -31,6 +31,9 @@ type Package struct {
 	AllowDowngrade    bool   `yaml:"allow_downgrade" doc:"apt, dnf: let a pinned version install an older one"`
 	DisableGPG        bool   `yaml:"disable_gpg_check" doc:"dnf/yum: do not check signatures"`
 	Purge             bool   `yaml:"purge" doc:"apt: with state absent, remove configuration files too"`
+	Force             bool   `yaml:"force" doc:"apt: as --force-yes (unauthenticated, downgrades, held packages)"`
+	Autoremove        bool   `yaml:"autoremove" doc:"apt, dnf: remove packages nothing depends on any more"`
+	DpkgOptions       string `yaml:"dpkg_options" doc:"apt: dpkg options, comma-separated" default:"force-confdef,force-confold"`
 }
 
 // Validate checks the arguments.
@@ -68,15 +71,15 @@ func (p *Package) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	}
 	switch use {
 	case "apt":
-		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: "force-confdef,force-confold", LockTimeout: 300, UpdateCache: p.UpdateCache,
+		m = &Apt{Name: p.Name, State: p.State, Upgrade: "no", DpkgOptions: p.DpkgOptions, LockTimeout: 300, UpdateCache: p.UpdateCache,
 			CacheValidTime: p.CacheValidTime, InstallRecommends: p.InstallRecommends, DefaultRelease: p.DefaultRelease, AllowDowngrade: p.AllowDowngrade,
-			Purge: p.Purge}
+			Purge: p.Purge, Force: p.Force, Autoremove: p.Autoremove}
 	case "dnf", "yum":
-		if p.Purge {
-			return modules.Failf("package: purge is apt's (dnf and yum have no such removal)"), nil
+		if p.Purge || p.Force {
+			return modules.Failf("package: purge and force are apt's (dnf and yum have no such option)"), nil
 		}
 		m = &Dnf{Name: p.Name, State: p.State, tool: use, EnableRepo: p.EnableRepo, DisableRepo: p.DisableRepo, UpdateCache: p.UpdateCache,
-			AllowDowngrade: p.AllowDowngrade, DisableGPG: p.DisableGPG}
+			AllowDowngrade: p.AllowDowngrade, DisableGPG: p.DisableGPG, Autoremove: p.Autoremove}
 	default:
 		return modules.Failf("package: no supported package manager on %s (apt, dnf or yum), found %q", env.Host.Name(), use), nil
 	}
