@@ -254,11 +254,14 @@ var simpleFilters = map[string]string{
 	"last": "last", "to_json": "toPyJson", "to_nice_json": "toPyNiceJson", "from_json": "fromJsonValue",
 	"to_yaml": "toYaml", "to_nice_yaml": "toYaml", "from_yaml": "fromYaml", "b64encode": "b64enc", "b64decode": "b64dec",
 	"basename": "base", "dirname": "dir", "unique": "uniq", "sort": "sortAlpha", "quote": "shq", "bool": "toBool",
-	"string": "toString", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
+	"string": "py", "float": "float64", "dict2items": "dict2items", "items2dict": "items2dict",
 	"capitalize": "title", "title": "title", "hash": "sha1sum", "checksum": "sha1sum", "md5": "md5", "sha1": "sha1sum",
 	"reverse": "reverse", "keys": "keys", "min": "min", "max": "max", "comment": "comment", "sum": "pySum",
-	"urlencode": "urlencode",
+	"urlencode": "urlencode", "ipaddr": "ipaddr", "ipv4": "ipv4", "ipv6": "ipv6", "ipwrap": "ipwrap",
 }
+
+// ipFilters take their query as an argument (ansible.utils' ipaddr family).
+var ipFilters = map[string]bool{"ipaddr": true, "ipv4": true, "ipv6": true}
 
 // SimpleFilter is the template function a Jinja filter maps to when it
 // takes the value last and its arguments first (conditions call it too).
@@ -301,6 +304,9 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		return "", nil
 	}
 	if fn, ok := simpleFilters[f.name]; ok {
+		if ipFilters[f.name] && len(args) <= 1 { // ipaddr('address'): the query first, the value last
+			return "(" + strings.Join(append(append([]string{fn}, args...), x), " ") + ")", nil
+		}
 		if len(args) > 0 && f.name != "hash" && f.name != "checksum" && f.name != "comment" {
 			return "", unsup("filter %s with arguments", f.name)
 		}

@@ -164,7 +164,7 @@ func TestYAMLTaskFile(t *testing.T) {
 // a line that still loads and says what was not converted: the original's
 // braces once nested inside the fail action and broke the line's quoting.
 func TestUnconvertedInsideKeyValueStillLoads(t *testing.T) {
-	in := "- hosts: all\n  tasks:\n    - debug: msg=\"{{ x | ipaddr }}\"\n    - debug: msg=\"a {% macro m() %}x{% endmacro %}\"\n"
+	in := "- hosts: all\n  tasks:\n    - debug: msg=\"{{ x | hwaddr }}\"\n    - debug: msg=\"a {% macro m() %}x{% endmacro %}\"\n"
 	out, issues, err := convert.YAML("pb.yml", []byte(in), func(string) bool { return true })
 	if err != nil || len(issues) == 0 {
 		t.Fatalf("%v %v", err, issues)

@@ -29,6 +29,8 @@ command -v svn >/dev/null 2>&1 || need="$need subversion"
 /usr/bin/python3 -c 'import pexpect' 2>/dev/null || need="$need python3-pexpect"
 # json_query's oracle (community.general's filter needs Python's jmespath)
 /usr/bin/python3 -c 'import jmespath' 2>/dev/null || need="$need python3-jmespath"
+# ansible.utils' ipaddr filters, the IP filters' oracle, need Python's netaddr
+/usr/bin/python3 -c 'import netaddr' 2>/dev/null || need="$need python3-netaddr"
 # the slow-disk drill's fault injection, also on this machine for its test
 command -v strace >/dev/null 2>&1 || need="$need strace"
 if [ -n "$need" ]; then

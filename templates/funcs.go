@@ -53,6 +53,7 @@ var funcs = func() template.FuncMap {
 		delete(m, name)
 	}
 	jinjaFuncs(m)
+	ipFuncs(m)
 	pythonFuncs(m)
 	bound(m)
 	return m

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -119,5 +120,56 @@ func TestImportUnderPlaybookDirMatchesAnsible(t *testing.T) {
 	aout, rout := bothPlay(t, dir, "molecule/default/verify.yml")
 	if !strings.Contains(aout, "<<post ran>>") || !strings.Contains(rout, "<<post ran>>") {
 		t.Errorf("Ansible:\n%s\nrunbook:\n%s", aout, rout)
+	}
+}
+
+// ansible.utils' IP filters as network roles use them (netplan's verify:
+// `| ansible.utils.ipaddr('address')`), rendered by Ansible (with Python's
+// netaddr) and by runbook. Values print alike: lists are joined, truth is
+// spelled out.
+var ipFilters = []string{
+	`'192.168.1.10/24' | ansible.utils.ipaddr('address')`, `'192.168.1.10/24' | ipaddr('network')`,
+	`'192.168.1.10/24' | ipaddr('netmask')`, `'192.168.1.10/24' | ipaddr('prefix')`, `'192.168.1.10/24' | ipaddr('broadcast')`,
+	`'192.168.1.10/24' | ipaddr('host')`, `'192.168.1.10/24' | ipaddr('subnet')`, `'192.168.1.10/24' | ipaddr('size')`,
+	`'192.168.1.10/255.255.255.0' | ipaddr('prefix')`, `'10.0.0.0/8' | ipaddr('net')`, `'10.0.0.0/8' | ipaddr('1')`,
+	`'10.0.0.0/8' | ipaddr('-1')`, `'10.1.2.3' | ipaddr`, `'10.1.2.3' | ipaddr('public') | string`, `'8.8.8.8' | ipaddr('public')`,
+	`'192.168.0.1/30' | ipaddr('first_usable')`, `'192.168.0.1/30' | ipaddr('last_usable')`, `'192.168.0.0/24' | ipaddr('address') | string`,
+	`'10.0.0.1/24' | ipaddr('address/prefix')`, `'10.0.0.1' | ipaddr('revdns')`,
+	`'fe80::1/64' | ipaddr('network')`, `'2001:db8::1/64' | ipaddr('address')`, `'2001:db8::1' | ipwrap`, `'2001:db8::1' | ipv4 | string`,
+	`'10.0.0.1' | ipv4('address')`, `'not an ip' | ipaddr | string`, `'' | ipaddr | string`,
+	`(['10.0.0.1', 'x', '192.168.1.5/24', 'fe80::1'] | ipaddr('address')) | join(',')`,
+	`(['10.0.0.1', 'fe80::1'] | ipv6) | join(',')`, `(['10.0.0.1', 'x'] | ipaddr('bool')) | length`,
+	`'yes' if ('10.0.0.1' | ipaddr('bool')) else 'no'`, `'yes' if ('10.0.0.300' | ipaddr('bool')) else 'no'`,
+	`'yes' if ('10.0.0.1' | ansible.utils.ipaddr('private')) else 'no'`, `'10.0.0.1/24' | ansible.utils.ipv4('network')`,
+}
+
+func TestIPFiltersMatchAnsible(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import netaddr").Run(); err != nil {
+		t.Skip("Python's netaddr not installed (make test-deps installs it)")
+	}
+	var play strings.Builder
+	play.WriteString("- hosts: localhost\n  gather_facts: false\n  tasks:\n")
+	for _, e := range ipFilters {
+		play.WriteString("    - debug: {msg: \"<<{{ " + strings.ReplaceAll(e, `"`, `\"`) + " }}>>\"}\n")
+	}
+	dir := srcDir(t)
+	writeFile(t, dir, "ip.yaml", play.String())
+	aout, rout := bothPlay(t, dir, "ip.yaml")
+	values := regexp.MustCompile(`<<([^>]*)>>`)
+	list := func(s string) []string {
+		var l []string
+		for _, m := range values.FindAllStringSubmatch(s, -1) {
+			l = append(l, m[1])
+		}
+		return l
+	}
+	a, r := list(aout), list(rout)
+	if len(a) != len(ipFilters) || len(r) != len(ipFilters) {
+		t.Fatalf("values: Ansible %q, runbook %q\n%s\n%s", a, r, aout, rout)
+	}
+	for i, e := range ipFilters {
+		if a[i] != r[i] {
+			t.Errorf("%s: Ansible %q, runbook %q", e, a[i], r[i])
+		}
 	}
 }
