@@ -119,6 +119,19 @@ func StartIn(t testing.TB, netns string, addrs []string) *Server {
 	return s
 }
 
+// sessionSettings are the per-session costs sshd is set up with: fast by
+// default (no PAM, 100 sessions per connection); with RUNBOOK_SSHD_STOCK=1
+// as Debian ships it (PAM on every login, 10 sessions per connection), for
+// benchmarks that measure what a fleet's hosts cost. MaxStartups stays
+// raised either way: one daemon serves 16 addresses here, where a fleet has
+// one per host.
+func sessionSettings() string {
+	if os.Getenv("RUNBOOK_SSHD_STOCK") == "1" {
+		return "UsePAM yes\n"
+	}
+	return "UsePAM no\nMaxSessions 100\n"
+}
+
 // startDaemon runs one sshd on up to 16 of the addresses and waits until
 // it accepts connections.
 func (s *Server) startDaemon(t testing.TB, sshd, netns string, addrs []string, n int, ecdsaKey, hostKey, authKeys string) {
@@ -134,13 +147,11 @@ PidFile %s/sshd-%d.pid
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
-UsePAM no
 StrictModes no
-MaxSessions 100
-MaxStartups 100:30:200
+%sMaxStartups 100:30:200
 LogLevel ERROR
 Subsystem sftp internal-sftp
-`, listen.String(), ecdsaKey, hostKey, authKeys, dir, n)
+`, listen.String(), ecdsaKey, hostKey, authKeys, dir, n, sessionSettings())
 	cfgFile := filepath.Join(dir, fmt.Sprintf("sshd_config-%d", n))
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
