@@ -85,7 +85,9 @@ func iniLiteral(v string) any {
 	s := strings.TrimSpace(v)
 	p := &pyParser{s: s}
 	val, ok := p.value()
-	if !ok || p.skipSpace() < len(s) {
+	// after a whole literal only a comment may follow, as Python's
+	// tokenizer reads it ("x"  # note)
+	if end := p.skipSpace(); !ok || end < len(s) && s[end] != '#' {
 		return v
 	}
 	return val
@@ -115,7 +117,17 @@ func (p *pyParser) value() (any, bool) {
 	case c == '{':
 		return p.dict()
 	case c == '\'' || c == '"':
-		return p.str(c)
+		// adjacent strings are one ('a' 'b' is 'ab'), as Python joins them
+		var b strings.Builder
+		for p.i < len(p.s) && (p.s[p.i] == '\'' || p.s[p.i] == '"') {
+			part, ok := p.str(p.s[p.i])
+			if !ok {
+				return nil, false
+			}
+			b.WriteString(part.(string))
+			p.skipSpace()
+		}
+		return b.String(), true
 	}
 	j := p.i
 	for j < len(p.s) && !strings.ContainsRune(" \t,:]})", rune(p.s[j])) {

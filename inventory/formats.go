@@ -74,7 +74,16 @@ func yamlGroup(inv *Inventory, src *diag.Source, name string, n *yaml.Node, dept
 				if name == "all" {
 					target = ""
 				}
-				names, err := expandRange(hn.Value)
+				// a host written with its port (db1:2222), as Ansible's
+				// parse_address reads it; the host's own ansible_port wins
+				hostName, port, err := splitHostPort(hn.Value)
+				if err != nil {
+					return diag.Node(src, hn, "%v", err)
+				}
+				if _, given := vars["ansible_port"]; port != 0 && !given {
+					vars["ansible_port"] = port
+				}
+				names, err := expandRange(hostName)
 				if err != nil {
 					return diag.Node(src, hn, "%v", err)
 				}
@@ -224,21 +233,14 @@ func parseINI(inv *Inventory, src *diag.Source) error {
 			if err := checkConnValue(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
 				return diag.At(src, lineNo, col, "%v", err)
 			}
-			inv.group(section).Vars[strings.TrimSpace(k)] = iniLiteral(unquoteINI(strings.TrimSpace(v)))
+			// the value as written, typed as ast.literal_eval types it
+			// (Ansible's ini plugin: ['a','b'] is a list, "x"  # note is x)
+			inv.group(section).Vars[strings.TrimSpace(k)] = iniLiteral(strings.TrimSpace(v))
 		case "children":
 			inv.addChildAt(section, line, lineNo, col)
 		}
 	}
 	return nil
-}
-
-// unquoteINI takes a [group:vars] value as Ansible reads it: one shlex
-// word when it splits into one, else the text as written.
-func unquoteINI(v string) string {
-	if words, err := shellwords.Split(v); err == nil && len(words) == 1 {
-		return words[0]
-	}
-	return v
 }
 
 // splitHostPort splits a host written with its port, as Ansible's
