@@ -326,6 +326,14 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		return "(" + fn + " " + x + ")", nil
 	}
 	switch f.name {
+	case "format": // '%s-%d' | format(a, b): the value is the format
+		return "(pyFormat " + strings.Join(append([]string{x}, args...), " ") + ")", nil
+	case "batch":
+		if len(args) == 1 || len(args) == 2 {
+			return "(batch " + strings.Join(append([]string{x}, args...), " ") + ")", nil
+		}
+	case "zip":
+		return "(zipLists " + strings.Join(append([]string{x}, args...), " ") + ")", nil
 	case "password_hash":
 		return "(passwordHash " + strings.Join(append(args, x), " ") + ")", nil
 	case "json_query":

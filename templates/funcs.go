@@ -54,6 +54,7 @@ var funcs = func() template.FuncMap {
 	}
 	jinjaFuncs(m)
 	ipFuncs(m)
+	seqFuncs(m)
 	pythonFuncs(m)
 	bound(m)
 	return m

@@ -1,0 +1,168 @@
+package templates
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/runbook-lab/runbook/internal/pyvalue"
+)
+
+// Jinja's format, batch and zip filters, as convert writes them: the
+// filtered value first here, since each is emitted with its own order.
+func seqFuncs(m template.FuncMap) {
+	m["pyFormat"] = pyFormat
+	m["batch"] = batch
+	m["zipLists"] = zipLists
+}
+
+// pyFormat is Python's % formatting, which Jinja's format filter is:
+// %s %r %d %i %f %e %g %x %o %c %% with flags, width and precision.
+func pyFormat(format string, args ...any) (string, error) {
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(format) && strings.IndexByte("#0- +.0123456789", format[j]) >= 0 {
+			j++
+		}
+		if j >= len(format) {
+			return "", fmt.Errorf("format: incomplete format %q", format[i:])
+		}
+		spec, verb := format[i+1:j], format[j]
+		i = j
+		if verb == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		if next >= len(args) {
+			return "", fmt.Errorf("format: not enough arguments for format string %q", format)
+		}
+		a := args[next]
+		next++
+		switch verb {
+		case 's':
+			fmt.Fprintf(&b, "%"+spec+"s", pyvalue.Str(a))
+		case 'r':
+			fmt.Fprintf(&b, "%"+spec+"s", pyvalue.Repr(a))
+		case 'd', 'i', 'x', 'X', 'o':
+			n, ok := wholeNumber(a)
+			if !ok {
+				f, isNum := number(a)
+				if !isNum {
+					return "", fmt.Errorf("format: %%%c needs a number, got %s", verb, pyvalue.Repr(a))
+				}
+				n = int64(f)
+			}
+			v := map[byte]byte{'i': 'd'}[verb]
+			if v == 0 {
+				v = verb
+			}
+			fmt.Fprintf(&b, "%"+spec+string(v), n)
+		case 'f', 'F', 'e', 'E', 'g', 'G':
+			f, ok := number(a)
+			if !ok {
+				return "", fmt.Errorf("format: %%%c needs a number, got %s", verb, pyvalue.Repr(a))
+			}
+			if !strings.Contains(spec, ".") && (verb == 'f' || verb == 'F' || verb == 'e' || verb == 'E') {
+				spec += ".6" // Python's default precision
+			}
+			fmt.Fprintf(&b, "%"+spec+string(verb), f)
+		case 'c':
+			if n, ok := wholeNumber(a); ok {
+				b.WriteRune(rune(n))
+			} else {
+				b.WriteString(pyvalue.Str(a))
+			}
+		default:
+			return "", fmt.Errorf("format: unsupported format character %q", verb)
+		}
+	}
+	if next < len(args) {
+		return "", fmt.Errorf("format: not all arguments converted during string formatting")
+	}
+	return b.String(), nil
+}
+
+// batch cuts a list into lists of size n, the last one filled with fill
+// when it is given (Jinja's batch(n, fill_with)).
+func batch(v any, n any, fill ...any) ([]any, error) {
+	size, ok := wholeNumber(n)
+	if !ok || size < 1 {
+		return nil, fmt.Errorf("batch: the size must be a positive whole number, got %v", n)
+	}
+	items := listOf(v)
+	out := []any{}
+	for i := 0; i < len(items); i += int(size) {
+		end := min(i+int(size), len(items))
+		part := append([]any{}, items[i:end]...)
+		for len(fill) > 0 && len(part) < int(size) {
+			part = append(part, fill[0])
+		}
+		out = append(out, part)
+	}
+	return out, nil
+}
+
+// zipLists pairs the lists element by element, as long as the shortest.
+func zipLists(first any, others ...any) []any {
+	lists := [][]any{listOf(first)}
+	for _, o := range others {
+		lists = append(lists, listOf(o))
+	}
+	n := len(lists[0])
+	for _, l := range lists {
+		n = min(n, len(l))
+	}
+	out := make([]any, n)
+	for i := range out {
+		row := make([]any, len(lists))
+		for j, l := range lists {
+			row[j] = l[i]
+		}
+		out[i] = row
+	}
+	return out
+}
+
+// listOf is a value's items: a list's elements, a string's characters, a
+// mapping's keys in order.
+func listOf(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case string:
+		out := make([]any, 0, len(x))
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = k
+		}
+		return out
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = rv.Index(i).Interface()
+		}
+		return out
+	}
+	return nil // not iterable: nothing to batch or zip
+}
