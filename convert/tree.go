@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -120,7 +122,7 @@ func (r *Report) file(src, dst, shown string, known func(string) bool) error {
 		}
 	case ext == ".j2" || ext == ".jinja2" || ext == ".jinja":
 		var text string
-		text, issues = TemplateFile(string(data))
+		text, issues = TemplateFile(inlineIncludes(string(data), src, 0))
 		for i := range issues {
 			issues[i].File = shown
 		}
@@ -219,4 +221,54 @@ func looksLikePlaybook(data []byte) bool {
 func (r *Report) Summary() string {
 	return fmt.Sprintf("converted %d YAML files and %d templates, copied %d other files; %d constructs not converted",
 		r.YAML, r.Templates, r.Copied, len(r.Issues))
+}
+
+// includeTag is Jinja's {% include 'name' %} with a literal name.
+// The newline after the tag goes with it (Ansible renders with
+// trim_blocks), and all whitespace after a -%}.
+var includeTag = regexp.MustCompile(`\{%-?\s*include\s+(['"])([^'"{}]+)(['"])((?:\s+(?:ignore\s+missing|with\s+context|without\s+context))*)\s*(?:-%\}[ \t\r\n]*|%\}\n?)`)
+
+// inlineIncludes puts each included template's own Jinja text where
+// {% include %} names it, before the template is converted (the included
+// text then sees the variables of the place it is included at, as Jinja
+// renders it). The name is looked for beside the including file, then
+// under the templates/ folder it is in, as Ansible's template search
+// finds it; a name not found is left for the converter to report.
+// (Positions reported after an inlined include count its lines.)
+func inlineIncludes(text, file string, depth int) string {
+	if depth > 10 || !strings.Contains(text, "include") {
+		return text
+	}
+	return includeTag.ReplaceAllStringFunc(text, func(tag string) string {
+		m := includeTag.FindStringSubmatch(tag)
+		// Jinja's loader refuses a name that climbs out (..) or is absolute
+		if m[1] != m[3] || strings.HasPrefix(m[2], "/") || slices.Contains(strings.Split(m[2], "/"), "..") {
+			return tag
+		}
+		for _, dir := range templateDirs(filepath.Dir(file)) {
+			p := filepath.Join(dir, filepath.FromSlash(m[2]))
+			if b, err := inputfile.Read(p); err == nil {
+				return inlineIncludes(strings.TrimSuffix(string(b), "\n"), p, depth+1)
+			}
+		}
+		if strings.Contains(m[4], "missing") {
+			return "" // ignore missing: nothing, as Jinja renders it
+		}
+		return tag
+	})
+}
+
+// templateDirs are where an included template is looked for: the
+// including file's folder, then the templates/ folder above it.
+func templateDirs(dir string) []string {
+	dirs := []string{dir}
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if filepath.Base(d) == "templates" {
+			if d != dir {
+				dirs = append(dirs, d)
+			}
+			break
+		}
+	}
+	return dirs
 }

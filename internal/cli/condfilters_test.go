@@ -173,3 +173,25 @@ func TestIPFiltersMatchAnsible(t *testing.T) {
 		}
 	}
 }
+
+// {% include %} in a template, as roles split their config files: inside a
+// loop (the included text sees the loop's variable), from a sub-folder of
+// templates/ naming a sibling by its path under templates/, and with
+// ignore missing. The files Ansible and runbook write are the same.
+func TestTemplateIncludeMatchesAnsible(t *testing.T) {
+	dir := srcDir(t)
+	os.MkdirAll(filepath.Join(dir, "templates", "parts"), 0o755)
+	writeFile(t, dir, "templates/inc.j2", "included {{ x }}\n")
+	writeFile(t, dir, "templates/parts/p.j2", "part {{ x }}{% include 'parts/deeper.j2' %}\n")
+	writeFile(t, dir, "templates/parts/deeper.j2", " deeper {{ name }}\n")
+	writeFile(t, dir, "templates/main.j2", "{% for x in ['a', 'b'] %}\n{% include 'inc.j2' %}\n{% endfor %}\n{% include 'parts/p.j2' %}\n{% include 'nope.j2' ignore missing %}\nend {{ name }}\n")
+	out := t.TempDir()
+	// Ansible gets WHO=a in its environment, runbook (in this process) none
+	writeFile(t, dir, "p.yaml", "- hosts: localhost\n  gather_facts: false\n  vars: {x: X, name: n1}\n  tasks:\n    - template: {src: main.j2, dest: \""+out+"/{{ lookup('env', 'WHO') | default('r', true) }}.txt\"}\n")
+	bothPlay(t, dir, "p.yaml", "WHO=a")
+	a, _ := os.ReadFile(filepath.Join(out, "a.txt"))
+	r, _ := os.ReadFile(filepath.Join(out, "r.txt"))
+	if len(a) == 0 || string(a) != string(r) {
+		t.Errorf("Ansible rendered %q, runbook %q", a, r)
+	}
+}
