@@ -86,3 +86,19 @@ func TestArgumentTableMatchesAnsibleDoc(t *testing.T) {
 		}
 	}
 }
+
+// An alias Ansible documents is the argument it stands for (bertvv's samba
+// role: apt: {update-cache: true}, once "name is required").
+func TestDocumentedAliasesAreTheirArguments(t *testing.T) {
+	c := runner.Catalog{Reg: modules.Default}
+	src := &diag.Source{Name: "t.yml"}
+	for _, text := range []string{"{update-cache: true}", "{name: curl, install-recommends: false}", "{pkg: curl, default-release: stable}"} {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(text), &n); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ValidateArgs(src, "apt", n.Content[0]); err != nil {
+			t.Errorf("apt %s: %v", text, err)
+		}
+	}
+}

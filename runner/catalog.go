@@ -286,8 +286,19 @@ func ansibleOnly(reg *modules.Registry, id string, args *yaml.Node, m modules.Mo
 	fields := diag.FieldsByTag(v.Elem().Type())
 	var kept []*yaml.Node
 	var refused []string
+	renamed := false
 	for i := 0; i+1 < len(args.Content); i += 2 {
 		k, val := args.Content[i], args.Content[i+1]
+		if _, ok := fields[k.Value]; !ok {
+			// an alias Ansible documents for an argument runbook has
+			// (apt's update-cache is update_cache)
+			if to := aliasOf(reg, id, k.Value); to != "" {
+				if _, isField := fields[to]; isField {
+					alias := *k
+					alias.Value, k, renamed = to, &alias, true
+				}
+			}
+		}
 		if _, ok := fields[k.Value]; !ok && retiredArgs[reg.Canonical(id)][k.Value] {
 			continue
 		}
@@ -310,12 +321,22 @@ func ansibleOnly(reg *modules.Registry, id string, args *yaml.Node, m modules.Mo
 		}
 		kept = append(kept, k, val)
 	}
-	if len(kept) == len(args.Content) {
+	if len(kept) == len(args.Content) && !renamed {
 		return args, nil
 	}
 	out := *args
 	out.Content = kept
 	return &out, refused
+}
+
+// aliasOf is the argument an Ansible alias of a module's stands for, or "".
+func aliasOf(reg *modules.Registry, id, arg string) string {
+	for _, name := range ansibleNames(reg, id) {
+		if spec, ok := modules.AnsibleArg(name, arg); ok && spec.AliasOf != "" {
+			return spec.AliasOf
+		}
+	}
+	return ""
 }
 
 // ansibleNames are the Ansible modules a runbook module stands for (its own
