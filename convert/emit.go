@@ -16,7 +16,13 @@ type scope struct {
 	locals  map[string]string // Jinja name -> Go variable ($x)
 	loops   []loopInfo
 	inRange bool
+	// macros are the template's {% macro %}s defined so far, by name: a
+	// call to one becomes (macro "macro_NAME" (dict ...) $)
+	macros map[string][]macroParam
 }
+
+// macroParam is one parameter of a macro, with its default (converted).
+type macroParam struct{ name, def string }
 
 type loopInfo struct {
 	index string // $i of the innermost loop
@@ -24,7 +30,7 @@ type loopInfo struct {
 }
 
 func (s *scope) child() *scope {
-	c := &scope{locals: map[string]string{}, loops: append([]loopInfo(nil), s.loops...), inRange: s.inRange}
+	c := &scope{locals: map[string]string{}, loops: append([]loopInfo(nil), s.loops...), inRange: s.inRange, macros: s.macros}
 	for k, v := range s.locals {
 		c.locals[k] = v
 	}

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -93,6 +94,9 @@ func (s *scope) emitCall(c call) (string, error) {
 		args = append(args, e)
 	}
 	if fn, ok := c.fn.(name); ok {
+		if params, isMacro := s.macros[fn.name]; isMacro {
+			return s.macroCall(fn.name, params, args, c)
+		}
 		switch fn.name {
 		case "range":
 			if len(args) == 1 {
@@ -224,4 +228,37 @@ func (s *scope) emitCall(c call) (string, error) {
 		return "", unsup("method .%s()", a.name)
 	}
 	return "", unsup("call")
+}
+
+// macroCall is a call of a {% macro %} of the template: its parameters by
+// position, then by name, else their defaults.
+func (s *scope) macroCall(name string, params []macroParam, args []string, c call) (string, error) {
+	if len(args) > len(params) {
+		return "", unsup("macro %s takes %d arguments, given %d", name, len(params), len(args))
+	}
+	var b strings.Builder
+	b.WriteString("(macro " + strconv.Quote("macro_"+name) + " (dict")
+	for i, p := range params {
+		val := p.def
+		if i < len(args) {
+			val = args[i]
+		} else if kw, ok := c.kwargs[p.name]; ok {
+			e, err := s.emit(kw)
+			if err != nil {
+				return "", err
+			}
+			val = e
+		}
+		if val == "" {
+			val = "nil" // Jinja's undefined: the macro's own default filters apply
+		}
+		b.WriteString(" " + strconv.Quote(p.name) + " " + val)
+	}
+	for k := range c.kwargs {
+		if !slices.ContainsFunc(params, func(p macroParam) bool { return p.name == k }) {
+			return "", unsup("macro %s has no parameter %s", name, k)
+		}
+	}
+	b.WriteString(") $)")
+	return b.String(), nil
 }

@@ -36,6 +36,9 @@ type templateConv struct {
 	loops  int
 }
 
+// macroRE is {% macro name(a, b='x') %}.
+var macroRE = regexp.MustCompile(`^macro\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*$`)
+
 func (c *templateConv) sc() *scope { return c.scopes[len(c.scopes)-1] }
 
 func (c *templateConv) issue(offset int, format string, args ...any) {
@@ -351,6 +354,49 @@ func (c *templateConv) statement(at int) int {
 		}
 		c.sc().locals[m[1]] = "$" + m[1]
 		c.out.WriteString(action(left, "$"+m[1]+" "+op+" "+wrapOperand(e), right))
+	case "macro":
+		m := macroRE.FindStringSubmatch(body)
+		if m == nil || len(c.ends) > 0 || !c.file {
+			c.issue(at, "{%% %s %%}: only a macro at a template file's top level, with plain parameters, is converted", body)
+			c.out.WriteString(failAction("{% " + body + " %}"))
+			return next
+		}
+		var params []macroParam
+		for _, p := range strings.Split(m[2], ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			pname, def, hasDef := strings.Cut(p, "=")
+			param := macroParam{name: strings.TrimSpace(pname)}
+			if hasDef {
+				e, ok := expr(def)
+				if !ok {
+					return next
+				}
+				param.def = e
+			}
+			params = append(params, param)
+		}
+		if c.sc().macros == nil {
+			c.sc().macros = map[string][]macroParam{}
+		}
+		c.sc().macros[m[1]] = params
+		// its body reads its parameters and the template's variables from
+		// the dot the call gives it, both as template variables
+		inner := c.sc().child()
+		inner.locals = map[string]string{}
+		inner.loops = nil
+		c.out.WriteString(action(left, "define "+strconv.Quote("macro_"+m[1]), right))
+		c.scopes = append(c.scopes, inner)
+		c.ends = append(c.ends, 1)
+	case "endmacro":
+		if len(c.ends) == 0 {
+			c.issue(at, "{%% endmacro %%} without its macro")
+			return next
+		}
+		c.ends = c.ends[:len(c.ends)-1]
+		c.scopes = c.scopes[:len(c.scopes)-1]
+		c.out.WriteString(action(left, "end", right))
 	case "raw":
 		stop := regexp.MustCompile(`\{%-?\s*endraw\s*-?%\}`).FindStringIndex(c.text[next:])
 		if stop == nil {

@@ -48,6 +48,11 @@ var funcs = func() template.FuncMap {
 	m["fileGlob"] = fileGlob
 	m["lookupURL"] = lookupURL
 	m["fileGlobConfined"] = fileGlobConfined
+	// a converted {% macro %}'s call; Parse binds it to the template that
+	// defines the macro
+	m["macro"] = func(name string, params map[string]any, vars any) (string, error) {
+		return "", fmt.Errorf("macro %s: called outside the template that defines it", name)
+	}
 	m["lookupURLConfined"] = lookupURLConfined
 	for _, name := range removedFuncs {
 		delete(m, name)
@@ -65,7 +70,8 @@ func FuncMap() template.FuncMap { return funcs }
 
 // Parse parses a template with runbook's functions and missingkey=error.
 func Parse(name, text string) (*template.Template, error) {
-	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	var t *template.Template
+	t, err := template.New(name).Funcs(funcs).Funcs(template.FuncMap{"macro": macroCall(&t)}).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +79,41 @@ func Parse(name, text string) (*template.Template, error) {
 		return nil, err
 	}
 	return t, checkRanges(t)
+}
+
+// maxMacroDepth bounds macros calling macros (a macro calling itself would
+// otherwise recurse until the stack overflows).
+const maxMacroDepth = 50
+
+// macroCall is the "macro" function of one parsed template: a Jinja macro
+// converted to a defined template, called with its parameters over the
+// template's variables ($), its output a string that filters can take.
+func macroCall(t **template.Template) func(name string, params map[string]any, vars any) (string, error) {
+	return func(name string, params map[string]any, vars any) (string, error) {
+		scope := map[string]any{}
+		if m, ok := vars.(map[string]any); ok {
+			for k, v := range m {
+				scope[k] = v
+			}
+		}
+		depth, _ := scope["__macro_depth"].(int)
+		if depth >= maxMacroDepth {
+			return "", fmt.Errorf("macro %s: macros nested deeper than %d (one calls itself?)", strings.TrimPrefix(name, "macro_"), maxMacroDepth)
+		}
+		for k, v := range params {
+			scope[k] = v
+		}
+		scope["__macro_depth"] = depth + 1
+		def := (*t).Lookup(name)
+		if def == nil {
+			return "", fmt.Errorf("no macro %s", strings.TrimPrefix(name, "macro_"))
+		}
+		var b strings.Builder
+		if err := def.Execute(&b, scope); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	}
 }
 
 // Has reports whether s contains template actions.

@@ -51,3 +51,15 @@ func TestNative(t *testing.T) {
 		t.Error("missing variable must be an error")
 	}
 }
+
+// A macro that calls itself stops at a bound with an error, never a
+// stack overflow.
+func TestMacroRecursionIsBounded(t *testing.T) {
+	tmpl, err := Parse("t", `{{ define "macro_m" }}{{ macro "macro_m" (dict) $ }}{{ end }}{{ macro "macro_m" (dict) $ }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(tmpl, map[string]any{}); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -195,3 +195,32 @@ func TestTemplateIncludeMatchesAnsible(t *testing.T) {
 		t.Errorf("Ansible rendered %q, runbook %q", a, r)
 	}
 }
+
+// {% macro %} as config templates use it: defaults, a keyword argument, a
+// filter on the call, a macro calling another inside a loop, and the
+// template's variables read inside. The files are the same.
+func TestTemplateMacroMatchesAnsible(t *testing.T) {
+	dir := srcDir(t)
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	writeFile(t, dir, "templates/m.j2", `{% macro line(k, v, sep=' = ') -%}
+{{ k }}{{ sep }}{{ v }}{% if x is defined %} ({{ x }}){% endif %}
+{%- endmacro %}
+{% macro block(items) %}
+{% for i in items %}
+  {{ line(i, loop.index, sep=': ') }}
+{% endfor %}
+{% endmacro %}
+{{ line('a', 1) }}
+{{ line('b', 2) | upper }}
+{{ block(['p', 'q']) }}
+end
+`)
+	out := t.TempDir()
+	writeFile(t, dir, "p.yaml", "- hosts: localhost\n  gather_facts: false\n  vars: {x: X}\n  tasks:\n    - template: {src: m.j2, dest: \""+out+"/{{ lookup('env', 'WHO') | default('r', true) }}.txt\"}\n")
+	bothPlay(t, dir, "p.yaml", "WHO=a")
+	a, _ := os.ReadFile(filepath.Join(out, "a.txt"))
+	r, _ := os.ReadFile(filepath.Join(out, "r.txt"))
+	if len(a) == 0 || string(a) != string(r) {
+		t.Errorf("Ansible rendered %q, runbook %q", a, r)
+	}
+}
