@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 type tokKind int
@@ -35,19 +36,26 @@ func lex(s string) ([]token, error) {
 		switch {
 		case unicode.IsSpace(c):
 			i++
-		case c == '_' || unicode.IsLetter(c):
+		case c == '_' || c < utf8.RuneSelf && unicode.IsLetter(c):
+			// names are ASCII: a byte of a multi-byte character is no
+			// letter of its own (Go templates refuse it where Jinja would)
 			j := i
-			for j < len(s) && (s[j] == '_' || unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j]))) {
+			for j < len(s) && (s[j] == '_' || s[j] < utf8.RuneSelf && (unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j])))) {
 				j++
 			}
 			out = append(out, token{tName, s[i:j], i})
 			i = j
-		case unicode.IsDigit(c):
+		case c < utf8.RuneSelf && unicode.IsDigit(c):
 			j := i
 			for j < len(s) && (unicode.IsDigit(rune(s[j])) || s[j] == '.' && j+1 < len(s) && unicode.IsDigit(rune(s[j+1])) || s[j] == '_') {
 				j++
 			}
-			out = append(out, token{tNum, strings.ReplaceAll(s[i:j], "_", ""), i})
+			num := strings.ReplaceAll(s[i:j], "_", "")
+			if len(num) > 1 && num[0] == '0' && !strings.Contains(num, ".") && strings.Trim(num, "0") != "" {
+				// Jinja and Python 3 refuse 0755 (and Go would read it as octal)
+				return nil, fmt.Errorf("number %s at %d: a leading zero is not allowed (write %s, or 0o%s for octal)", num, i, strings.TrimLeft(num, "0"), strings.TrimLeft(num, "0"))
+			}
+			out = append(out, token{tNum, num, i})
 			i = j
 		case c == '\'' || c == '"':
 			var b strings.Builder

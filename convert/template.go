@@ -264,14 +264,20 @@ func (c *templateConv) statement(at int) int {
 		c.out.WriteString(action(left, "if "+e, right))
 		c.ends = append(c.ends, 1)
 		c.scopes = append(c.scopes, c.sc().child())
-	case "elif":
+	case "elif", "else":
+		if len(c.ends) == 0 {
+			c.issue(at, "{%% %s %%} without its if or for", word)
+			return next
+		}
+		if word == "else" {
+			c.out.WriteString(action(left, "else", right))
+			return next
+		}
 		e, ok := expr(rest)
 		if !ok {
 			e = `fail "not converted"`
 		}
 		c.out.WriteString(action(left, "else if "+e, right))
-	case "else":
-		c.out.WriteString(action(left, "else", right))
 	case "endif", "endfor":
 		if len(c.ends) == 0 {
 			c.issue(at, "{%% %s %%} without its opening tag", word)
@@ -404,7 +410,9 @@ func (c *templateConv) statement(at int) int {
 			return len(c.text)
 		}
 		raw := c.text[next : next+stop[0]]
-		c.out.WriteString(strings.ReplaceAll(raw, "{{", `{{"{{"}}`))
+		// every brace an action of its own: a "{" at either end must not
+		// join a neighbour's into "{{"
+		c.out.WriteString(strings.ReplaceAll(raw, "{", `{{"{"}}`))
 		return c.trimBlock(next + stop[1])
 	case "block", "endblock":
 		// a template rendered itself (nothing extends it here: extends is

@@ -10,7 +10,7 @@ trap 'rm -f "$log"' EXIT
 for target in \
   ./playbooks:FuzzLoadPlaybook ./playbooks:FuzzParseKV \
   ./inventory:FuzzInventoryYAML ./inventory:FuzzInventoryINI \
-  ./internal/cond:FuzzCondition ./templates:FuzzTemplate ./internal/shellwords:FuzzSplit \
+  ./internal/cond:FuzzCondition ./templates:FuzzTemplate ./convert:FuzzConvertTemplate ./internal/shellwords:FuzzSplit \
   ./modules/builtin:FuzzIniEdit ./modules:FuzzMode ./internal/diag:FuzzParseYAML ./internal/history:FuzzCheck ./internal/vault:FuzzOpen
 do
   pkg=${target%%:*}; fn=${target#*:}
