@@ -30,6 +30,13 @@ type Loader struct {
 	baseDir      string // the top playbook's folder (its roles/ is searched too)
 	// ExtraVars are the run's -e values: a templated role name may use them
 	ExtraVars map[string]any
+	// Dynamic: a dynamic include (include_tasks, include_role) that does
+	// not load is a warning, not an error, as Ansible's --syntax-check
+	// never loads one; the task fails where it runs. Off for a run, which
+	// refuses an include that would fail on every host before any host.
+	Dynamic bool
+	// Warnings are what Dynamic let through.
+	Warnings []string
 	// errs are the mistakes found so far: the loader goes on after a bad
 	// task or play, so that one run reports them all (up to maxErrors)
 	errs []error

@@ -313,7 +313,10 @@ func (l *Loader) task(d *decoder, f *file, n *yaml.Node, handler bool) (*Task, e
 	}
 	if included {
 		if includeErr != nil && len(t.When) == 0 {
-			return nil, includeErr // it would run everywhere: a mistake now
+			if !l.Dynamic {
+				return nil, includeErr // it would run everywhere: a mistake now
+			}
+			l.Warnings = append(l.Warnings, includeErr.Error())
 		}
 		if moduleKey != nil {
 			return nil, d.errf(moduleKey, "include_tasks cannot be combined with a module")

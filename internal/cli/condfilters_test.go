@@ -224,3 +224,30 @@ end
 		t.Errorf("Ansible rendered %q, runbook %q", a, r)
 	}
 }
+
+// An include_role whose role does not load (a Galaxy dependency not
+// installed) passes --syntax-check with a warning, as ansible-playbook's
+// does (it never loads a dynamic include); a run refuses it before any
+// host, since it would fail on every host that reaches it.
+func TestDynamicIncludeSyntaxCheckMatchesAnsible(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (make test-deps installs it)")
+	}
+	dir := srcDir(t)
+	os.MkdirAll(filepath.Join(dir, "roles", "app", "meta"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "roles", "app", "tasks"), 0o755)
+	writeFile(t, dir, "roles/app/meta/main.yml", "dependencies:\n  - role: someone.not_installed\n")
+	writeFile(t, dir, "roles/app/tasks/main.yml", "- debug: {msg: app}\n")
+	pb := writeFile(t, dir, "p.yaml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_role: {name: app}\n")
+	if out, err := exec.Command("ansible-playbook", "--syntax-check", "-i", "localhost,", pb).CombinedOutput(); err != nil {
+		t.Fatalf("ansible-playbook --syntax-check: %v\n%s", err, out)
+	}
+	r := runMain(t, "", "play", pb, "--syntax-check")
+	if r.code != 0 || !strings.Contains(r.stderr, "someone.not_installed") {
+		t.Errorf("--syntax-check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runMain(t, "", "play", pb, "-i", "localhost,")
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "someone.not_installed") || strings.Contains(r.stdout, "TASK [") {
+		t.Errorf("a run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

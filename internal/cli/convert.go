@@ -40,7 +40,9 @@ anything is listed.`,
 			}
 			failed := 0
 			for _, pb := range r.Playbooks {
-				if _, err := newLoader().Load(pb); err != nil {
+				loader := newLoader()
+				loader.Dynamic = true // as play --syntax-check judges it
+				if _, err := loader.Load(pb); err != nil {
 					failed++
 					fmt.Fprintf(a.stdout, "%s: after convert, the syntax check finds:\n%v\n", pb, err)
 				}

@@ -125,9 +125,13 @@ func (a *app) playCmd() *cobra.Command {
 			}
 			loader := newLoader()
 			loader.ExtraVars = extra // a templated role name may use them
+			loader.Dynamic = syntaxCheck
 			pb, err := loader.Load(args[0])
 			if err != nil {
 				return err
+			}
+			for _, w := range loader.Warnings {
+				fmt.Fprintf(a.stderr, "[WARNING]: a dynamic include that fails where it runs (as ansible-playbook, --syntax-check does not refuse it; a run does, before any host):\n%s\n", w)
 			}
 			if name := embeddedName(args[0]); name != "" && playbooks.IsBareName(args[0]) {
 				if _, err := os.Lstat(args[0]); err == nil {
