@@ -24,7 +24,10 @@ type Inventory struct {
 	hosts  map[string]*Host
 	order  []string // hosts in the order first seen
 	groups map[string]*Group
-	edgeAt map[[2]string][2]int // where parent -> child was written (line, column)
+	// groupOrder is the groups in the order first seen (ansible-inventory
+	// lists the top-level groups so)
+	groupOrder []string
+	edgeAt     map[[2]string][2]int // where parent -> child was written (line, column)
 
 	// memo maps each host to its groups, built once after a change: group
 	// membership is read for every host and task, and walking every group
@@ -74,6 +77,7 @@ func (inv *Inventory) group(name string) *Group {
 	if !ok {
 		g = &Group{Name: name, Vars: map[string]any{}}
 		inv.groups[name] = g
+		inv.groupOrder = append(inv.groupOrder, name)
 		inv.changed()
 	}
 	return g
@@ -137,6 +141,18 @@ func (inv *Inventory) GroupNames() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// GroupNamesInOrder are the groups in the order the inventory named them
+// first.
+func (inv *Inventory) GroupNamesInOrder() []string {
+	out := make([]string, 0, len(inv.groupOrder))
+	for _, n := range inv.groupOrder {
+		if _, ok := inv.groups[n]; ok {
+			out = append(out, n)
+		}
+	}
 	return out
 }
 

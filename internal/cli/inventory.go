@@ -132,12 +132,14 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 	// at the top, "ungrouped" first
 	out := map[string]any{"_meta": map[string]any{"hostvars": hostvars}}
 	top := []string{"ungrouped"}
+	for _, n := range inv.GroupNamesInOrder() { // first seen, as Ansible lists them
+		if n != "all" && n != "ungrouped" && isTopLevel(inv, n) {
+			top = append(top, n)
+		}
+	}
 	for _, n := range inv.GroupNames() {
 		if n == "all" {
 			continue
-		}
-		if n != "ungrouped" && isTopLevel(inv, n) {
-			top = append(top, n)
 		}
 		g, _ := inv.Group(n)
 		hosts := g.Hosts

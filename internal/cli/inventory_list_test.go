@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"testing"
 )
@@ -48,6 +49,18 @@ func TestInventoryListMatchesAnsible(t *testing.T) {
 			for g, v := range got {
 				if _, ok := want[g]; !ok {
 					t.Errorf("group %s: runbook %s, ansible-inventory has no such entry", g, v)
+				}
+			}
+			// and in the same order: lists as ansible-inventory writes them
+			var a, b map[string]any
+			json.Unmarshal(out, &a)
+			json.Unmarshal([]byte(r.stdout), &b)
+			for g, entry := range a {
+				if g == "_meta" {
+					continue
+				}
+				if !reflect.DeepEqual(entry, b[g]) {
+					t.Errorf("group %s as listed: runbook %v, ansible-inventory %v", g, b[g], entry)
 				}
 			}
 		})
