@@ -67,36 +67,55 @@ func maskVaulted(v any, opened []string) any {
 	return v
 }
 
+// printGraph draws a group as ansible-inventory --graph does: "@all:", then
+// each child group and host on its own line, "  |" per level and "--"
+// before the name; all's children are ungrouped, then the top-level groups
+// in the order the inventory named them.
 func printGraph(a *app, inv *inventory.Inventory, name string, depth int, seen map[string]bool) {
-	indent := strings.Repeat("  |", depth)
-	fmt.Fprintf(a.stdout, "%s@%s:\n", indent, name)
+	line := func(d int, text string) {
+		if d == 0 {
+			fmt.Fprintf(a.stdout, "%s\n", text)
+			return
+		}
+		fmt.Fprintf(a.stdout, "%s--%s\n", strings.Repeat("  |", d), text)
+	}
+	line(depth, "@"+name+":")
+	// seen holds the groups on the way down: a group under two parents is
+	// drawn under both, as Ansible draws it; a cycle stops
 	if seen[name] {
 		return
 	}
 	seen[name] = true
-	g, _ := inv.Group(name)
+	defer delete(seen, name)
 	if name == "all" {
-		for _, c := range inv.GroupNames() {
-			if c == "all" {
-				continue
-			}
-			if grp, _ := inv.Group(c); isTopLevel(inv, c) && (len(inv.GroupHosts(c)) > 0 || len(grp.Children) > 0) {
-				printGraph(a, inv, c, depth+1, seen)
-			}
+		for _, c := range topGroups(inv) {
+			printGraph(a, inv, c, depth+1, seen)
 		}
 		return
 	}
+	g, _ := inv.Group(name)
 	for _, c := range g.Children {
 		printGraph(a, inv, c, depth+1, seen)
 	}
-	for _, h := range g.Hosts {
-		fmt.Fprintf(a.stdout, "%s  |--%s\n", indent, h)
-	}
+	hosts := g.Hosts
 	if name == "ungrouped" {
-		for _, h := range inv.GroupHosts("ungrouped") {
-			fmt.Fprintf(a.stdout, "%s  |--%s\n", indent, h)
+		hosts = inv.GroupHosts("ungrouped")
+	}
+	for _, h := range hosts {
+		line(depth+1, h)
+	}
+}
+
+// topGroups are all's children as ansible-inventory lists them: ungrouped
+// first, then the groups no other group holds, first seen first.
+func topGroups(inv *inventory.Inventory) []string {
+	top := []string{"ungrouped"}
+	for _, n := range inv.GroupNamesInOrder() {
+		if n != "all" && n != "ungrouped" && isTopLevel(inv, n) {
+			top = append(top, n)
 		}
 	}
+	return top
 }
 
 func isTopLevel(inv *inventory.Inventory, name string) bool {
@@ -131,12 +150,7 @@ func inventoryJSON(inv *inventory.Inventory) map[string]any {
 	// its child groups (none of either: left out), "all" with the groups
 	// at the top, "ungrouped" first
 	out := map[string]any{"_meta": map[string]any{"hostvars": hostvars}}
-	top := []string{"ungrouped"}
-	for _, n := range inv.GroupNamesInOrder() { // first seen, as Ansible lists them
-		if n != "all" && n != "ungrouped" && isTopLevel(inv, n) {
-			top = append(top, n)
-		}
-	}
+	top := topGroups(inv)
 	for _, n := range inv.GroupNames() {
 		if n == "all" {
 			continue

@@ -51,6 +51,14 @@ func TestInventoryListMatchesAnsible(t *testing.T) {
 					t.Errorf("group %s: runbook %s, ansible-inventory has no such entry", g, v)
 				}
 			}
+			// the graph, line for line
+			gcmd := exec.Command(bin, "-i", files[0], "--graph")
+			gcmd.Env = cmd.Env
+			if graph, err := gcmd.Output(); err == nil {
+				if g := runMain(t, "", "inventory", "-i", files[0], "--graph"); g.stdout != string(graph) {
+					t.Errorf("--graph: runbook\n%s\nansible-inventory\n%s", g.stdout, graph)
+				}
+			}
 			// and in the same order: lists as ansible-inventory writes them
 			var a, b map[string]any
 			json.Unmarshal(out, &a)
