@@ -2,8 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -232,56 +230,12 @@ func subelementItems(args []any) ([]any, bool, error) {
 	return out, true, nil
 }
 
-var seqShort = regexp.MustCompile(`^(?:(\d+)-)?(\d+)(?:/(\d+))?(?::(.+))?$`)
-
-// sequenceItems is with_sequence: start, end (or count), stride, format,
-// as key=value words or the short form 1-10/2:host%02d.
+// sequenceItems is with_sequence (templates.Sequence: start, end or count,
+// stride, format, as key=value words or the short form 1-10/2:host%02d).
 func sequenceItems(n *yaml.Node) ([]any, bool, error) {
-	spec := strings.TrimSpace(n.Value)
-	start, end, stride, format := 1, 0, 1, "%d"
-	if m := seqShort.FindStringSubmatch(spec); m != nil {
-		if m[1] != "" {
-			start, _ = strconv.Atoi(m[1])
-		}
-		end, _ = strconv.Atoi(m[2])
-		if m[3] != "" {
-			stride, _ = strconv.Atoi(m[3])
-		}
-		if m[4] != "" {
-			format = m[4]
-		}
-	} else {
-		count := -1
-		for _, w := range strings.Fields(spec) {
-			k, v, ok := strings.Cut(w, "=")
-			if !ok {
-				return nil, true, fmt.Errorf("with_sequence: expected key=value, got %q", w)
-			}
-			switch k {
-			case "start":
-				start, _ = strconv.Atoi(v)
-			case "end":
-				end, _ = strconv.Atoi(v)
-			case "count":
-				count, _ = strconv.Atoi(v)
-			case "stride":
-				stride, _ = strconv.Atoi(v)
-			case "format":
-				format = strings.Trim(v, `"'`)
-			default:
-				return nil, true, fmt.Errorf("with_sequence: unknown %s", k)
-			}
-		}
-		if count >= 0 {
-			end = start + (count-1)*stride
-		}
-	}
-	if stride == 0 || (end-start)/stride > 100000 {
-		return nil, true, fmt.Errorf("with_sequence: %q is too long or has stride 0", spec)
-	}
-	var out []any
-	for i := start; (stride > 0 && i <= end) || (stride < 0 && i >= end); i += stride {
-		out = append(out, fmt.Sprintf(format, i))
+	out, err := templates.Sequence(n.Value)
+	if err != nil {
+		return nil, true, fmt.Errorf("with_sequence: %v", err)
 	}
 	return out, true, nil
 }

@@ -3,7 +3,9 @@ package templates
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -16,6 +18,18 @@ func seqFuncs(m template.FuncMap) {
 	m["pyFormat"] = pyFormat
 	m["batch"] = batch
 	m["zipLists"] = zipLists
+	// lookup('sequence', 'start=1 end=3'): the words of every term, joined
+	m["lookupSequence"] = func(terms ...string) ([]any, error) {
+		out := []any{}
+		for _, t := range terms {
+			items, err := Sequence(t)
+			if err != nil {
+				return nil, fmt.Errorf("lookup('sequence'): %v", err)
+			}
+			out = append(out, items...)
+		}
+		return out, nil
+	}
 }
 
 // pyFormat is Python's % formatting, which Jinja's format filter is:
@@ -165,4 +179,70 @@ func listOf(v any) []any {
 		return out
 	}
 	return nil // not iterable: nothing to batch or zip
+}
+
+var seqShort = regexp.MustCompile(`^(?:(\d+)-)?(\d+)(?:/(\d+))?(?::(.+))?$`)
+
+// maxSequence bounds a sequence's length.
+const maxSequence = 100000
+
+// Sequence is Ansible's sequence lookup (and with_sequence): start, end
+// or count, stride, format, as key=value words or the short form
+// [start-]end[/stride][:format]; the items are formatted strings.
+func Sequence(spec string) ([]any, error) {
+	spec = strings.TrimSpace(spec)
+	start, end, stride, format := 1, 0, 1, "%d"
+	if m := seqShort.FindStringSubmatch(spec); m != nil {
+		if m[1] != "" {
+			start, _ = strconv.Atoi(m[1])
+		}
+		end, _ = strconv.Atoi(m[2])
+		if m[3] != "" {
+			stride, _ = strconv.Atoi(m[3])
+		}
+		if m[4] != "" {
+			format = m[4]
+		}
+	} else {
+		count := -1
+		for _, w := range strings.Fields(spec) {
+			k, v, ok := strings.Cut(w, "=")
+			if !ok {
+				return nil, fmt.Errorf("expected key=value, got %q", w)
+			}
+			n, err := strconv.ParseInt(strings.Trim(v, `"'`), 0, 64)
+			if k != "format" && err != nil {
+				return nil, fmt.Errorf("%s=%s: not a whole number", k, v)
+			}
+			switch k {
+			case "start":
+				start = int(n)
+			case "end":
+				end = int(n)
+			case "count":
+				count = int(n)
+			case "stride":
+				stride = int(n)
+			case "format":
+				format = strings.Trim(v, `"'`)
+			default:
+				return nil, fmt.Errorf("unknown %s (start, end, count, stride, format)", k)
+			}
+		}
+		if count >= 0 {
+			end = start + (count-1)*stride
+		}
+	}
+	if stride == 0 || (end-start)/stride > maxSequence {
+		return nil, fmt.Errorf("%q is too long or has stride 0", spec)
+	}
+	out := []any{}
+	for i := start; (stride > 0 && i <= end) || (stride < 0 && i >= end); i += stride {
+		s, err := pyFormat(format, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

@@ -251,3 +251,22 @@ func TestDynamicIncludeSyntaxCheckMatchesAnsible(t *testing.T) {
 		t.Errorf("a run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// The sequence lookup and with_sequence, as Ansible gives them: key=value
+// words, the short form with a format, hexadecimal, count, wantlist.
+func TestSequenceMatchesAnsible(t *testing.T) {
+	dir := srcDir(t)
+	writeFile(t, dir, "sq.yaml", `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - debug: {msg: "<<{{ query('sequence', 'start=1 end=3') | join(',') }}|{{ lookup('sequence', '2-10/4:h%02d') }}|{{ lookup('sequence', 'count=3 start=5', wantlist=True) | length }}|{{ query('sequence', 'start=0x0a end=0x0c format=%x') | join(' ') }}|{{ lookup('sequence', start=0, end=4) }}>>"}
+    - debug: {msg: "<<{{ item }}>>"}
+      with_sequence: start=4 end=8 stride=2 format=w%03d
+`)
+	aout, rout := bothPlay(t, dir, "sq.yaml")
+	values := regexp.MustCompile(`<<([^>]*)>>`)
+	a, r := values.FindAllString(aout, -1), values.FindAllString(rout, -1)
+	if len(a) != 4 || strings.Join(a, " ") != strings.Join(r, " ") {
+		t.Errorf("Ansible %q, runbook %q", a, r)
+	}
+}
