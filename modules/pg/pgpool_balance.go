@@ -167,19 +167,27 @@ func (b *PgpoolBalance) readAll(ctx context.Context, dial func(context.Context) 
 }
 
 // read opens one session and asks which backend serves it. pgpool may
-// close a new session at once while one of its children restarts (after
-// a node is attached, or at child_life_time); such a session is opened
-// again, up to twice: what is measured is the spread, not pgpool's
-// restarts (which the drills measure).
+// close a new session at once while its children restart (after a node is
+// attached or promoted, all of them; at child_life_time, one): such a
+// session is opened again, with pauses growing from 0.5 s, for up to
+// readPatience: what is measured is the spread, not pgpool's restarts
+// (which the drills measure). On a loaded VM after a hand-over the
+// children took longer than the one second three quick tries gave them.
 func (b *PgpoolBalance) read(ctx context.Context, dial func(context.Context) (*pgx.Conn, error)) (string, int, error) {
 	var err error
-	for try := 0; try < 3; try++ {
+	deadline := time.Now().Add(readPatience)
+	pause := 500 * time.Millisecond
+	for try := 0; ; try++ {
 		if try > 0 {
+			if time.Now().Add(pause).After(deadline) {
+				return "", try - 1, err
+			}
 			select {
 			case <-ctx.Done():
 				return "", try, ctx.Err()
-			case <-time.After(500 * time.Millisecond):
+			case <-time.After(pause):
 			}
+			pause = min(2*pause, 4*time.Second)
 		}
 		var s *pgx.Conn
 		if s, err = dial(ctx); err != nil {
@@ -192,8 +200,10 @@ func (b *PgpoolBalance) read(ctx context.Context, dial func(context.Context) (*p
 			return host, try, nil
 		}
 	}
-	return "", 2, err
 }
+
+// readPatience bounds how long one session is tried again.
+const readPatience = 45 * time.Second
 
 // judge compares the counts with each up backend's share of the weights.
 func (b *PgpoolBalance) judge(backends []backend, counts map[string]int, writeHost string) *modules.Result {
