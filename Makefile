@@ -22,6 +22,8 @@ fuzz:
 
 # The real-VM tier: site.yaml from nothing on four software-emulated VMs in
 # libvirtd inside the lab namespace, a second run with changed=0, teardown.
+# RUNBOOK_VM_PHASES=stress,failclosed,... runs some phases, and
+# RUNBOOK_VM_DRILLS=kill,partition-primary some drills of a phase.
 test-vm:
 	./scripts/test-deps.sh
 	RUNBOOK_VM_TESTS=1 $(GO) test -count=1 -timeout 175m -v -run 'TestSiteOnVMs' ./internal/testrig/testlab/
