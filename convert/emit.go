@@ -381,6 +381,11 @@ func (s *scope) emitFilter(f filter) (string, error) {
 		return "(regexReplaceAll " + args[0] + " " + x + " " + repl + ")", nil
 	case "path_join":
 		return "(pathJoin " + x + ")", nil
+	case "regex_findall":
+		if len(args) != 1 {
+			return "", unsup("regex_findall with flags")
+		}
+		return "(regexFindall " + args[0] + " " + x + ")", nil
 	case "regex_escape":
 		return "(regexQuoteMeta " + x + ")", nil
 	case "regex_search":
@@ -421,6 +426,10 @@ func (s *scope) emitFilter(f filter) (string, error) {
 				return "(mapWith \"" + fn + "\" " + x + ")", nil
 			}
 			switch {
+			case name == "join" && len(args) <= 2:
+				return "(mapWith \"join\" " + arg(1, `""`) + " " + x + ")", nil
+			case name == "extract" && (len(args) == 2 || len(args) == 3):
+				return "(mapExtract " + strings.Join(args[1:], " ") + " " + x + ")", nil
 			case name == "regex_replace" && len(args) == 3:
 				return "(mapWith \"pyRegexReplace\" " + args[1] + " " + args[2] + " " + x + ")", nil
 			case name == "int" && len(args) == 1:

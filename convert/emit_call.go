@@ -2,6 +2,7 @@ package convert
 
 import (
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -98,6 +99,23 @@ func (s *scope) emitCall(c call) (string, error) {
 			return s.macroCall(fn.name, params, args, c)
 		}
 		switch fn.name {
+		case "dict": // dict(a=1, b=2)
+			if len(args) == 0 {
+				keys := make([]string, 0, len(c.kwargs))
+				for k := range c.kwargs {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				parts := []string{"dict"}
+				for _, k := range keys {
+					e, err := s.emit(c.kwargs[k])
+					if err != nil {
+						return "", err
+					}
+					parts = append(parts, strconv.Quote(k), e)
+				}
+				return "(" + strings.Join(parts, " ") + ")", nil
+			}
 		case "range":
 			if len(args) == 1 {
 				return "(until " + args[0] + ")", nil

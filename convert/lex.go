@@ -6,6 +6,7 @@ package convert
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -51,6 +52,14 @@ func lex(s string) ([]token, error) {
 				j++
 			}
 			num := strings.ReplaceAll(s[i:j], "_", "")
+			if !strings.Contains(num, ".") {
+				if _, err := strconv.ParseInt(num, 10, 64); err != nil {
+					return nil, fmt.Errorf("number %s at %d is larger than runbook's templates hold (64 bits)", num, i)
+				}
+			}
+			if strings.Count(num, ".") > 1 {
+				return nil, fmt.Errorf("%s at %d is not a number (an address or version is written as a string: '%s')", num, i, num)
+			}
 			if len(num) > 1 && num[0] == '0' && !strings.Contains(num, ".") && strings.Trim(num, "0") != "" {
 				// Jinja and Python 3 refuse 0755 (and Go would read it as octal)
 				return nil, fmt.Errorf("number %s at %d: a leading zero is not allowed (write %s, or 0o%s for octal)", num, i, strings.TrimLeft(num, "0"), strings.TrimLeft(num, "0"))

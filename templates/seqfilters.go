@@ -18,6 +18,8 @@ func seqFuncs(m template.FuncMap) {
 	m["pyFormat"] = pyFormat
 	m["batch"] = batch
 	m["zipLists"] = zipLists
+	m["regexFindall"] = regexFindall
+	m["mapExtract"] = mapExtract
 	// lookup('sequence', 'start=1 end=3'): the words of every term, joined
 	m["lookupSequence"] = func(terms ...string) ([]any, error) {
 		out := []any{}
@@ -243,6 +245,72 @@ func Sequence(spec string) ([]any, error) {
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	return out, nil
+}
+
+// regexFindall is Python's re.findall, which Ansible's regex_findall is:
+// every match, or with groups in the pattern the group (one) or the
+// groups (several, as a list) of every match.
+func regexFindall(pattern string, v any) ([]any, error) {
+	rx, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("regex_findall: %v", err)
+	}
+	out := []any{}
+	for _, m := range rx.FindAllStringSubmatch(pyvalue.Str(v), -1) {
+		switch len(m) {
+		case 1:
+			out = append(out, m[0])
+		case 2:
+			out = append(out, m[1])
+		default:
+			groups := make([]any, len(m)-1)
+			for i, g := range m[1:] {
+				groups[i] = g
+			}
+			out = append(out, groups)
+		}
+	}
+	return out, nil
+}
+
+// mapExtract is map('extract', container[, key]): each item looked up in
+// the container (a mapping by key, a list by index), then by key.
+func mapExtract(container any, rest ...any) ([]any, error) {
+	if len(rest) == 0 {
+		return nil, fmt.Errorf("map('extract'): no list to map")
+	}
+	items, more := listOf(rest[len(rest)-1]), rest[:len(rest)-1]
+	get := func(c, k any) (any, error) {
+		switch x := c.(type) {
+		case map[string]any:
+			v, ok := x[fmt.Sprint(k)]
+			if !ok {
+				return nil, fmt.Errorf("extract: no key %v", k)
+			}
+			return v, nil
+		case []any:
+			i, ok := wholeNumber(k)
+			if !ok || i < 0 || int(i) >= len(x) {
+				return nil, fmt.Errorf("extract: no index %v", k)
+			}
+			return x[i], nil
+		}
+		return nil, fmt.Errorf("extract: %v is not a mapping or a list", pyvalue.Repr(c))
+	}
+	out := make([]any, 0, len(items))
+	for _, it := range items {
+		v, err := get(container, it)
+		for _, k := range more {
+			if err == nil {
+				v, err = get(v, k)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

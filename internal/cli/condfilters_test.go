@@ -270,3 +270,28 @@ func TestSequenceMatchesAnsible(t *testing.T) {
 		t.Errorf("Ansible %q, runbook %q", a, r)
 	}
 }
+
+// map('extract', ...) (hostvars lookups), dict(k=v), regex_findall with
+// and without groups, map('join', sep): values as Ansible gives them.
+func TestListFiltersMatchAnsible(t *testing.T) {
+	dir := srcDir(t)
+	writeFile(t, dir, "lf.yaml", `- hosts: localhost
+  gather_facts: false
+  vars:
+    l: [3, 1, 2]
+    users: [{name: x, groups: [g1, g2]}, {name: y, groups: [g3]}]
+    hv: {h1: {ansible_host: 10.0.0.1, n: {p: 1}}, h2: {ansible_host: 10.0.0.2, n: {p: 2}}}
+  tasks:
+    - debug: {msg: "<<{{ ['a','b'] | map('extract', {'a': 1, 'b': 2}) | list | join(',') }}|{{ ['h2','h1'] | map('extract', hv, 'ansible_host') | join(' ') }}|{{ [1, 0] | map('extract', ['p', 'q']) | join('') }}>>"}
+    - debug: {msg: "<<{{ dict(a=1, b=2) | dict2items | map(attribute='key') | join(',') }}|{{ dict(z='y') | to_json }}>>"}
+    - debug: {msg: "<<{{ 'Hello' | regex_findall('l') | length }}|{{ 'a1b22c333' | regex_findall('[0-9]+') | join(',') }}|{{ 'k1=v1 k2=v2' | regex_findall('(\\w+)=(\\w+)') | map('join', ':') | join(',') }}|{{ 'x9y8' | regex_findall('[a-z]([0-9])') | join('') }}>>"}
+    - debug: {msg: "<<{{ users | map(attribute='name') | zip(l) | map('join', '=') | join(',') }}|{{ [['a','b'],['c']] | map('join') | join(',') }}>>"}
+`)
+	aout, rout := bothPlay(t, dir, "lf.yaml")
+	values := regexp.MustCompile(`<<([^>]*)>>`)
+	a := values.FindAllString(strings.ReplaceAll(aout, `\"`, `"`), -1)
+	r := values.FindAllString(rout, -1)
+	if len(a) != 4 || strings.Join(a, " ") != strings.Join(r, " ") {
+		t.Errorf("Ansible %q\nrunbook %q", a, r)
+	}
+}
