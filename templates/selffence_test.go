@@ -121,6 +121,8 @@ func TestSelfFenceDecisions(t *testing.T) {
 			self: "t||", peers: map[string]string{p2: "f|9"}},
 		{name: "cut off, then too loaded to answer itself in time: its last answer stands, stopped (the VM tier under CPU load)",
 			self: "f|1|1\nf|1|0\nhang", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
+		{name: "too loaded to answer from the moment it is cut off: the standby it had before is not remembered, stopped (the VM tier under CPU load)",
+			self: "f|1|1\nhang", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
 		{name: "this node does not answer: nothing is judged",
 			self: "hang", peers: map[string]string{p2: "f|9"}},
 		{name: "garbage from this node is no answer",
