@@ -2,13 +2,13 @@ package templates
 
 import (
 	"fmt"
-	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"text/template"
 
+	"github.com/runbook-lab/runbook/internal/listops"
 	"github.com/runbook-lab/runbook/internal/pyvalue"
 )
 
@@ -149,7 +149,7 @@ func zipLists(first any, others ...any) []any {
 }
 
 // listOf is a value's items: a list's elements, a string's characters, a
-// mapping's keys in order.
+// mapping's keys in order; nothing for a value that is not iterable.
 func listOf(v any) []any {
 	switch x := v.(type) {
 	case []any:
@@ -172,15 +172,8 @@ func listOf(v any) []any {
 		}
 		return out
 	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
-		out := make([]any, rv.Len())
-		for i := range out {
-			out[i] = rv.Index(i).Interface()
-		}
-		return out
-	}
-	return nil // not iterable: nothing to batch or zip
+	l, _ := listops.AsList(v) // other lists; nil for what is not iterable
+	return l
 }
 
 var seqShort = regexp.MustCompile(`^(?:(\d+)-)?(\d+)(?:/(\d+))?(?::(.+))?$`)

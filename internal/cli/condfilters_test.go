@@ -88,15 +88,7 @@ func TestArithmeticMatchesAnsible(t *testing.T) {
 	dir := srcDir(t)
 	writeFile(t, dir, "arith.yaml", play.String())
 	aout, rout := bothPlay(t, dir, "arith.yaml")
-	values := regexp.MustCompile(`<<([^>]*)>>`)
-	list := func(s string) []string {
-		var l []string
-		for _, m := range values.FindAllStringSubmatch(s, -1) {
-			l = append(l, m[1])
-		}
-		return l
-	}
-	a, r := list(aout), list(rout)
+	a, r := marked(aout), marked(rout)
 	if len(a) != len(arithmetic) || len(r) != len(arithmetic) {
 		t.Fatalf("values: Ansible %q, runbook %q\n%s", a, r, rout)
 	}
@@ -155,15 +147,7 @@ func TestIPFiltersMatchAnsible(t *testing.T) {
 	dir := srcDir(t)
 	writeFile(t, dir, "ip.yaml", play.String())
 	aout, rout := bothPlay(t, dir, "ip.yaml")
-	values := regexp.MustCompile(`<<([^>]*)>>`)
-	list := func(s string) []string {
-		var l []string
-		for _, m := range values.FindAllStringSubmatch(s, -1) {
-			l = append(l, m[1])
-		}
-		return l
-	}
-	a, r := list(aout), list(rout)
+	a, r := marked(aout), marked(rout)
 	if len(a) != len(ipFilters) || len(r) != len(ipFilters) {
 		t.Fatalf("values: Ansible %q, runbook %q\n%s\n%s", a, r, aout, rout)
 	}
@@ -264,8 +248,7 @@ func TestSequenceMatchesAnsible(t *testing.T) {
       with_sequence: start=4 end=8 stride=2 format=w%03d
 `)
 	aout, rout := bothPlay(t, dir, "sq.yaml")
-	values := regexp.MustCompile(`<<([^>]*)>>`)
-	a, r := values.FindAllString(aout, -1), values.FindAllString(rout, -1)
+	a, r := marked(aout), marked(rout)
 	if len(a) != 4 || strings.Join(a, " ") != strings.Join(r, " ") {
 		t.Errorf("Ansible %q, runbook %q", a, r)
 	}
@@ -288,10 +271,21 @@ func TestListFiltersMatchAnsible(t *testing.T) {
     - debug: {msg: "<<{{ users | map(attribute='name') | zip(l) | map('join', '=') | join(',') }}|{{ [['a','b'],['c']] | map('join') | join(',') }}>>"}
 `)
 	aout, rout := bothPlay(t, dir, "lf.yaml")
-	values := regexp.MustCompile(`<<([^>]*)>>`)
-	a := values.FindAllString(strings.ReplaceAll(aout, `\"`, `"`), -1)
-	r := values.FindAllString(rout, -1)
+	// (Ansible's debug shows the message as JSON: its quotes escaped)
+	a, r := marked(strings.ReplaceAll(aout, `\"`, `"`)), marked(rout)
 	if len(a) != 4 || strings.Join(a, " ") != strings.Join(r, " ") {
 		t.Errorf("Ansible %q\nrunbook %q", a, r)
 	}
+}
+
+// markedValue is a value a test prints between << and >>.
+var markedValue = regexp.MustCompile(`<<([^>]*)>>`)
+
+// marked are the values a play's output prints between << and >>, in order.
+func marked(out string) []string {
+	var l []string
+	for _, m := range markedValue.FindAllStringSubmatch(out, -1) {
+		l = append(l, m[1])
+	}
+	return l
 }
