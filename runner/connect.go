@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runbook-lab/runbook/internal/truth"
 	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/transport"
 )
@@ -38,6 +39,10 @@ type Connector struct {
 	// thousand handshakes at once starve each other of CPU and time out,
 	// and healthy hosts would be reported unreachable. 0 means 64.
 	DialLimit int
+	// PerCommandSessions runs every command in an SSH session of its own
+	// instead of each host's persistent shell (--ssh-per-command; a host's
+	// runbook_ssh_per_command: true does it for that host).
+	PerCommandSessions bool
 	// Dial, when set, replaces SSH and local connections (tests' recording
 	// hosts).
 	Dial func(ctx context.Context, name string, vars map[string]any) (transport.Conn, error)
@@ -169,7 +174,8 @@ func (c *Connector) sshConfig(name string, vars map[string]any, depth int) (*tra
 		}
 	}
 	cfg := &transport.SSHConfig{Name: name, Addr: str(vars["ansible_host"]), User: str(vars["ansible_user"]),
-		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password, NetNS: c.NetNS, Timeout: c.Timeout}
+		KnownHosts: c.KnownHosts, AcceptNew: c.AcceptNew, Password: c.Password, NetNS: c.NetNS, Timeout: c.Timeout,
+		PerCommandSessions: c.PerCommandSessions || truth.Keyword(vars["runbook_ssh_per_command"])}
 	if cfg.Addr == "" {
 		cfg.Addr = name
 	}

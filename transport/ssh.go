@@ -39,6 +39,9 @@ type SSHConfig struct {
 	// connection is made from: hosts on a lab bridge that exists only there.
 	NetNS   string
 	Timeout time.Duration
+	// PerCommandSessions runs every command in a session of its own
+	// instead of the host's persistent shell (see shell).
+	PerCommandSessions bool
 }
 
 // UnreachableError means the host could not be connected to; the runner
@@ -58,6 +61,10 @@ type SSH struct {
 	mu     sync.Mutex // guards client: a connection found lost is dialled again
 	client *ssh.Client
 	jump   *ssh.Client
+
+	shellMu sync.Mutex // guards sh and noShell
+	sh      *shell     // the persistent shell; nil until first used
+	noShell bool       // the host's shell cannot be driven: a session per command
 }
 
 // hostKeyLock serialises known_hosts appends across hosts.
@@ -362,9 +369,13 @@ func expandHome(p string) string {
 // Name returns the inventory name.
 func (s *SSH) Name() string { return s.cfg.Name }
 
-// Run runs the script in a new session on the persistent connection. A
-// cancelled context kills the remote command and closes the session.
+// Run runs the script in the host's persistent shell, or in a new session
+// on the persistent connection (see shell). A cancelled context kills the
+// remote command and closes the session.
 func (s *SSH) Run(ctx context.Context, cmd hostexec.Cmd) (hostexec.CmdResult, error) {
+	if res, ok, err := s.runInShell(ctx, cmd); ok {
+		return res, err
+	}
 	client := s.current()
 	sess, err := client.NewSession()
 	if err != nil {
@@ -511,6 +522,12 @@ func (c *deadlineConn) arm(t time.Time) {
 
 // Close closes the connection and the jump connection.
 func (s *SSH) Close() error {
+	s.shellMu.Lock()
+	if s.sh != nil {
+		s.sh.close()
+		s.sh = nil
+	}
+	s.shellMu.Unlock()
 	err := s.current().Close()
 	if s.jump != nil {
 		s.jump.Close()

@@ -42,6 +42,7 @@ type runFlags struct {
 	acceptNew     bool
 	knownHosts    string
 	netns         string
+	perCommand    bool
 	timeout       float64
 	remoteUser    string
 	privateKey    string
@@ -69,6 +70,7 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.outputFormat, "output", "text", "output format: text, json (one document at the end) or jsonl (one line per event, as it happens)")
 	fl.BoolVar(&f.acceptNew, "ssh-accept-new", false, "add unknown SSH host keys to known_hosts (changed keys are still refused)")
 	fl.StringVar(&f.knownHosts, "known-hosts", os.Getenv("RUNBOOK_KNOWN_HOSTS"), "known_hosts file (default ~/.ssh/known_hosts)")
+	fl.BoolVar(&f.perCommand, "ssh-per-command", os.Getenv("RUNBOOK_SSH_PER_COMMAND") == "1", "run every command in an SSH session of its own instead of one persistent shell per host")
 	fl.StringVar(&f.netns, "netns", os.Getenv("RUNBOOK_NETNS"), "open SSH connections from this network namespace (ip netns), for hosts on a namespaced lab network")
 	f.vault.add(fl)
 }
@@ -219,7 +221,8 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 	opt := runner.Options{Registry: modules.Default, Inventory: inv, Limit: f.limit, ExtraVars: extra,
 		Check: f.check, Diff: f.diff, Forks: f.forks, Output: out,
 		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
-			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey},
+			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey,
+			PerCommandSessions: f.perCommand},
 		Become: f.become, Explain: f.explain, Heartbeat: heartbeatEvery(), VaultSecrets: a.vault.Opened}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {

@@ -1,0 +1,280 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/runbook-lab/runbook/hostexec"
+)
+
+// shell is one long-lived /bin/sh on the host that runs commands one after
+// another: a command then costs a fork and an exec on the host instead of
+// a new SSH session (a channel's round trips and sshd's per-session child),
+// which is what lets a run go faster than one session per command.
+//
+// Each command still runs as its own `/bin/sh -c SCRIPT` child with stdin
+// from /dev/null (what a session with no input gives), so nothing it sets
+// (variables, cwd, traps, umask) reaches the next. Commands with stdin, and
+// commands that arrive while the shell is busy, take a session of their
+// own as before. The shell learns where a command's output ends from
+// markers carrying a random per-command nonce:
+//
+//	stderr: NONCE\n  <the command's stderr>  \nNONCE\n
+//	stdout:          <the command's stdout>  \nNONCE RC\n
+//
+// The marker's leading newline is always added by the shell, so output
+// that does not end in a newline comes back byte for byte.
+type shell struct {
+	busy   sync.Mutex
+	sess   *ssh.Session
+	in     io.WriteCloser
+	out    *markerReader
+	errs   *markerReader
+	pid    string // the shell's process id on the host: its process group, which a cancel signals
+	client *ssh.Client
+}
+
+// startShell opens the session and starts the shell on it.
+func startShell(client *ssh.Client) (*shell, error) {
+	sess, err := client.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	in, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	errs, err := sess.StderrPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	// the commands' stderr is fd 3; the shell's own (a "Killed" after a
+	// command died of a signal) is dropped, as no session prints it
+	if err := sess.Start("exec /bin/sh 3>&2 2>/dev/null"); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	sh := &shell{sess: sess, in: in, out: &markerReader{r: out}, errs: &markerReader{r: errs}, client: client}
+	// the first line is the shell's pid: a command that cannot print it
+	// means the host's /bin/sh is not one we can drive
+	nonce := newNonce()
+	if _, err := fmt.Fprintf(in, "printf '%%s %%s\\n' %s \"$$\"\n", nonce); err != nil {
+		sh.close()
+		return nil, err
+	}
+	if _, err := sh.out.until([]byte(nonce + " ")); err != nil {
+		sh.close()
+		return nil, err
+	}
+	pid, err := sh.out.until([]byte("\n"))
+	if err != nil || !isDigits(string(pid)) {
+		sh.close()
+		return nil, fmt.Errorf("the host's /bin/sh did not answer as a POSIX shell")
+	}
+	sh.pid = string(pid)
+	return sh, nil
+}
+
+// errNotStarted means the command never reached the host's shell (the
+// shell had exited): running it on a session of its own is safe.
+var errNotStarted = errors.New("the persistent shell had ended before the command started")
+
+// run runs one command; the caller holds busy.
+func (sh *shell) run(ctx context.Context, script string) (hostexec.CmdResult, error) {
+	nonce := newNonce()
+	// the subshell sets the command's fds up itself and execs: redirections
+	// on a command are made in the waiting shell, whose stderr must stay
+	// /dev/null for the "Killed" it prints when a command dies of a signal
+	line := "printf '%s\\n' " + nonce + " >&3; (exec </dev/null 2>&3 3>&-; exec /bin/sh -c " + hostexec.QuoteAlways(script) +
+		"); r=$?; printf '\\n%s\\n' " + nonce + " >&3; printf '\\n%s %s\\n' " + nonce + " \"$r\"\n"
+	if _, err := io.WriteString(sh.in, line); err != nil {
+		return hostexec.CmdResult{}, errNotStarted
+	}
+	type part struct {
+		b   []byte
+		err error
+	}
+	outc, errc := make(chan part, 1), make(chan part, 1)
+	go func() {
+		b, err := sh.out.until([]byte("\n" + nonce + " "))
+		if err == nil {
+			var rc []byte
+			rc, err = sh.out.until([]byte("\n"))
+			b = append(b, 0)
+			b = append(b, rc...)
+		}
+		outc <- part{b, err}
+	}()
+	go func() {
+		if _, err := sh.errs.until([]byte(nonce + "\n")); err != nil {
+			errc <- part{nil, errNotStarted}
+			return
+		}
+		b, err := sh.errs.until([]byte("\n" + nonce + "\n"))
+		errc <- part{b, err}
+	}()
+	var out, errs part
+	var gotOut, gotErr bool
+	for !gotOut || !gotErr {
+		select {
+		case out = <-outc:
+			gotOut = true
+		case errs = <-errc:
+			gotErr = true
+		case <-ctx.Done():
+			sh.cancel()
+			return hostexec.CmdResult{RC: -1}, ctx.Err()
+		}
+	}
+	if errors.Is(errs.err, errNotStarted) {
+		return hostexec.CmdResult{}, errNotStarted
+	}
+	if out.err != nil || errs.err != nil {
+		return hostexec.CmdResult{}, errors.New("connection lost during command")
+	}
+	i := bytes.LastIndexByte(out.b, 0)
+	rc, err := strconv.Atoi(string(out.b[i+1:]))
+	if err != nil {
+		return hostexec.CmdResult{}, fmt.Errorf("the persistent shell gave no exit status (%q)", out.b[i+1:])
+	}
+	return hostexec.CmdResult{RC: rc, Stdout: string(out.b[:i]), Stderr: string(errs.b)}, nil
+}
+
+// cancel stops the running command, then ends this shell (what the
+// command left in the streams could not be told from the next one's
+// output). sshd made the shell a process group leader, and the commands
+// run in its group: SIGTERM to the group reaches the command and what it
+// started (a command under become keeps its own group, which sudo's
+// wrapper stops when sudo gets the signal).
+func (sh *shell) cancel() {
+	if s, err := sh.client.NewSession(); err == nil {
+		_ = s.Run("kill -TERM -- -" + sh.pid + " 2>/dev/null")
+		s.Close()
+	}
+	sh.close()
+}
+
+func (sh *shell) close() {
+	sh.in.Close()
+	_ = sh.sess.Signal(ssh.SIGTERM)
+	sh.sess.Close()
+}
+
+// markerReader reads a stream up to markers, keeping what it read past
+// one for the next call.
+type markerReader struct {
+	r    io.Reader
+	buf  []byte
+	read [32 << 10]byte
+}
+
+// until returns the bytes before the next marker and consumes the marker.
+func (m *markerReader) until(marker []byte) ([]byte, error) {
+	from := 0
+	for {
+		if i := bytes.Index(m.buf[from:], marker); i >= 0 {
+			i += from
+			got := bytes.Clone(m.buf[:i])
+			m.buf = append(m.buf[:0], m.buf[i+len(marker):]...)
+			return got, nil
+		}
+		from = max(0, len(m.buf)-len(marker)+1)
+		n, err := m.r.Read(m.read[:])
+		m.buf = append(m.buf, m.read[:n]...)
+		if err != nil && n == 0 {
+			return nil, err
+		}
+	}
+}
+
+func newNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "rb" + hex.EncodeToString(b)
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// runInShell runs a command in the host's persistent shell when it can;
+// ok false means the caller runs it on a session of its own (a command
+// with stdin, the shell busy with another command, or no shell to be had).
+func (s *SSH) runInShell(ctx context.Context, cmd hostexec.Cmd) (res hostexec.CmdResult, ok bool, err error) {
+	if s.cfg.PerCommandSessions || cmd.Stdin != nil || strings.ContainsRune(cmd.Script, 0) {
+		return res, false, nil
+	}
+	sh := s.idleShell()
+	if sh == nil {
+		return res, false, nil
+	}
+	defer sh.busy.Unlock()
+	res, err = sh.run(ctx, cmd.Script)
+	switch {
+	case err == nil:
+		return res, true, nil
+	case errors.Is(err, errNotStarted):
+		s.dropShell(sh)
+		return res, false, nil
+	case ctx.Err() != nil:
+		s.dropShell(sh)
+		return res, true, err
+	default:
+		sh.close()
+		s.dropShell(sh)
+		return res, true, &UnreachableError{Host: s.cfg.Name, Err: err}
+	}
+}
+
+// idleShell is the host's shell, started on first use and locked for the
+// caller; nil when it is busy or cannot be had.
+func (s *SSH) idleShell() *shell {
+	s.shellMu.Lock()
+	defer s.shellMu.Unlock()
+	if s.noShell {
+		return nil
+	}
+	if s.sh == nil {
+		client := s.current()
+		sh, err := startShell(client)
+		if err != nil {
+			// a host whose shell cannot be driven keeps a session per
+			// command; a connection lost here is redialled by that path
+			if !errors.Is(err, io.EOF) && client == s.current() {
+				s.noShell = true
+			}
+			return nil
+		}
+		s.sh = sh
+	}
+	if !s.sh.busy.TryLock() {
+		return nil
+	}
+	return s.sh
+}
+
+// dropShell forgets a shell that ended, so the next command starts another.
+func (s *SSH) dropShell(sh *shell) {
+	s.shellMu.Lock()
+	defer s.shellMu.Unlock()
+	if s.sh == sh {
+		s.sh = nil
+	}
+}

@@ -1,0 +1,110 @@
+package transport_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbook-lab/runbook/hostexec"
+	"github.com/runbook-lab/runbook/internal/testrig/sshtest"
+	"github.com/runbook-lab/runbook/transport"
+)
+
+func dialTest(t *testing.T, perCommand bool) *transport.SSH {
+	t.Helper()
+	srv := sshtest.Start(t, 1)
+	h, err := transport.DialSSH(context.Background(), transport.SSHConfig{Name: "h", Addr: srv.Addrs[0], Port: srv.Port,
+		User: srv.User, KeyFiles: []string{srv.KeyFile}, KnownHosts: srv.KnownHosts, PerCommandSessions: perCommand})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// The persistent shell gives every command what a session of its own
+// gives: the same bytes on stdout and stderr (no trailing newline added,
+// text that looks like a marker kept), the exit code, and nothing a
+// previous command set. Held against the per-command path on the same
+// sshd, command by command.
+func TestPersistentShellMatchesSessionPerCommand(t *testing.T) {
+	cmds := []hostexec.Cmd{
+		{Script: "printf 'no newline'"},
+		{Script: "echo out; echo err >&2; exit 3"},
+		{Script: "printf '\\nrb00 0\\n'; printf '\\nrb00\\n' >&2"},
+		{Script: "printf 'a\\000b\\377'"},
+		{Script: "cd /; export RB_LEAK=1; umask 077; trap 'echo trapped' EXIT; ulimit -n 64 2>/dev/null; pwd"},
+		{Script: "pwd; echo \"leak=${RB_LEAK-unset}\"; umask; ulimit -n; echo $0"},
+		{Script: "cat; echo \"stdin done\""},
+		{Script: "cat", Stdin: []byte("given\nstdin")},
+		{Script: "syntax error ( here"},
+		{Script: "kill -9 $$"},
+		{Script: "seq 1 50000"},
+		{Script: "exec 1>&-; echo still >&2"},
+	}
+	want := dialTest(t, true)
+	got := dialTest(t, false)
+	for _, c := range cmds {
+		w, werr := want.Run(context.Background(), c)
+		g, gerr := got.Run(context.Background(), c)
+		if (werr == nil) != (gerr == nil) || w.RC != g.RC || w.Stdout != g.Stdout || w.Stderr != g.Stderr {
+			t.Errorf("%q:\n per command: rc %d out %q err %q (%v)\n persistent:  rc %d out %q err %q (%v)",
+				c.Script, w.RC, trim(w.Stdout), w.Stderr, werr, g.RC, trim(g.Stdout), g.Stderr, gerr)
+		}
+	}
+}
+
+func trim(s string) string {
+	if len(s) > 80 {
+		return s[:40] + "..." + s[len(s)-40:]
+	}
+	return s
+}
+
+// Commands run at once on one host all get their own answers (one uses
+// the shell, the others sessions of their own).
+func TestPersistentShellConcurrentCommands(t *testing.T) {
+	h := dialTest(t, false)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := h.Run(context.Background(), hostexec.Cmd{Script: fmt.Sprintf("sleep 0.0%d; echo %d; echo e%d >&2; exit %d", i%10, i, i, i)})
+			if err != nil || res.Stdout != fmt.Sprintf("%d\n", i) || res.Stderr != fmt.Sprintf("e%d\n", i) || res.RC != i {
+				t.Errorf("command %d: rc %d out %q err %q (%v)", i, res.RC, res.Stdout, res.Stderr, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// A cancelled command (a timeout, Ctrl-C) returns at once, its processes
+// are stopped, and the next command runs normally.
+func TestPersistentShellCancel(t *testing.T) {
+	h := dialTest(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := h.Run(ctx, hostexec.Cmd{Script: "sleep 31337 & sleep 31338; echo never"})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled command: %v after %v", err, time.Since(start))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := h.Run(context.Background(), hostexec.Cmd{Script: "ps -eo args | grep -c '^sleep 3133[78]' || true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(res.Stdout) == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cancelled command's processes still run: %s", res.Stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
