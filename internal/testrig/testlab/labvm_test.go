@@ -84,7 +84,7 @@ func TestSiteOnVMs(t *testing.T) {
 func secondRun(t *testing.T, play func(args ...string) (int, string)) {
 	begin := time.Now()
 	code, out := play("play", "site.yaml")
-	t.Logf("second run: %s", time.Since(begin).Round(time.Second))
+	t.Logf("second run: %s\n%s", time.Since(begin).Round(time.Second), slowest(out))
 	if code != 0 {
 		t.Fatalf("second run: exit %d\n%s", code, out)
 	}
