@@ -83,7 +83,8 @@ func measure(b *testing.B, cmd *exec.Cmd) (wall, cpu, rssMB float64) {
 }
 
 // BenchmarkFleet runs M tasks of /bin/true on N hosts per size, with the
-// floor, runbook and (for 10 hosts) tuned Ansible; one op is the whole
+// floor, runbook (its persistent shell per host, then a session per
+// command as the floor) and (for 10 hosts) tuned Ansible; one op is the whole
 // workload. Custom metrics: cpu-s/op (the process's CPU) and peak-MB.
 func BenchmarkFleet(b *testing.B) {
 	bin := b.TempDir()
@@ -121,6 +122,13 @@ func BenchmarkFleet(b *testing.B) {
 			b.Run("runbook", func(b *testing.B) {
 				run(b, func() *exec.Cmd {
 					return exec.Command(runbook, "play", pb, "-i", inv, "--known-hosts", srv.KnownHosts, "-f", strconv.Itoa(n))
+				})
+			})
+			// the same runbook with a session per command, as the floor:
+			// what the persistent shell per host saves
+			b.Run("runbook-sessions", func(b *testing.B) {
+				run(b, func() *exec.Cmd {
+					return exec.Command(runbook, "play", pb, "-i", inv, "--known-hosts", srv.KnownHosts, "-f", strconv.Itoa(n), "--ssh-per-command")
 				})
 			})
 			b.Run("ansible", func(b *testing.B) {

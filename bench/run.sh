@@ -19,14 +19,14 @@ echo "$out" | awk '
   split(size, hm, "x"); ht[size]=hm[1]*hm[2]
 }
 END {
-  printf "%-9s %-8s %9s %9s %10s %12s %14s %8s\n", "size", "runner", "wall s", "vs floor", "CPU s", "CPU vs floor", "CPU/host-task", "peak MB"
+  printf "%-9s %-16s %9s %9s %10s %12s %14s %8s\n", "size", "runner", "wall s", "vs floor", "CPU s", "CPU vs floor", "CPU/host-task", "peak MB"
   for (i = 1; i <= ns; i++) {
     s = order[i]
-    for (j = 1; j <= 3; j++) {
-      r = (j == 1 ? "floor" : j == 2 ? "runbook" : "ansible")
+    for (j = 1; j <= 4; j++) {
+      r = (j == 1 ? "floor" : j == 2 ? "runbook" : j == 3 ? "runbook-sessions" : "ansible")
       k = s SUBSEP r
       if (!(k in W)) continue
-      printf "%-9s %-8s %9.2f %8.2fx %10.2f %11.2fx %12.2fms %8.0f\n", s, r, W[k], W[k]/W[s SUBSEP "floor"], C[k], C[k]/C[s SUBSEP "floor"], 1000*C[k]/ht[s], R[k]
+      printf "%-9s %-16s %9.2f %8.2fx %10.2f %11.2fx %12.2fms %8.0f\n", s, r, W[k], W[k]/W[s SUBSEP "floor"], C[k], C[k]/C[s SUBSEP "floor"], 1000*C[k]/ht[s], R[k]
     }
   }
 }'
