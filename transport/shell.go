@@ -67,7 +67,9 @@ func startShell(client *ssh.Client) (*shell, error) {
 	}
 	// the commands' stderr is fd 3; the shell's own (a "Killed" after a
 	// command died of a signal) is dropped, as no session prints it
-	if err := sess.Start("exec /bin/sh 3>&2 2>/dev/null"); err != nil {
+	// (started through sh -c, as every command is: the login shell may not
+	// be a POSIX one)
+	if err := sess.Start("exec /bin/sh -c 'exec /bin/sh 3>&2 2>/dev/null'"); err != nil {
 		sess.Close()
 		return nil, err
 	}
@@ -256,10 +258,10 @@ func (s *SSH) idleShell() *shell {
 		sh, err := startShell(client)
 		if err != nil {
 			// a host whose shell cannot be driven keeps a session per
-			// command; a connection lost here is redialled by that path
-			if !errors.Is(err, io.EOF) && client == s.current() {
-				s.noShell = true
-			}
+			// command (a lost connection is redialled by that path; a
+			// second failure means the host, not the connection)
+			s.shellFails++
+			s.noShell = s.shellFails >= 2
 			return nil
 		}
 		s.sh = sh

@@ -65,6 +65,8 @@ type SSH struct {
 	shellMu sync.Mutex // guards sh and noShell
 	sh      *shell     // the persistent shell; nil until first used
 	noShell bool       // the host's shell cannot be driven: a session per command
+	// shellFails counts shells that would not start
+	shellFails int
 }
 
 // hostKeyLock serialises known_hosts appends across hosts.
