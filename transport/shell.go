@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,11 +23,12 @@ import (
 // a new SSH session (a channel's round trips and sshd's per-session child),
 // which is what lets a run go faster than one session per command.
 //
-// Each command still runs as its own `/bin/sh -c SCRIPT` child with stdin
-// from /dev/null (what a session with no input gives), so nothing it sets
-// (variables, cwd, traps, umask) reaches the next. Commands with stdin, and
-// commands that arrive while the shell is busy, take a session of their
-// own as before. The shell learns where a command's output ends from
+// Each command still runs as its own `/bin/sh -c SCRIPT` child with its
+// own stdin (/dev/null when it has none, as a session with no input), so
+// nothing it sets (variables, cwd, traps, umask) reaches the next. Secret
+// stdin, commands that arrive while the shell is busy, and hosts without
+// base64 for stdin take a session of their own as before. The shell
+// learns where a command's output ends from
 // markers carrying a random per-command nonce:
 //
 //	stderr: NONCE\n  <the command's stderr>  \nNONCE\n
@@ -41,6 +43,7 @@ type shell struct {
 	out    *markerReader
 	errs   *markerReader
 	pid    string // the shell's process id on the host: its process group, which a cancel signals
+	base64 bool   // the host has base64, which carries a command's stdin
 	client *ssh.Client
 }
 
@@ -77,7 +80,8 @@ func startShell(client *ssh.Client) (*shell, error) {
 	// the first line is the shell's pid: a command that cannot print it
 	// means the host's /bin/sh is not one we can drive
 	nonce := newNonce()
-	if _, err := fmt.Fprintf(in, "printf '%%s %%s\\n' %s \"$$\"\n", nonce); err != nil {
+	// (and whether base64 is there to carry a command's stdin)
+	if _, err := fmt.Fprintf(in, "printf '%%s %%s %%s\\n' %s \"$$\" \"$(command -v base64 >/dev/null 2>&1 && echo 1 || echo 0)\"\n", nonce); err != nil {
 		sh.close()
 		return nil, err
 	}
@@ -85,12 +89,13 @@ func startShell(client *ssh.Client) (*shell, error) {
 		sh.close()
 		return nil, err
 	}
-	pid, err := sh.out.until([]byte("\n"))
-	if err != nil || !isDigits(string(pid)) {
+	answer, err := sh.out.until([]byte("\n"))
+	pid, b64, _ := strings.Cut(string(answer), " ")
+	if err != nil || !isDigits(pid) {
 		sh.close()
 		return nil, fmt.Errorf("the host's /bin/sh did not answer as a POSIX shell")
 	}
-	sh.pid = string(pid)
+	sh.pid, sh.base64 = pid, b64 == "1"
 	return sh, nil
 }
 
@@ -99,13 +104,22 @@ func startShell(client *ssh.Client) (*shell, error) {
 var errNotStarted = errors.New("the persistent shell had ended before the command started")
 
 // run runs one command; the caller holds busy.
-func (sh *shell) run(ctx context.Context, script string) (hostexec.CmdResult, error) {
+func (sh *shell) run(ctx context.Context, script string, stdin []byte) (hostexec.CmdResult, error) {
 	nonce := newNonce()
 	// the subshell sets the command's fds up itself and execs: redirections
 	// on a command are made in the waiting shell, whose stderr must stay
 	// /dev/null for the "Killed" it prints when a command dies of a signal
-	line := "printf '%s\\n' " + nonce + " >&3; (exec </dev/null 2>&3 3>&-; exec /bin/sh -c " + hostexec.QuoteAlways(script) +
-		"); r=$?; printf '\\n%s\\n' " + nonce + " >&3; printf '\\n%s %s\\n' " + nonce + " \"$r\"\n"
+	command := "(exec </dev/null 2>&3 3>&-; exec /bin/sh -c " + hostexec.QuoteAlways(script) + ")"
+	if stdin != nil {
+		// stdin travels as base64 in a here-document (text, whatever the
+		// bytes; "_" ends it and is no base64 character), decoded into a
+		// pipe to the command
+		end := "RB_END_" + nonce
+		command = "(exec 2>&3 3>&-; base64 -d <<'" + end + "' | exec /bin/sh -c " + hostexec.QuoteAlways(script) + "\n" +
+			wrap(base64.StdEncoding.EncodeToString(stdin), 76) + end + "\n)"
+	}
+	line := "printf '%s\\n' " + nonce + " >&3; " + command +
+		"; r=$?; printf '\\n%s\\n' " + nonce + " >&3; printf '\\n%s %s\\n' " + nonce + " \"$r\"\n"
 	if _, err := io.WriteString(sh.in, line); err != nil {
 		return hostexec.CmdResult{}, errNotStarted
 	}
@@ -206,6 +220,21 @@ func (m *markerReader) until(marker []byte) ([]byte, error) {
 	}
 }
 
+// wrap breaks s into lines of at most n bytes, each ending in a newline.
+func wrap(s string, n int) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n])
+		b.WriteByte('\n')
+		s = s[n:]
+	}
+	if s != "" {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 func newNonce() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -220,7 +249,9 @@ func isDigits(s string) bool {
 // ok false means the caller runs it on a session of its own (a command
 // with stdin, the shell busy with another command, or no shell to be had).
 func (s *SSH) runInShell(ctx context.Context, cmd hostexec.Cmd) (res hostexec.CmdResult, ok bool, err error) {
-	if s.cfg.PerCommandSessions || cmd.Stdin != nil || strings.ContainsRune(cmd.Script, 0) {
+	// a secret (a become password, a module's arguments) never goes
+	// through the shell's here-document, which some shells keep in a file
+	if s.cfg.PerCommandSessions || cmd.Secret || strings.ContainsRune(cmd.Script, 0) {
 		return res, false, nil
 	}
 	sh := s.idleShell()
@@ -228,7 +259,10 @@ func (s *SSH) runInShell(ctx context.Context, cmd hostexec.Cmd) (res hostexec.Cm
 		return res, false, nil
 	}
 	defer sh.busy.Unlock()
-	res, err = sh.run(ctx, cmd.Script)
+	if cmd.Stdin != nil && !sh.base64 {
+		return res, false, nil
+	}
+	res, err = sh.run(ctx, cmd.Script, cmd.Stdin)
 	switch {
 	case err == nil:
 		return res, true, nil

@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -40,6 +41,9 @@ func TestPersistentShellMatchesSessionPerCommand(t *testing.T) {
 		{Script: "pwd; echo \"leak=${RB_LEAK-unset}\"; umask; ulimit -n; echo $0"},
 		{Script: "cat; echo \"stdin done\""},
 		{Script: "cat", Stdin: []byte("given\nstdin")},
+		{Script: "od -An -c", Stdin: []byte("a\x00b\xff\nRB_END_x\n'\"$(id)")},
+		{Script: "wc -c; cat >/dev/null", Stdin: bytes.Repeat([]byte("0123456789abcdef"), 1<<16)},
+		{Script: "read a; echo \"[$a]\"; cat", Stdin: []byte{}},
 		{Script: "syntax error ( here"},
 		{Script: "kill -9 $$"},
 		{Script: "seq 1 50000"},
@@ -106,5 +110,27 @@ func TestPersistentShellCancel(t *testing.T) {
 			t.Fatalf("the cancelled command's processes still run: %s", res.Stdout)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Which commands the persistent shell runs: those without stdin and those
+// with stdin that is not secret; a secret (a become password) always
+// takes a session of its own, where it never passes through a
+// here-document. The command's parent tells: sshd, or the shell.
+func TestPersistentShellCarriesNoSecrets(t *testing.T) {
+	h := dialTest(t, false)
+	parent := "ps -o comm= -p $PPID; cat >/dev/null"
+	for _, c := range []struct {
+		cmd  hostexec.Cmd
+		want string
+	}{
+		{hostexec.Cmd{Script: parent}, "sh"},
+		{hostexec.Cmd{Script: parent, Stdin: []byte("data")}, "sh"},
+		{hostexec.Cmd{Script: parent, Stdin: []byte("hunter2"), Secret: true}, "sshd"},
+	} {
+		res, err := h.Run(context.Background(), c.cmd)
+		if err != nil || strings.TrimSpace(res.Stdout) != c.want {
+			t.Errorf("stdin %q secret %v: parent %q (%v), want %s", c.cmd.Stdin, c.cmd.Secret, res.Stdout, err, c.want)
+		}
 	}
 }
