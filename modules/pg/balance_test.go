@@ -41,3 +41,33 @@ func TestBalanceJudge(t *testing.T) {
 		t.Errorf("weights differing from the intended ones passed: %s", r.Msg)
 	}
 }
+
+// The sample sized from the weights: three equal weights need 72
+// sessions; with that many, a backend that serves nothing fails the
+// judge and one that serves its share passes.
+func TestSoundSessions(t *testing.T) {
+	up := func(host string, w float64) backend { return backend{host: host, role: "standby", status: "up", weight: w} }
+	for _, c := range []struct {
+		nodes []backend
+		want  int
+	}{
+		{[]backend{up("a", 1), up("b", 1), up("c", 1)}, 72},
+		{[]backend{up("a", 0), up("b", 1), up("c", 1)}, 36},
+		{[]backend{up("a", 1), up("b", 9)}, 324},
+		{[]backend{up("a", 1)}, 20},
+		{[]backend{up("a", 1), {host: "b", status: "down", weight: 1}}, 20},
+	} {
+		n := soundSessions(c.nodes, 4)
+		if n != c.want {
+			t.Errorf("%v: %d sessions, want %d", c.nodes, n, c.want)
+		}
+	}
+	nodes := []backend{{host: "a", role: "primary", status: "up", weight: 1}, up("b", 1), up("c", 1)}
+	b := &PgpoolBalance{Sessions: soundSessions(nodes, 4), Tolerance: 4}
+	if r := b.judge(nodes, map[string]int{"a": 24, "b": 24, "c": 24}, "a"); r.Failed {
+		t.Errorf("an even spread failed: %s", r.Msg)
+	}
+	if r := b.judge(nodes, map[string]int{"a": 36, "b": 36, "c": 0}, "a"); !r.Failed {
+		t.Errorf("a backend with no reads passed: %s", r.Msg)
+	}
+}
