@@ -46,7 +46,9 @@ func TestBalanceJudge(t *testing.T) {
 // sessions; with that many, a backend that serves nothing fails the
 // judge and one that serves its share passes.
 func TestSoundSessions(t *testing.T) {
-	up := func(host string, w float64) backend { return backend{host: host, role: "standby", status: "up", weight: w} }
+	up := func(host string, w float64) backend {
+		return backend{host: host, role: "standby", status: "up", weight: w}
+	}
 	for _, c := range []struct {
 		nodes []backend
 		want  int
