@@ -198,7 +198,7 @@ func (sh *shell) close() {
 type markerReader struct {
 	r    io.Reader
 	buf  []byte
-	read [32 << 10]byte
+	read [4 << 10]byte // small: a fleet holds two per host
 }
 
 // until returns the bytes before the next marker and consumes the marker.
