@@ -11,7 +11,8 @@ for target in \
   ./playbooks:FuzzLoadPlaybook ./playbooks:FuzzParseKV \
   ./inventory:FuzzInventoryYAML ./inventory:FuzzInventoryINI \
   ./internal/cond:FuzzCondition ./templates:FuzzTemplate ./convert:FuzzConvertTemplate ./internal/shellwords:FuzzSplit \
-  ./modules/builtin:FuzzIniEdit ./modules:FuzzMode ./internal/diag:FuzzParseYAML ./internal/history:FuzzCheck ./internal/vault:FuzzOpen
+  ./modules/builtin:FuzzIniEdit ./modules:FuzzMode ./internal/diag:FuzzParseYAML ./internal/history:FuzzCheck ./internal/vault:FuzzOpen \
+  ./transport:FuzzMarkerReader
 do
   pkg=${target%%:*}; fn=${target#*:}
   echo "fuzz $fn ($pkg, $t)"
