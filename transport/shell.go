@@ -45,13 +45,25 @@ type shell struct {
 	pid    string // the shell's process id on the host: its process group, which a cancel signals
 	base64 bool   // the host has base64, which carries a command's stdin
 	client *ssh.Client
+	dead   chan struct{} // closed when the session has ended
+}
+
+// ended says whether the shell's session is over (connection lost while
+// idle, the shell gone).
+func (sh *shell) ended() bool {
+	select {
+	case <-sh.dead:
+		return true
+	default:
+		return false
+	}
 }
 
 // startShell opens the session and starts the shell on it.
 func startShell(client *ssh.Client) (*shell, error) {
 	sess, err := client.NewSession()
 	if err != nil {
-		return nil, err
+		return nil, err // the connection, not the host's shell
 	}
 	in, err := sess.StdinPipe()
 	if err != nil {
@@ -74,9 +86,10 @@ func startShell(client *ssh.Client) (*shell, error) {
 	// be a POSIX one)
 	if err := sess.Start("exec /bin/sh -c 'exec /bin/sh 3>&2 2>/dev/null'"); err != nil {
 		sess.Close()
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", errNoShell, err)
 	}
-	sh := &shell{sess: sess, in: in, out: &markerReader{r: out}, errs: &markerReader{r: errs}, client: client}
+	sh := &shell{sess: sess, in: in, out: &markerReader{r: out}, errs: &markerReader{r: errs}, client: client, dead: make(chan struct{})}
+	go func() { sess.Wait(); close(sh.dead) }()
 	// the first line is the shell's pid: a command that cannot print it
 	// means the host's /bin/sh is not one we can drive
 	nonce := newNonce()
@@ -87,39 +100,36 @@ func startShell(client *ssh.Client) (*shell, error) {
 	}
 	if _, err := sh.out.until([]byte(nonce + " ")); err != nil {
 		sh.close()
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", errNoShell, err)
 	}
 	answer, err := sh.out.until([]byte("\n"))
 	pid, b64, _ := strings.Cut(string(answer), " ")
 	if err != nil || !isDigits(pid) {
 		sh.close()
-		return nil, fmt.Errorf("the host's /bin/sh did not answer as a POSIX shell")
+		return nil, errNoShell
 	}
 	sh.pid, sh.base64 = pid, b64 == "1"
 	return sh, nil
 }
 
-// errNotStarted means the command never reached the host's shell (the
-// shell had exited): running it on a session of its own is safe.
+// errNoShell means a session opened but the shell in it did not answer as
+// a POSIX shell should.
+var errNoShell = errors.New("the host's /bin/sh did not answer as a POSIX shell")
+
+// errNotStarted means the command never reached the host's shell (its
+// session had ended, or the command could not be sent whole): running it
+// on a session of its own is safe. Once sent, a command the shell may
+// have started is never sent again: a connection lost then is reported
+// as lost during the command, as with a session of its own.
 var errNotStarted = errors.New("the persistent shell had ended before the command started")
 
 // run runs one command; the caller holds busy.
 func (sh *shell) run(ctx context.Context, script string, stdin []byte) (hostexec.CmdResult, error) {
 	nonce := newNonce()
-	// the subshell sets the command's fds up itself and execs: redirections
-	// on a command are made in the waiting shell, whose stderr must stay
-	// /dev/null for the "Killed" it prints when a command dies of a signal
-	command := "(exec </dev/null 2>&3 3>&-; exec /bin/sh -c " + hostexec.QuoteAlways(script) + ")"
-	if stdin != nil {
-		// stdin travels as base64 in a here-document (text, whatever the
-		// bytes; "_" ends it and is no base64 character), decoded into a
-		// pipe to the command
-		end := "RB_END_" + nonce
-		command = "(exec 2>&3 3>&-; base64 -d <<'" + end + "' | exec /bin/sh -c " + hostexec.QuoteAlways(script) + "\n" +
-			wrap(base64.StdEncoding.EncodeToString(stdin), 76) + end + "\n)"
+	line := commandLine(nonce, script, stdin)
+	if sh.ended() {
+		return hostexec.CmdResult{}, errNotStarted
 	}
-	line := "printf '%s\\n' " + nonce + " >&3; " + command +
-		"; r=$?; printf '\\n%s\\n' " + nonce + " >&3; printf '\\n%s %s\\n' " + nonce + " \"$r\"\n"
 	if _, err := io.WriteString(sh.in, line); err != nil {
 		return hostexec.CmdResult{}, errNotStarted
 	}
@@ -140,7 +150,7 @@ func (sh *shell) run(ctx context.Context, script string, stdin []byte) (hostexec
 	}()
 	go func() {
 		if _, err := sh.errs.until([]byte(nonce + "\n")); err != nil {
-			errc <- part{nil, errNotStarted}
+			errc <- part{nil, err}
 			return
 		}
 		b, err := sh.errs.until([]byte("\n" + nonce + "\n"))
@@ -159,9 +169,6 @@ func (sh *shell) run(ctx context.Context, script string, stdin []byte) (hostexec
 			return hostexec.CmdResult{RC: -1}, ctx.Err()
 		}
 	}
-	if errors.Is(errs.err, errNotStarted) {
-		return hostexec.CmdResult{}, errNotStarted
-	}
 	if out.err != nil || errs.err != nil {
 		return hostexec.CmdResult{}, errors.New("connection lost during command")
 	}
@@ -171,6 +178,27 @@ func (sh *shell) run(ctx context.Context, script string, stdin []byte) (hostexec
 		return hostexec.CmdResult{}, fmt.Errorf("the persistent shell gave no exit status (%q)", out.b[i+1:])
 	}
 	return hostexec.CmdResult{RC: rc, Stdout: string(out.b[:i]), Stderr: string(errs.b)}, nil
+}
+
+// commandLine is what the shell is sent for one command.
+func commandLine(nonce, script string, stdin []byte) string {
+	// the subshell sets the command's fds up itself and execs: redirections
+	// on a command are made in the waiting shell, whose stderr must stay
+	// /dev/null for the "Killed" it prints when a command dies of a signal
+	command := "(exec </dev/null 2>&3 3>&-; exec /bin/sh -c " + hostexec.QuoteAlways(script) + ")"
+	if stdin != nil {
+		// stdin travels as base64 in a here-document (text, whatever the
+		// bytes; "_" ends it and is no base64 character), decoded into a
+		// pipe to the command
+		end := "RB_END_" + nonce
+		command = "(exec 2>&3 3>&-; base64 -d <<'" + end + "' | exec /bin/sh -c " + hostexec.QuoteAlways(script) + "\n" +
+			wrap(base64.StdEncoding.EncodeToString(stdin), 76) + end + "\n)"
+	}
+	// in braces: a line cut short (the connection lost while sending) is
+	// an unclosed group, which the shell refuses at end of input instead
+	// of running the part it got
+	return "{ printf '%s\\n' " + nonce + " >&3; " + command +
+		"; r=$?; printf '\\n%s\\n' " + nonce + " >&3; printf '\\n%s %s\\n' " + nonce + " \"$r\"; }\n"
 }
 
 // cancel stops the running command, then ends this shell (what the
@@ -287,15 +315,21 @@ func (s *SSH) idleShell() *shell {
 	if s.noShell {
 		return nil
 	}
+	if s.sh != nil && s.sh.ended() && s.sh.busy.TryLock() {
+		s.sh.close()
+		s.sh = nil
+	}
 	if s.sh == nil {
 		client := s.current()
 		sh, err := startShell(client)
 		if err != nil {
 			// a host whose shell cannot be driven keeps a session per
 			// command (a lost connection is redialled by that path; a
-			// second failure means the host, not the connection)
-			s.shellFails++
-			s.noShell = s.shellFails >= 2
+			// second refusal means the host, not the connection)
+			if errors.Is(err, errNoShell) {
+				s.shellFails++
+				s.noShell = s.shellFails >= 2
+			}
 			return nil
 		}
 		s.sh = sh

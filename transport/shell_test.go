@@ -134,3 +134,20 @@ func TestPersistentShellCarriesNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A connection lost while idle takes its shell with it: the next command
+// runs on a new connection, and the shell after it is a new one there
+// (lost connections, however many, never turn the shell off).
+func TestPersistentShellAfterLostConnections(t *testing.T) {
+	h := dialTest(t, false)
+	parent := hostexec.Cmd{Script: "ps -o comm= -p $PPID"}
+	for i := range 3 {
+		transport.LoseConnection(h)
+		if res, err := h.Run(context.Background(), hostexec.Cmd{Script: "echo again"}); err != nil || res.Stdout != "again\n" {
+			t.Fatalf("loss %d: %q, %v", i, res.Stdout, err)
+		}
+		if res, err := h.Run(context.Background(), parent); err != nil || strings.TrimSpace(res.Stdout) != "sh" {
+			t.Fatalf("loss %d: the next command's parent is %q (%v), not the shell", i, res.Stdout, err)
+		}
+	}
+}
