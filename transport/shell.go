@@ -42,7 +42,7 @@ type shell struct {
 	in     io.WriteCloser
 	out    *markerReader
 	errs   *markerReader
-	pid    string // the shell's process id on the host: its process group, which a cancel signals
+	pid    string // the shell's process id on the host, whose children a cancel signals
 	base64 bool   // the host has base64, which carries a command's stdin
 	client *ssh.Client
 	dead   chan struct{} // closed when the session has ended
@@ -203,13 +203,16 @@ func commandLine(nonce, script string, stdin []byte) string {
 
 // cancel stops the running command, then ends this shell (what the
 // command left in the streams could not be told from the next one's
-// output). sshd made the shell a process group leader, and the commands
-// run in its group: SIGTERM to the group reaches the command and what it
-// started (a command under become keeps its own group, which sudo's
-// wrapper stops when sudo gets the signal).
+// output). SIGTERM goes to the shell's children (the command) and theirs
+// (what the command runs), never to the shell's process group: a process
+// an earlier command started in the background is in that group and must
+// live on, as it would after a session of its own. A command under become
+// is sudo, which passes the signal to its wrapper, which stops the group
+// it made.
 func (sh *shell) cancel() {
 	if s, err := sh.client.NewSession(); err == nil {
-		_ = s.Run("kill -TERM -- -" + sh.pid + " 2>/dev/null")
+		_ = s.Run("for p in $(pgrep -P " + sh.pid + " 2>/dev/null || ps -o pid= --ppid " + sh.pid + "); do " +
+			"pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null; done")
 		s.Close()
 	}
 	sh.close()

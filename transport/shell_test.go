@@ -151,3 +151,35 @@ func TestPersistentShellAfterLostConnections(t *testing.T) {
 		}
 	}
 }
+
+// A cancel stops the running command and what it runs, and nothing an
+// earlier command left running in the background (a daemon it started).
+func TestPersistentShellCancelSparesEarlierDaemons(t *testing.T) {
+	h := dialTest(t, false)
+	if _, err := h.Run(context.Background(), hostexec.Cmd{Script: "nohup sleep 31339 >/dev/null 2>&1 &"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := h.Run(ctx, hostexec.Cmd{Script: "sleep 31340"}); err == nil {
+		t.Fatal("a cancelled command reported success")
+	}
+	count := func(pattern string) string {
+		res, err := h.Run(context.Background(), hostexec.Cmd{Script: "ps -eo args | grep -c '^sleep " + pattern + "' || true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(res.Stdout)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count("31340") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("the cancelled command still runs")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := count("31339"); n != "1" {
+		t.Errorf("the earlier command's daemon: %s running, want 1", n)
+	}
+	h.Run(context.Background(), hostexec.Cmd{Script: "pkill -f '^sleep 31339' || true"})
+}
