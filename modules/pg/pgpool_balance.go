@@ -24,7 +24,7 @@ type PgpoolBalance struct {
 	User      string         `yaml:"user" doc:"role to connect as" default:"postgres"`
 	Password  modules.Secret `yaml:"password" doc:"its password (never shown)"`
 	DB        string         `yaml:"db" doc:"database" default:"postgres"`
-	Sessions  int            `yaml:"sessions" doc:"sessions to open, one SELECT each (pgpool balances per session); 0: as few as tell a backend that gets no reads from its share at this tolerance (72 for three equal weights)" default:"0"`
+	Sessions  int            `yaml:"sessions" doc:"sessions to open, one SELECT each (pgpool balances per session); 0: as few as tell a backend that gets no reads from its share at this tolerance (72 for three equal weights)"`
 	Tolerance float64        `yaml:"tolerance" doc:"how many standard deviations a node's count may be from its share" default:"4"`
 	// Weights are the intended weights by backend address: pgpool's own
 	// (SHOW POOL_NODES) must say the same, in proportion.
