@@ -644,6 +644,12 @@ func (r *run) meta(h *hostState, action string) {
 		h.version++
 	case "clear_host_errors":
 		h.failed = false
+	case "reset_connection":
+		// the next task logs in anew (new groups, login environment and
+		// shell), as in Ansible
+		if r.opt.Connector != nil {
+			r.opt.Connector.Drop(h.name)
+		}
 	}
 }
 

@@ -342,3 +342,28 @@ func TestInventoryLocalhostGoesOverSSH(t *testing.T) {
 		t.Errorf("implicit localhost: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Commands of one host run in its persistent shell across tasks (the
+// same parent process); meta: reset_connection logs in anew (a new
+// shell), as Ansible's does.
+func TestResetConnectionStartsANewShell(t *testing.T) {
+	srv := sshtest.Start(t, 1)
+	dir := t.TempDir()
+	pb := writeFile(t, dir, "pb.yaml", "- hosts: all\n  gather_facts: false\n  tasks:\n"+
+		"    - shell: echo $PPID\n      register: r1\n"+
+		"    - shell: echo $PPID\n      register: r2\n"+
+		"    - meta: reset_connection\n"+
+		"    - shell: echo $PPID\n      register: r3\n"+
+		"    - debug:\n        msg: \"shells {{ .r1.stdout }} {{ .r2.stdout }} {{ .r3.stdout }}\"\n")
+	r := runMain(t, "", "play", pb, "-i", srv.Inventory(t, ""), "--known-hosts", srv.KnownHosts, "-l", "host1")
+	m := regexp.MustCompile(`shells (\d+) (\d+) (\d+)`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if m[1] != m[2] {
+		t.Errorf("two tasks ran in different shells (%s, %s): no persistent shell", m[1], m[2])
+	}
+	if m[2] == m[3] {
+		t.Errorf("the same shell (pid %s) before and after reset_connection", m[2])
+	}
+}

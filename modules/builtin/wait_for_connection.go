@@ -42,5 +42,13 @@ func (w *WaitForConnection) Run(ctx context.Context, env *modules.Env) (*modules
 	if r.RC != 0 {
 		return modules.Failf("%s: cloud-init did not finish: %s", env.Host.Name(), strings.TrimSpace(r.Stdout+r.Stderr)), nil
 	}
+	if w.CloudInit && env.Reconnect != nil {
+		// the login this connection made predates what cloud-init set up
+		// (locale, groups, keys): later tasks get a new login, as
+		// Ansible's wait_for_connection resets its connection
+		if _, err := env.Reconnect(ctx, 2*time.Minute); err != nil {
+			return nil, err
+		}
+	}
 	return &modules.Result{Data: map[string]any{"elapsed": time.Since(begin).Seconds()}}, nil
 }
