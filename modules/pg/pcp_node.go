@@ -134,12 +134,24 @@ func (p *PcpNode) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 	res.Changed = true
 	res.Msg = fmt.Sprintf("%s node %d", p.Action, p.NodeID)
 	res.Then(func(ctx context.Context) error {
-		if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
-			return err
+		// pcp's own connection may be dropped while pgpool restarts its
+		// children ("unable to read data from socket", seen right after a
+		// promotion on the container tier): a refused request is sent
+		// again, sooner than an unanswered one, until the deadline
+		var sendErr error
+		send := func() time.Time {
+			_, sendErr = modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action)
+			if sendErr != nil {
+				return time.Now().Add(time.Second)
+			}
+			return time.Now().Add(resendEvery)
 		}
 		deadline := time.Now().Add(time.Duration(p.Timeout) * time.Second)
-		resend := time.Now().Add(resendEvery)
+		resend := send()
 		for {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			st, err = p.status(ctx, env.Host)
 			if err == nil && done(st) {
 				res.Data = data(st)
@@ -150,12 +162,12 @@ func (p *PcpNode) Run(ctx context.Context, env *modules.Env) (*modules.Result, e
 			// undo ours, and while failover_command runs it answers nothing;
 			// the request is sent again until the status says it took
 			if time.Now().After(resend) {
-				if _, err := modules.RunOK(ctx, env.Host, cmd, "pcp "+p.Action); err != nil {
-					return err
-				}
-				resend = time.Now().Add(resendEvery)
+				resend = send()
 			}
 			if time.Now().After(deadline) {
+				if sendErr != nil {
+					return fmt.Errorf("%w (sent again for %ds)", sendErr, p.Timeout)
+				}
 				*res = modules.Result{Failed: true, Data: data(st), Msg: fmt.Sprintf("pcp %s of node %d: pcp said yes, but the node's status is still %s (role %s) after %ds", p.Action, p.NodeID, st.Status, st.Role, p.Timeout)}
 				return nil
 			}
