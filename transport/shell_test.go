@@ -97,17 +97,26 @@ func TestPersistentShellCancel(t *testing.T) {
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("cancelled command: %v after %v", err, time.Since(start))
 	}
+	waitGone(t, h, "3133[78]")
+}
+
+// sleeps counts the host's sleep processes whose argument matches pattern.
+func sleeps(t *testing.T, h *transport.SSH, pattern string) string {
+	t.Helper()
+	res, err := h.Run(context.Background(), hostexec.Cmd{Script: "ps -eo args | grep -c '^sleep " + pattern + "' || true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(res.Stdout)
+}
+
+// waitGone waits up to 5 s for those sleep processes to end.
+func waitGone(t *testing.T, h *transport.SSH, pattern string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res, err := h.Run(context.Background(), hostexec.Cmd{Script: "ps -eo args | grep -c '^sleep 3133[78]' || true"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.TrimSpace(res.Stdout) == "0" {
-			break
-		}
+	for n := sleeps(t, h, pattern); n != "0"; n = sleeps(t, h, pattern) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the cancelled command's processes still run: %s", res.Stdout)
+			t.Fatalf("the cancelled command's processes still run: %s", n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -165,21 +174,8 @@ func TestPersistentShellCancelSparesEarlierDaemons(t *testing.T) {
 	if _, err := h.Run(ctx, hostexec.Cmd{Script: "sleep 31340"}); err == nil {
 		t.Fatal("a cancelled command reported success")
 	}
-	count := func(pattern string) string {
-		res, err := h.Run(context.Background(), hostexec.Cmd{Script: "ps -eo args | grep -c '^sleep " + pattern + "' || true"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(res.Stdout)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for count("31340") != "0" {
-		if time.Now().After(deadline) {
-			t.Fatal("the cancelled command still runs")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := count("31339"); n != "1" {
+	waitGone(t, h, "31340")
+	if n := sleeps(t, h, "31339"); n != "1" {
 		t.Errorf("the earlier command's daemon: %s running, want 1", n)
 	}
 	h.Run(context.Background(), hostexec.Cmd{Script: "pkill -f '^sleep 31339' || true"})
