@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -50,6 +51,8 @@ type Options struct {
 	// Become is -b: become for every task unless a play, block or task
 	// says otherwise.
 	Become bool
+	// SlowestShown is how many of the slowest tasks the recap lists (0: 3).
+	SlowestShown int
 }
 
 // hostState is one host's state across the run.
@@ -220,7 +223,7 @@ plays:
 		r.stats.Plays = append(r.stats.Plays, TaskTime{Task: p.Name, Duration: time.Since(playBegin)})
 	}
 	r.stats.Elapsed = time.Since(begin)
-	r.stats.Slowest = r.slowest(3)
+	r.stats.Slowest = r.slowest(cmp.Or(opt.SlowestShown, 3))
 	sort.Strings(r.stats.Order)
 	opt.Output.Recap(r.stats)
 	return r.stats, ctx.Err()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,7 +224,7 @@ func (f *runFlags) options(a *app, inv *inventory.Inventory) (runner.Options, er
 		Connector: &runner.Connector{KnownHosts: f.knownHosts, AcceptNew: f.acceptNew, NetNS: f.netns,
 			Timeout: time.Duration(f.timeout * float64(time.Second)), User: f.remoteUser, KeyFile: f.privateKey,
 			PerCommandSessions: f.perCommand},
-		Become: f.become, Explain: f.explain, Heartbeat: heartbeatEvery(), VaultSecrets: a.vault.Opened}
+		Become: f.become, Explain: f.explain, Heartbeat: heartbeatEvery(), SlowestShown: slowestShown(), VaultSecrets: a.vault.Opened}
 	if f.askPass {
 		if opt.Connector.Password, err = a.readSecret("SSH password: "); err != nil {
 			return opt, err
@@ -246,6 +247,15 @@ func heartbeatEvery() time.Duration {
 		}
 	}
 	return 30 * time.Second
+}
+
+// slowestShown is how many of the slowest tasks the recap lists: 3, or
+// PROFILE_TASKS_TASK_OUTPUT_LIMIT as Ansible's profile_tasks reads it.
+func slowestShown() int {
+	if n, err := strconv.Atoi(os.Getenv("PROFILE_TASKS_TASK_OUTPUT_LIMIT")); err == nil && n > 0 {
+		return n
+	}
+	return 3
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -125,13 +125,27 @@ type PgError struct{ Msg string }
 func (e *PgError) Error() string { return e.Msg }
 
 // Query runs SQL with parameters and returns the last statement's rows.
+// Parameters may hold secrets (a password, a conninfo), so psql's stdin is
+// marked secret whenever there are any.
 func Query(ctx context.Context, h modules.Host, c PgConn, sql string, params map[string]string) (*PgRows, error) {
+	return query(ctx, h, c, sql, params, len(params) > 0)
+}
+
+// QueryNames is Query for parameters that only name things (roles,
+// databases, schemas, settings, privileges): its stdin is not secret, so
+// it can go through the host's persistent shell rather than a session of
+// its own (the cost of a session shows under emulation).
+func QueryNames(ctx context.Context, h modules.Host, c PgConn, sql string, names map[string]string) (*PgRows, error) {
+	return query(ctx, h, c, sql, names, false)
+}
+
+func query(ctx context.Context, h modules.Host, c PgConn, sql string, params map[string]string, secret bool) (*PgRows, error) {
 	c = c.withDefaults()
 	in, err := PsqlScript(sql, params)
 	if err != nil {
 		return nil, err
 	}
-	r, err := h.Run(ctx, modules.Cmd{Script: AsUser(c.OSUser, modules.Join(c.psqlArgs()...)), Stdin: []byte(in), Secret: len(params) > 0})
+	r, err := h.Run(ctx, modules.Cmd{Script: AsUser(c.OSUser, modules.Join(c.psqlArgs()...)), Stdin: []byte(in), Secret: secret})
 	if err != nil {
 		return nil, err
 	}

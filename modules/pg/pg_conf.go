@@ -67,7 +67,7 @@ func (p *PgConf) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 	}
 	names = append(names, p.Reset...)
 	sort.Strings(names)
-	rows, err := Query(ctx, env.Host, p.PgConn, pgConfQuery, map[string]string{"names": strings.Join(names, ",")})
+	rows, err := QueryNames(ctx, env.Host, p.PgConn, pgConfQuery, map[string]string{"names": strings.Join(names, ",")})
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (p *PgConf) Run(ctx context.Context, env *modules.Env) (*modules.Result, er
 			return err
 		}
 		if p.Reload == nil || *p.Reload {
-			rows, err = Query(ctx, env.Host, p.PgConn, "SELECT pg_reload_conf(); SELECT pg_sleep(0.2); "+pgConfQuery, map[string]string{"names": strings.Join(names, ",")})
+			rows, err = QueryNames(ctx, env.Host, p.PgConn, "SELECT pg_reload_conf(); SELECT pg_sleep(0.2); "+pgConfQuery, map[string]string{"names": strings.Join(names, ",")})
 			if err != nil {
 				return err
 			}

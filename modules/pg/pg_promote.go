@@ -33,7 +33,7 @@ func (p *PgPromote) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	res.Then(func(ctx context.Context) error {
 		res.Msg = "promoted to primary"
 		begin := time.Now()
-		if _, err := Query(ctx, env.Host, p.PgConn, "SELECT pg_promote(true, :'t'::int)", map[string]string{"t": strconv.Itoa(p.Timeout)}); err != nil {
+		if _, err := QueryNames(ctx, env.Host, p.PgConn, "SELECT pg_promote(true, :'t'::int)", map[string]string{"t": strconv.Itoa(p.Timeout)}); err != nil {
 			return err
 		}
 		for {

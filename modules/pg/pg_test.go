@@ -179,6 +179,11 @@ func TestPostgresqlUserOnARealServer(t *testing.T) {
 	if strings.TrimSpace(got) != "t" {
 		t.Errorf("CREATE on public not granted: %s", got)
 	}
+	// one privilege taken away: only that one is granted again
+	pgtest.AsPostgres(t, "psql", "-X", "-h", p.Socket, "-p", fmt.Sprint(p.Port), "-d", "shop", "-c", "REVOKE CREATE ON SCHEMA public FROM client1")
+	if r, err := modules.Execute(ctx, c, e); err != nil || !r.Changed || r.Msg != `GRANT CREATE ON SCHEMA "public" TO client1` {
+		t.Errorf("client1 after a revoke: %+v %v", r, err)
+	}
 }
 
 func TestPgHbaOnARealServer(t *testing.T) {

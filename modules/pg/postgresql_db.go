@@ -71,7 +71,7 @@ FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datna
 func (d *PostgresqlDB) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	p := map[string]string{"name": d.Name, "owner": d.Owner, "template": d.Template, "encoding": d.Encoding,
 		"collate": d.LCCollate, "ctype": d.LCCtype, "tablespace": d.Tablespace}
-	rows, err := Query(ctx, env.Host, d.conn(), dbQuery, p)
+	rows, err := QueryNames(ctx, env.Host, d.conn(), dbQuery, p)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (d *PostgresqlDB) Run(ctx context.Context, env *modules.Env) (*modules.Resu
 	res.Msg = strings.Join(stmts, "; ")
 	res.Then(func(ctx context.Context) error {
 		for _, s := range stmts {
-			if _, err := Query(ctx, env.Host, d.conn(), s, p); err != nil {
+			if _, err := QueryNames(ctx, env.Host, d.conn(), s, p); err != nil {
 				return err
 			}
 		}

@@ -171,7 +171,7 @@ func (p *PostgresqlPrivs) Run(ctx context.Context, env *modules.Env) (*modules.R
 				kept = append(kept, r)
 				continue
 			}
-			rows, err := Query(ctx, env.Host, conn, `SELECT count(*) FROM pg_roles WHERE rolname = :'r'`, map[string]string{"r": r})
+			rows, err := QueryNames(ctx, env.Host, conn, `SELECT count(*) FROM pg_roles WHERE rolname = :'r'`, map[string]string{"r": r})
 			if err != nil {
 				return modules.Failf("postgresql_privs: %v", err), nil
 			}
@@ -190,7 +190,7 @@ func (p *PostgresqlPrivs) Run(ctx context.Context, env *modules.Env) (*modules.R
 	// the plan: the statements in a transaction rolled back, comparing
 	// the objects' ACLs before and after; applying them commits
 	sql, params := p.sql(roles, true)
-	rows, err := Query(ctx, env.Host, conn, sql, params)
+	rows, err := QueryNames(ctx, env.Host, conn, sql, params)
 	if err != nil {
 		return modules.Failf("postgresql_privs: %v", err), nil
 	}
@@ -198,7 +198,7 @@ func (p *PostgresqlPrivs) Run(ctx context.Context, env *modules.Env) (*modules.R
 	if res.Changed {
 		res.Then(func(ctx context.Context) error {
 			sql, params := p.sql(roles, false)
-			if _, err := Query(ctx, env.Host, conn, sql, params); err != nil {
+			if _, err := QueryNames(ctx, env.Host, conn, sql, params); err != nil {
 				*res = *modules.Failf("postgresql_privs: %v", err)
 			}
 			return nil

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -79,7 +80,7 @@ UNION ALL SELECT '', false, false, false, false, false, '', current_setting('pas
 // Run brings the role to the wanted state.
 func (u *PostgresqlUser) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
 	p := map[string]string{"name": u.Name, "expires": u.Expires}
-	rows, err := Query(ctx, env.Host, u.PgConn, roleQuery, p)
+	rows, err := QueryNames(ctx, env.Host, u.PgConn, roleQuery, p)
 	if err != nil {
 		return nil, err
 	}
@@ -157,37 +158,63 @@ func (u *PostgresqlUser) Run(ctx context.Context, env *modules.Env) (*modules.Re
 	return u.apply(ctx, env, stmts, changes, p)
 }
 
+// missingGrants are the GRANTs the role lacks, checked in one query (each
+// psql start costs, and more under emulation).
 func (u *PostgresqlUser) missingGrants(ctx context.Context, env *modules.Env, exists bool) ([]string, error) {
-	var out []string
+	type want struct{ grant, check string }
+	var wants []want
+	p := map[string]string{"name": u.Name}
 	db := u.PgConn.withDefaults().DB
-	for _, priv := range u.DBPrivs {
+	p["db"] = db
+	for i, priv := range u.DBPrivs {
 		priv = strings.ToUpper(priv)
-		has := false
-		if exists && priv != "ALL" {
-			r, err := Query(ctx, env.Host, u.PgConn, "SELECT has_database_privilege(:'name', :'db', :'priv')", map[string]string{"name": u.Name, "db": db, "priv": priv})
-			if err != nil {
-				return nil, err
-			}
-			has = r.One() == "t"
+		k := fmt.Sprintf("dp%d", i)
+		p[k] = priv
+		w := want{grant: fmt.Sprintf(`GRANT %s ON DATABASE %s TO :"name"`, priv, quoteIdent(db))}
+		if priv != "ALL" { // ALL is granted again: it cannot be asked as one privilege
+			w.check = fmt.Sprintf("has_database_privilege(:'name', :'db', :'%s')", k)
 		}
-		if !has {
-			out = append(out, fmt.Sprintf(`GRANT %s ON DATABASE %s TO :"name"`, priv, quoteIdent(db)))
+		wants = append(wants, w)
+	}
+	schemas := make([]string, 0, len(u.SchemaPrivs))
+	for schema := range u.SchemaPrivs {
+		schemas = append(schemas, schema)
+	}
+	sort.Strings(schemas)
+	for si, schema := range schemas {
+		sk := fmt.Sprintf("s%d", si)
+		p[sk] = schema
+		for i, priv := range u.SchemaPrivs[schema] {
+			priv = strings.ToUpper(priv)
+			k := fmt.Sprintf("s%dp%d", si, i)
+			p[k] = priv
+			w := want{grant: fmt.Sprintf(`GRANT %s ON SCHEMA %s TO :"name"`, priv, quoteIdent(schema))}
+			if priv != "ALL" {
+				w.check = fmt.Sprintf("has_schema_privilege(:'name', :'%s', :'%s')", sk, k)
+			}
+			wants = append(wants, w)
 		}
 	}
-	for schema, privs := range u.SchemaPrivs {
-		for _, priv := range privs {
-			priv = strings.ToUpper(priv)
-			has := false
-			if exists && priv != "ALL" {
-				r, err := Query(ctx, env.Host, u.PgConn, "SELECT has_schema_privilege(:'name', :'schema', :'priv')", map[string]string{"name": u.Name, "schema": schema, "priv": priv})
-				if err != nil {
-					return nil, err
-				}
-				has = r.One() == "t"
-			}
-			if !has {
-				out = append(out, fmt.Sprintf(`GRANT %s ON SCHEMA %s TO :"name"`, priv, quoteIdent(schema)))
-			}
+	var checks []string
+	for i, w := range wants {
+		if exists && w.check != "" {
+			checks = append(checks, fmt.Sprintf("%s AS g%d", w.check, i))
+		}
+	}
+	row := map[string]string{}
+	if len(checks) > 0 {
+		r, err := QueryNames(ctx, env.Host, u.PgConn, "SELECT "+strings.Join(checks, ", "), p)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Rows) == 1 {
+			row = r.Rows[0]
+		}
+	}
+	var out []string
+	for i, w := range wants {
+		if row[fmt.Sprintf("g%d", i)] != "t" {
+			out = append(out, w.grant)
 		}
 	}
 	return out, nil

@@ -25,6 +25,8 @@ func TestSiteOnVMs(t *testing.T) {
 		t.Skip("real-VM tier: run with make test-vm (RUNBOOK_VM_TESTS=1)")
 	}
 	lab := testlab.Libvirtd(t)
+	// the recaps logged below list enough tasks to show where time goes
+	t.Setenv("PROFILE_TASKS_TASK_OUTPUT_LIMIT", "25")
 	play := vmPlayer(t, lab, "")
 	begin := time.Now()
 	code, out := play("play", "site.yaml")
