@@ -32,12 +32,14 @@ func (w *WaitForConnection) Run(ctx context.Context, env *modules.Env) (*modules
 	begin := time.Now()
 	script := "true"
 	if w.CloudInit {
-		// cloud-init writes /run/cloud-init/result.json when this boot's
+		// The lab's own image marks its seed applied in /run before sshd
+		// starts (it runs no cloud-init); cloud-init writes
+		// /run/cloud-init/result.json when this boot's
 		// stages are over: with no errors in it the host is done, and the
 		// login checked here already sees what cloud-init set up. Else ask
 		// cloud-init itself (a Python start, seconds under emulation);
 		// status 2 is "done with recoverable errors" (degraded), still done
-		script = `if grep -qs '"errors": \[\]' /run/cloud-init/result.json; then echo done-before; ` +
+		script = `if [ -e /run/runbook-seed.done ] || grep -qs '"errors": \[\]' /run/cloud-init/result.json; then echo done-before; ` +
 			"elif command -v cloud-init >/dev/null; then timeout " + strconv.Itoa(w.Timeout) + " cloud-init status --wait >/dev/null; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 2 ] || { cloud-init status --long; exit $rc; }; fi"
 	}
 	r, err := env.Host.Run(ctx, modules.Cmd{Script: script})

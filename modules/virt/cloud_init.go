@@ -88,7 +88,53 @@ func (c *CloudInit) Files() (map[string]string, error) {
 	if c.NetworkConfig != "" {
 		files["network-config"] = c.NetworkConfig
 	}
+	if boot := c.BootScript(); boot != "" {
+		files[BootScriptName] = boot
+	}
 	return files, nil
+}
+
+// BootScriptName is the seed file the lab's own image runs at first boot
+// instead of cloud-init (cloud images ignore it and read user-data).
+const BootScriptName = "runbook-boot.sh"
+
+// BootScript is what the generated user-data asks, as a POSIX shell
+// script: cloud-init's Python takes minutes of a guest's first boot under
+// software emulation, this takes a moment. Paths are under $ROOT (unset
+// on the guest) so a test can run it into a directory. A seed with its
+// own user_data or packages has none: those need cloud-init itself.
+func (c *CloudInit) BootScript() string {
+	if c.UserData != "" || len(c.Packages) > 0 {
+		return ""
+	}
+	q := modules.Quote
+	var b strings.Builder
+	b.WriteString("# written by runbook's cloud_init module: the seed's user-data, without cloud-init\nset -e\numask 022\nR=\"${ROOT:-}\"\n")
+	fmt.Fprintf(&b, "h=%s\nprintf '%%s\\n' \"$h\" > \"$R/etc/hostname\"\n[ -n \"$R\" ] || hostname \"$h\"\n", q(c.Hostname))
+	// manage_etc_hosts: the host's own name resolves locally
+	b.WriteString("{ grep -v '^127\\.0\\.1\\.1[[:space:]]' \"$R/etc/hosts\" 2>/dev/null || true; printf '127.0.1.1 %s\\n' \"$h\"; } > \"$R/etc/hosts.runbook\"\nmv -f \"$R/etc/hosts.runbook\" \"$R/etc/hosts\"\n")
+	if len(c.SSHAuthorizedKeys) > 0 {
+		b.WriteString("install -d -m 0700 \"$R/root/.ssh\"\nprintf '%s\\n'")
+		for _, k := range c.SSHAuthorizedKeys {
+			b.WriteString(" " + q(k))
+		}
+		b.WriteString(" > \"$R/root/.ssh/authorized_keys\"\nchmod 0600 \"$R/root/.ssh/authorized_keys\"\n")
+	}
+	if c.hostKey != "" {
+		// ssh_deletekeys, then the given key: its fingerprint is known already
+		fmt.Fprintf(&b, "rm -f \"$R\"/etc/ssh/ssh_host_*\n(umask 077; printf '%%s' %s > \"$R/etc/ssh/ssh_host_ed25519_key\")\nprintf '%%s\\n' %s > \"$R/etc/ssh/ssh_host_ed25519_key.pub\"\n",
+			q(c.hostKey), q(strings.TrimSpace(c.hostKeyPublic)))
+	}
+	if c.AptProxy != "" {
+		fmt.Fprintf(&b, "printf 'Acquire::http::Proxy \"%%s\";\\n' %s > \"$R/etc/apt/apt.conf.d/90runbook-proxy\"\n", q(c.AptProxy))
+	}
+	if c.AptSources != "" {
+		// preserve_sources_list: false; a deb822 file would add the mirror back
+		fmt.Fprintf(&b, "printf '%%s\\n' %s > \"$R/etc/apt/sources.list\"\nfor f in \"$R\"/etc/apt/sources.list.d/*.sources; do [ ! -e \"$f\" ] || mv -f \"$f\" \"$f.disabled\"; done\n", q(c.AptSources))
+	}
+	// growpart/resizefs: the root filesystem fills its (larger) disk
+	b.WriteString("[ -n \"$R\" ] || { d=$(findmnt -n -o SOURCE /); case \"$d\" in /dev/*) resize2fs \"$d\" >/dev/null 2>&1 || true;; esac; }\n")
+	return b.String()
 }
 
 // Run writes the seed when its content differs.
@@ -109,7 +155,7 @@ func (c *CloudInit) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 	if err != nil {
 		return nil, err
 	}
-	names := []string{"meta-data", "user-data", "network-config"}
+	names := []string{"meta-data", "user-data", "network-config", BootScriptName}
 	var read strings.Builder
 	read.WriteString("p=" + modules.Quote(c.Path) + "\n[ -e \"$p\" ] || { echo absent; exit 0; }\n")
 	for _, n := range names {
@@ -160,7 +206,8 @@ func (c *CloudInit) Run(ctx context.Context, env *modules.Env) (*modules.Result,
 		}
 		args := []string{"genisoimage", "-quiet", "-output", c.Path + ".tmp", "-volid", "cidata", "-joliet", "-rock"}
 		b.WriteString(modules.Join(args...) + " \"$d\"/*\nmv -f " + modules.Quote(c.Path+".tmp") + " " + modules.Quote(c.Path) + "\n")
-		r2, err := env.Host.Run(ctx, modules.Cmd{Script: b.String(), Stdin: []byte(stdin)})
+		// a private host key travels on stdin: secret (never shown by --explain)
+		r2, err := env.Host.Run(ctx, modules.Cmd{Script: b.String(), Stdin: []byte(stdin), Secret: c.hostKey != ""})
 		if _, err := modules.Must(r2, err, "genisoimage"); err != nil {
 			return err
 		}
