@@ -75,25 +75,43 @@ func TestSelfFenceDecisions(t *testing.T) {
 	closedPort := gone.Addr().(*net.TCPAddr).Port
 	gone.Close()
 	openPort := open.Addr().(*net.TCPAddr).Port
+	// a database peer whose port opens: 127.0.0.2 listens, 127.0.0.3 not
+	peer, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	go func() {
+		for {
+			c, err := peer.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	peerPort := peer.Addr().(*net.TCPAddr).Port
 
 	text, _ := fs.ReadFile(Files, "files/pg-selffence.sh.tmpl")
-	render := func(pgpoolPort int) string {
+	// every address is on loopback: the script opens TCP connections
+	render := func(pgpoolPort, pgPort int) string {
 		vars := map[string]any{"inventory_hostname": "postgres1", "pg_unit": "postgresql@15-main", "pg_data": "/nonexistent", "pgpool_addr": "127.0.0.1",
-			"pgpool_port": pgpoolPort, "pg_port": 5432, "selffence_after": 12, "selffence_reply_window": 5,
-			"hostvars": map[string]any{"postgres1": map[string]any{"ansible_host": "10.0.0.1"},
-				"postgres2": map[string]any{"ansible_host": "10.0.0.2"}, "postgres3": map[string]any{"ansible_host": "10.0.0.3"}}}
+			"pgpool_port": pgpoolPort, "pg_port": pgPort, "selffence_after": 12, "selffence_reply_window": 5,
+			"hostvars": map[string]any{"postgres1": map[string]any{"ansible_host": "127.0.0.1"},
+				"postgres2": map[string]any{"ansible_host": "127.0.0.2"}, "postgres3": map[string]any{"ansible_host": "127.0.0.3"}}}
 		s, err := Render("pg-selffence.sh", string(text), vars)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
-	const p2, p3 = "10.0.0.2:5432", "10.0.0.3:5432"
+	const p2, p3 = "p2", "p3" // the peers' psql answers, by name: their port differs per case
 	cases := []struct {
 		name   string
 		self   string            // this node's answers, in order
 		peers  map[string]string // peer -> answers
 		pgpool bool              // pgpool's port open
+		peerUp bool              // postgres2's port opens (TCP), whatever its psql answers
 		calls  string
 		logHas string
 		orphan bool // a postmaster runs outside its unit: the fence must stop it by its pid file
@@ -109,7 +127,7 @@ func TestSelfFenceDecisions(t *testing.T) {
 			self: "f|1|1"},
 		{name: "another node is a primary on a later timeline: stopped at once",
 			self: "f|1|0", peers: map[string]string{p2: "f|2"}, pgpool: true,
-			calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "10.0.0.2:5432 is a primary on timeline 2"},
+			calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "is a primary on timeline 2"},
 		{name: "a postmaster outside its unit (a cancelled start job; a container's cgroup systemd cannot kill) is stopped by its pid file",
 			self: "f|1|0", peers: map[string]string{p2: "f|2"}, pgpool: true, orphan: true,
 			calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "signalling postmaster"},
@@ -127,6 +145,10 @@ func TestSelfFenceDecisions(t *testing.T) {
 			self: "hang", peers: map[string]string{p2: "f|9"}},
 		{name: "garbage from this node is no answer",
 			self: "ERROR: x", peers: map[string]string{p2: "f|9"}},
+		{name: "pgpool not running yet, the standby's replies late: left alone while a peer's port opens (the VM tier's site.yaml under load)",
+			self: "f|1|1\nf|1|0", peerUp: true},
+		{name: "pgpool not running yet, too loaded to answer itself: left alone while a peer's port opens",
+			self: "f|1|1\nhang", peerUp: true},
 		{name: "contact comes back before the bound: left alone",
 			// two silent rounds between contacts, well inside the bound
 			// even when a loaded machine makes a round take seconds
@@ -144,15 +166,20 @@ func TestSelfFenceDecisions(t *testing.T) {
 			os.WriteFile(filepath.Join(bin, "systemctl"), []byte(fakeSystemctl), 0o755)
 			os.WriteFile(filepath.Join(bin, "logger"), []byte("#!/bin/sh\ntrue\n"), 0o755)
 			os.WriteFile(filepath.Join(fake, "self"), []byte(c.self+"\n"), 0o644)
+			pgPort := closedPort
+			if c.peerUp {
+				pgPort = peerPort
+			}
 			for p, s := range c.peers {
-				os.WriteFile(filepath.Join(fake, p), []byte(s+"\n"), 0o644)
+				addr := map[string]string{p2: "127.0.0.2", p3: "127.0.0.3"}[p] + ":" + strconv.Itoa(pgPort)
+				os.WriteFile(filepath.Join(fake, addr), []byte(s+"\n"), 0o644)
 			}
 			port := closedPort
 			if c.pgpool {
 				port = openPort
 			}
 			script := filepath.Join(dir, "selffence.sh")
-			os.WriteFile(script, []byte(render(port)), 0o755)
+			os.WriteFile(script, []byte(render(port, pgPort)), 0o755)
 			log := filepath.Join(dir, "fence.log")
 			data := filepath.Join(dir, "data")
 			os.MkdirAll(data, 0o700)
