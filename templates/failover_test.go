@@ -230,7 +230,7 @@ func TestFailoverDecisions(t *testing.T) {
 			p := filepath.Join(dir, "failover.sh")
 			os.WriteFile(p, []byte(strings.Replace(script, "LOG=/var/log/postgresql/pgpool-failover.log", "LOG='"+log+"'", 1)), 0o755)
 			cmd := exec.Command("sh", append([]string{p}, c.args...)...)
-			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake,
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "RUNBOOK_PSQL=psql", "FAKE="+fake,
 				"RUNBOOK_FAILOVER_ASK_TIMEOUT=1", "RUNBOOK_FAILOVER_DEADLINE=3", "RUNBOOK_FAILOVER_SYNC_WAIT="+c.syncWait)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("exit: %v %s", err, out)

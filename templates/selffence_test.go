@@ -197,7 +197,7 @@ func TestSelfFenceDecisions(t *testing.T) {
 				os.WriteFile(filepath.Join(data, "postmaster.pid"), []byte(strconv.Itoa(orphan.Process.Pid)+"\n"+data+"\n"), 0o600)
 			}
 			cmd := exec.Command("bash", script)
-			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+fake, "RUNBOOK_FENCE_DATA="+data,
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "RUNBOOK_PSQL=psql", "FAKE="+fake, "RUNBOOK_FENCE_DATA="+data,
 				"RUNBOOK_FENCE_AFTER="+strconv.Itoa(max(c.after, 2)), "RUNBOOK_FENCE_ROUNDS="+strconv.Itoa(6), "RUNBOOK_FENCE_LOG="+log, "RUNBOOK_FENCE_ASK_TIMEOUT=2")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("exit: %v %s", err, out)

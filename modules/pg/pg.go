@@ -67,6 +67,19 @@ func (c PgConn) psqlArgs() []string {
 	return args
 }
 
+// FindPsql sets $psql, in shell, to the newest /usr/lib/postgresql/N/bin/psql,
+// else the psql on PATH. On Debian and Ubuntu /usr/bin/psql is pg_wrapper,
+// a Perl script: about 3 s of a guest's CPU per call under emulation, which
+// made every check slow and, called each second by the self-fence, kept
+// the lab's nodes busy. Its only job that matters here is choosing a
+// cluster's port, and every call names the port. Pure sh, no fork.
+const FindPsql = `psql=psql; best=-1; for p in /usr/lib/postgresql/*/bin/psql; do v=${p#/usr/lib/postgresql/}; v=${v%%/*}; case $v in ''|*[!0-9]*) continue;; esac; if [ -x "$p" ] && [ "$v" -gt "$best" ]; then best=$v; psql=$p; fi; done`
+
+// PsqlLine is a shell line that runs psql (FindPsql's) with these arguments.
+func PsqlLine(args ...string) string {
+	return FindPsql + "; exec \"$psql\" " + modules.Join(args...)
+}
+
 // PgRows is a query result: column names and rows as maps.
 type PgRows struct {
 	Columns []string
@@ -145,7 +158,7 @@ func query(ctx context.Context, h modules.Host, c PgConn, sql string, params map
 	if err != nil {
 		return nil, err
 	}
-	r, err := h.Run(ctx, modules.Cmd{Script: AsUser(c.OSUser, modules.Join(c.psqlArgs()...)), Stdin: []byte(in), Secret: secret})
+	r, err := h.Run(ctx, modules.Cmd{Script: AsUser(c.OSUser, PsqlLine(c.psqlArgs()[1:]...)), Stdin: []byte(in), Secret: secret})
 	if err != nil {
 		return nil, err
 	}
