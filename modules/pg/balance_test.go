@@ -42,7 +42,7 @@ func TestBalanceJudge(t *testing.T) {
 	}
 }
 
-// The sample sized from the weights: three equal weights need 72
+// The sample sized from the weights: three equal weights need 26
 // sessions; with that many, a backend that serves nothing fails the
 // judge and one that serves its share passes.
 func TestSoundSessions(t *testing.T) {
@@ -53,9 +53,9 @@ func TestSoundSessions(t *testing.T) {
 		nodes []backend
 		want  int
 	}{
-		{[]backend{up("a", 1), up("b", 1), up("c", 1)}, 72},
-		{[]backend{up("a", 0), up("b", 1), up("c", 1)}, 36},
-		{[]backend{up("a", 1), up("b", 9)}, 324},
+		{[]backend{up("a", 1), up("b", 1), up("c", 1)}, 26},
+		{[]backend{up("a", 0), up("b", 1), up("c", 1)}, 20},
+		{[]backend{up("a", 1), up("b", 9)}, 99},
 		{[]backend{up("a", 1)}, 20},
 		{[]backend{up("a", 1), {host: "b", status: "down", weight: 1}}, 20},
 	} {
@@ -66,10 +66,34 @@ func TestSoundSessions(t *testing.T) {
 	}
 	nodes := []backend{{host: "a", role: "primary", status: "up", weight: 1}, up("b", 1), up("c", 1)}
 	b := &PgpoolBalance{Sessions: soundSessions(nodes, 4), Tolerance: 4}
-	if r := b.judge(nodes, map[string]int{"a": 24, "b": 24, "c": 24}, "a"); r.Failed {
-		t.Errorf("an even spread failed: %s", r.Msg)
+	for _, even := range []map[string]int{{"a": 9, "b": 9, "c": 8}, {"a": 4, "b": 12, "c": 10}} {
+		if r := b.judge(nodes, even, "a"); r.Failed {
+			t.Errorf("%v: a spread within chance failed: %s", even, r.Msg)
+		}
 	}
-	if r := b.judge(nodes, map[string]int{"a": 36, "b": 36, "c": 0}, "a"); !r.Failed {
+	if r := b.judge(nodes, map[string]int{"a": 13, "b": 13, "c": 0}, "a"); !r.Failed || !strings.Contains(r.Msg, "c served 0 reads") {
 		t.Errorf("a backend with no reads passed: %s", r.Msg)
+	}
+	if r := b.judge(nodes, map[string]int{"a": 26}, "a"); !r.Failed {
+		t.Errorf("every read on the primary passed: %s", r.Msg)
+	}
+	// the false-alarm rate is the tolerance's: the chance that a fair
+	// sample fails, summed exactly over every outcome, is below 1 in 10,000
+	// per backend
+	n := b.Sessions
+	fail := 0.0
+	for k := 0; k <= n; k++ {
+		below, above := binomialTails(n, k, 1.0/3)
+		if lim := tailChance(4) / 2; below < lim || above < lim {
+			pk, _ := binomialTails(n, k, 1.0/3)
+			pk1 := 0.0
+			if k > 0 {
+				pk1, _ = binomialTails(n, k-1, 1.0/3)
+			}
+			fail += pk - pk1
+		}
+	}
+	if fail > 1e-4 || fail <= 0 {
+		t.Errorf("a fair backend fails with chance %g", fail)
 	}
 }

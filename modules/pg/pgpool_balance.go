@@ -24,8 +24,8 @@ type PgpoolBalance struct {
 	User      string         `yaml:"user" doc:"role to connect as" default:"postgres"`
 	Password  modules.Secret `yaml:"password" doc:"its password (never shown)"`
 	DB        string         `yaml:"db" doc:"database" default:"postgres"`
-	Sessions  int            `yaml:"sessions" doc:"sessions to open, one SELECT each (pgpool balances per session); 0: as few as tell a backend that gets no reads from its share at this tolerance (72 for three equal weights)"`
-	Tolerance float64        `yaml:"tolerance" doc:"how many standard deviations a node's count may be from its share" default:"4"`
+	Sessions  int            `yaml:"sessions" doc:"sessions to open, one SELECT each (pgpool balances per session); 0: as few as tell a backend that gets no reads from its share at this tolerance (26 for three equal weights)"`
+	Tolerance float64        `yaml:"tolerance" doc:"how unlikely a node's count may be, in standard deviations of a normal tail (4: 1 in 16,000), judged by an exact binomial test" default:"4"`
 	// Weights are the intended weights by backend address: pgpool's own
 	// (SHOW POOL_NODES) must say the same, in proportion.
 	Weights map[string]float64 `yaml:"weights" doc:"intended weight of each backend by address; pgpool's must match in proportion"`
@@ -206,12 +206,15 @@ func (b *PgpoolBalance) read(ctx context.Context, dial func(context.Context) (*p
 }
 
 // soundSessions is the smallest sample that still tells a backend which
-// gets no reads at all from one that gets its share: its expected count
-// must stand tolerance+2 standard deviations clear of zero, so the judge
-// (tolerance standard deviations) fails the first and passes the second
-// but with a chance below 1 in 10,000. Each session through pgpool costs
-// several SCRAM handshakes, slow on an emulated VM: 150 fixed sessions
-// took two minutes there, for no more certainty.
+// gets no reads at all from one that gets its share: with n sessions a
+// backend of share p gets none with chance (1-p)^n, and n is the smallest
+// that makes that chance a rejection at the judge's level (tolerance
+// standard deviations as a two-sided tail, 4: about 1 in 16,000), so the
+// judge's exact binomial test fails the first and passes the second but
+// with that chance. Each session through pgpool costs several SCRAM
+// handshakes, slow on an emulated VM: 150 fixed sessions took two minutes
+// there; a normal-approximation band needed 72 for three equal weights,
+// the exact test 26.
 func soundSessions(backends []backend, tolerance float64) int {
 	total := 0.0
 	for _, be := range backends {
@@ -219,6 +222,7 @@ func soundSessions(backends []backend, tolerance float64) int {
 			total += be.weight
 		}
 	}
+	tail := tailChance(tolerance) / 2
 	n := 20.0
 	for _, be := range backends {
 		if (be.status != "up" && be.status != "waiting") || be.weight <= 0 || total <= 0 {
@@ -226,10 +230,37 @@ func soundSessions(backends []backend, tolerance float64) int {
 		}
 		p := be.weight / total
 		if p < 1 {
-			n = max(n, math.Ceil((tolerance+2)*(tolerance+2)*(1-p)/p-1e-9))
+			n = max(n, math.Ceil(math.Log(tail)/math.Log(1-p)-1e-9))
 		}
 	}
 	return int(min(n, 2000))
+}
+
+// tailChance is the two-sided normal tail beyond t standard deviations:
+// the false-alarm chance the tolerance names.
+func tailChance(t float64) float64 { return math.Erfc(t / math.Sqrt2) }
+
+// binomialTails are P(X <= k) and P(X >= k) for X ~ Binomial(n, p), exact.
+func binomialTails(n, k int, p float64) (below, above float64) {
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
+	pmf := func(i int) float64 {
+		if p <= 0 || p >= 1 { // all reads or none: certain
+			if (p <= 0 && i == 0) || (p >= 1 && i == n) {
+				return 1
+			}
+			return 0
+		}
+		return math.Exp(lg(n) - lg(i) - lg(n-i) + float64(i)*math.Log(p) + float64(n-i)*math.Log(1-p))
+	}
+	for i := 0; i <= n; i++ {
+		if i <= k {
+			below += pmf(i)
+		}
+		if i >= k {
+			above += pmf(i)
+		}
+	}
+	return below, above
 }
 
 // readPatience bounds how long one session is tried again.
@@ -255,14 +286,15 @@ func (b *PgpoolBalance) judge(backends []backend, counts map[string]int, writeHo
 		if up && total > 0 {
 			share = be.weight / total
 		}
-		n := float64(b.Sessions)
-		want := n * share
-		sd := math.Sqrt(n * share * (1 - share))
+		want := float64(b.Sessions) * share
 		got := counts[be.host]
 		reads[be.host] = got
 		lines = append(lines, fmt.Sprintf("%s (%s, weight %g): %d of %d reads, expected %.0f", be.host, be.role, be.weight, got, b.Sessions, want))
-		if math.Abs(float64(got)-want) > math.Max(b.Tolerance*sd, 3) {
-			problems = append(problems, fmt.Sprintf("%s served %d reads, expected %.0f ± %.0f", be.host, got, want, math.Max(b.Tolerance*sd, 3)))
+		// an exact two-sided binomial test: as few or as many reads is
+		// rarer than the tolerance allows
+		below, above := binomialTails(b.Sessions, got, share)
+		if limit := tailChance(b.Tolerance) / 2; below < limit || above < limit {
+			problems = append(problems, fmt.Sprintf("%s served %d reads, expected %.0f (a count this far off has a chance of %.2g)", be.host, got, want, min(below, above)))
 		}
 	}
 	for host, n := range counts {
