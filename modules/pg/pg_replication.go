@@ -2,8 +2,8 @@ package pg
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/runbook-lab/runbook/modules"
 )
@@ -44,20 +44,31 @@ FROM pg_stat_replication ORDER BY application_name`
 
 // Run reads the state.
 func (p *PgReplication) Run(ctx context.Context, env *modules.Env) (*modules.Result, error) {
-	node, err := Query(ctx, env.Host, p.PgConn, nodeQuery, nil)
-	if err != nil {
-		return nil, err
-	}
-	standbys, err := Query(ctx, env.Host, p.PgConn, standbysQuery, nil)
+	// one psql call, the standbys as JSON beside the node's row: each
+	// call costs a connection, seconds on an emulated guest
+	node, err := Query(ctx, env.Host, p.PgConn, nodeQuery+",\n (SELECT coalesce(json_agg(s ORDER BY s.application_name), '[]') FROM ("+standbysQuery+") s) AS standbys_json", nil)
 	if err != nil {
 		return nil, err
 	}
 	if len(node.Rows) != 1 {
 		return nil, fmt.Errorf("pg_replication: the node query returned %d rows, want 1", len(node.Rows))
 	}
+	var standbys []struct {
+		ApplicationName  string  `json:"application_name"`
+		ClientAddr       string  `json:"client_addr"`
+		State            string  `json:"state"`
+		SyncState        string  `json:"sync_state"`
+		LagBytes         int64   `json:"lag_bytes"`
+		ReplayLagSeconds float64 `json:"replay_lag_seconds"`
+	}
+	if err := json.Unmarshal([]byte(node.Rows[0]["standbys_json"]), &standbys); err != nil {
+		return nil, fmt.Errorf("pg_replication: the standbys: %w", err)
+	}
 	data := map[string]any{}
 	for k, v := range node.Rows[0] {
-		data[k] = v
+		if k != "standbys_json" {
+			data[k] = v
+		}
 	}
 	conf := CurrentUpstream("primary_conninfo = '" + node.Rows[0]["primary_conninfo"] + "'")
 	data["upstream_application_name"] = conf["application_name"]
@@ -66,15 +77,13 @@ func (p *PgReplication) Run(ctx context.Context, env *modules.Env) (*modules.Res
 	// recovery must know which standbys streamed from the failed primary
 	data["configured_upstream_host"] = conf["host"]
 	delete(data, "primary_conninfo") // may name a passfile; never a password, but not needed
-	list := make([]any, 0, len(standbys.Rows))
+	list := make([]any, 0, len(standbys))
 	byName := map[string]any{}
-	for _, r := range standbys.Rows {
-		lag, _ := strconv.ParseInt(r["lag_bytes"], 10, 64)
-		rl, _ := strconv.ParseFloat(r["replay_lag_seconds"], 64)
-		m := map[string]any{"application_name": r["application_name"], "client_addr": r["client_addr"], "state": r["state"],
-			"sync_state": r["sync_state"], "lag_bytes": lag, "replay_lag_seconds": rl}
+	for _, r := range standbys {
+		m := map[string]any{"application_name": r.ApplicationName, "client_addr": r.ClientAddr, "state": r.State,
+			"sync_state": r.SyncState, "lag_bytes": r.LagBytes, "replay_lag_seconds": r.ReplayLagSeconds}
 		list = append(list, m)
-		byName[r["application_name"]] = m
+		byName[r.ApplicationName] = m
 	}
 	data["standbys"] = list
 	data["standby"] = byName
