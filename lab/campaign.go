@@ -205,8 +205,10 @@ func Campaign(ctx context.Context, stdout io.Writer, run Player, extra map[strin
 				fault.Recovery = fmt.Sprintf("exit %d", c)
 			}
 		}
-		if c, _ := play(Play{Playbook: "verify.yaml"}); c != 0 {
+		verifyOut := ""
+		if c, out := play(Play{Playbook: "verify.yaml"}); c != 0 {
 			fault.Verify = fmt.Sprintf("exit %d", c)
+			verifyOut = out
 		}
 		fault.Seconds = time.Since(fb).Seconds()
 		partition := row.Judge == "partition"
@@ -219,7 +221,10 @@ func Campaign(ctx context.Context, stdout io.Writer, run Player, extra map[strin
 			fault.N, mode, fault.Lost, fault.Gap, fault.TwoPrimary, map[bool]string{true: " (fenced)", false: ""}[fault.Fenced],
 			fault.Recovery, fault.Verify, fault.Seconds)
 		if fault.Verify != "ok" {
-			break // the cluster is not whole: later faults would measure nothing
+			// why, here and not only in the log: the cluster is not whole
+			// and later faults would measure nothing
+			fmt.Fprintf(stdout, "verify after fault %d failed:\n%s", fault.N, failedLines(verifyOut, 8))
+			break
 		}
 	}
 	dist := Distributions(faults)
@@ -353,4 +358,21 @@ func NewestReport(dir, probe string) (Report, string) {
 		json.Unmarshal(b, &r)
 	}
 	return r, filepath.Dir(p)
+}
+
+// failedLines are a run's failed task results (what a failed verify says),
+// at most n, each with the task it belongs to.
+func failedLines(out string, n int) string {
+	var b strings.Builder
+	task := ""
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "TASK ["):
+			task = strings.TrimRight(l, " *")
+		case (strings.HasPrefix(l, "fatal: [") || strings.HasPrefix(l, "failed: [")) && n > 0:
+			n--
+			b.WriteString("  " + task + "\n    " + l + "\n")
+		}
+	}
+	return b.String()
 }

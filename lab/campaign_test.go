@@ -105,3 +105,16 @@ func TestCompareLast(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// A failed verify says why in the campaign's own output.
+func TestFailedLinesNameTheTaskAndItsMessage(t *testing.T) {
+	out := "PLAY [x] ***\n\nTASK [The cluster takes writes] ****\nok: [a]\nfatal: [postgres-client]: FAILED! => no writable primary\n\nTASK [other] ***\nfailed: [b] (item=1) => boom\n"
+	got := failedLines(out, 8)
+	want := "  TASK [The cluster takes writes]\n    fatal: [postgres-client]: FAILED! => no writable primary\n  TASK [other]\n    failed: [b] (item=1) => boom\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if failedLines(out, 1) != "  TASK [The cluster takes writes]\n    fatal: [postgres-client]: FAILED! => no writable primary\n" {
+		t.Error("the limit is not kept")
+	}
+}
