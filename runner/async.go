@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/runbook-lab/runbook/modules"
 	"github.com/runbook-lab/runbook/playbooks"
 	"github.com/runbook-lab/runbook/templates"
 )
@@ -32,6 +34,7 @@ type job struct {
 	done       bool
 	noLog      bool // the task's no_log: async_status gives its status, not its output
 	result     map[string]any
+	warnings   []string // the task's warnings, shown by async_status (a job has no output of its own)
 }
 
 func newJobs(ctx context.Context) *jobs {
@@ -60,7 +63,11 @@ func (j *jobs) Job(jid string) (map[string]any, bool, bool) {
 		}
 		return out, true, true
 	}
-	return maps.Clone(b.result), true, true
+	out := maps.Clone(b.result)
+	if len(b.warnings) > 0 {
+		out["warnings"] = slices.Clone(b.warnings)
+	}
+	return out, true, true
 }
 
 // Forget implements modules.Jobs.
@@ -109,21 +116,32 @@ func (r *run) startJob(t *playbooks.Task, sc scope, h *hostState, vars map[strin
 	j.byID[jid] = b
 	j.mu.Unlock()
 	limit, msg := asyncLimit(t)
+	// as in Ansible, the task's changed_when and failed_when judge what it
+	// registers, the launch; the job's own result is async_status's to judge
+	bg := *t
+	bg.ChangedWhen, bg.FailedWhen = nil, nil
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
 		ctx, cancel := context.WithTimeout(j.ctx, time.Duration(limit*float64(time.Second)))
 		defer cancel()
-		_, data := r.one(ctx, t, sc, h, vars)
+		res, data := r.one(ctx, &bg, sc, h, vars)
 		if j.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			data = map[string]any{"failed": true, "changed": false, "msg": msg}
 		}
 		j.mu.Lock()
 		b.done, b.result = true, data
+		if res != nil {
+			b.warnings = res.Warnings
+		}
 		j.mu.Unlock()
 	}()
-	return &HostResult{Status: StatusChanged, Msg: "started in the background as job " + jid + " (async_status reads it)"},
-		map[string]any{"ansible_job_id": jid, "started": 1, "finished": 0, "changed": true, "failed": false}
+	launch := &modules.Result{Changed: true, Msg: "started in the background as job " + jid + " (async_status reads it)"}
+	data := map[string]any{"ansible_job_id": jid, "started": 1, "finished": 0, "changed": true, "failed": false}
+	if out, outData := judge(t, launch, data, vars); out != nil {
+		return out, outData
+	}
+	return &HostResult{Status: statusOf(launch), Msg: launch.Msg}, data
 }
 
 // asyncCounts is the task with its templated async and poll rendered for

@@ -60,6 +60,13 @@ func (a *AsyncStatus) Run(_ context.Context, env *modules.Env) (*modules.Result,
 	}
 	delete(data, "changed")
 	delete(data, "failed")
+	// the job's warnings are shown now: a job has no output of its own
+	if ws, ok := data["warnings"].([]string); ok && env.Warn != nil {
+		for _, w := range ws {
+			env.Warn("%s", w)
+		}
+		delete(data, "warnings")
+	}
 	return &modules.Result{Changed: changed, Failed: failed, Msg: msg, Data: data}, nil
 }
 
