@@ -115,7 +115,9 @@ func TestSelfFenceDecisions(t *testing.T) {
 		calls  string
 		logHas string
 		orphan bool // a postmaster runs outside its unit: the fence must stop it by its pid file
+		signal bool // standby.signal in the data directory
 		after  int  // the fencing bound in seconds (default 2)
+		noAsk  bool // this node's PostgreSQL must never be asked
 	}{
 		{name: "cut off from pgpool and every standby after it had them: stopped",
 			self: "f|1|1\nf|1|0", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
@@ -141,6 +143,8 @@ func TestSelfFenceDecisions(t *testing.T) {
 			self: "f|1|1\nf|1|0\nhang", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
 		{name: "too loaded to answer from the moment it is cut off: the standby it had before is not remembered, stopped (the VM tier under CPU load)",
 			self: "f|1|1\nhang", calls: "kill --kill-whom=main --signal=SIGQUIT postgresql@15-main|stop postgresql@15-main", logHas: "cut off from pgpool and every standby"},
+		{name: "a standby by its data directory is never asked, never fenced (standby.signal: no psql every second)",
+			self: "f|1|0", peers: map[string]string{p2: "f|9"}, signal: true, noAsk: true},
 		{name: "this node does not answer: nothing is judged",
 			self: "hang", peers: map[string]string{p2: "f|9"}},
 		{name: "garbage from this node is no answer",
@@ -183,6 +187,9 @@ func TestSelfFenceDecisions(t *testing.T) {
 			log := filepath.Join(dir, "fence.log")
 			data := filepath.Join(dir, "data")
 			os.MkdirAll(data, 0o700)
+			if c.signal {
+				os.WriteFile(filepath.Join(data, "standby.signal"), nil, 0o600)
+			}
 			var orphan *exec.Cmd
 			if c.orphan {
 				// a process named postgres, as the postmaster's pid file names it
@@ -210,6 +217,9 @@ func TestSelfFenceDecisions(t *testing.T) {
 			}
 			if !strings.Contains(string(lg), c.logHas) {
 				t.Errorf("log lacks %q:\n%s", c.logHas, lg)
+			}
+			if _, err := os.Stat(filepath.Join(fake, "self.n")); c.noAsk && err == nil {
+				t.Error("this node was asked although its data directory says standby")
 			}
 			if orphan != nil {
 				if err := orphan.Wait(); err == nil {
