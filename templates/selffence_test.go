@@ -57,40 +57,12 @@ func TestSelfFenceDecisions(t *testing.T) {
 			t.Skip(tool + " missing")
 		}
 	}
-	open, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { open.Close() }) // after the parallel cases, unlike defer
-	go func() {
-		for {
-			c, err := open.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	openPort := acceptingPort(t, "127.0.0.1")
 	gone, _ := net.Listen("tcp", "127.0.0.1:0")
 	closedPort := gone.Addr().(*net.TCPAddr).Port
 	gone.Close()
-	openPort := open.Addr().(*net.TCPAddr).Port
 	// a database peer whose port opens: 127.0.0.2 listens, 127.0.0.3 not
-	peer, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
-	go func() {
-		for {
-			c, err := peer.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	peerPort := peer.Addr().(*net.TCPAddr).Port
+	peerPort := acceptingPort(t, "127.0.0.2")
 
 	text, _ := fs.ReadFile(Files, "files/pg-selffence.sh.tmpl")
 	// every address is on loopback: the script opens TCP connections
@@ -228,4 +200,24 @@ func TestSelfFenceDecisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// acceptingPort listens on addr (loopback) and closes every connection at
+// once, until the test and its parallel cases end; it returns the port.
+func acceptingPort(t *testing.T, addr string) int {
+	l, err := net.Listen("tcp", addr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() }) // after the parallel cases, unlike defer
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
 }
